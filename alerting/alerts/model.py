@@ -1,0 +1,135 @@
+"""The alert record kept in `state/alerts/<id>.json`; its JSON is the contract between the
+pipeline, delivery, the report and `alerting alerts`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+# Lifecycle: `new` until Bugzilla says otherwise; `resolved` carries the resolution.
+STATUS_NEW = "new"
+STATUS_RESOLVED = "resolved"
+
+# How an alert reaches its owners, and how far that has got.
+DELIVERY_BUG = "bug"
+DELIVERY_EMAIL = "email"
+PENDING = "pending"  # not yet delivered (retried on every run)
+DRAFTED = "drafted"  # rendered to state/outbox/ (outbox mode)
+FILED = "filed"  # bug created (or adopted) in Bugzilla
+SENT = "sent"  # digest email sent
+
+
+@dataclass
+class Values:
+    """Before/after summary in the probe's own unit."""
+
+    median: float
+    p05: float
+    p95: float
+    samples: float
+
+
+@dataclass
+class PushRange:
+    """The mozilla-central nightlies around the change and the pushes between them."""
+
+    previous_build: str = ""
+    build: str = ""
+    next_build: str = ""
+    from_rev: str = ""
+    to_rev: str = ""
+    sample: bool = False  # True when built from the embedded sample builds, not hg
+
+
+@dataclass
+class Plot:
+    """What the report and the bug attachment draw, kept so they need nothing but `state/`."""
+
+    days: list[str] = field(default_factory=list)  # ISO dates around the change
+    median: list[float | None] = field(default_factory=list)  # daily, probe unit, None on gaps
+    p05: list[float | None] = field(default_factory=list)
+    p95: list[float | None] = field(default_factory=list)
+    buckets: list[float] = field(default_factory=list)  # bucket lower bounds, probe unit
+    cdf_before: list[float] = field(default_factory=list)
+    cdf_after: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Event:
+    """One line of an alert's history (dates are run dates, never wall-clock times)."""
+
+    date: str
+    event: str
+    detail: str = ""
+
+
+@dataclass
+class Alert:
+    id: str
+    probe: str  # dotted Glean name
+    metric: str  # GLAM name (dots -> underscores)
+    metric_type: str
+    platform: str  # Windows, Darwin, Linux, Android, All
+    label: str  # metric_key, "" when unlabeled
+    channel: str  # nightly, beta, release
+    app: str  # GLAM product: fog or fenix
+    date: str  # first day of the new behaviour (ISO)
+    build_id: str  # first build after the change
+    direction: str  # up | down
+    classification: str  # regression | improvement | change
+    technique: str
+    score: float
+    score_meaning: str
+    unit: str  # the unit of before/after/plot values
+    before: Values
+    after: Values
+    summary: str  # summary id
+    delivery: str  # DELIVERY_BUG | DELIVERY_EMAIL
+    delivery_state: str = PENDING
+    status: str = STATUS_NEW
+    resolution: str = ""
+    duplicate_of: int | None = None
+    bug: int | None = None
+    recipients: list[str] = field(default_factory=list)  # needinfo first, then CC / email to
+    bugzilla_product: str = ""
+    bugzilla_component: str = ""
+    push_range: PushRange = field(default_factory=PushRange)
+    links: dict[str, str] = field(default_factory=dict)  # treeherder, pushlog, glam, bug
+    plot: Plot = field(default_factory=Plot)
+    last_reminder: str = ""  # run date of the last inactivity reminder
+    history: list[Event] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Alert:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["before"] = Values(**data["before"])
+        values["after"] = Values(**data["after"])
+        values["push_range"] = PushRange(**data.get("push_range", {}))
+        values["plot"] = Plot(**data.get("plot", {}))
+        values["history"] = [Event(**e) for e in data.get("history", [])]
+        return cls(**values)
+
+    def record(self, date: str, event: str, detail: str = "") -> None:
+        self.history.append(Event(date, event, detail))
+
+
+@dataclass
+class Summary:
+    """Alerts whose detection pushes lie within a day of each other (one culprit search)."""
+
+    id: str
+    date: str
+    alerts: list[str] = field(default_factory=list)
+    push_range: PushRange = field(default_factory=PushRange)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Summary:
+        values = dict(data)
+        values["push_range"] = PushRange(**data.get("push_range", {}))
+        return cls(**values)

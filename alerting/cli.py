@@ -1,0 +1,83 @@
+"""The `alerting` command: one entry point, a subcommand per pipeline step.
+
+Each step's package owns its subcommands in a `commands` module exposing
+`register(subparsers)`; handlers take the parsed arguments and return the exit status
+(0 success, 1 findings or errors, 2 usage errors). Heavy imports stay inside handlers so
+`--help` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from alerting import __version__
+from alerting.errors import UserError
+
+# One line per step package; each adds its subcommands.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alerting",
+        description="Telemetry alerting for Firefox Glean probes (GLAM nightly aggregates).",
+    )
+    parser.add_argument("--version", action="version", version=f"alerting {__version__}")
+    add_verbosity(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """`-v`/`-q` on the top level and on every subcommand, so either position works."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="count", default=None, help="more output")
+    group.add_argument("-q", "--quiet", action="store_true", default=None, help="errors only")
+
+
+def add_command(subparsers, name: str, help_text: str, handler) -> argparse.ArgumentParser:
+    """A subcommand parser with the common flags and its handler attached."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    add_verbosity(parser)
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def add_group(subparsers, name: str, help_text: str):
+    """A command with subcommands of its own (`alerting probes validate`)."""
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    add_verbosity(parser)
+    parser.set_defaults(func=None, group_parser=parser)
+    return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING
+    if getattr(args, "quiet", None):
+        level = logging.ERROR
+    elif getattr(args, "verbose", None):
+        level = logging.INFO if args.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args)
+    func = getattr(args, "func", None)
+    if func is None:
+        # A group command (`alerting probes`) without its subcommand: show its help.
+        (getattr(args, "group_parser", None) or parser).print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args) or 0)
+    except UserError as error:
+        print(f"alerting: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""GLAM data: rows in, daily histogram series out."""

@@ -90,6 +90,7 @@ class Alert:
     duplicate_of: int | None = None
     bug: int | None = None
     recipients: list[str] = field(default_factory=list)  # needinfo first, then CC / email to
+    notified: list[str] = field(default_factory=list)  # recipients whose digest carried it
     bugzilla_product: str = ""
     bugzilla_component: str = ""
     push_range: PushRange = field(default_factory=PushRange)

@@ -1,0 +1,203 @@
+"""Run configuration: `alerting.toml` at the repository root, overridden by environment
+variables `ALERTING_<SECTION>_<KEY>`; secrets come only from the environment.
+
+With no file and no variables the settings are the embedded default: generated sample data for
+the probes in `probes/`, delivery to the outbox under `state/outbox/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alerting.errors import UserError
+
+CONFIG_FILE = "alerting.toml"
+
+
+@dataclass
+class DataSettings:
+    source: str = "sample"  # sample | files | bigquery
+    paths: list[str] = field(default_factory=list)  # GLAM row files for source = files
+    channels: list[str] = field(default_factory=lambda: ["nightly"])
+    history_days: int = 120  # how much history detection reads
+    sample_seed: int = 20251  # the embedded default's generator seed
+    sample_end: str = ""  # last day of the embedded sample data (ISO); "" = a fixed default
+    bigquery_project: str = ""
+
+
+@dataclass
+class DetectSettings:
+    lookback_days: int = 30  # a first-monitored series alerts only on changes this recent
+
+
+@dataclass
+class DeliverySettings:
+    mode: str = "outbox"  # outbox | live
+
+
+@dataclass
+class BugzillaSettings:
+    url: str = "https://bugzilla.mozilla.org"
+    default_product: str = "Toolkit"
+    default_component: str = "Telemetry"
+    reminder_days: int = 7  # nudge an open alert bug after this many days without activity
+    batch_size: int = 200  # ids per status request (keeps request targets small)
+
+
+@dataclass
+class EmailSettings:
+    backend: str = "outbox"  # outbox | smtp | taskcluster
+    cap: int = 50  # digests per run; the rest carry over to the next run
+    sender: str = "telemetry-alerts@mozilla.com"
+
+
+@dataclass
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 587
+    starttls: bool = True
+
+
+@dataclass
+class TaskclusterSettings:
+    root_url: str = "https://firefox-ci-tc.services.mozilla.com"
+
+
+@dataclass
+class HgSettings:
+    url: str = "https://hg.mozilla.org/mozilla-central"
+    source: str = "auto"  # auto (sample builds with sample data) | hg | sample
+
+
+@dataclass
+class Settings:
+    data: DataSettings = field(default_factory=DataSettings)
+    detect: DetectSettings = field(default_factory=DetectSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    bugzilla: BugzillaSettings = field(default_factory=BugzillaSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    taskcluster: TaskclusterSettings = field(default_factory=TaskclusterSettings)
+    hg: HgSettings = field(default_factory=HgSettings)
+    probes_dir: str = "probes"
+    state_dir: str = "state"
+
+
+# Environment variables holding secrets; never read from alerting.toml, never logged or stored.
+SECRET_NAMES = (
+    "BUGZILLA_API_KEY",
+    "ALERTING_SMTP_USER",
+    "ALERTING_SMTP_PASSWORD",
+    "TASKCLUSTER_CLIENT_ID",
+    "TASKCLUSTER_ACCESS_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+
+# Settings whose environment variable name is not derived from section and key.
+_ENV_ALIASES = {("email", "sender"): "ALERTING_EMAIL_FROM"}
+
+
+def secret(name: str, environ: dict[str, str] | None = None) -> str:
+    """A secret from the environment ("" when unset)."""
+    if name not in SECRET_NAMES:
+        raise KeyError(name)
+    return (os.environ if environ is None else environ).get(name, "")
+
+
+def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None) -> Settings:
+    """Settings from `root/alerting.toml` (optional) and the environment, checked for types."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(root) / CONFIG_FILE
+    settings = Settings()
+    raw: dict = {}
+    if path.is_file():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"{path}: not valid TOML: {error}") from None
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            section = getattr(settings, key, None)
+            if not dataclasses.is_dataclass(section):
+                raise UserError(f"{path}: [{key}]: unknown section; known: {_sections()}")
+            for sub_key, sub_value in value.items():
+                _assign(section, key, sub_key, sub_value, f"{path}: [{key}] {sub_key}")
+        else:
+            _assign(settings, "", key, value, f"{path}: {key}")
+    for section_field in dataclasses.fields(settings):
+        section = getattr(settings, section_field.name)
+        if dataclasses.is_dataclass(section):
+            for f in dataclasses.fields(section):
+                name = _ENV_ALIASES.get((section_field.name, f.name))
+                name = name or f"ALERTING_{section_field.name}_{f.name}".upper()
+                if name in environ:
+                    _assign(section, section_field.name, f.name, environ[name], name, text=True)
+        else:
+            name = f"ALERTING_{section_field.name}".upper()
+            if name in environ:
+                _assign(settings, "", section_field.name, environ[name], name, text=True)
+    _check_choices(settings)
+    return settings
+
+
+def _sections() -> str:
+    return ", ".join(f.name for f in dataclasses.fields(Settings) if f.name.isalpha())
+
+
+def _assign(target, section: str, key: str, value, where: str, text: bool = False) -> None:
+    known = {f.name: f for f in dataclasses.fields(target)}
+    if key not in known:
+        names = ", ".join(sorted(known))
+        raise UserError(f"{where}: unknown setting; known in this section: {names}")
+    current = getattr(target, key)
+    setattr(target, key, _coerce(current, value, where, text))
+
+
+def _coerce(current, value, where: str, text: bool):
+    """Values keep the type of their default; environment strings are parsed into it."""
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+        if text and str(value).strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if text and str(value).strip().lower() in {"0", "false", "no", "off", ""}:
+            return False
+    elif isinstance(current, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if text:
+            try:
+                return int(value)
+            except ValueError:
+                pass
+    elif isinstance(current, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        if text:
+            return [v.strip() for v in str(value).split(",") if v.strip()]
+    elif isinstance(value, str):
+        return value
+    kind = type(current).__name__
+    raise UserError(f"{where}: expected a {kind}, got {value!r}")
+
+
+_CHOICES = {
+    ("data", "source"): ("sample", "files", "bigquery"),
+    ("delivery", "mode"): ("outbox", "live"),
+    ("email", "backend"): ("outbox", "smtp", "taskcluster"),
+    ("hg", "source"): ("auto", "hg", "sample"),
+}
+
+
+def _check_choices(settings: Settings) -> None:
+    for (section, key), allowed in _CHOICES.items():
+        value = getattr(getattr(settings, section), key)
+        if value not in allowed:
+            env = f"ALERTING_{section}_{key}".upper()
+            raise UserError(
+                f"setting [{section}] {key} (or {env}) is {value!r}; use one of {', '.join(allowed)}"
+            )

@@ -1,0 +1,33 @@
+"""`alerting report`: the static dashboard of `state/`, for people who would rather look."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from alerting.cli import add_command
+
+
+def register(subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "report",
+        "build a static HTML site (alerts, plots, filters) from state/",
+        run_report,
+    )
+    parser.add_argument("--out", required=True, type=Path, help="directory to write the site to")
+    parser.add_argument(
+        "--state", default=Path("state"), type=Path, help="state directory (default: state/)"
+    )
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from alerting.report.site import build_site  # matplotlib/jinja2 only when used
+
+    result = build_site(args.state, args.out)
+    # A broken record is reported and left out; the rest of the site still deploys.
+    for problem in result.skipped:
+        print(f"alerting: warning: skipped {problem}", file=sys.stderr)
+    print(f"wrote {result.pages} pages for {result.alerts} alerts to {args.out}")
+    return 0

@@ -17,7 +17,9 @@ from alerting import __version__
 from alerting.errors import UserError
 
 # One line per step package; each adds its subcommands.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "alerting.report.commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

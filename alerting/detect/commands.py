@@ -1,0 +1,104 @@
+"""`alerting detect FILE...`: run a detection technique on every series in GLAM-row files."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+from alerting.cli import add_command
+from alerting.detect.registry import DEFAULT_TECHNIQUE
+
+
+def register(subparsers) -> None:
+    parser = add_command(
+        subparsers,
+        "detect",
+        "Find changes in the distribution of every series in GLAM-row files.",
+        run,
+    )
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="GLAM rows (JSON lines, CSV, Parquet)"
+    )
+    parser.add_argument(
+        "--technique",
+        default=DEFAULT_TECHNIQUE,
+        metavar="NAME",
+        help=f"detection technique (default {DEFAULT_TECHNIQUE})",
+    )
+    parser.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="technique argument, repeatable (e.g. threshold=0.9)",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="use only data up to this day (YYYY-MM-DD), as the daily run on that day would",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from alerting.data.rows import load_series
+    from alerting.detect.registry import get_technique, parse_args, techniques
+    from alerting.detect.run import detect_all
+
+    technique = get_technique(args.technique)
+    if technique is None:
+        known = ", ".join(sorted(techniques()))
+        print(
+            f"alerting detect: error: unknown technique {args.technique!r}; known: {known}",
+            file=sys.stderr,
+        )
+        return 2
+    parsed = parse_args(technique, args.arg)
+    if parsed.errors:
+        for text, message in parsed.errors:
+            print(f"alerting detect: error: --arg {text}: {message}", file=sys.stderr)
+        return 2
+
+    series, problems = load_series(args.files)
+    for problem in problems:
+        print(f"alerting detect: {problem}", file=sys.stderr)
+    found = detect_all(series, technique, parsed.values, as_of=args.as_of)
+
+    if args.format == "json":
+        json.dump([f.to_json() for f in found], sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        print(_table(found))
+    return 1 if problems else 0
+
+
+def _table(found) -> str:
+    from alerting.textable import format_table
+
+    rows = [
+        (
+            f.key.metric,
+            f.key.os,
+            f.key.metric_key,
+            f.detection.date.isoformat(),
+            f.detection.build_id,
+            f.detection.direction,
+            f.detection.technique,
+            f"{f.detection.score:.1f}",
+            f"{f.detection.before.median:.4g} -> {f.detection.after.median:.4g}",
+        )
+        for f in found
+    ]
+    headers = ("metric", "os", "key", "date", "build", "dir", "technique", "score", "median")
+    return format_table(headers, rows)

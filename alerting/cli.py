@@ -17,7 +17,7 @@ from alerting import __version__
 from alerting.errors import UserError
 
 # One line per step package; each adds its subcommands.
-COMMAND_MODULES: tuple[str, ...] = ("alerting.report.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("alerting.report.commands", "alerting.detect.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

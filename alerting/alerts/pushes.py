@@ -1,0 +1,133 @@
+"""Map a detection to mozilla-central nightlies and pushes, and build the links owners use.
+
+The nightly list comes from hg's `json-firefoxreleases` (newest first). FOG build ids are
+truncated to the hour (`YYYYMMDDHH`), so builds are matched at that precision. The embedded
+default has no hg access: it uses deterministic sample builds derived from the data's build
+ids, and every push range built from them is marked `sample`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import requests
+
+from alerting.alerts.model import PushRange
+from alerting.errors import UserError
+from alerting.http import TIMEOUT, make_session
+
+HG_PLATFORMS = {"Windows": "win64", "Linux": "linux64", "Darwin": "mac"}
+TREEHERDER = "https://treeherder.mozilla.org/jobs"
+GLAM = "https://glam.telemetry.mozilla.org"
+
+
+@dataclass(frozen=True)
+class Build:
+    node: str
+    buildid: str  # 14 digits for hg builds
+    platform: str
+    sample: bool = False
+
+
+def parse_firefoxreleases(payload: dict) -> list[Build]:
+    """Nightly builds from a `json-firefoxreleases` body (other channels are skipped)."""
+    builds = []
+    for entry in payload.get("builds", []):
+        if not isinstance(entry, dict) or entry.get("channel", "nightly") != "nightly":
+            continue
+        node, buildid = str(entry.get("node", "")), str(entry.get("buildid", ""))
+        if len(node) == 40 and buildid.isdigit():
+            builds.append(Build(node=node, buildid=buildid, platform=str(entry.get("platform"))))
+    return builds
+
+
+def fetch_nightly_builds(base_url: str, session: requests.Session | None = None) -> list[Build]:
+    session = session or make_session()
+    url = f"{base_url.rstrip('/')}/json-firefoxreleases"
+    try:
+        response = session.get(url, timeout=TIMEOUT)
+        response.raise_for_status()
+        return parse_firefoxreleases(response.json())
+    except (requests.RequestException, ValueError) as error:
+        raise UserError(f"could not read nightly builds from {url}: {error}") from None
+
+
+def sample_builds(build_ids: Iterable[str]) -> list[Build]:
+    """Stand-in nightlies for the embedded sample data: one per data build id, with a node
+    derived from it. Never real revisions: push ranges built from them say `sample`."""
+    builds = []
+    for build_id in sorted(set(build_ids)):
+        digits = (build_id + "0000")[:14]
+        node = hashlib.sha1(f"sample-build:{digits}".encode(), usedforsecurity=False).hexdigest()
+        builds.extend(Build(node, digits, p, sample=True) for p in HG_PLATFORMS.values())
+    return builds
+
+
+def _matches(hg_buildid: str, data_build_id: str) -> bool:
+    return hg_buildid[: len(data_build_id)] == data_build_id[:14]
+
+
+def push_range(builds: list[Build], build_id: str, platform: str) -> PushRange:
+    """The previous, detection and next nightly around `build_id` on the series' platform
+    (any platform for Android/All: Fenix and the all-OS view share mozilla-central)."""
+    hg_platform = HG_PLATFORMS.get(platform)
+    candidates = [b for b in builds if hg_platform is None or b.platform == hg_platform]
+    if not candidates and hg_platform is not None:
+        candidates = list(builds)
+    by_id: dict[str, Build] = {}
+    for build in sorted(candidates, key=lambda b: (b.buildid, b.platform)):
+        by_id.setdefault(build.buildid, build)
+    ordered = [by_id[k] for k in sorted(by_id)]
+    index = next((i for i, b in enumerate(ordered) if _matches(b.buildid, build_id)), None)
+    if index is None:
+        return PushRange(build=build_id)
+    this = ordered[index]
+    previous = ordered[index - 1] if index > 0 else None
+    following = ordered[index + 1] if index + 1 < len(ordered) else None
+    return PushRange(
+        previous_build=previous.buildid if previous else "",
+        build=this.buildid,
+        next_build=following.buildid if following else "",
+        from_rev=previous.node if previous else "",
+        to_rev=this.node,
+        sample=this.sample,
+    )
+
+
+def links(
+    push: PushRange, hg_url: str, app: str, metric: str, platform: str, label: str
+) -> dict[str, str]:
+    """Treeherder (push and range), pushlog and GLAM links for one alert."""
+    found: dict[str, str] = {}
+    if push.to_rev:
+        found["treeherder"] = _url(TREEHERDER, repo="mozilla-central", revision=push.to_rev)
+    if push.from_rev and push.to_rev:
+        found["treeherder_range"] = _url(
+            TREEHERDER, repo="mozilla-central", fromchange=push.from_rev, tochange=push.to_rev
+        )
+    if push.build:
+        start = _date(push.previous_build or push.build)
+        end = _date(push.build) + dt.timedelta(days=1)  # the pushlog's end date is exclusive
+        found["pushlog"] = _url(
+            f"{hg_url.rstrip('/')}/pushloghtml",
+            startdate=start.isoformat(),
+            enddate=end.isoformat(),
+        )
+    glam_os = "*" if platform == "All" else platform
+    query = {"normalizationType": "non_normalized", "os": glam_os}
+    if label:
+        query["aggKey"] = label
+    found["glam"] = _url(f"{GLAM}/{app}/probe/{metric}/explore", **query)
+    return found
+
+
+def _date(build_id: str) -> dt.date:
+    return dt.date(int(build_id[:4]), int(build_id[4:6]), int(build_id[6:8]))
+
+
+def _url(base: str, **query: str) -> str:
+    return f"{base}?{urlencode(query)}"

@@ -1,0 +1,63 @@
+"""Markdown rendering where every value is escaped unless it was built as trusted markup.
+
+Bug descriptions, digests and run summaries are Markdown read by people and rendered by
+Bugzilla and GitHub; probe names, labels and descriptions come from pull requests, so they
+are escaped by default (Jinja2 `finalize`), never by remembering a filter.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from urllib.parse import urlsplit
+
+import jinja2
+
+# What can start markup inside one line of Markdown (or inline HTML that Bugzilla would render).
+_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#])")
+
+
+class Trusted(str):
+    """Markdown our own code assembled from escaped parts; emitted as is."""
+
+
+def escape_markdown(value: object) -> str:
+    """One line of literal text: punctuation backslash-escaped, line breaks folded."""
+    text = " ".join(str(value).split())
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def link(text: object, url: str) -> Trusted:
+    """A Markdown link whose text is escaped and whose target must be http(s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return Trusted(escape_markdown(text))
+    target = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+    return Trusted(f"[{escape_markdown(text)}]({target})")
+
+
+def _finalize(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, Trusted):
+        return str(value)
+    return escape_markdown(value)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("alerting.alerts", "templates"),
+        autoescape=False,  # noqa: S701 -- Markdown, not HTML: _finalize escapes every value
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["link"] = link
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    return environment().get_template(template).render(**context)

@@ -1,0 +1,104 @@
+"""What would be filed or sent, rendered from alerts: Bugzilla create requests, digest
+emails and the run summary. Pure functions; the outbox and delivery steps decide where it goes."""
+
+from __future__ import annotations
+
+import math
+
+from alerting.alerts.classify import REGRESSION
+from alerting.alerts.ids import whiteboard_marker
+from alerting.alerts.markdown import render
+from alerting.alerts.model import Alert
+
+VOLUME_WARNING = 0.20  # warn when samples per day changed by this share or more
+SUBJECT_LIMIT = 255  # Taskcluster Notify's limit, and a sane one for SMTP
+
+
+def number(value: float | None) -> str:
+    """Three significant digits, plain decimal notation for everyday magnitudes."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if 0.001 <= magnitude < 1e7:
+        digits = max(0, 2 - int(math.floor(math.log10(magnitude))))
+        return f"{value:,.{digits}f}"
+    return f"{value:.3g}"
+
+
+def count(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{round(value):,}"
+
+
+def percent(before: float | None, after: float | None) -> str:
+    if before is None or after is None or not before:
+        return "n/a"
+    return f"{(after - before) / abs(before):+.1%}"
+
+
+def volume_changed(alert: Alert) -> bool:
+    before, after = alert.before.samples, alert.after.samples
+    return bool(before) and abs(after - before) / before >= VOLUME_WARNING
+
+
+def _context(alert: Alert) -> dict:
+    return {"values": number, "count": count, "percent": percent}
+
+
+def bug_summary(alert: Alert) -> str:
+    where = alert.platform + (f", {alert.label}" if alert.label else "")
+    return f"Telemetry Alert for {alert.probe} on {alert.date} ({where})"
+
+
+def bug_description(alert: Alert, description: str = "") -> str:
+    range_text = "pushes between the nightlies"
+    if alert.push_range.from_rev:
+        range_text = f"{alert.push_range.from_rev[:12]}…{alert.push_range.to_rev[:12]}"
+    return render(
+        "bug_description.md.j2",
+        alert=alert,
+        description=description,
+        volume_warning=volume_changed(alert),
+        score=number(alert.score),
+        range_text=range_text,
+        **_context(alert),
+    )
+
+
+def bug_request(alert: Alert, description: str = "") -> dict:
+    """The body of `POST /rest/bug` for one alert (needinfo the first owner, CC the rest)."""
+    keywords = ["telemetry-alert"]
+    if alert.classification == REGRESSION:
+        keywords.append("regression")
+    owner, *others = alert.recipients or [""]
+    request = {
+        "product": alert.bugzilla_product,
+        "component": alert.bugzilla_component,
+        "summary": bug_summary(alert),
+        "type": "defect",
+        "severity": "S4",
+        "priority": "P5",
+        "keywords": keywords,
+        "whiteboard": whiteboard_marker(alert.id),
+        "cc": others,
+        "description": bug_description(alert, description),
+    }
+    if owner:
+        request["flags"] = [{"name": "needinfo", "status": "?", "requestee": owner}]
+    return request
+
+
+def digest_subject(alerts: list[Alert], run_date: str) -> str:
+    probes = sorted({a.probe for a in alerts})
+    shown = ", ".join(probes[:3]) + (f" and {len(probes) - 3} more" if len(probes) > 3 else "")
+    subject = f"Telemetry alert ({run_date}): {len(alerts)} change(s) in {shown}"
+    subject = " ".join(subject.split())  # no line breaks can reach a header
+    return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 1] + "…"
+
+
+def digest_markdown(alerts: list[Alert], run_date: str) -> str:
+    ordered = sorted(alerts, key=lambda a: (a.probe, a.platform, a.label, a.date, a.id))
+    return render("email_digest.md.j2", alerts=ordered, run_date=run_date, **_context(alerts[0]))

@@ -1,0 +1,215 @@
+"""The two pictures of a change, drawn from an alert's `Plot` record alone.
+
+(a) the daily median with its p05..p95 band over time, the change date marked, and
+(b) the distribution before and after as CDFs. People decide from these whether a change is
+real, so both are in the probe's own unit, labelled, and scaled so the change fills the view.
+Figures are built without pyplot (no global state, safe in threads) and saved
+deterministically, so re-running the report on unchanged state gives identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.ticker as ticker  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
+
+from alerting.alerts.model import Alert  # noqa: E402
+from alerting.report.numbers import format_change, format_value  # noqa: E402
+
+# Colour of the "after" data by what the change means for users.
+AFTER_COLOURS = {"regression": "#c62828", "improvement": "#2e7d32", "change": "#ef6c00"}
+BEFORE_COLOUR = "#1f5fa8"
+DETERMINISTIC = {"svg.hashsalt": "alerting-report", "svg.fonttype": "none"}
+# Log axes when the data spans this many times from smallest to largest value.
+LOG_SPAN = 20.0
+
+
+def title(alert: Alert) -> str:
+    """One line naming the series and the change, shared by the figures and the pages."""
+    label = f" [{alert.label}]" if alert.label else ""
+    return f"{alert.probe}{label} · {alert.platform} · {alert.channel}"
+
+
+def change_line(alert: Alert) -> str:
+    median = format_change(alert.before.median, alert.after.median, alert.unit)
+    return f"{alert.classification}: median {median}"
+
+
+def _floats(values: list[float | None]) -> np.ndarray:
+    """Gaps (None) become NaN so lines break there instead of bridging missing days."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _wide_range(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and finite.min() > 0 and finite.max() / finite.min() >= LOG_SPAN
+
+
+def exponential(buckets: list[float]) -> bool:
+    """Buckets that grow by a factor (Glean timing/memory) rather than a step (linear custom
+    distributions): their ratios vary less than their differences."""
+    positive = np.array([b for b in buckets if b > 0], dtype=float)
+    if positive.size < 3:
+        return False
+    steps, ratios = np.diff(positive), positive[1:] / positive[:-1]
+    spread = lambda v: float(np.std(v) / np.mean(v))  # noqa: E731
+    return spread(ratios) < spread(steps)
+
+
+def _plain(legend: Legend) -> None:
+    """Units and labels come from probe definitions: a `$` must not switch on mathtext."""
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+
+
+def _log_axis(axis, low: float, high: float) -> None:
+    """A log axis labelled in plain numbers (1, 2, 5, 10, ...) instead of powers of ten."""
+    decades = np.log10(high / low) if low > 0 and high > low else 0.0
+    subs = (1.0,) if decades > 3 else (1.0, 2.0, 5.0)
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_value(v)))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _no_data(ax: Axes, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_series(ax: Axes, alert: Alert) -> None:
+    """Daily median and p05..p95 band over time, the change day and the before/after levels."""
+    plot, after_colour = alert.plot, AFTER_COLOURS.get(alert.classification, "#6a1b9a")
+    ax.set_title("Daily median, p05 and p95", loc="left", fontsize=11)
+    if not plot.days:
+        _no_data(ax, "daily values")
+        return
+    days = np.array([dt.date.fromisoformat(d) for d in plot.days])
+    median, p05, p95 = _floats(plot.median), _floats(plot.p05), _floats(plot.p95)
+    change = dt.date.fromisoformat(alert.date)
+    ax.fill_between(days, p05, p95, color="#9e9e9e", alpha=0.25, linewidth=0)
+    ax.plot(days, median, color="#212121", linewidth=2, marker="o", markersize=3, label="median")
+    ax.plot(days, p05, color="#616161", linewidth=1, linestyle=(0, (1, 1.5)), label="p05")
+    ax.plot(days, p95, color="#616161", linewidth=1, linestyle=(0, (4, 2)), label="p95")
+    first, last = days[0], days[-1] + dt.timedelta(days=1)
+    # The before/after medians as wide translucent bars under the daily line: the step.
+    level = {"linewidth": 6, "alpha": 0.45, "zorder": 1.5}
+    ax.hlines(alert.before.median, first, change, colors=BEFORE_COLOUR, **level)
+    ax.hlines(alert.after.median, change, last, colors=after_colour, **level)
+    ax.plot([], [], color=BEFORE_COLOUR, linewidth=6, alpha=0.45, label="median before")
+    ax.plot([], [], color=after_colour, linewidth=6, alpha=0.45, label="median after")
+    ax.axvline(change, color=after_colour, linewidth=1.5, linestyle="--")
+    ax.axvspan(change, last, color=after_colour, alpha=0.06, linewidth=0)
+    ax.plot([], [], color=after_colour, linestyle="--", label=f"change {alert.date}")
+    values = np.concatenate([median, p05, p95])
+    if _wide_range(values):
+        ax.set_yscale("log")
+        _log_axis(ax.yaxis, np.nanmin(values), np.nanmax(values))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+    ax.set_xlim(first, last)
+    ax.set_xlabel("day (build date)")
+    ax.set_ylabel(f"value ({alert.unit})", parse_math=False)
+    ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
+    # Below the axes: inside, it would hide the data of whichever corner it picked.
+    _plain(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8))
+
+
+def _interesting(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
+    """Index range where either CDF is between 0.1% and 99.9%, so the change fills the axis."""
+    lower = np.minimum(before, after)
+    upper = np.maximum(before, after)
+    start = int(np.argmax(upper > 0.001)) if (upper > 0.001).any() else 0
+    done = np.nonzero(lower >= 0.999)[0]
+    stop = int(done[0]) + 1 if done.size else len(buckets) - 1
+    return max(start - 1, 0), min(max(stop, start + 1), len(buckets) - 1)
+
+
+def draw_cdfs(ax: Axes, alert: Alert) -> None:
+    """Share of samples at or below each value, before and after: a shift right means larger."""
+    plot, after_colour = alert.plot, AFTER_COLOURS.get(alert.classification, "#6a1b9a")
+    ax.set_title("Distribution before and after (CDF)", loc="left", fontsize=11)
+    n = min(len(plot.buckets), len(plot.cdf_before), len(plot.cdf_after))
+    if n == 0:
+        _no_data(ax, "distribution")
+        return
+    buckets = np.array(plot.buckets[:n], dtype=float)
+    before, after = _floats(plot.cdf_before[:n]), _floats(plot.cdf_after[:n])
+    log = exponential(plot.buckets)
+    if log:  # a log axis cannot show the zero bucket
+        keep = buckets > 0
+        buckets, before, after = buckets[keep], before[keep], after[keep]
+    ax.step(buckets, before, where="post", color=BEFORE_COLOUR, linewidth=2, label="before")
+    ax.step(buckets, after, where="post", color=after_colour, linewidth=2, label="after")
+    ax.axhline(0.5, color="#9e9e9e", linewidth=0.8, linestyle=":")
+    for value, colour in ((alert.before.median, BEFORE_COLOUR), (alert.after.median, after_colour)):
+        ax.axvline(value, color=colour, linewidth=0.8, linestyle=":")
+    if log:
+        ax.set_xscale("log")
+    if buckets.size > 1:
+        lo, hi = _interesting(buckets, before, after)
+        ax.set_xlim(buckets[lo], buckets[hi])
+        if log:
+            _log_axis(ax.xaxis, buckets[lo], buckets[hi])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"value ({alert.unit}{', log scale' if log else ''})", parse_math=False)
+    ax.set_ylabel("share of samples ≤ value")
+    ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
+    before_text = f"before (median {format_value(alert.before.median, alert.unit)})"
+    after_text = f"after (median {format_value(alert.after.median, alert.unit)})"
+    lines = ax.get_lines()[:2]
+    legend = ax.legend(
+        lines, [before_text, after_text], loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2
+    )
+    _plain(legend)
+
+
+def series_figure(alert: Alert) -> Figure:
+    fig = Figure(figsize=(7.2, 4.6), dpi=100, layout="constrained")
+    draw_series(fig.add_subplot(), alert)
+    return fig
+
+
+def cdf_figure(alert: Alert) -> Figure:
+    fig = Figure(figsize=(7.2, 4.6), dpi=100, layout="constrained")
+    draw_cdfs(fig.add_subplot(), alert)
+    return fig
+
+
+def change_figure(alert: Alert) -> Figure:
+    """Both panels under one title: the picture attached to a bug."""
+    fig = Figure(figsize=(13, 5.4), dpi=100, layout="constrained")
+    series_ax, cdf_ax = fig.subplots(1, 2, width_ratios=[1.25, 1])
+    draw_series(series_ax, alert)
+    draw_cdfs(cdf_ax, alert)
+    fig.suptitle(f"{title(alert)} — {change_line(alert)}", fontsize=12, parse_math=False)
+    return fig
+
+
+def to_svg(fig: Figure) -> str:
+    """SVG text; text stays text (searchable, small), no date, stable ids."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context(DETERMINISTIC):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def to_png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def change_png(alert: Alert) -> bytes:
+    """The combined figure as PNG bytes (the Bugzilla attachment)."""
+    return to_png(change_figure(alert))

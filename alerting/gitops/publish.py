@@ -1,0 +1,131 @@
+"""`alerting state publish`: commit `state/` and push it, safely when runs race.
+
+GitOps tools have lost commits to concurrent pushes and reported success when a push was
+rejected; here a non-fast-forward rejection is fetched, rebased and retried, and any push that
+does not land is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alerting.gitops.git import GitError, git, show, toplevel
+from alerting.gitops.message import StateChange, commit_message
+
+# `git push --porcelain` reasons that mean "someone pushed first": fetch, rebase, try again.
+_RETRYABLE = ("non-fast-forward", "fetch first")
+
+
+class PublishError(Exception):
+    """State could not be published; the message says why and what to do."""
+
+
+@dataclass
+class PublishResult:
+    commit: str | None  # the new commit, None when nothing changed
+    message: str  # the commit message ("" when nothing changed)
+    pushed: bool
+    attempts: int  # pushes tried
+
+
+def publish(
+    repo: Path | str = ".",
+    state_dir: str = "state",
+    remote: str = "origin",
+    branch: str | None = None,
+    retries: int = 3,
+    run_summary: str = "",
+) -> PublishResult:
+    """Stage `state_dir` only, commit what changed, push; retry `retries` times on a race."""
+    root = toplevel(repo)
+    state = _relative_state(root, Path(repo), state_dir)
+    try:
+        branch = branch or _current_branch(root)
+        git(root, "add", "--all", "--", state)
+        changes = staged_changes(root, state)
+        commit = None
+        message = ""
+        if changes:
+            message = commit_message(changes, run_summary)
+            # The pathspec keeps anything else someone staged out of the state commit.
+            git(root, "commit", "--quiet", "--file=-", "--", state, input_text=message)
+            commit = git(root, "rev-parse", "HEAD").stdout.strip()
+        elif not _ahead_of_remote(root, remote, branch):
+            return PublishResult(commit=None, message="", pushed=False, attempts=0)
+        attempts = _push_with_rebase(root, remote, branch, retries)
+        commit = git(root, "rev-parse", "HEAD").stdout.strip() if commit else None
+        return PublishResult(commit=commit, message=message, pushed=True, attempts=attempts)
+    except GitError as error:
+        raise PublishError(str(error)) from None
+
+
+def staged_changes(root: Path, state: str) -> list[StateChange]:
+    """Old (HEAD) and new (index) bytes of every staged file under `state`."""
+    listing = git(root, "diff", "--cached", "--name-only", "--no-renames", "-z", "--", state)
+    paths = [p for p in listing.stdout.split("\0") if p]
+    has_head = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
+    changes = []
+    for path in paths:
+        old = show(root, f"HEAD:{path}") if has_head else None
+        new = show(root, f":{path}")
+        changes.append(StateChange(path=Path(path).relative_to(state).as_posix(), old=old, new=new))
+    return changes
+
+
+def _push_with_rebase(root: Path, remote: str, branch: str, retries: int) -> int:
+    attempts = 0
+    while True:
+        attempts += 1
+        result = git(root, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False)
+        if result.returncode == 0:
+            return attempts
+        output = f"{result.stdout}\n{result.stderr}".strip()
+        if not any(reason in result.stdout for reason in _RETRYABLE):
+            raise PublishError(
+                f"push to {remote} {branch} was rejected and nothing was published:\n{output}"
+            )
+        if attempts > retries:
+            raise PublishError(
+                f"push to {remote} {branch} still rejected after {attempts} attempts "
+                f"(others kept pushing first); nothing was published. Rerun the publish step.\n"
+                f"{output}"
+            )
+        _rebase_onto_remote(root, remote, branch)
+
+
+def _rebase_onto_remote(root: Path, remote: str, branch: str) -> None:
+    git(root, "fetch", "--quiet", remote, branch)
+    rebase = git(root, "rebase", "--autostash", "FETCH_HEAD", check=False)
+    if rebase.returncode != 0:
+        git(root, "rebase", "--abort", check=False)
+        detail = (rebase.stdout + rebase.stderr).strip()
+        raise PublishError(
+            f"another run changed the same state files on {remote} {branch}; rebasing onto it "
+            f"failed and nothing was published. Rerun this job after the other one finished.\n"
+            f"{detail}"
+        )
+
+
+def _current_branch(root: Path) -> str:
+    result = git(root, "symbolic-ref", "--short", "--quiet", "HEAD", check=False)
+    if result.returncode != 0:
+        raise PublishError("HEAD is detached: pass --branch to say where to push")
+    return result.stdout.strip()
+
+
+def _ahead_of_remote(root: Path, remote: str, branch: str) -> bool:
+    """Local commits not on the remote yet (an earlier push failed): push them now."""
+    ref = f"refs/remotes/{remote}/{branch}"
+    if git(root, "rev-parse", "--verify", "--quiet", ref, check=False).returncode != 0:
+        return False
+    count = git(root, "rev-list", "--count", f"{ref}..HEAD").stdout.strip()
+    return int(count or 0) > 0
+
+
+def _relative_state(root: Path, repo: Path, state_dir: str) -> str:
+    state = (repo / state_dir).resolve()
+    try:
+        return state.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise PublishError(f"state directory {state} is outside the repository {root}") from None

@@ -1,0 +1,163 @@
+"""`alerting state publish` against real git: a bare remote, racing clones, a rejecting hook."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from alerting.cli import main
+from alerting.gitops.publish import PublishError, publish
+
+IDENTITY = ["-c", "user.name=Test Runner", "-c", "user.email=runner@example.org"]
+
+
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch, tmp_path):
+    """Commits (and rebases) need an identity; the user's global git config stays out."""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Runner")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "runner@example.org")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Runner")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "runner@example.org")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+def run_git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *IDENTITY, *args], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+@pytest.fixture
+def remote(tmp_path) -> Path:
+    """A bare remote whose main has one commit with an empty state/."""
+    bare = tmp_path / "remote.git"
+    run_git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(bare))
+    seed = tmp_path / "seed"
+    run_git(tmp_path, "clone", "--quiet", str(bare), str(seed))
+    (seed / "state").mkdir()
+    (seed / "state" / ".gitkeep").write_text("")
+    (seed / "README.md").write_text("repo\n")
+    run_git(seed, "add", ".")
+    run_git(seed, "commit", "--quiet", "-m", "initial")
+    run_git(seed, "push", "--quiet", "origin", "HEAD:main")
+    return bare
+
+
+def clone(remote: Path, name: str) -> Path:
+    path = remote.parent / name
+    run_git(remote.parent, "clone", "--quiet", str(remote), str(path))
+    return path
+
+
+def write_alert(repo: Path, alert_id: str, **fields) -> None:
+    path = repo / "state" / "alerts" / f"{alert_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"id": alert_id, "bug": None, "status": "new", **fields}))
+
+
+def remote_log(remote: Path) -> list[str]:
+    return run_git(remote, "log", "--format=%s", "main").splitlines()
+
+
+def remote_files(remote: Path) -> list[str]:
+    return run_git(remote, "ls-tree", "-r", "--name-only", "main").splitlines()
+
+
+def test_two_racing_clones_both_land(remote):
+    first, second = clone(remote, "first"), clone(remote, "second")
+    write_alert(first, "a1")
+    write_alert(second, "b1")
+    write_alert(second, "b2")
+
+    one = publish(first)
+    two = publish(second)  # its clone is stale: rejected, fetched, rebased, pushed
+
+    assert (one.attempts, two.attempts) == (1, 2)
+    assert remote_log(remote) == ["alerts: 2 new", "alerts: 1 new", "initial"]
+    assert {"state/alerts/a1.json", "state/alerts/b1.json", "state/alerts/b2.json"} <= set(
+        remote_files(remote)
+    )
+    assert run_git(second, "rev-parse", "HEAD") == run_git(remote, "rev-parse", "main")
+
+
+def test_rerun_with_nothing_new_makes_no_commit(remote, monkeypatch, capsys):
+    repo = clone(remote, "work")
+    write_alert(repo, "a1")
+    monkeypatch.chdir(repo)
+    assert main(["state", "publish", "--message-from-run"]) == 0
+    before = run_git(remote, "rev-parse", "main")
+
+    assert main(["state", "publish", "--message-from-run"]) == 0
+
+    assert "nothing to publish" in capsys.readouterr().out
+    assert run_git(remote, "rev-parse", "main") == before
+    assert run_git(repo, "rev-parse", "HEAD") == before
+
+
+def test_rejecting_remote_fails_loudly(remote, monkeypatch, capsys):
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    repo = clone(remote, "work")
+    write_alert(repo, "a1")
+    monkeypatch.chdir(repo)
+
+    status = main(["state", "publish", "--retries", "3"])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "NOT published" in err
+    assert "pushes are frozen" in err
+    assert remote_log(remote) == ["initial"]
+
+
+def test_push_still_rejected_after_retries_is_an_error(remote):
+    first, second = clone(remote, "first"), clone(remote, "second")
+    write_alert(first, "a1")
+    publish(first)
+    write_alert(second, "b1")
+    with pytest.raises(PublishError, match="still rejected after 1 attempts"):
+        publish(second, retries=0)
+    assert remote_log(remote) == ["alerts: 1 new", "initial"]
+
+
+def test_conflicting_runs_abort_the_rebase_and_fail(remote):
+    first, second = clone(remote, "first"), clone(remote, "second")
+    write_alert(first, "a1", bug=11)
+    write_alert(second, "a1", bug=22)
+    publish(first)
+    with pytest.raises(PublishError, match="changed the same state files"):
+        publish(second)
+    assert not (second / ".git" / "rebase-merge").exists()
+    assert not (second / ".git" / "rebase-apply").exists()
+    assert remote_log(remote) == ["alerts: 1 new, 1 bug filed", "initial"]
+
+
+def test_only_state_is_committed_and_message_describes_the_diff(remote, tmp_path, monkeypatch):
+    repo = clone(remote, "work")
+    write_alert(repo, "a1")
+    publish(repo)
+    write_alert(repo, "a1", bug=123, status="resolved", resolution="FIXED")
+    (repo / "README.md").write_text("edited, not part of the state\n")
+    (repo / "notes.txt").write_text("untracked\n")
+    summary = tmp_path / "run-summary.md"
+    summary.write_text("checked 4 probes\n")
+    monkeypatch.chdir(repo)
+
+    assert main(["state", "publish", "--message-from-run", str(summary)]) == 0
+
+    message = run_git(remote, "log", "-1", "--format=%B", "main")
+    assert message.splitlines()[0] == "alerts: 1 bug filed, 1 resolved (FIXED)"
+    assert "checked 4 probes" in message
+    changed = run_git(remote, "show", "--name-only", "--format=", "main").split()
+    assert changed == ["state/alerts/a1.json"]
+    assert run_git(repo, "status", "--porcelain").splitlines() == [" M README.md", "?? notes.txt"]
+
+
+def test_missing_run_summary_file_is_a_user_error(remote, monkeypatch, capsys):
+    monkeypatch.chdir(clone(remote, "work"))
+    assert main(["state", "publish", "--message-from-run", "no-such-summary.md"]) == 1
+    assert "no-such-summary.md" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""The commit message is a pure function of old and new state files."""
+
+import json
+
+from alerting.alerts.model import DRAFTED, SENT, STATUS_RESOLVED, Alert, Values
+from alerting.gitops.message import StateChange, commit_message, count_changes, subject
+
+
+def alert_json(alert_id: str, **changes) -> bytes:
+    values = Values(median=1.0, p05=0.5, p95=2.0, samples=1000.0)
+    alert = Alert(
+        id=alert_id,
+        probe="networking.http_channel_page_open_to_first_sent",
+        metric="networking_http_channel_page_open_to_first_sent",
+        metric_type="timing_distribution",
+        platform="Windows",
+        label="",
+        channel="nightly",
+        app="fog",
+        date="2026-11-01",
+        build_id="20261101093000",
+        direction="up",
+        classification="regression",
+        technique="cdf_squared",
+        score=0.9,
+        score_meaning="squared CDF distance",
+        unit="ms",
+        before=values,
+        after=values,
+        summary="s1",
+        delivery="bug",
+    )
+    for key, value in changes.items():
+        setattr(alert, key, value)
+    return json.dumps(alert.to_json(), indent=2).encode()
+
+
+def test_new_alerts_filed_bugs_and_resolutions_are_counted():
+    changes = [
+        StateChange("alerts/a1.json", None, alert_json("a1")),
+        StateChange("alerts/a2.json", None, alert_json("a2", bug=101)),
+        StateChange("alerts/a3.json", None, alert_json("a3")),
+        StateChange("alerts/a4.json", alert_json("a4"), alert_json("a4", bug=102)),
+        StateChange(
+            "alerts/a5.json",
+            alert_json("a5", bug=7),
+            alert_json("a5", bug=7, status=STATUS_RESOLVED, resolution="FIXED"),
+        ),
+    ]
+    assert subject(count_changes(changes)) == "alerts: 3 new, 2 bugs filed, 1 resolved (FIXED)"
+
+
+def test_mixed_resolutions_reopened_and_singulars():
+    resolved = {"status": STATUS_RESOLVED, "bug": 1}
+    changes = [
+        StateChange(
+            "alerts/a.json", alert_json("a", bug=1), alert_json("a", resolution="FIXED", **resolved)
+        ),
+        StateChange(
+            "alerts/b.json",
+            alert_json("b", bug=1),
+            alert_json("b", resolution="WONTFIX", **resolved),
+        ),
+        StateChange(
+            "alerts/c.json", alert_json("c", resolution="FIXED", **resolved), alert_json("c", bug=1)
+        ),
+        StateChange("alerts/d.json", alert_json("d"), alert_json("d", bug=5)),
+    ]
+    assert (
+        subject(count_changes(changes))
+        == "alerts: 1 bug filed, 2 resolved (1 FIXED, 1 WONTFIX), 1 reopened"
+    )
+
+
+def test_emails_sent_count_recipients_and_drafts_count_outbox_files():
+    changes = [
+        StateChange(
+            "alerts/e1.json",
+            alert_json("e1", delivery="email"),
+            alert_json(
+                "e1", delivery="email", delivery_state=SENT, notified=["a@x.org", "b@x.org"]
+            ),
+        ),
+        StateChange(
+            "alerts/e2.json",
+            alert_json("e2", delivery="email"),
+            alert_json("e2", delivery="email", delivery_state=SENT, notified=["a@x.org"]),
+        ),
+        # Drafted (outbox mode) is not "sent", even with recipients recorded.
+        StateChange(
+            "alerts/e3.json",
+            alert_json("e3", delivery="email"),
+            alert_json("e3", delivery="email", delivery_state=DRAFTED, notified=["c@x.org"]),
+        ),
+        StateChange("outbox/bugs/b1.json", None, b"{}"),
+        StateChange("outbox/emails/2026-11-02/a@x.org.eml", None, b"Subject: x\n"),
+        StateChange("outbox/emails/2026-11-02/b@x.org.eml", None, b"Subject: x\n"),
+    ]
+    assert (
+        subject(count_changes(changes))
+        == "alerts: 2 emails sent, 1 bug draft, 2 email drafts, 1 updated"
+    )
+
+
+def test_only_non_alert_files_and_unreadable_json_are_still_described():
+    assert subject(count_changes([StateChange("summaries/s.json", None, b"{}")])) == (
+        "state: 1 file updated"
+    )
+    broken = [StateChange("alerts/x.json", alert_json("x"), b"{not json")]
+    assert subject(count_changes(broken)) == "alerts: 1 updated"
+
+
+def test_body_names_the_alerts_and_carries_the_run_summary():
+    changes = [StateChange("alerts/a1.json", None, alert_json("a1", bug=9))]
+    message = commit_message(changes, run_summary="## Run 2026-11-02\n3 probes checked\n")
+    lines = message.splitlines()
+    assert lines[0] == "alerts: 1 new, 1 bug filed"
+    assert lines[1] == ""
+    assert "new: a1" in lines
+    assert "bugs filed: a1" in lines
+    assert message.endswith("3 probes checked\n")

@@ -17,7 +17,11 @@ from alerting import __version__
 from alerting.errors import UserError
 
 # One line per step package; each adds its subcommands.
-COMMAND_MODULES: tuple[str, ...] = ("alerting.report.commands", "alerting.detect.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "alerting.report.commands",
+    "alerting.detect.commands",
+    "alerting.gitops.commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

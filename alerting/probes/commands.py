@@ -1,0 +1,106 @@
+"""`alerting probes ...`: check and show the monitor configs in `metrics.yaml` files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from alerting.cli import add_command, add_group
+
+
+def register(subparsers) -> None:
+    """The `probes` group; each subcommand adds itself to `group` below."""
+    group = add_group(subparsers, "probes", "check and show the monitored probes' configs")
+    _add_validate(group)
+    _add_list(group)
+
+
+def _add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="metrics.yaml files or folders searched for *.yaml (default: probes/)",
+    )
+    parser.add_argument(
+        "--default-product",
+        default="Toolkit",
+        help="Bugzilla product when neither metadata.tags nor $tags name one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--default-component",
+        default="Telemetry",
+        help="Bugzilla component used with --default-product (default: %(default)s)",
+    )
+
+
+def _add_validate(group) -> None:
+    parser = add_command(
+        group,
+        "validate",
+        "check every monitor block; print each problem as FILE:LINE: PROBE: FIELD: message "
+        "(exit 1 when there is any)",
+        _validate,
+    )
+    _add_paths(parser)
+
+
+def _add_list(group) -> None:
+    parser = add_command(
+        group, "list", "list the monitored probes with their effective config", _list
+    )
+    _add_paths(parser)
+    parser.add_argument("--json", action="store_true", help="a JSON array, one object per probe")
+
+
+def _collect(args: argparse.Namespace):
+    from alerting.probes.config import collect, probe_files
+
+    files = probe_files(args.paths or None)
+    configs, problems = collect(files, args.default_product, args.default_component)
+    return files, configs, problems
+
+
+def _validate(args: argparse.Namespace) -> int:
+    files, configs, problems = _collect(args)
+    for problem in problems:
+        print(problem)
+    if not args.quiet:
+        noun = "file" if len(files) == 1 else "files"
+        if problems:
+            print(
+                f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+                f"{len({p.file for p in problems})} of {len(files)} {noun}; "
+                f"{len(configs)} monitored probe{'s' if len(configs) != 1 else ''} valid"
+            )
+        else:
+            print(f"ok: {len(configs)} monitored probe(s) in {len(files)} {noun}, no problems")
+    return 1 if problems else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from alerting.textable import format_table
+
+    _, configs, problems = _collect(args)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if args.json:
+        print(json.dumps([config.to_json() for config in configs], indent=2))
+    else:
+        rows = [
+            (
+                c.probe,
+                c.type,
+                "bug" if c.alert else "email",
+                ",".join(c.platforms),
+                {True: "lower", False: "higher", None: None}[c.lower_is_better],
+                c.technique,
+                f"{c.bugzilla_product} :: {c.bugzilla_component}",
+                f"{c.file}:{c.line}",
+            )
+            for c in configs
+        ]
+        headers = ("probe", "type", "on change", "platforms", "better", "technique")
+        print(format_table((*headers, "bugzilla", "defined at"), rows))
+    return 1 if problems else 0

@@ -1,0 +1,226 @@
+"""Collect the monitored probes from `metrics.yaml` files: configs plus every problem found.
+
+A broken file or probe is reported and skipped; the rest still load, so `validate` shows every
+mistake at once and the daily run monitors every probe that is configured correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from alerting.errors import Problem, UserError
+from alerting.probes.model import DESKTOP_APP, MOBILE_APP, MonitorConfig
+from alerting.probes.monitor import FileContext, resolve_metric
+from alerting.probes.yamlsafe import LineDict, YamlFileError, line_of, load_file
+
+__all__ = ["DEFAULT_PROBES_DIR", "MonitorConfig", "app_of", "collect", "probe_files"]
+
+DEFAULT_PROBES_DIR = Path("probes")
+DEFAULT_PRODUCT = "Toolkit"
+DEFAULT_COMPONENT = "Telemetry"
+
+GLEAN_SCHEMA_PREFIX = "moz://mozilla.org/schemas/glean/"
+METRICS_SCHEMA_PREFIX = GLEAN_SCHEMA_PREFIX + "metrics/"
+METRICS_SCHEMA = METRICS_SCHEMA_PREFIX + "2-0-0"
+# A file is mobile (Fenix, GLAM's Android data) when its path names one of these.
+MOBILE_PATH_MARKERS: tuple[str, ...] = ("fenix", "android", "mobile")
+
+
+def collect(
+    paths: Iterable[Path | str] | None = None,
+    default_product: str = DEFAULT_PRODUCT,
+    default_component: str = DEFAULT_COMPONENT,
+) -> tuple[list[MonitorConfig], list[Problem]]:
+    """Every valid monitored probe under `paths` (default `probes/`) and every problem.
+
+    A probe defined in two places is a problem at the second place and is left out of the
+    configs; raises `UserError` only when a path does not exist.
+    """
+    configs: list[MonitorConfig] = []
+    problems: list[Problem] = []
+    defined: dict[str, tuple[str, int]] = {}
+    for path in probe_files(paths):
+        file_configs, file_problems, definitions = _collect_file(
+            path, default_product, default_component
+        )
+        problems += file_problems
+        twice: set[str] = set()
+        for probe, line in definitions:
+            if probe in defined:
+                first_file, first_line = defined[probe]
+                where = (
+                    f"line {first_line}"
+                    if first_file == str(path)
+                    else f"{first_file}:{first_line}"
+                )
+                problems.append(
+                    Problem(
+                        str(path),
+                        line,
+                        probe,
+                        "",
+                        f"defined twice (first at {where}); keep one definition",
+                    )
+                )
+                twice.add(probe)
+            else:
+                defined[probe] = (str(path), line)
+        configs += [config for config in file_configs if config.probe not in twice]
+    return configs, sorted(problems)
+
+
+def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
+    """`*.yaml` files under each directory (sorted) and each file as given, each once."""
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for given in [Path(p) for p in paths] if paths else [DEFAULT_PROBES_DIR]:
+        if given.is_dir():
+            found = sorted(p for p in given.rglob("*.yaml") if p.is_file())
+        elif given.is_file():
+            found = [given]
+        else:
+            raise UserError(f"{given}: no such file or directory")
+        for path in found:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(path)
+    return files
+
+
+def app_of(path: Path | str) -> str:
+    """`fenix` when the path as given names fenix/android/mobile in a folder or file name."""
+    parts = [part.lower() for part in Path(path).parts]
+    mobile = any(marker in part for part in parts for marker in MOBILE_PATH_MARKERS)
+    return MOBILE_APP if mobile else DESKTOP_APP
+
+
+def _collect_file(
+    path: Path, default_product: str, default_component: str
+) -> tuple[list[MonitorConfig], list[Problem], list[tuple[str, int]]]:
+    """Configs, problems and (probe, line) of every metric defined in one file."""
+    file = str(path)
+    try:
+        document = load_file(path)
+    except YamlFileError as error:
+        return [], [Problem(file, error.line, "", "", error.message)], []
+    if document is None:
+        return (
+            [],
+            [
+                Problem(
+                    file,
+                    1,
+                    "",
+                    "",
+                    f"empty file; a metrics file starts with $schema: {METRICS_SCHEMA}",
+                )
+            ],
+            [],
+        )
+    if not isinstance(document, dict):
+        return (
+            [],
+            [
+                Problem(
+                    file,
+                    line_of(document, 0),
+                    "",
+                    "",
+                    "expected a mapping of categories to metrics at the top level",
+                )
+            ],
+            [],
+        )
+
+    schema = document.get("$schema")
+    if isinstance(schema, str) and schema.startswith(GLEAN_SCHEMA_PREFIX):
+        if not schema.startswith(METRICS_SCHEMA_PREFIX):
+            return [], [], []  # a tags.yaml or pings.yaml: nothing to monitor in it
+    else:
+        problem = Problem(
+            file,
+            line_of(document, "$schema"),
+            "",
+            "$schema",
+            f"not a Glean metrics file ($schema is {schema!r}); start it with "
+            f"$schema: {METRICS_SCHEMA}",
+        )
+        return [], [problem], []
+
+    problems: list[Problem] = []
+    tags = document.get("$tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        problems.append(
+            Problem(
+                file,
+                line_of(document, "$tags"),
+                "",
+                "$tags",
+                "must be a list of tag names, e.g. ['Core :: Networking']",
+            )
+        )
+        tags = []
+    ctx = FileContext(file, app_of(path), tuple(tags), default_product, default_component)
+
+    configs: list[MonitorConfig] = []
+    definitions: list[tuple[str, int]] = []
+    if isinstance(document, LineDict):
+        for key, line, first in document.duplicates:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    str(key),
+                    "",
+                    f"category defined twice (first at line "
+                    f"{first}); YAML keeps only the last, so merge the two",
+                )
+            )
+    for category, metrics in document.items():
+        if str(category).startswith("$") or category == "no_lint":
+            continue
+        if not isinstance(metrics, dict):
+            problems.append(
+                Problem(
+                    file,
+                    line_of(document, category),
+                    str(category),
+                    "",
+                    "a category must be a mapping of metric names to definitions",
+                )
+            )
+            continue
+        if isinstance(metrics, LineDict):
+            for name, line, first in metrics.duplicates:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"{category}.{name}",
+                        "",
+                        f"defined twice (first at "
+                        f"line {first}); YAML keeps only the last, so keep one",
+                    )
+                )
+        for name, metric in metrics.items():
+            probe = f"{category}.{name}"
+            line = line_of(metrics, name)
+            if not isinstance(metric, dict):
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        probe,
+                        "",
+                        "a metric must be a mapping of its fields (type, description, ...)",
+                    )
+                )
+                continue
+            definitions.append((probe, line))
+            config, metric_problems = resolve_metric(ctx, probe, metric)
+            problems += metric_problems
+            if config is not None:
+                configs.append(config)
+    return configs, problems, definitions

@@ -1,0 +1,386 @@
+"""The rules that turn one metric's `metadata.monitor` block into a `MonitorConfig`.
+
+Every rule reports a `Problem` naming the line and field and saying how to fix it, and all rules
+run (one mistake never hides the next), so an owner fixes a pull request in one round.
+Techniques and their arguments are whatever `alerting.detect.registry` declares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from alerting.detect import registry
+from alerting.errors import Problem
+from alerting.probes.model import (
+    ALL_PLATFORMS,
+    DESKTOP_PLATFORMS,
+    MOBILE_APP,
+    MOBILE_PLATFORMS,
+    MONITORABLE_TYPES,
+    MonitorConfig,
+)
+from alerting.probes.yamlsafe import LineDict, line_of
+
+MONITOR_KEYS: tuple[str, ...] = (
+    "alert",
+    "platforms",
+    "bugzilla_notification_emails",
+    "lower_is_better",
+    "change_detection_technique",
+    "change_detection_args",
+)
+
+# Glean's defaults when a metric leaves its unit out.
+DEFAULT_TIME_UNIT = {
+    "timing_distribution": "nanosecond",
+    "labeled_timing_distribution": "nanosecond",
+    "timespan": "millisecond",
+}
+DEFAULT_MEMORY_UNIT = {"memory_distribution": "byte", "labeled_memory_distribution": "byte"}
+
+# Names people write for a platform that difflib would not connect to GLAM's spelling.
+_PLATFORM_HINTS = {
+    "mac": "Darwin",
+    "macos": "Darwin",
+    "osx": "Darwin",
+    "win": "Windows",
+    "win32": "Windows",
+    "win64": "Windows",
+    "*": ALL_PLATFORMS,
+    "fenix": "Android",
+}
+
+_EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"'.]+$")
+_TAG = re.compile(r"^\s*(?P<product>[^:]+?)\s*::\s*(?P<component>.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a metric inherits from its file and from the command line."""
+
+    file: str
+    app: str  # DESKTOP_APP or MOBILE_APP
+    tags: tuple[str, ...]  # the file's `$tags`
+    default_product: str
+    default_component: str
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """' did you mean X?' for the closest choice (ignoring case), or ''."""
+    text = str(word)
+    by_lower = {choice.lower(): choice for choice in choices}
+    hint = _PLATFORM_HINTS.get(text.lower()) if text.lower() not in by_lower else None
+    if hint in by_lower.values():
+        return f" did you mean {hint}?"
+    match = difflib.get_close_matches(text.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" did you mean {by_lower[match[0]]}?" if match else ""
+
+
+def resolve_metric(
+    ctx: FileContext, probe: str, metric: LineDict
+) -> tuple[MonitorConfig | None, list[Problem]]:
+    """The config of a monitored metric, None when it is not monitored, and its problems."""
+    metadata = metric.get("metadata")
+    if not isinstance(metadata, dict) or "monitor" not in metadata:
+        return None, []
+    monitor = metadata["monitor"]
+    monitor_line = line_of(metadata, "monitor")
+    problems: list[Problem] = []
+
+    def report(line: int, field: str, message: str) -> None:
+        problems.append(Problem(ctx.file, line, probe, field, message))
+
+    if monitor is False:
+        return None, []
+    if monitor is True:
+        block: dict = {}
+    elif isinstance(monitor, dict):
+        block = monitor
+    else:
+        report(
+            monitor_line,
+            "monitor",
+            f"must be True, False or a mapping of settings ({', '.join(MONITOR_KEYS)}), "
+            f"not {monitor!r}" + _unquote_hint(monitor),
+        )
+        return None, problems
+
+    mtype = metric.get("type")
+    if not isinstance(mtype, str) or not mtype:
+        report(line_of(metric, "type"), "type", "missing or not a metric type name")
+        return None, problems
+    if mtype not in MONITORABLE_TYPES:
+        report(
+            monitor_line,
+            "monitor",
+            f"a {mtype} metric cannot be monitored: GLAM aggregates only timing, memory and "
+            "custom distributions (and their labeled forms), counter, labeled_counter, quantity "
+            "and timespan; remove the monitor block",
+        )
+        return None, problems
+
+    if isinstance(block, LineDict):
+        for key, line, first in block.duplicates:
+            report(line, str(key), f"set twice (also on line {first}); keep one")
+    for key in block:
+        if key not in MONITOR_KEYS:
+            report(
+                line_of(block, key),
+                str(key),
+                f"unknown monitor key {str(key)!r};{did_you_mean(key, MONITOR_KEYS)} "
+                f"known keys: {', '.join(MONITOR_KEYS)}",
+            )
+
+    def at(key: str) -> int:
+        return line_of(block, key, monitor_line) if key in block else monitor_line
+
+    alert = _boolean(block, "alert", False, at, report)
+    lower_is_better = _boolean(block, "lower_is_better", None, at, report)
+    bz_emails = _emails(block, "bugzilla_notification_emails", at, report)
+    owner_emails = _emails(metric, "notification_emails", lambda k: line_of(metric, k), report)
+    reported = {problem.field for problem in problems}
+    if alert is True and not bz_emails and "bugzilla_notification_emails" not in reported:
+        report(
+            at(
+                "bugzilla_notification_emails"
+                if "bugzilla_notification_emails" in block
+                else "alert"
+            ),
+            "bugzilla_notification_emails",
+            "alert: True files bugs and needs at least one address here (the first is "
+            "needinfo'd, the rest CC'd); add e.g. bugzilla_notification_emails: "
+            "[you@mozilla.com], or set alert: False to be emailed instead",
+        )
+    if alert is False and not owner_emails and "notification_emails" not in reported:
+        report(
+            line_of(metric, "notification_emails", monitor_line),
+            "notification_emails",
+            "a monitor-only probe emails its notification_emails, but there are none; add an "
+            "address, or set alert: True with bugzilla_notification_emails",
+        )
+    platforms = _platforms(ctx, block, at, report)
+    technique, args = _technique(block, at, report)
+    product, component = _product_component(ctx, metadata, report)
+
+    if problems:
+        return None, problems
+    return (
+        MonitorConfig(
+            probe=probe,
+            metric=probe.replace(".", "_"),
+            type=mtype,
+            file=ctx.file,
+            line=monitor_line,
+            alert=bool(alert),
+            platforms=platforms,
+            bugzilla_notification_emails=bz_emails,
+            notification_emails=owner_emails,
+            lower_is_better=lower_is_better,
+            technique=technique,
+            args=args,
+            bugzilla_product=product,
+            bugzilla_component=component,
+            description=" ".join(str(metric.get("description") or "").split()),
+            time_unit=_text(metric.get("time_unit")) or DEFAULT_TIME_UNIT.get(mtype),
+            memory_unit=_text(metric.get("memory_unit")) or DEFAULT_MEMORY_UNIT.get(mtype),
+            unit=_text(metric.get("unit")),
+            labels=_labels(mtype, metric.get("labels")),
+            app=ctx.app,
+            expires=_expires(metric.get("expires")),
+        ),
+        [],
+    )
+
+
+def _unquote_hint(value: object) -> str:
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no"}:
+        word = "True" if value.strip().lower() in {"true", "yes"} else "False"
+        return f"; write {word} without quotes"
+    return ""
+
+
+def _boolean(block: dict, key: str, default, at, report):
+    if key not in block or (default is None and block[key] is None):
+        return default
+    value = block[key]
+    if isinstance(value, bool):
+        return value
+    allowed = "True or False" if default is not None else "True, False, or left out"
+    report(at(key), key, f"must be {allowed}, not {value!r}{_unquote_hint(value)}")
+    return default
+
+
+def _emails(container: dict, key: str, at, report) -> list[str]:
+    if key not in container or container[key] is None:
+        return []
+    value = container[key]
+    if not isinstance(value, list):
+        example = value if isinstance(value, str) and _EMAIL.match(value) else "you@mozilla.com"
+        report(at(key), key, f"must be a list of email addresses, e.g. [{example}]")
+        return []
+    emails: list[str] = []
+    for index, item in enumerate(value):
+        if isinstance(item, str) and _EMAIL.match(item.strip()):
+            emails.append(item.strip())
+        else:
+            report(
+                line_of(value, index, at(key)),
+                key,
+                f"{item!r} is not an email address; write one address per item, e.g. "
+                "- you@mozilla.com",
+            )
+    return emails
+
+
+def _platforms(ctx: FileContext, block: dict, at, report) -> list[str]:
+    mobile = ctx.app == MOBILE_APP
+    defaults = list(MOBILE_PLATFORMS if mobile else DESKTOP_PLATFORMS)
+    allowed = (*(MOBILE_PLATFORMS if mobile else DESKTOP_PLATFORMS), ALL_PLATFORMS)
+    if "platforms" not in block:
+        return defaults
+    value = block["platforms"]
+    if not isinstance(value, list):
+        example = value if isinstance(value, str) else ", ".join(defaults)
+        report(at("platforms"), "platforms", f"must be a list, e.g. platforms: [{example}]")
+        return defaults
+    if not value:
+        report(
+            at("platforms"),
+            "platforms",
+            f"is empty; list some of {', '.join(allowed)}, or leave it out for the default "
+            f"({', '.join(defaults)})",
+        )
+        return defaults
+    chosen: list[str] = []
+    for index, item in enumerate(value):
+        line = line_of(value, index, at("platforms"))
+        if item in allowed:
+            if item not in chosen:
+                chosen.append(item)
+            continue
+        if not mobile and item in MOBILE_PLATFORMS:
+            message = (
+                f"{item} applies only to mobile (Fenix) probes, and this file is desktop "
+                "(mobile files have fenix, android or mobile in their path); "
+                f"choose from {', '.join(allowed)}"
+            )
+        elif mobile and item in DESKTOP_PLATFORMS:
+            message = (
+                f"{item} is a desktop platform, and this file holds mobile (Fenix) probes "
+                f"(its path names fenix, android or mobile); choose from {', '.join(allowed)}"
+            )
+        else:
+            message = (
+                f"unknown platform {item!r};{did_you_mean(item, allowed)} "
+                f"choose from {', '.join(allowed)}"
+            )
+        report(line, "platforms", message)
+    return chosen or defaults
+
+
+def _technique(block: dict, at, report) -> tuple[str, dict]:
+    name = block.get("change_detection_technique", registry.DEFAULT_TECHNIQUE)
+    if not isinstance(name, str):
+        report(
+            at("change_detection_technique"),
+            "change_detection_technique",
+            f"must be a technique name, e.g. {registry.DEFAULT_TECHNIQUE}, not {name!r}",
+        )
+        return registry.DEFAULT_TECHNIQUE, {}
+    technique = registry.get_technique(name.strip())
+    if technique is None:
+        known = registry.techniques()
+        spellings = [*known, *(alias for t in known.values() for alias in t.aliases)]
+        report(
+            at("change_detection_technique"),
+            "change_detection_technique",
+            f"unknown technique {name!r};{did_you_mean(name, spellings)} "
+            f"available: {', '.join(sorted(known))}",
+        )
+        return name, {}
+    return technique.name, _technique_args(technique, block, at, report)
+
+
+def _technique_args(technique: registry.Technique, block: dict, at, report) -> dict:
+    key = "change_detection_args"
+    raw = block.get(key)
+    if raw is None:
+        return technique.defaults()
+    if isinstance(raw, dict):
+        # A mapping (`{threshold: 0.9}`) means the same as the documented `[threshold=0.9]`.
+        items = [f"{name}={value}" for name, value in raw.items()]
+        lines = [line_of(raw, name, at(key)) for name in raw]
+    elif isinstance(raw, list):
+        items, lines = [], []
+        for index, item in enumerate(raw):
+            line = line_of(raw, index, at(key))
+            if isinstance(item, dict | list):
+                hint = (
+                    f"; write it as {next(iter(item))}={next(iter(item.values()))}"
+                    if isinstance(item, dict) and len(item) == 1
+                    else ""
+                )
+                report(line, key, f"each argument is a key=value string, not {item!r}{hint}")
+                continue
+            items.append(item)
+            lines.append(line)
+    else:
+        report(
+            at(key),
+            key,
+            f"must be a list of key=value strings, e.g. [{_example(technique)}], not {raw!r}",
+        )
+        return technique.defaults()
+    parsed = registry.parse_args(technique, items)
+    line_for = {str(item): line for item, line in reversed(list(zip(items, lines, strict=True)))}
+    for text, message in parsed.errors:
+        name, sep, _ = str(text).partition("=")
+        if sep and technique.arg(name.strip()) is None:
+            message += ";" + (
+                did_you_mean(name.strip(), [a.name for a in technique.args]) or " check it"
+            )
+        report(line_for.get(str(text), at(key)), key, f"{text!r}: {message}")
+    return parsed.values
+
+
+def _example(technique: registry.Technique) -> str:
+    return ", ".join(f"{a.name}={a.default}" for a in technique.args) or ""
+
+
+def _product_component(ctx: FileContext, metadata: dict, report) -> tuple[str, str]:
+    tags = metadata.get("tags")
+    candidates: list[str] = []
+    if isinstance(tags, list):
+        candidates += [t for t in tags if isinstance(t, str)]
+    elif tags is not None:
+        report(
+            line_of(metadata, "tags"),
+            "tags",
+            "metadata.tags must be a list of tag names, e.g. ['Core :: Networking']",
+        )
+    candidates += ctx.tags
+    for tag in candidates:
+        match = _TAG.match(tag)
+        if match:
+            return match["product"], match["component"]
+    return ctx.default_product, ctx.default_component
+
+
+def _text(value: object) -> str | None:
+    return str(value).strip() if value is not None and str(value).strip() else None
+
+
+def _labels(mtype: str, labels: object) -> list[str] | None:
+    if not mtype.startswith("labeled_") or not isinstance(labels, list):
+        return None
+    return [str(label) for label in labels]
+
+
+def _expires(value: object) -> str | None:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _text(value)

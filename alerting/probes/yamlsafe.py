@@ -1,0 +1,218 @@
+"""Safe loading of untrusted `metrics.yaml` that remembers where everything came from.
+
+Probe configs arrive in pull requests, so the loader is PyYAML's safe loader with three
+additions: a per-file size limit, a guard that counts alias-expanded nodes while composing (a
+"billion laughs" file fails after a few thousand events instead of exhausting memory later),
+and line numbers on every mapping key and sequence item so each config error can name its line.
+Anchors, aliases of whole metrics and `<<:` merge keys behave exactly as in plain PyYAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from pathlib import Path
+
+import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+
+from alerting.errors import UserError
+
+MAX_FILE_BYTES = 1024 * 1024
+# Upper bound on nodes after expanding every alias. A 1 MiB file holds at most ~500k nodes of
+# its own, so this never trips on honest input yet stops exponential alias nesting early.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 100
+
+
+class LineDict(dict):
+    """A mapping that remembers its own line, each key's line, and keys written twice."""
+
+    line: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key_lines: dict[object, int] = {}
+        # (key, line of the repeat, line of the first occurrence): YAML keeps only the last.
+        self.duplicates: list[tuple[object, int, int]] = []
+
+    def line_of(self, key: object) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    """A sequence that remembers its own line and each item's line."""
+
+    line: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item_lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+def line_of(container: object, key: object, default: int = 1) -> int:
+    """The line of `key` inside a loaded mapping or sequence (its own line as a fallback)."""
+    if isinstance(container, LineDict):
+        return container.line_of(key)
+    if isinstance(container, LineList) and isinstance(key, int):
+        return container.line_of(key)
+    return getattr(container, "line", default) or default
+
+
+class YamlFileError(UserError):
+    """A file that cannot be loaded at all; carries the line so callers can report it."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(f"{file}:{line}: {message}")
+        self.file = file
+        self.line = line
+        self.message = message
+
+
+class _LimitError(ComposerError):
+    """Input refused by a safety limit rather than by YAML syntax."""
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that counts expanded nodes and nesting while composing and records lines."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._expanded = 0
+        self._depth = 0
+        self._anchored_sizes: dict[int, int] = {}
+
+    def _count(self, nodes: int, mark) -> None:
+        self._expanded += nodes
+        if self._expanded > MAX_EXPANDED_NODES:
+            raise _LimitError(
+                None,
+                None,
+                f"refused: aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (an alias-expansion "
+                "bomb?); a metrics file needs far fewer: write the repeated parts out or "
+                "alias them less deeply",
+                mark,
+            )
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                size = self._anchored_sizes.get(id(node))
+                if size is None:
+                    raise ComposerError(
+                        None,
+                        None,
+                        f"alias *{event.anchor} is used inside its own anchor (a recursive "
+                        "structure); metrics files cannot be recursive",
+                        event.start_mark,
+                    )
+                self._count(size, event.start_mark)
+            return super().compose_node(parent, index)
+        event = self.peek_event()
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _LimitError(
+                None,
+                None,
+                f"refused: nesting deeper than {MAX_DEPTH} levels; metrics files are a few levels deep",
+                event.start_mark,
+            )
+        start = self._expanded
+        self._count(1, event.start_mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if event.anchor is not None:
+            self._anchored_sizes[id(node)] = self._expanded - start
+        return node
+
+    def construct_line_map(self, node: yaml.MappingNode):
+        data = LineDict()
+        data.line = node.start_mark.line + 1
+        yield data
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self._hashable_key(node, key_node)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                data.duplicates.append((key, line, seen[key]))
+            else:
+                seen[key] = line
+        # Merged keys come first in the flattened list, explicit keys after and win.
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self._hashable_key(node, key_node)
+            data[key] = self.construct_object(value_node, deep=False)
+            data.key_lines[key] = key_node.start_mark.line + 1
+
+    def _hashable_key(self, node, key_node):
+        key = self.construct_object(key_node, deep=False)
+        if not isinstance(key, Hashable):
+            raise ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "found a key that is not a plain value",
+                key_node.start_mark,
+            )
+        return key
+
+    def construct_line_seq(self, node: yaml.SequenceNode):
+        data = LineList()
+        data.line = node.start_mark.line + 1
+        yield data
+        data.extend(self.construct_object(child, deep=False) for child in node.value)
+        data.item_lines.extend(child.start_mark.line + 1 for child in node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_line_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_line_seq)
+
+
+def loads(text: str, name: str = "<string>") -> object:
+    """Parse one YAML document from `text`; every failure is a `YamlFileError` with a line."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        detail = " ".join(
+            part for part in (error.context, error.problem) if part and part.strip()
+        ).strip()
+        prefix = "" if isinstance(error, _LimitError) else "invalid YAML: "
+        raise YamlFileError(name, line, prefix + detail) from None
+    except yaml.YAMLError as error:
+        raise YamlFileError(name, 1, f"invalid YAML: {error}") from None
+    except RecursionError:
+        raise YamlFileError(name, 1, "invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def load_file(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> object:
+    """Load one file, refusing oversized or non-UTF-8 input before parsing anything."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise YamlFileError(name, 1, f"cannot read: {error.strerror or error}") from None
+    if len(raw) > max_bytes:
+        raise YamlFileError(
+            name,
+            1,
+            f"file is larger than the {max_bytes:,}-byte limit for probe files; "
+            "split it into several metrics.yaml files",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise YamlFileError(name, line, "not UTF-8 text; save the file as UTF-8") from None
+    return loads(text, name)

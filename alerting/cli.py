@@ -18,6 +18,7 @@ from alerting.errors import UserError
 
 # One line per step package; each adds its subcommands.
 COMMAND_MODULES: tuple[str, ...] = (
+    "alerting.probes.commands",
     "alerting.report.commands",
     "alerting.detect.commands",
     "alerting.gitops.commands",

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerting.report.commands",
     "alerting.detect.commands",
     "alerting.gitops.commands",
+    "alerting.alerts.commands",
 )
 
 

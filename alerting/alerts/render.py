@@ -102,3 +102,26 @@ def digest_subject(alerts: list[Alert], run_date: str) -> str:
 def digest_markdown(alerts: list[Alert], run_date: str) -> str:
     ordered = sorted(alerts, key=lambda a: (a.probe, a.platform, a.label, a.date, a.id))
     return render("email_digest.md.j2", alerts=ordered, run_date=run_date, **_context(alerts[0]))
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "-"
+
+
+def _notes(notes: list[str]) -> str:
+    shown = notes[:3] + ([f"and {len(notes) - 3} more"] if len(notes) > 3 else [])
+    return "; ".join(shown) or "-"
+
+
+def run_summary(result, alerts: dict[str, Alert]) -> str:
+    """The Markdown summary of one run (stdout and the GitHub job summary)."""
+    new_alerts = [alerts[i] for i in result.new_alerts if i in alerts]
+    return render(
+        "run_summary.md.j2",
+        result=result,
+        new_alerts=new_alerts,
+        errors=result.errors,
+        counts=_counts,
+        notes=_notes,
+        values=number,
+    )

@@ -1,0 +1,172 @@
+"""The pure core of alerts: ids, classification, grouping, rendering and escaping."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from alerting.alerts.classify import CHANGE, IMPROVEMENT, REGRESSION, classify
+from alerting.alerts.grouping import assign_summaries
+from alerting.alerts.ids import alert_id, is_same_change, whiteboard_marker
+from alerting.alerts.markdown import escape_markdown, link
+from alerting.alerts.model import Alert, PushRange, Summary, Values
+from alerting.alerts.render import bug_request, digest_markdown, digest_subject, number
+
+
+def make_alert(**overrides) -> Alert:
+    values = dict(
+        id="a1",
+        probe="networking.http_channel_page_open_to_first_sent",
+        metric="networking_http_channel_page_open_to_first_sent",
+        metric_type="timing_distribution",
+        platform="Windows",
+        label="",
+        channel="nightly",
+        app="fog",
+        date="2026-10-20",
+        build_id="2026102009",
+        direction="up",
+        classification=REGRESSION,
+        technique="cdf_squared",
+        score=9.5,
+        score_meaning="noise widths",
+        unit="millisecond",
+        before=Values(10.0, 2.0, 50.0, 10000),
+        after=Values(12.0, 2.5, 60.0, 10100),
+        summary="s1",
+        delivery="bug",
+        recipients=["owner@example.com", "cc@example.com"],
+        bugzilla_product="Core",
+        bugzilla_component="Networking",
+        push_range=PushRange(
+            "20261019094512", "20261020094512", "20261021094512", "a" * 40, "b" * 40
+        ),
+        links={
+            "treeherder": "https://treeherder.mozilla.org/jobs?repo=mozilla-central&revision="
+            + "b" * 40,
+            "treeherder_range": "https://treeherder.mozilla.org/jobs?repo=mozilla-central&fromchange=x&tochange=y",
+            "pushlog": "https://hg.mozilla.org/mozilla-central/pushloghtml?startdate=2026-10-19&enddate=2026-10-21",
+            "glam": "https://glam.telemetry.mozilla.org/fog/probe/x/explore?os=Windows",
+        },
+    )
+    values.update(overrides)
+    return Alert(**values)
+
+
+def test_alert_id_is_stable_and_depends_on_every_part():
+    base = ("p.x", "Windows", "", "nightly", "2026-10-20")
+    assert alert_id(*base) == alert_id(*base)
+    assert len(alert_id(*base)) == 16
+    variants = {alert_id(*base[:i], "other", *base[i + 1 :]) for i in range(len(base))}
+    assert alert_id(*base) not in variants and len(variants) == len(base)
+
+
+def test_small_date_drift_is_the_same_change():
+    assert is_same_change("2026-10-20", "2026-10-22")
+    assert is_same_change("2026-10-20", "2026-10-17")
+    assert not is_same_change("2026-10-20", "2026-10-25")
+
+
+@pytest.mark.parametrize(
+    ("direction", "lower_is_better", "expected"),
+    [
+        ("up", True, REGRESSION),
+        ("down", True, IMPROVEMENT),
+        ("up", False, IMPROVEMENT),
+        ("down", False, REGRESSION),
+        ("up", None, CHANGE),
+        ("down", None, CHANGE),
+    ],
+)
+def test_classification_for_every_lower_is_better_case(direction, lower_is_better, expected):
+    before, after = Values(10, 2, 50, 100), Values(12, 2.4, 60, 100)
+    assert classify(direction, lower_is_better, before, after) == expected
+
+
+def test_negligible_effect_is_a_generic_change():
+    before, after = Values(10, 2, 50, 100), Values(10.05, 2, 50.1, 100)
+    assert classify("up", True, before, after) == CHANGE
+
+
+def test_alerts_within_a_day_share_a_summary_and_later_ones_join_it():
+    a = make_alert(id="a", build_id="2026102009")
+    b = make_alert(id="b", build_id="2026102021", platform="Linux")
+    c = make_alert(id="c", build_id="2026102509", platform="Darwin")
+    changed = assign_summaries([a, b, c], {}, {x.id: x for x in (a, b, c)})
+    assert len(changed) == 2
+    assert a.summary == b.summary != c.summary
+    existing = {s.id: s for s in changed}
+    d = make_alert(id="d", build_id="2026102103", platform="All")  # within a day of b
+    again = assign_summaries([d], existing, {x.id: x for x in (a, b, c, d)})
+    assert [s.id for s in again] == [a.summary]
+    assert again[0].alerts == ["a", "b", "d"]
+
+
+def test_summary_ids_do_not_depend_on_processing_order():
+    a = make_alert(id="a", build_id="2026102009")
+    b = make_alert(id="b", build_id="2026102010")
+    first = assign_summaries([a, b], {}, {"a": a, "b": b})[0].id
+    a2, b2 = make_alert(id="a", build_id="2026102009"), make_alert(id="b", build_id="2026102010")
+    assert assign_summaries([b2, a2], {}, {"a": a2, "b": b2})[0].id == first
+    assert isinstance(Summary.from_json(Summary(first, "2026-10-20").to_json()), Summary)
+
+
+def test_bug_request_has_the_fields_bugzilla_needs():
+    request = bug_request(make_alert(), "Time from AsyncOpen to first byte")
+    assert request["summary"].startswith(
+        "Telemetry Alert for networking.http_channel_page_open_to_first_sent on 2026-10-20"
+    )
+    assert (request["product"], request["component"]) == ("Core", "Networking")
+    assert (
+        request["type"] == "defect" and request["severity"] == "S4" and request["priority"] == "P5"
+    )
+    assert request["keywords"] == ["telemetry-alert", "regression"]
+    assert request["whiteboard"] == whiteboard_marker("a1")
+    assert request["flags"] == [
+        {"name": "needinfo", "status": "?", "requestee": "owner@example.com"}
+    ]
+    assert request["cc"] == ["cc@example.com"]
+    description = request["description"]
+    assert "10.0 → 12.0" in description and "+20.0%" in description
+    assert "Warning" not in description  # samples moved by 1 %
+    assert "[pushes between the nightlies](https://hg.mozilla.org/" in description
+
+
+def test_improvements_are_not_filed_as_regressions_and_volume_changes_warn():
+    alert = make_alert(classification=IMPROVEMENT, after=Values(8, 1.5, 40, 14000))
+    request = bug_request(alert)
+    assert request["keywords"] == ["telemetry-alert"]
+    assert "**Warning:** the number of samples changed by +40.0%" in request["description"]
+
+
+def test_hostile_probe_names_and_descriptions_are_escaped():
+    hostile = "evil<script>alert(1)</script>[click](javascript:x)|`rm`\n# heading"
+    alert = make_alert(label=hostile, probe="p.q_<img src=x onerror=1>")
+    text = bug_request(alert, description=hostile)["description"]
+    digest = digest_markdown([alert], "2026-10-22")
+    for rendered in (text, digest):
+        assert not re.search(r"(?<!\\)[<>]", rendered)  # every angle bracket escaped
+        assert "[click](javascript" not in rendered
+        assert not re.search(r"(?<!\\)`", rendered)  # no code span can be opened
+    assert "\n# heading" not in text
+    assert "\\<script\\>" in text
+
+
+def test_digest_subject_is_one_bounded_line():
+    alerts = [make_alert(probe=f"cat.probe_{i}\r\nBcc: victim@example.com") for i in range(40)]
+    subject = digest_subject(alerts, "2026-10-22")
+    assert "\n" not in subject and "\r" not in subject and len(subject) <= 255
+
+
+def test_links_only_for_http_targets():
+    assert link("x", "javascript:alert(1)") == "x"
+    assert link("a]", "https://example.com/(x)") == "[a\\]](https://example.com/%28x%29)"
+    assert escape_markdown("a*b_c") == "a\\*b\\_c"
+
+
+def test_numbers_read_well():
+    assert number(12.3456) == "12.3"
+    assert number(0.012345) == "0.0123"
+    assert number(123456.0) == "123,456"
+    assert number(None) == "n/a"
+    assert dt.date(2026, 1, 1)  # keeps the import honest

@@ -71,9 +71,11 @@ def test_previous_and_next_nightly_at_hour_precision():
 
 
 def test_unreachable_hg_is_a_clear_error():
-    with HgDouble({"builds": []}, failures=10) as hg:
-        with pytest.raises(UserError, match="could not read nightly builds"):
-            pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
+    with (
+        HgDouble({"builds": []}, failures=10) as hg,
+        pytest.raises(UserError, match="could not read nightly builds"),
+    ):
+        pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
 
 
 def test_sample_builds_are_deterministic_and_marked():

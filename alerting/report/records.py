@@ -1,0 +1,101 @@
+"""Reading `state/` for the report, one file at a time, so a broken record costs only itself.
+
+The dashboard is how people notice that something is wrong, so one hand-edited or truncated
+alert file must not take the whole site down: it is reported (file, line, what is wrong) and
+left out, and every other alert is still published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alerting.alerts.model import Alert, Summary
+from alerting.errors import UserError
+
+
+@dataclass
+class Records:
+    alerts: list[Alert] = field(default_factory=list)
+    summaries: list[Summary] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "FILE:LINE: what is wrong"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:{error.lineno}: invalid JSON: {error.msg}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}:1: cannot read: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}:1: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def _check_alert(alert: Alert) -> None:
+    """What the pages and plots rely on; anything else is shown as it is."""
+    dt.date.fromisoformat(alert.date)
+    for day in alert.plot.days:
+        dt.date.fromisoformat(day)
+    for name in ("median", "p05", "p95", "samples"):
+        for values in (alert.before, alert.after):
+            if not isinstance(getattr(values, name), int | float):
+                raise ValueError(f"before/after {name} must be a number")
+    numbers = [*alert.plot.buckets, *alert.plot.cdf_before, *alert.plot.cdf_after]
+    series = [*alert.plot.median, *alert.plot.p05, *alert.plot.p95]
+    if any(not isinstance(v, int | float) for v in numbers) or any(
+        v is not None and not isinstance(v, int | float) for v in series
+    ):
+        raise ValueError("plot values must be numbers (or null for a missing day)")
+    if len({len(alert.plot.days), len(alert.plot.median), len(alert.plot.p05)}) > 1 or len(
+        alert.plot.p95
+    ) != len(alert.plot.days):
+        raise ValueError("plot days, median, p05 and p95 must have the same length")
+    if not all(isinstance(v, str) for v in (alert.id, alert.probe, alert.platform, alert.label)):
+        raise ValueError("id, probe, platform and label must be strings")
+    if not math.isfinite(float(alert.score)):
+        raise ValueError("score must be a finite number")
+
+
+def _load(path: Path, kind: str, parse) -> object:
+    data = _read_json(path)
+    try:
+        record = parse(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{path}:1: not a valid {kind} record: {error}") from None
+    return record
+
+
+def _parse_alert(data: dict) -> Alert:
+    alert = Alert.from_json(data)
+    _check_alert(alert)
+    return alert
+
+
+def load_records(state_dir: Path) -> Records:
+    """Every alert and summary that can be read; fatal only when no alert at all is left."""
+    alerts_dir = state_dir / "alerts"
+    if not state_dir.is_dir():
+        raise UserError(f"{state_dir}: no such state directory (pass --state DIR)")
+    records = Records()
+    for path in sorted(alerts_dir.glob("*.json")):
+        try:
+            records.alerts.append(_load(path, "alert", _parse_alert))
+        except ValueError as error:
+            records.problems.append(str(error))
+    for path in sorted((state_dir / "summaries").glob("*.json")):
+        try:
+            records.summaries.append(_load(path, "summary", Summary.from_json))
+        except ValueError as error:
+            records.problems.append(str(error))
+    if not records.alerts:
+        found = "".join(f"\n  {problem}" for problem in records.problems)
+        raise UserError(
+            f"{alerts_dir}: no readable alerts (expected {alerts_dir}/<id>.json, written by the "
+            f"daily run){found}"
+        )
+    return records

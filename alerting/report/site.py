@@ -1,0 +1,269 @@
+"""The static dashboard: index, one page per alert, per summary and per probe, with plots.
+
+Everything is rendered by Jinja2 with autoescaping, from view dictionaries built here; only
+http(s) links are ever emitted. The site needs no server and no network (filters are a small
+local script), so it works from GitHub Pages and from a file:// checkout alike. Output is a
+pure function of `state/`, so an unchanged state rebuilds byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from alerting.alerts.model import STATUS_RESOLVED, Alert
+from alerting.errors import UserError
+from alerting.report import plots
+from alerting.report.numbers import format_change, format_count, format_value, relative_change
+from alerting.report.records import load_records
+
+STATIC_FILES = ("style.css", "filter.js")
+MARKER = ".alerting-report"  # marks a directory this command may clean and rewrite
+LINK_TITLES = {"bug": "Bug", "treeherder": "Treeherder", "pushlog": "Pushlog", "glam": "GLAM"}
+RANGE_LINKS = ("treeherder", "pushlog")  # shared by the alerts of one push range
+
+
+@dataclass
+class SiteResult:
+    alerts: int = 0
+    pages: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def http_url(url: object) -> str | None:
+    """The URL if it is an absolute http(s) link; `javascript:`, `data:` etc. never reach a page."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def page_name(key: str) -> str:
+    """A file name for a record id: the id itself when it is plain, else a slug plus a hash so
+    that ids differing only in odd characters still get distinct pages."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._") or "_"
+    if slug == key and len(slug) <= 150:
+        return slug
+    return f"{slug[:120]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def newest_first(alerts: list[Alert]) -> list[Alert]:
+    ordered = sorted(alerts, key=lambda a: (a.probe, a.label, a.platform, a.channel, a.id))
+    return sorted(ordered, key=lambda a: a.date, reverse=True)
+
+
+def status_text(alert: Alert) -> str:
+    if alert.status == STATUS_RESOLVED and alert.resolution:
+        return f"{alert.status} ({alert.resolution})"
+    return alert.status
+
+
+def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
+    """One alert as the tables show it; hrefs relative to the page at `root`."""
+    return {
+        "id": alert.id,
+        "date": alert.date,
+        "probe": alert.probe,
+        "label": alert.label,
+        "platform": alert.platform,
+        "channel": alert.channel,
+        "classification": alert.classification,
+        "status": alert.status,
+        "status_text": status_text(alert),
+        "change": format_change(alert.before.median, alert.after.median, alert.unit),
+        "bug": alert.bug,
+        "bug_url": http_url(alert.links.get("bug")),
+        "href": f"{root}alerts/{page_name(alert.id)}.html",
+        "probe_href": f"{root}probes/{page_name(alert.probe)}.html",
+        "summary_href": (
+            f"{root}summaries/{page_name(alert.summary)}.html"
+            if alert.summary in summaries
+            else None
+        ),
+    }
+
+
+def _percent(before: float, after: float) -> str:
+    change = relative_change(before, after)
+    return f"{change:+.0%}" if change is not None else "-"
+
+
+def _values_table(alert: Alert) -> list[dict]:
+    rows = [
+        {
+            "name": name,
+            "before": format_value(getattr(alert.before, name), alert.unit),
+            "after": format_value(getattr(alert.after, name), alert.unit),
+            "change": _percent(getattr(alert.before, name), getattr(alert.after, name)),
+        }
+        for name in ("median", "p05", "p95")
+    ]
+    samples = {
+        "name": "samples",
+        "before": format_count(alert.before.samples),
+        "after": format_count(alert.after.samples),
+        "change": _percent(alert.before.samples, alert.after.samples),
+    }
+    return [*rows, samples]
+
+
+def _links(links: dict, keys: tuple[str, ...] = tuple(LINK_TITLES)) -> list[dict]:
+    """Known links in a fixed order; a missing or non-http(s) one shows as unavailable."""
+    return [{"name": LINK_TITLES[key], "url": http_url(links.get(key))} for key in keys]
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("alerting.report", "templates"),
+        autoescape=True,  # templates are *.html.j2, which select_autoescape would not match
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _filters(alerts: list[Alert]) -> dict[str, list[str]]:
+    return {
+        "status": sorted({a.status for a in alerts}),
+        "platform": sorted({a.platform for a in alerts}),
+        "classification": sorted({a.classification for a in alerts}),
+    }
+
+
+def _prepare(out_dir: Path, state_dir: Path) -> None:
+    """An empty directory or an earlier report (whose stale pages are removed); anything else
+    is refused, so a mistyped `--out` can never delete `state/` or a source tree."""
+    resolved = out_dir.resolve()
+    if resolved == state_dir.resolve() or state_dir.resolve() in resolved.parents:
+        raise UserError(f"{out_dir}: the report cannot be written inside the state directory")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"{out_dir}: exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise UserError(
+            f"{out_dir}: not empty and not an earlier report (no {MARKER}); "
+            "choose an empty or new directory"
+        )
+    for sub in ("alerts", "summaries", "probes"):  # pages of deleted records go away
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).write_text("written by `alerting report`; safe to rebuild\n")
+
+
+def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
+    """Write the whole site to `out_dir`; unreadable records are skipped and listed."""
+    state_dir, out_dir = Path(state_dir), Path(out_dir)
+    records = load_records(state_dir)
+    env = _environment()
+    alerts = newest_first(records.alerts)
+    summaries = sorted(records.summaries, key=lambda s: (s.date, s.id), reverse=True)
+    summary_ids = {s.id for s in summaries}
+    by_id = {a.id: a for a in alerts}
+    by_probe: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_probe.setdefault(alert.probe, []).append(alert)
+    result = SiteResult(alerts=len(alerts), skipped=list(records.problems))
+
+    _prepare(out_dir, state_dir)
+    static = resources.files("alerting.report") / "static"
+    for name in STATIC_FILES:
+        (out_dir / name).write_bytes((static / name).read_bytes())
+
+    def render(path: str, template: str, root: str, **context) -> None:
+        html = env.get_template(template).render(root=root, **context)
+        _write(out_dir / path, html)
+        result.pages += 1
+
+    render(
+        "index.html",
+        "index.html.j2",
+        "",
+        rows=[_row(a, "", summary_ids) for a in alerts],
+        filters=_filters(alerts),
+        summaries=[
+            {
+                "id": s.id,
+                "date": s.date,
+                "count": len(s.alerts),
+                "href": f"summaries/{page_name(s.id)}.html",
+            }
+            for s in summaries
+        ],
+        probes=[
+            {"name": p, "count": len(a), "href": f"probes/{page_name(p)}.html"}
+            for p, a in sorted(by_probe.items())
+        ],
+        skipped=result.skipped,
+    )
+    for alert in alerts:
+        name = page_name(alert.id)
+        series_file, cdf_file = f"{name}-series.svg", f"{name}-cdf.svg"
+        _write(out_dir / "alerts" / series_file, plots.to_svg(plots.series_figure(alert)))
+        _write(out_dir / "alerts" / cdf_file, plots.to_svg(plots.cdf_figure(alert)))
+        render(
+            f"alerts/{name}.html",
+            "alert.html.j2",
+            "../",
+            alert=alert,
+            row=_row(alert, "../", summary_ids),
+            title=plots.title(alert),
+            headline=plots.change_line(alert),
+            values=_values_table(alert),
+            links=_links(alert.links),
+            series_svg=series_file,
+            cdf_svg=cdf_file,
+            score=format_value(alert.score),
+        )
+    for summary in summaries:
+        members = [by_id[i] for i in summary.alerts if i in by_id]
+        render(
+            f"summaries/{page_name(summary.id)}.html",
+            "summary.html.j2",
+            "../",
+            summary=summary,
+            rows=[_row(a, "../", summary_ids) for a in newest_first(members)],
+            missing=[i for i in summary.alerts if i not in by_id],
+            links=_summary_links(members),
+        )
+    for probe, history in sorted(by_probe.items()):
+        render(
+            f"probes/{page_name(probe)}.html",
+            "probe.html.j2",
+            "../",
+            probe=probe,
+            rows=[_row(a, "../", summary_ids) for a in history],
+            glam=_glam_links(history),
+        )
+    return result
+
+
+def _summary_links(members: list[Alert]) -> list[dict]:
+    """The push-range links of the first alert that has any."""
+    for alert in members:
+        links = _links(alert.links, RANGE_LINKS)
+        if any(link["url"] for link in links):
+            return links
+    return _links({}, RANGE_LINKS)
+
+
+def _glam_links(history: list[Alert]) -> list[dict]:
+    """One GLAM link per series (platform and label) of a probe."""
+    seen: dict[str, str] = {}
+    for alert in history:
+        url = http_url(alert.links.get("glam"))
+        series = f"{alert.platform} {alert.channel}" + (f" [{alert.label}]" if alert.label else "")
+        if url and series not in seen:
+            seen[series] = url
+    return [{"name": name, "url": url} for name, url in sorted(seen.items())]

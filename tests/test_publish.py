@@ -46,9 +46,11 @@ def remote(tmp_path) -> Path:
     return bare
 
 
-def clone(remote: Path, name: str) -> Path:
+def clone(remote: Path, name: str, shallow: bool = False) -> Path:
+    """A clone; `shallow` like actions/checkout's default depth-1 fetch."""
     path = remote.parent / name
-    run_git(remote.parent, "clone", "--quiet", str(remote), str(path))
+    depth = ["--depth", "1"] if shallow else []
+    run_git(remote.parent, "clone", "--quiet", *depth, remote.as_uri(), str(path))
     return path
 
 
@@ -67,7 +69,7 @@ def remote_files(remote: Path) -> list[str]:
 
 
 def test_two_racing_clones_both_land(remote):
-    first, second = clone(remote, "first"), clone(remote, "second")
+    first, second = clone(remote, "first"), clone(remote, "second", shallow=True)
     write_alert(first, "a1")
     write_alert(second, "b1")
     write_alert(second, "b2")
@@ -161,3 +163,16 @@ def test_missing_run_summary_file_is_a_user_error(remote, monkeypatch, capsys):
     monkeypatch.chdir(clone(remote, "work"))
     assert main(["state", "publish", "--message-from-run", "no-such-summary.md"]) == 1
     assert "no-such-summary.md" in capsys.readouterr().err
+
+
+def test_simultaneous_publishes_both_land(remote):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clones = [clone(remote, f"runner{i}") for i in range(3)]
+    for i, repo in enumerate(clones):
+        write_alert(repo, f"alert{i}")
+    with ThreadPoolExecutor(len(clones)) as pool:
+        results = list(pool.map(lambda repo: publish(repo, retries=5), clones))
+    assert all(r.pushed for r in results)
+    assert len(remote_log(remote)) == 4
+    assert {f"state/alerts/alert{i}.json" for i in range(3)} <= set(remote_files(remote))

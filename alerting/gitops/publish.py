@@ -14,7 +14,8 @@ from alerting.gitops.git import GitError, git, show, toplevel
 from alerting.gitops.message import StateChange, commit_message
 
 # `git push --porcelain` reasons that mean "someone pushed first": fetch, rebase, try again.
-_RETRYABLE = ("non-fast-forward", "fetch first")
+# The last two are a push that lost the race on the server, between its check and its update.
+_RETRYABLE = ("non-fast-forward", "fetch first", "failed to update ref", "cannot lock ref")
 
 
 class PublishError(Exception):
@@ -81,7 +82,7 @@ def _push_with_rebase(root: Path, remote: str, branch: str, retries: int) -> int
         if result.returncode == 0:
             return attempts
         output = f"{result.stdout}\n{result.stderr}".strip()
-        if not any(reason in result.stdout for reason in _RETRYABLE):
+        if not any(reason in output for reason in _RETRYABLE):
             raise PublishError(
                 f"push to {remote} {branch} was rejected and nothing was published:\n{output}"
             )

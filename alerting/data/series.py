@@ -1,0 +1,346 @@
+"""GLAM rows -> daily histogram series: the hot path of every run.
+
+Rows are read one by one only to pull out their fields; validation and the per-day sums are
+done on flat numpy arrays (one entry per bucket of every row), so a year of a thousand series
+aggregates in seconds. Buckets are aligned by their key, never by position: GLAM drops empty
+buckets, so positions differ between rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alerting.data.model import DailySeries, SeriesKey
+
+# Rows may carry their origin under this key ("FILE:LINE"); readers set it so problems can
+# name the line. Rows without it are named by their position.
+WHERE = "_where"
+
+# `build_id = '*'` rows aggregate a whole version, not a build.
+VERSION_AGGREGATE = "*"
+
+_EPOCH = dt.date(1970, 1, 1)
+
+try:  # orjson parses the per-row histogram text several times faster than json.
+    import orjson
+
+    _loads = orjson.loads
+    _JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
+except ImportError:  # pragma: no cover - orjson is a dependency, json is the safety net
+    _loads = json.loads
+    _JSONError = (json.JSONDecodeError,)
+
+
+@dataclass
+class _Flat:
+    """The accepted rows and their bucket entries as parallel arrays."""
+
+    keys: list[SeriesKey]  # one per series code
+    metric_types: list[str]  # one per series code
+    series: np.ndarray  # int64 per row: series code
+    day: np.ndarray  # int64 per row: days since 1970-01-01
+    stamp: np.ndarray  # int64 per row: build time, orders builds within a day
+    build_ids: np.ndarray  # object per row
+    entry_row: np.ndarray  # int64 per entry: row index
+    entry_bucket: np.ndarray  # int64 per entry: index into `buckets`
+    entry_count: np.ndarray  # float64 per entry
+    buckets: np.ndarray  # float64, ascending bucket lower bounds over all rows
+
+
+def series_from_rows(
+    rows: Iterable[Mapping], problems: list[str] | None = None
+) -> dict[SeriesKey, DailySeries]:
+    """Group GLAM rows into series and sum each day's builds bucket by bucket.
+
+    Series are (metric, os, metric_key, app_id, channel); `os = '*'` rows are the `All`
+    series of their own and `build_id = '*'` rows are skipped. A bad row (missing or
+    malformed build id, histogram that is not an object of numeric keys and finite
+    non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
+    """
+    found: list[tuple[int, str]] = []
+    flat = _flatten(rows, found)
+    if problems is not None:
+        problems.extend(message for _, message in sorted(found, key=lambda p: p[0]))
+    return _aggregate(flat)
+
+
+def histogram_of(row: Mapping) -> tuple[object, float]:
+    """The row's histogram and the weight its counts need to become sample counts.
+
+    `non_norm_histogram` holds counts. Older API rows only have the normalized `histogram`
+    (shares); weighting it by the row's sample count (or, failing that, its users) gives
+    comparable magnitudes so builds of a day still sum sensibly.
+    """
+    hist = row.get("non_norm_histogram")
+    if hist is not None and hist != "":
+        return hist, 1.0
+    hist = row.get("histogram")
+    if hist is None or hist == "":
+        return None, 1.0
+    for column in ("total_sample", "total_users"):
+        weight = _number(row.get(column))
+        if weight is not None and weight > 0:
+            return hist, weight
+    return hist, 1.0
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
+    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row."""
+    codes: dict[SeriesKey, int] = {}
+    metric_types: list[str] = []
+    row_series: list[int] = []
+    row_ids: list[str] = []
+    row_where: list[str] = []
+    row_position: list[int] = []
+    row_weight: list[float] = []
+    lengths: list[int] = []
+    entry_keys: list = []
+    entry_counts: list = []
+    bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
+
+    for position, row in enumerate(rows, start=1):
+        if not isinstance(row, Mapping):
+            problems.append((position, f"row {position}: row is not an object"))
+            continue
+        where = row.get(WHERE) or f"row {position}"
+        build_id = row.get("build_id")
+        if build_id == VERSION_AGGREGATE:
+            continue
+        if build_id is None or build_id == "":
+            problems.append((position, f"{where}: missing build_id"))
+            continue
+        if isinstance(build_id, int) and not isinstance(build_id, bool):
+            build_id = str(build_id)
+        if not (isinstance(build_id, str) and len(build_id) in (10, 14) and build_id.isdigit()):
+            reason = f"build_id {build_id!r} is not YYYYMMDDHH or YYYYMMDDhhmmss digits"
+            problems.append((position, f"{where}: {reason}"))
+            continue
+        metric = row.get("metric")
+        if not metric or not isinstance(metric, str):
+            problems.append((position, f"{where}: missing metric"))
+            continue
+        hist, weight = histogram_of(row)
+        if hist is None:
+            problems.append((position, f"{where}: no non_norm_histogram or histogram"))
+            continue
+        if isinstance(hist, str | bytes):
+            try:
+                hist = _loads(hist)
+            except _JSONError:
+                problems.append((position, f"{where}: histogram is not valid JSON"))
+                continue
+        if not isinstance(hist, dict):
+            problems.append(
+                (position, f"{where}: histogram is not an object ({type(hist).__name__})")
+            )
+            continue
+        key = SeriesKey(
+            metric=metric,
+            os=_text(row.get("os")),
+            metric_key=_text(row.get("metric_key")),
+            app_id=_text(row.get("app_id")),
+            channel=_text(row.get("channel")),
+        )
+        code = codes.get(key)
+        if code is None:
+            code = codes[key] = len(codes)
+            metric_types.append(_text(row.get("metric_type")))
+        row_series.append(code)
+        row_ids.append(build_id)
+        row_where.append(where)
+        row_position.append(position)
+        row_weight.append(weight)
+        lengths.append(len(hist))
+        entry_keys.extend(hist)
+        entry_counts.extend(hist.values())
+
+    n_rows = len(row_ids)
+    entry_row = np.repeat(np.arange(n_rows), np.asarray(lengths, dtype=np.int64))
+
+    # Build ids -> calendar day and a sortable build time; impossible dates are bad rows.
+    ids = pd.Series(row_ids, dtype=object)
+    stamp = pd.Series(pd.NaT, index=ids.index, dtype="datetime64[ns]")
+    for length, fmt in ((10, "%Y%m%d%H"), (14, "%Y%m%d%H%M%S")):
+        mask = ids.str.len() == length
+        if mask.any():
+            stamp[mask] = pd.to_datetime(ids[mask], format=fmt, errors="coerce")
+    for i in np.flatnonzero(stamp.isna().to_numpy()):
+        bad.setdefault(int(i), f"build_id {row_ids[i]!r} is not a valid date and hour")
+    stamp_ns = stamp.to_numpy().astype("datetime64[ns]")
+    day = stamp_ns.astype("datetime64[D]").astype(np.int64)
+    stamp_int = stamp_ns.astype(np.int64)
+
+    # Bucket keys: factorize the strings, convert each distinct one once.
+    key_codes, key_uniques = pd.factorize(pd.Series(entry_keys, dtype=object))
+    unique_values = np.array([_number(k) if isinstance(k, str) else None for k in key_uniques])
+    key_ok = np.array([v is not None for v in unique_values], dtype=bool)
+    entry_key_ok = key_ok[key_codes] if len(key_codes) else np.zeros(0, bool)
+    for e in _first_entry_per_row(~entry_key_ok, entry_row):
+        bad.setdefault(int(entry_row[e]), f"bucket key {entry_keys[e]!r} is not a number")
+
+    counts = _counts(entry_counts)
+    weights = np.asarray(row_weight, dtype=float)
+    with np.errstate(invalid="ignore"):
+        negative = counts < 0
+    not_finite = ~np.isfinite(counts)
+    for e in _first_entry_per_row(not_finite, entry_row):
+        value = entry_counts[e]
+        what = "not a number" if math.isnan(_plain_number(value)) else "not finite"
+        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {entry_keys[e]!r} is {what}")
+    for e in _first_entry_per_row(negative, entry_row):
+        bad.setdefault(
+            int(entry_row[e]),
+            f"count {entry_counts[e]!r} for bucket {entry_keys[e]!r} is negative",
+        )
+
+    for i in sorted(bad):
+        problems.append((row_position[i], f"{row_where[i]}: {bad[i]}"))
+
+    row_ok = np.ones(n_rows, dtype=bool)
+    row_ok[list(bad)] = False
+    entry_ok = row_ok[entry_row] if len(entry_row) else np.zeros(0, bool)
+
+    # Distinct bucket values in ascending order; "1" and "1.0" are one bucket.
+    finite_values = np.array(
+        [v if v is not None else np.nan for v in unique_values], dtype=float
+    ).reshape(-1)
+    buckets, inverse = np.unique(
+        np.where(key_ok, finite_values, np.inf) if len(finite_values) else finite_values,
+        return_inverse=True,
+    )
+    if len(buckets) and not np.isfinite(buckets[-1]):
+        buckets = buckets[:-1]  # the placeholder for bad keys, whose rows are dropped
+    entry_bucket = inverse.reshape(-1)[key_codes] if len(key_codes) else np.zeros(0, np.int64)
+
+    return _Flat(
+        keys=list(codes),
+        metric_types=metric_types,
+        series=np.asarray(row_series, dtype=np.int64)[row_ok],
+        day=day[row_ok],
+        stamp=stamp_int[row_ok],
+        build_ids=np.asarray(row_ids, dtype=object)[row_ok],
+        entry_row=_renumber(entry_row[entry_ok], row_ok),
+        entry_bucket=entry_bucket[entry_ok].astype(np.int64),
+        entry_count=(counts * weights[entry_row])[entry_ok] if len(entry_row) else counts,
+        buckets=buckets,
+    )
+
+
+def _counts(values: list) -> np.ndarray:
+    """Counts as float64; anything that is not a plain number becomes NaN (reported later)."""
+    if not values:
+        return np.zeros(0)
+    try:
+        counts = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        counts = np.array([_plain_number(v) for v in values], dtype=float)
+    else:
+        # np.array accepts numeric strings and booleans; counts must be JSON numbers.
+        if counts.dtype != object and not _all_plain_numbers(values):
+            counts = np.array([_plain_number(v) for v in values], dtype=float)
+    return counts
+
+
+def _all_plain_numbers(values: list) -> bool:
+    types = set(map(type, values))
+    return types <= {int, float}
+
+
+def _plain_number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+def _first_entry_per_row(mask: np.ndarray, entry_row: np.ndarray) -> np.ndarray:
+    """Index of the first flagged entry of every row that has one."""
+    flagged = np.flatnonzero(mask)
+    if not len(flagged):
+        return flagged
+    rows = entry_row[flagged]
+    first = np.r_[True, rows[1:] != rows[:-1]]
+    return flagged[first]
+
+
+def _renumber(entry_row: np.ndarray, row_ok: np.ndarray) -> np.ndarray:
+    """Row indices after dropping the rows not ok."""
+    new_index = np.cumsum(row_ok) - 1
+    return new_index[entry_row]
+
+
+def _aggregate(flat: _Flat) -> dict[SeriesKey, DailySeries]:
+    n_series = len(flat.keys)
+    if not len(flat.series):
+        return {}
+    s_row = flat.series
+    first_day = np.full(n_series, np.iinfo(np.int64).max)
+    last_day = np.full(n_series, np.iinfo(np.int64).min)
+    np.minimum.at(first_day, s_row, flat.day)
+    np.maximum.at(last_day, s_row, flat.day)
+    has_rows = np.zeros(n_series, dtype=bool)
+    has_rows[s_row] = True
+    n_days = np.where(has_rows, last_day - first_day + 1, 0)
+
+    # Each series' own buckets: the union of the keys its rows use, ascending.
+    s_entry = s_row[flat.entry_row]
+    n_buckets_all = len(flat.buckets)
+    used = np.zeros((n_series, max(n_buckets_all, 1)), dtype=bool)
+    used[s_entry, flat.entry_bucket] = True
+    local = np.cumsum(used, axis=1, dtype=np.int64) - 1
+    n_buckets = used.sum(axis=1)
+
+    # One flat buffer holds every series' (days x buckets) block.
+    sizes = n_days * n_buckets
+    block = np.concatenate([[0], np.cumsum(sizes)])
+    day_of_entry = flat.day[flat.entry_row] - first_day[s_entry]
+    cell = block[s_entry] + day_of_entry * n_buckets[s_entry] + local[s_entry, flat.entry_bucket]
+    totals = np.bincount(cell, weights=flat.entry_count, minlength=int(block[-1]))
+
+    day_block = np.concatenate([[0], np.cumsum(n_days)])
+    day_cell = day_block[s_row] + flat.day - first_day[s_row]
+    present = np.zeros(int(day_block[-1]), dtype=bool)
+    present[day_cell] = True
+    # The earliest build of each day names the day.
+    order = np.lexsort((flat.stamp, day_cell))
+    sorted_cells = day_cell[order]
+    first = order[np.r_[True, sorted_cells[1:] != sorted_cells[:-1]]]
+    day_build = np.full(int(day_block[-1]), "", dtype=object)
+    day_build[day_cell[first]] = flat.build_ids[first]
+
+    result: dict[SeriesKey, DailySeries] = {}
+    for code in sorted(np.flatnonzero(has_rows), key=lambda c: flat.keys[c]):
+        d0, d1 = int(day_block[code]), int(day_block[code + 1])
+        counts = totals[int(block[code]) : int(block[code + 1])].reshape(
+            int(n_days[code]), int(n_buckets[code])
+        )
+        result[flat.keys[code]] = DailySeries(
+            key=flat.keys[code],
+            metric_type=flat.metric_types[code],
+            start=_EPOCH + dt.timedelta(days=int(first_day[code])),
+            buckets=flat.buckets[used[code, :n_buckets_all]],
+            counts=counts,
+            present=present[d0:d1],
+            build_ids=tuple(day_build[d0:d1]),
+        )
+    return result

@@ -1,0 +1,135 @@
+import datetime as dt
+import json
+
+import numpy as np
+
+from alerting.data.model import SeriesKey
+from alerting.data.series import WHERE, series_from_rows
+
+
+def row(build_id, hist, os="Windows", metric="m", key="", **extra):
+    return {
+        "metric": metric,
+        "os": os,
+        "metric_key": key,
+        "build_id": build_id,
+        "metric_type": "timing_distribution",
+        "non_norm_histogram": json.dumps(hist),
+        **extra,
+    }
+
+
+def only(series):
+    assert len(series) == 1
+    return next(iter(series.values()))
+
+
+def test_builds_of_a_day_sum_aligned_by_bucket_key_not_position():
+    # The second build dropped its empty bucket "2": by position its "3" would land on "2".
+    rows = [row("2025010103", {"1": 5, "2": 7, "3": 1}), row("2025010115", {"1": 1, "3": 4})]
+    s = only(series_from_rows(rows))
+    assert s.buckets.tolist() == [1.0, 2.0, 3.0]
+    assert s.counts.tolist() == [[6.0, 7.0, 5.0]]
+    assert s.build_ids == ("2025010103",)
+
+
+def test_bucket_keys_order_numerically_and_union_over_days():
+    rows = [row("2025010103", {"10": 1, "9": 2}), row("2025010203", {"100": 3, "2": 4})]
+    s = only(series_from_rows(rows))
+    assert s.buckets.tolist() == [2.0, 9.0, 10.0, 100.0]
+    assert s.counts.tolist() == [[0, 2, 1, 0], [4, 0, 0, 3]]
+
+
+def test_days_without_data_are_gaps_in_a_contiguous_calendar():
+    rows = [row("2025010103", {"1": 1}), row("2025010503", {"1": 2})]
+    s = only(series_from_rows(rows))
+    assert s.start == dt.date(2025, 1, 1)
+    assert s.end == dt.date(2025, 1, 5)
+    assert s.present.tolist() == [True, False, False, False, True]
+    assert s.counts[:, 0].tolist() == [1, 0, 0, 0, 2]
+    assert s.build_ids == ("2025010103", "", "", "", "2025010503")
+
+
+def test_ten_and_fourteen_digit_build_ids_share_a_day_and_the_earliest_names_it():
+    rows = [row("20250101183000", {"1": 1}), row("2025010104", {"1": 2})]
+    s = only(series_from_rows(rows))
+    assert s.n_days == 1
+    assert s.counts.tolist() == [[3.0]]
+    assert s.build_ids == ("2025010104",)
+
+
+def test_version_aggregates_skipped_and_all_os_is_its_own_series():
+    rows = [
+        row("2025010103", {"1": 1}),
+        row("2025010103", {"1": 10}, os="*"),
+        row("*", {"1": 100}),
+    ]
+    problems = []
+    series = series_from_rows(rows, problems)
+    assert problems == []
+    assert series[SeriesKey("m", "Windows")].counts.tolist() == [[1.0]]
+    assert series[SeriesKey("m", "*")].counts.tolist() == [[10.0]]
+    assert series[SeriesKey("m", "*")].key.platform == "All"
+
+
+def test_series_split_by_metric_os_label_app_and_channel():
+    rows = [
+        row("2025010103", {"1": 1}, key="a"),
+        row("2025010103", {"1": 1}, key="b"),
+        row("2025010103", {"1": 1}, os="Linux", key="a"),
+        row("2025010103", {"1": 1}, key="a", app_id="nightly", channel="nightly"),
+    ]
+    assert sorted(series_from_rows(rows)) == [
+        SeriesKey("m", "Linux", "a"),
+        SeriesKey("m", "Windows", "a"),
+        SeriesKey("m", "Windows", "a", "nightly", "nightly"),
+        SeriesKey("m", "Windows", "b"),
+    ]
+
+
+def test_each_bad_row_reported_once_and_skipped():
+    good = row("2025010103", {"1": 1, "2": 2})
+    bad = [
+        row(None, {"1": 1}),
+        row("20250101", {"1": 1}),
+        row("2025133103", {"1": 1}),
+        row("2025010103", {"x": 1, "y": 2}),
+        row("2025010103", {"1": -1, "2": -2}),
+        {**good, "non_norm_histogram": '{"1": NaN}'},
+        {**good, "non_norm_histogram": {"1": float("inf")}},
+        {**good, "non_norm_histogram": {"1": "many"}},
+        {**good, "non_norm_histogram": "[1, 2]"},
+        {**good, "non_norm_histogram": "{not json"},
+    ]
+    rows = [good, *bad, {**good, "build_id": "2025010203"}]
+    for i, r in enumerate(rows, start=1):
+        r[WHERE] = f"f.jsonl:{i}"
+    problems = []
+    s = only(series_from_rows(rows, problems))
+    assert [p.split(":")[1] for p in problems] == [str(i) for i in range(2, 12)]
+    assert "missing build_id" in problems[0]
+    assert "not YYYYMMDDHH" in problems[1]
+    assert "not a valid date" in problems[2]
+    assert "bucket key 'x' is not a number" in problems[3]
+    assert "negative" in problems[4]
+    assert "not valid JSON" in problems[5]  # NaN is not JSON
+    assert "not finite" in problems[6]
+    assert "not a number" in problems[7]
+    assert "not an object" in problems[8]
+    assert "not valid JSON" in problems[9]
+    assert s.counts.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+
+
+def test_normalized_histogram_weighted_by_samples_then_users():
+    rows = [
+        {"metric": "m", "os": "*", "build_id": "2025010103", "total_sample": 200,
+         "total_users": 10, "histogram": {"1": 0.25, "2": 0.75}},
+        {"metric": "m", "os": "*", "build_id": "2025010109", "total_users": 100,
+         "histogram": {"1": 0.5, "2": 0.5}},
+    ]  # fmt: skip
+    s = only(series_from_rows(rows))
+    np.testing.assert_allclose(s.counts, [[100.0, 200.0]])
+
+
+def test_no_rows_no_series():
+    assert series_from_rows([]) == {}

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerting.detect.commands",
     "alerting.gitops.commands",
     "alerting.alerts.commands",
+    "alerting.data.commands",
 )
 
 

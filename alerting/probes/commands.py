@@ -44,6 +44,12 @@ def _add_validate(group) -> None:
         _validate,
     )
     _add_paths(parser)
+    parser.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: problems as workflow annotations on the pull request (default: text)",
+    )
 
 
 def _add_list(group) -> None:
@@ -63,9 +69,11 @@ def _collect(args: argparse.Namespace):
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from alerting.gitops.annotations import error_annotation
+
     files, configs, problems = _collect(args)
     for problem in problems:
-        print(problem)
+        print(error_annotation(problem) if args.format == "github" else problem)
     if not args.quiet:
         noun = "file" if len(files) == 1 else "files"
         if problems:

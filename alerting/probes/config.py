@@ -6,6 +6,7 @@ mistake at once and the daily run monitors every probe that is configured correc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,18 +35,18 @@ def collect(
 ) -> tuple[list[MonitorConfig], list[Problem]]:
     """Every valid monitored probe under `paths` (default `probes/`) and every problem.
 
-    A probe defined in two places is a problem at the second place and is left out of the
-    configs; raises `UserError` only when a path does not exist.
+    A probe defined in two places is a problem at the second place and none of its
+    definitions is in the configs; raises `UserError` only when a path does not exist.
     """
     configs: list[MonitorConfig] = []
     problems: list[Problem] = []
     defined: dict[str, tuple[str, int]] = {}
+    twice: set[str] = set()
     for path in probe_files(paths):
         file_configs, file_problems, definitions = _collect_file(
             path, default_product, default_component
         )
         problems += file_problems
-        twice: set[str] = set()
         for probe, line in definitions:
             if probe in defined:
                 first_file, first_line = defined[probe]
@@ -66,8 +67,9 @@ def collect(
                 twice.add(probe)
             else:
                 defined[probe] = (str(path), line)
-        configs += [config for config in file_configs if config.probe not in twice]
-    return configs, sorted(problems)
+        configs += file_configs
+    # Which definition the owner meant is unknown, so neither is monitored until one is removed.
+    return [c for c in configs if c.probe not in twice], sorted(problems)
 
 
 def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
@@ -90,8 +92,16 @@ def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
 
 
 def app_of(path: Path | str) -> str:
-    """`fenix` when the path as given names fenix/android/mobile in a folder or file name."""
-    parts = [part.lower() for part in Path(path).parts]
+    """`fenix` when the path names fenix/android/mobile in a folder or file name.
+
+    Only the part below the working directory counts when the file is inside it, so a checkout
+    under e.g. `/home/android-dev/` does not turn every probe into a mobile one.
+    """
+    relative = Path(path)
+    if relative.is_absolute():
+        with contextlib.suppress(ValueError):
+            relative = relative.relative_to(Path.cwd())
+    parts = [part.lower() for part in relative.parts]
     mobile = any(marker in part for part in parts for marker in MOBILE_PATH_MARKERS)
     return MOBILE_APP if mobile else DESKTOP_APP
 

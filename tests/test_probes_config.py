@@ -1,0 +1,672 @@
+"""Resolving monitor blocks into `MonitorConfig`s: every documented rule and every error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from alerting.detect import registry
+from alerting.errors import Problem, UserError
+from alerting.probes.config import app_of, collect, probe_files
+from alerting.probes.model import JSON_KEYS, MONITORABLE_TYPES
+
+HEADER = (
+    "$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n$tags:\n  - 'Core :: Networking'\n\n"
+)
+
+
+def metric_yaml(
+    monitor: str | None = "monitor: True",
+    *,
+    name: str = "page_load",
+    mtype: str = "timing_distribution",
+    extra: str = "",
+    emails: str = "[necko@mozilla.com, owner@mozilla.com]",
+    anchor: str = "",
+) -> str:
+    """One metric under category `networking`; `monitor` is the text under `metadata:`."""
+    text = (
+        f"  {name}:{' &' + anchor if anchor else ''}\n"
+        f"    type: {mtype}\n"
+        "    description: >\n"
+        "      Time to   load\n"
+        "      a page.\n"
+        f"    notification_emails: {emails}\n"
+        "    expires: never\n"
+    )
+    if extra:
+        text += textwrap.indent(textwrap.dedent(extra), "    ")
+    if monitor is not None:
+        text += "    metadata:\n" + textwrap.indent(textwrap.dedent(monitor), "      ")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def write(tmp_path: Path, body: str, rel: str = "metrics.yaml", header: str = HEADER) -> Path:
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "networking:\n" + body)
+    return path
+
+
+def line_no(path: Path, needle: str, after: int = 0) -> int:
+    for number, text in enumerate(path.read_text().splitlines(), start=1):
+        if number > after and needle in text:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def one(tmp_path: Path, monitor: str, rel: str = "metrics.yaml", **kwargs):
+    path = write(tmp_path, metric_yaml(monitor, **kwargs), rel)
+    configs, problems = collect([path])
+    return path, configs, problems
+
+
+def only_problem(tmp_path: Path, monitor: str, **kwargs) -> tuple[Path, Problem]:
+    path, configs, problems = one(tmp_path, monitor, **kwargs)
+    assert configs == []
+    assert len(problems) == 1, problems
+    return path, problems[0]
+
+
+# --- the effective config ----------------------------------------------------------------
+
+
+def test_monitor_true_is_email_only_with_every_default(tmp_path):
+    path, configs, problems = one(tmp_path, "monitor: True")
+    assert problems == []
+    (config,) = configs
+    assert config.probe == "networking.page_load"
+    assert config.metric == "networking_page_load"
+    assert config.type == "timing_distribution"
+    assert config.file == str(path)
+    assert config.line == line_no(path, "monitor:")
+    assert config.alert is False
+    assert config.platforms == ["Windows", "Linux", "Darwin"]
+    assert config.notification_emails == ["necko@mozilla.com", "owner@mozilla.com"]
+    assert config.bugzilla_notification_emails == []
+    assert config.lower_is_better is None
+    assert config.technique == "cdf_squared"
+    assert config.args == {"threshold": 0.85, "short_term_spikes_ignored": True}
+    assert (config.bugzilla_product, config.bugzilla_component) == ("Core", "Networking")
+    assert config.description == "Time to load a page."
+    assert config.time_unit == "nanosecond"  # Glean's default for timing distributions
+    assert config.memory_unit is None and config.unit is None and config.labels is None
+    assert config.app == "fog"
+    assert config.expires == "never"
+
+
+def test_to_json_has_exactly_the_list_keys(tmp_path):
+    _, (config,), _ = one(tmp_path, "monitor: True")
+    data = config.to_json()
+    assert tuple(data) == JSON_KEYS
+    assert data["args"] is not config.args  # a copy: callers cannot change the config
+
+
+def test_monitor_false_is_not_monitored(tmp_path):
+    assert one(tmp_path, "monitor: False")[1:] == ([], [])
+
+
+def test_metric_without_monitor_is_not_monitored(tmp_path):
+    assert one(tmp_path, None)[1:] == ([], [])
+    assert one(tmp_path, "tags: ['Core :: DOM']\n")[1:] == ([], [])
+
+
+def test_mapping_without_alert_is_email_only(tmp_path):
+    _, (config,), _ = one(tmp_path, "monitor:\n  lower_is_better: True\n")
+    assert config.alert is False
+    assert config.lower_is_better is True
+
+
+def test_alert_true_files_bugs_with_needinfo_first(tmp_path):
+    monitor = """\
+        monitor:
+          alert: True
+          bugzilla_notification_emails:
+            - first@mozilla.com
+            - second@mozilla.com
+        """
+    _, (config,), problems = one(tmp_path, monitor)
+    assert problems == []
+    assert config.alert is True
+    assert config.bugzilla_notification_emails == ["first@mozilla.com", "second@mozilla.com"]
+
+
+@pytest.mark.parametrize("value", ["True", "False"])
+def test_lower_is_better_both_ways(tmp_path, value):
+    _, (config,), _ = one(tmp_path, f"monitor:\n  lower_is_better: {value}\n")
+    assert config.lower_is_better is (value == "True")
+
+
+def test_lower_is_better_null_is_unset(tmp_path):
+    _, (config,), _ = one(tmp_path, "monitor:\n  lower_is_better: null\n")
+    assert config.lower_is_better is None
+
+
+def test_all_only_when_listed(tmp_path):
+    _, (config,), _ = one(tmp_path, "monitor:\n  platforms: [Windows, All, Windows]\n")
+    assert config.platforms == ["Windows", "All"]
+
+
+def test_mobile_file_defaults_to_android(tmp_path):
+    path, (config,), problems = one(tmp_path, "monitor: True", rel="fenix/app/metrics.yaml")
+    assert problems == []
+    assert config.app == "fenix"
+    assert config.platforms == ["Android"]
+    assert app_of(path) == "fenix"
+
+
+def test_mobile_file_accepts_all(tmp_path):
+    _, (config,), _ = one(
+        tmp_path, "monitor:\n  platforms: [Android, All]\n", rel="mobile/metrics.yaml"
+    )
+    assert config.platforms == ["Android", "All"]
+
+
+@pytest.mark.parametrize(
+    ("path", "app"),
+    [
+        ("probes/fenix/metrics.yaml", "fenix"),
+        ("probes/android-components/lib/metrics.yaml", "fenix"),
+        ("mobile/android/fenix/app/metrics.yaml", "fenix"),
+        ("android-components__components__lib__crash__metrics.yaml", "fenix"),
+        ("probes/netwerk/metrics.yaml", "fog"),
+        ("toolkit/components/glean/metrics.yaml", "fog"),
+    ],
+)
+def test_app_from_path(path, app):
+    assert app_of(path) == app
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"), [("cdf_squared", "cdf_squared"), ("cdf-squared", "cdf_squared")]
+)
+def test_technique_spellings(tmp_path, spelling, canonical):
+    _, (config,), _ = one(tmp_path, f"monitor:\n  change_detection_technique: {spelling}\n")
+    assert config.technique == canonical
+
+
+def test_documented_args_are_typed_and_defaults_filled(tmp_path):
+    monitor = "monitor:\n  change_detection_args: [threshold=0.95]\n"
+    _, (config,), _ = one(tmp_path, monitor)
+    assert config.args == {"threshold": 0.95, "short_term_spikes_ignored": True}
+    monitor = "monitor:\n  change_detection_args:\n    - short_term_spikes_ignored=False\n"
+    _, (config,), _ = one(tmp_path, monitor)
+    assert config.args["short_term_spikes_ignored"] is False
+
+
+def test_args_as_a_mapping(tmp_path):
+    monitor = "monitor:\n  change_detection_args: {threshold: 0.5, short_term_spikes_ignored: no}\n"
+    _, (config,), problems = one(tmp_path, monitor)
+    assert problems == []
+    assert config.args == {"threshold": 0.5, "short_term_spikes_ignored": False}
+
+
+def test_techniques_come_from_the_registry(tmp_path, monkeypatch):
+    """A technique registered later is accepted with its own arguments, nothing hard-coded."""
+    technique = registry.Technique(
+        name="median_shift",
+        summary="test technique",
+        detect=lambda series, args: [],
+        args=(registry.ArgSpec("window", int, 7, "days", 1, 60),),
+        aliases=("median-shift",),
+    )
+    monkeypatch.setitem(registry._TECHNIQUES, technique.name, technique)
+    monkeypatch.setitem(registry._ALIASES, "median-shift", technique.name)
+    monitor = "monitor:\n  change_detection_technique: median-shift\n  change_detection_args: [window=14]\n"
+    _, (config,), problems = one(tmp_path, monitor)
+    assert problems == []
+    assert (config.technique, config.args) == ("median_shift", {"window": 14})
+    monitor = "monitor:\n  change_detection_technique: median_shift\n  change_detection_args: [threshold=0.9]\n"
+    _, problem = only_problem(tmp_path, monitor)
+    assert "unknown argument 'threshold' for median_shift; it accepts: window" in problem.message
+
+
+def test_product_component_from_metric_tags_first(tmp_path):
+    monitor = "tags:\n  - Sync\n  - 'Core :: DOM: Content Processes'\nmonitor: True\n"
+    _, (config,), _ = one(tmp_path, monitor)
+    assert (config.bugzilla_product, config.bugzilla_component) == (
+        "Core",
+        "DOM: Content Processes",
+    )
+
+
+def test_product_component_default_when_no_tag_names_one(tmp_path):
+    path = write(tmp_path, metric_yaml(), header=HEADER.replace("Core :: Networking", "Sync"))
+    (config,), _ = collect([path])
+    assert (config.bugzilla_product, config.bugzilla_component) == ("Toolkit", "Telemetry")
+    (config,), _ = collect([path], default_product="Firefox", default_component="General")
+    assert (config.bugzilla_product, config.bugzilla_component) == ("Firefox", "General")
+
+
+def test_units_labels_and_expiry(tmp_path):
+    body = (
+        metric_yaml(name="sizes", mtype="labeled_memory_distribution", extra="labels: [a, b]\n")
+        + metric_yaml(name="dynamic", mtype="labeled_counter")
+        + metric_yaml(name="uptime", mtype="timespan", extra="expires: 2030-06-01\n")
+        + metric_yaml(name="queue", mtype="custom_distribution", extra="unit: tabs\n")
+        + metric_yaml(name="paint", mtype="timing_distribution", extra="time_unit: millisecond\n")
+        + metric_yaml(name="memory", mtype="memory_distribution", extra="memory_unit: kilobyte\n")
+    )
+    configs, problems = collect(
+        [write(tmp_path, body.replace("    expires: never\n    expires", "    expires"))]
+    )
+    assert problems == []
+    by_name = {c.probe.split(".")[1]: c for c in configs}
+    assert by_name["sizes"].labels == ["a", "b"] and by_name["sizes"].labeled
+    assert by_name["sizes"].memory_unit == "byte"
+    assert by_name["dynamic"].labels is None and by_name["dynamic"].labeled
+    assert by_name["uptime"].time_unit == "millisecond"
+    assert by_name["uptime"].expires == dt.date(2030, 6, 1).isoformat()
+    assert by_name["queue"].unit == "tabs" and not by_name["queue"].labeled
+    assert by_name["paint"].time_unit == "millisecond"
+    assert by_name["memory"].memory_unit == "kilobyte"
+
+
+@pytest.mark.parametrize("mtype", sorted(MONITORABLE_TYPES))
+def test_every_monitorable_type(tmp_path, mtype):
+    _, configs, problems = one(tmp_path, "monitor: True", mtype=mtype)
+    assert problems == [] and configs[0].type == mtype
+
+
+def test_whole_metric_alias_and_merge_key_carry_the_monitor_block(tmp_path):
+    body = (
+        metric_yaml(name="first", anchor="first")
+        + "  second: *first\n"
+        + "  third:\n    <<: *first\n    description: Another one.\n"
+    )
+    path = write(tmp_path, body)
+    configs, problems = collect([path])
+    assert problems == []
+    assert [c.probe for c in configs] == [
+        "networking.first",
+        "networking.second",
+        "networking.third",
+    ]
+    assert {c.line for c in configs} == {line_no(path, "monitor:")}
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_problem_format(tmp_path):
+    path, problem = only_problem(tmp_path, "monitor:\n  alert: True\n")
+    assert str(problem) == (
+        f"{path}:{line_no(path, 'alert:')}: networking.page_load: bugzilla_notification_emails: "
+        "alert: True files bugs and needs at least one address here (the first is needinfo'd, "
+        "the rest CC'd); add e.g. bugzilla_notification_emails: [you@mozilla.com], or set "
+        "alert: False to be emailed instead"
+    )
+
+
+def test_alert_true_with_empty_email_list(tmp_path):
+    path, problem = only_problem(
+        tmp_path, "monitor:\n  alert: True\n  bugzilla_notification_emails: []\n"
+    )
+    assert problem.field == "bugzilla_notification_emails"
+    assert problem.line == line_no(path, "bugzilla_notification_emails: []")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"yes"', "alert: must be True or False, not 'yes'; write True without quotes"),
+        ("1", "alert: must be True or False, not 1"),
+    ],
+)
+def test_alert_must_be_a_boolean(tmp_path, value, expected):
+    path, problem = only_problem(tmp_path, f"monitor:\n  alert: {value}\n")
+    assert f"{problem.field}: {problem.message}" == expected
+    assert problem.line == line_no(path, "alert:")
+
+
+def test_lower_is_better_must_be_a_boolean(tmp_path):
+    _, problem = only_problem(tmp_path, 'monitor:\n  lower_is_better: "true"\n')
+    assert problem.field == "lower_is_better"
+    assert problem.message == (
+        "must be True, False, or left out, not 'true'; write True without quotes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("platforms", "message"),
+    [
+        (
+            "[windows]",
+            "unknown platform 'windows'; did you mean Windows? choose from Windows, Linux, Darwin, All",
+        ),
+        ("[Windws]", "unknown platform 'Windws'; did you mean Windows?"),
+        ("[Mac]", "unknown platform 'Mac'; did you mean Darwin?"),
+        ("[Solaris]", "unknown platform 'Solaris'; choose from"),
+        ("[Android]", "Android applies only to mobile (Fenix) probes, and this file is desktop"),
+        ("Windows", "must be a list, e.g. platforms: [Windows]"),
+        ("[]", "is empty; list some of Windows, Linux, Darwin, All, or leave it out"),
+    ],
+)
+def test_platform_errors(tmp_path_factory, platforms, message):
+    # A neutral folder name: the test id contains "Android", which would make the file mobile.
+    tmp_path = tmp_path_factory.mktemp("desktop")
+    path, problem = only_problem(tmp_path, f"monitor:\n  platforms: {platforms}\n")
+    assert problem.field == "platforms"
+    assert problem.message.startswith(message)
+    assert problem.line == line_no(path, "platforms:")
+
+
+def test_each_bad_platform_item_is_reported_on_its_line(tmp_path):
+    path, configs, problems = one(
+        tmp_path, "monitor:\n  platforms:\n    - Linux\n    - Linuks\n    - Windoze\n"
+    )
+    assert configs == []
+    assert [p.line for p in problems] == [line_no(path, "Linuks"), line_no(path, "Windoze")]
+    assert "did you mean Linux?" in problems[0].message
+    assert "did you mean Windows?" in problems[1].message
+
+
+def test_desktop_platform_on_a_mobile_probe(tmp_path):
+    _, configs, problems = one(
+        tmp_path, "monitor:\n  platforms: [Windows]\n", rel="fenix/metrics.yaml"
+    )
+    assert configs == []
+    assert problems[0].message.startswith(
+        "Windows is a desktop platform, and this file holds mobile (Fenix) probes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("plaforms", "unknown monitor key 'plaforms'; did you mean platforms? known keys: alert"),
+        ("change_detection_arg", "did you mean change_detection_args?"),
+        ("owner", "unknown monitor key 'owner'; known keys: alert, platforms"),
+    ],
+)
+def test_unknown_monitor_key(tmp_path, key, message):
+    path, problem = only_problem(tmp_path, f"monitor:\n  {key}: [Windows]\n")
+    assert problem.field == key
+    assert message in problem.message
+    assert problem.line == line_no(path, f"{key}:")
+
+
+def test_monitor_key_set_twice(tmp_path):
+    path, problem = only_problem(tmp_path, "monitor:\n  alert: False\n  alert: False\n")
+    first = line_no(path, "alert:")
+    assert problem.line == line_no(path, "alert:", after=first)
+    assert problem.message == f"set twice (also on line {first}); keep one"
+
+
+def test_unknown_technique(tmp_path):
+    path, problem = only_problem(tmp_path, "monitor:\n  change_detection_technique: cdf_sqared\n")
+    assert problem.field == "change_detection_technique"
+    assert problem.message == (
+        "unknown technique 'cdf_sqared'; did you mean cdf_squared? available: "
+        + ", ".join(sorted(registry.techniques()))
+    )
+    assert problem.line == line_no(path, "change_detection_technique")
+
+
+def test_technique_must_be_a_name(tmp_path):
+    _, problem = only_problem(tmp_path, "monitor:\n  change_detection_technique: [cdf_squared]\n")
+    assert problem.message.startswith("must be a technique name, e.g. cdf_squared")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            "[treshold=0.9]",
+            "'treshold=0.9': unknown argument 'treshold' for cdf_squared; it accepts: threshold, short_term_spikes_ignored; did you mean threshold?",
+        ),
+        ("[threshold]", "'threshold': expected key=value, e.g. threshold=0.85"),
+        ("[threshold=high]", "'threshold=high': threshold takes a number, not 'high'"),
+        ("[threshold=2]", "'threshold=2': threshold must be at most 1.0, not 2.0"),
+        (
+            "[short_term_spikes_ignored=maybe]",
+            "short_term_spikes_ignored takes True or False, not 'maybe'",
+        ),
+        ("['threshold: 0.9']", "expected key=value"),
+        (
+            "[{threshold: 0.9}]",
+            "each argument is a key=value string, not {'threshold': 0.9}; write it as threshold=0.9",
+        ),
+        (
+            "threshold=0.9",
+            "must be a list of key=value strings, e.g. [threshold=0.85, short_term_spikes_ignored=True], not 'threshold=0.9'",
+        ),
+        ("{treshold: 0.9}", "unknown argument 'treshold'"),
+    ],
+)
+def test_argument_errors(tmp_path, args, message):
+    path, problem = only_problem(tmp_path, f"monitor:\n  change_detection_args: {args}\n")
+    assert problem.field == "change_detection_args"
+    assert message in problem.message
+    assert problem.line == line_no(path, "change_detection_args")
+
+
+def test_every_bad_argument_is_reported_on_its_own_line(tmp_path):
+    monitor = (
+        "monitor:\n  change_detection_args:\n    - threshold=9\n    - threshold=0.5\n    - nope=1\n"
+    )
+    path, configs, problems = one(tmp_path, monitor)
+    assert configs == []
+    assert [p.line for p in problems] == [line_no(path, "threshold=9"), line_no(path, "nope=1")]
+
+
+@pytest.mark.parametrize(
+    ("emails", "message"),
+    [
+        ("owner@mozilla.com", "must be a list of email addresses, e.g. [owner@mozilla.com]"),
+        ("[owner]", "'owner' is not an email address; write one address per item"),
+        ("[[a@b.com]]", "['a@b.com'] is not an email address"),
+        ('["a@b.com\\nBcc: x@y.com"]', "is not an email address"),
+    ],
+)
+def test_bugzilla_emails_must_be_a_list_of_addresses(tmp_path, emails, message):
+    monitor = f"monitor:\n  alert: True\n  bugzilla_notification_emails: {emails}\n"
+    _, problem = only_problem(tmp_path, monitor)
+    assert problem.field == "bugzilla_notification_emails"
+    assert message in problem.message
+
+
+def test_email_only_needs_notification_emails(tmp_path):
+    path, problem = only_problem(tmp_path, "monitor: True", emails="[]")
+    assert problem.field == "notification_emails"
+    assert problem.line == line_no(path, "notification_emails")
+    assert problem.message.startswith("a monitor-only probe emails its notification_emails")
+
+
+def test_notification_emails_checked(tmp_path):
+    _, problem = only_problem(tmp_path, "monitor: True", emails="[not-an-address]")
+    assert problem.field == "notification_emails"
+    assert problem.message.startswith("'not-an-address' is not an email address")
+
+
+@pytest.mark.parametrize("value", ['"yes"', "null", "1", "[alert]"])
+def test_monitor_value_must_be_bool_or_mapping(tmp_path, value):
+    path, problem = only_problem(tmp_path, f"monitor: {value}\n")
+    assert problem.field == "monitor"
+    assert problem.message.startswith("must be True, False or a mapping of settings (alert, ")
+    assert problem.line == line_no(path, "monitor:")
+
+
+@pytest.mark.parametrize(
+    "mtype", ["event", "string", "boolean", "labeled_boolean", "datetime", "uuid", "rate", "object"]
+)
+def test_types_that_cannot_be_monitored(tmp_path, mtype):
+    path, problem = only_problem(tmp_path, "monitor: True", mtype=mtype)
+    assert problem.field == "monitor"
+    assert problem.message.startswith(f"a {mtype} metric cannot be monitored: GLAM aggregates only")
+    assert problem.message.endswith("remove the monitor block")
+    assert problem.line == line_no(path, "monitor:")
+
+
+def test_missing_type(tmp_path):
+    path = write(tmp_path, "  page_load:\n    description: x\n    metadata:\n      monitor: True\n")
+    configs, problems = collect([path])
+    assert configs == []
+    assert [(p.field, p.message) for p in problems] == [
+        ("type", "missing or not a metric type name")
+    ]
+
+
+def test_all_problems_of_a_probe_are_reported_together(tmp_path):
+    monitor = 'monitor:\n  alert: "yes"\n  platforms: [Linus]\n  colour: red\n  change_detection_technique: magic\n'
+    _, configs, problems = one(tmp_path, monitor)
+    assert configs == []
+    assert sorted(p.field for p in problems) == [
+        "alert",
+        "change_detection_technique",
+        "colour",
+        "platforms",
+    ]
+
+
+def test_metric_tags_must_be_a_list(tmp_path):
+    _, problem = only_problem(tmp_path, "tags: 'Core :: DOM'\nmonitor: True\n")
+    assert problem.field == "tags"
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def test_probe_defined_twice_in_one_file(tmp_path):
+    path = write(tmp_path, metric_yaml() + metric_yaml(monitor=None))
+    configs, problems = collect([path])
+    first = line_no(path, "page_load:")
+    second = line_no(path, "page_load:", after=first)
+    assert [(p.line, p.probe, p.message) for p in problems] == [
+        (
+            second,
+            "networking.page_load",
+            f"defined twice (first at line {first}); YAML keeps only the last, so keep one",
+        )
+    ]
+
+
+def test_probe_defined_twice_across_files(tmp_path):
+    first = write(tmp_path, metric_yaml(), rel="a/metrics.yaml")
+    second = write(tmp_path, metric_yaml(), rel="b/metrics.yaml")
+    configs, problems = collect([tmp_path])
+    assert configs == []  # each definition is valid alone, but which one counts is ambiguous
+    assert len(problems) == 1
+    assert problems[0].file == str(second)
+    assert (
+        problems[0].message
+        == f"defined twice (first at {first}:{line_no(first, 'page_load:')}); keep one definition"
+    )
+
+
+def test_same_file_given_twice_is_loaded_once(tmp_path):
+    path = write(tmp_path, metric_yaml())
+    configs, problems = collect([path, tmp_path, str(path)])
+    assert problems == [] and len(configs) == 1
+
+
+def test_category_defined_twice(tmp_path):
+    path = write(tmp_path, metric_yaml() + "networking:\n" + metric_yaml(name="other"))
+    _, problems = collect([path])
+    assert [p.message for p in problems] == [
+        f"category defined twice (first at line {line_no(path, 'networking:')}); YAML keeps only the last, so merge the two"
+    ]
+
+
+def test_one_broken_file_never_hides_the_others(tmp_path):
+    write(tmp_path, metric_yaml(), rel="a_good/metrics.yaml")
+    broken = tmp_path / "b_broken" / "metrics.yaml"
+    broken.parent.mkdir()
+    broken.write_text(HEADER + "networking:\n  page: [unclosed\n")
+    write(
+        tmp_path,
+        metric_yaml(name="other", monitor="monitor:\n  alert: True\n"),
+        rel="c_bad/metrics.yaml",
+    )
+    write(tmp_path, metric_yaml(name="third"), rel="d_good/metrics.yaml")
+    configs, problems = collect([tmp_path])
+    assert [c.probe for c in configs] == ["networking.page_load", "networking.third"]
+    assert [(Path(p.file).parent.name, p.field) for p in problems] == [
+        ("b_broken", ""),
+        ("c_bad", "bugzilla_notification_emails"),
+    ]
+    assert problems[0].message.startswith("invalid YAML:")
+    assert problems[0].line == 7  # where the parser found the flow sequence still open
+
+
+def test_only_yaml_files_in_folders(tmp_path):
+    write(tmp_path, metric_yaml(), rel="metrics.yaml")
+    (tmp_path / "notes.txt").write_text("monitor: True")
+    (tmp_path / "old.yamlx").write_text("not: [valid")
+    assert probe_files([tmp_path]) == [tmp_path / "metrics.yaml"]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    ["moz://mozilla.org/schemas/glean/tags/1-0-0", "moz://mozilla.org/schemas/glean/pings/2-0-0"],
+)
+def test_tags_and_pings_files_are_skipped(tmp_path, schema):
+    path = tmp_path / "tags.yaml"
+    path.write_text(f"$schema: {schema}\n'Core :: Networking':\n  description: x\n")
+    assert collect([path]) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            "",
+            1,
+            "empty file; a metrics file starts with $schema: moz://mozilla.org/schemas/glean/metrics/2-0-0",
+        ),
+        (
+            "networking: {}\n",
+            1,
+            "$schema: not a Glean metrics file ($schema is None); start it with $schema: moz://mozilla.org/schemas/glean/metrics/2-0-0",
+        ),
+        ("$schema: http://example.com/x\n", 1, "$schema: not a Glean metrics file"),
+        ("- a\n- b\n", 1, "expected a mapping of categories to metrics at the top level"),
+        (
+            HEADER + "networking: [a]\n",
+            5,
+            "networking: a category must be a mapping of metric names to definitions",
+        ),
+        (
+            HEADER + "networking:\n  page: 1\n",
+            6,
+            "networking.page: a metric must be a mapping of its fields",
+        ),
+        (
+            "$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n$tags: Core\n",
+            2,
+            "$tags: must be a list of tag names",
+        ),
+    ],
+)
+def test_file_level_problems(tmp_path, text, line, message):
+    path = tmp_path / "metrics.yaml"
+    path.write_text(text)
+    configs, problems = collect([path])
+    assert configs == []
+    assert len(problems) == 1
+    assert problems[0].line == line
+    assert str(problems[0]).startswith(f"{path}:{line}: {message}")
+
+
+def test_missing_path_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no such file or directory"):
+        collect([tmp_path / "nope"])
+
+
+def test_problems_are_sorted_by_file_and_line(tmp_path):
+    write(
+        tmp_path,
+        metric_yaml(name="zz", monitor="monitor:\n  alert: 2\n")
+        + metric_yaml(name="aa", monitor="monitor:\n  alert: 3\n"),
+        rel="b.yaml",
+    )
+    write(tmp_path, metric_yaml(monitor="monitor:\n  alert: 1\n"), rel="a.yaml")
+    _, problems = collect([tmp_path])
+    assert [(Path(p.file).name, p.probe) for p in problems] == [
+        ("a.yaml", "networking.page_load"),
+        ("b.yaml", "networking.zz"),
+        ("b.yaml", "networking.aa"),
+    ]

@@ -1,0 +1,188 @@
+"""The built site in a real browser: Debian's headless Chromium over loopback HTTP.
+
+Checks what a person relies on: every alert is listed, filters hide what they should, alert
+pages show both plots, hostile names stay text. Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from alerting.report.site import build_site, page_name
+from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_PROBE, write_state
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# The network is closed: keep Chromium from calling Google at start-up.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary (apt install chromium)"
+)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - keep test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    alerts = write_state(root / "state")
+    build_site(root / "state", root / "site")
+    handler = functools.partial(QuietHandler, directory=str(root / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", alerts
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    yield page
+    page.close()
+    assert errors == [], "script errors or injected dialogs on the page"
+
+
+def _screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _visible_ids(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "#alerts tbody tr:not([hidden]) td:first-child a",
+        "links => links.map(a => decodeURIComponent(a.getAttribute('href')))",
+    )
+
+
+def test_index_lists_every_alert(site, page):
+    url, alerts = site
+    page.goto(url + "index.html")
+    assert page.locator("#alerts tbody tr").count() == len(alerts)
+    hrefs = _visible_ids(page)
+    assert sorted(hrefs) == sorted(f"alerts/{page_name(a.id)}.html" for a in alerts)
+    dates = page.eval_on_selector_all(
+        "#alerts tbody tr td:first-child", "c => c.map(x => x.textContent)"
+    )
+    assert dates == sorted(dates, reverse=True)  # newest first
+    # Hostile names are shown as text, not interpreted.
+    assert page.get_by_text(HOSTILE_PROBE, exact=True).count() >= 1
+    assert page.locator("img[src=x]").count() == 0
+    assert page.locator("#filters").is_visible()
+    _screenshot(page, "index")
+
+
+def test_filters_hide_what_they_should(site, page):
+    url, alerts = site
+    page.goto(url + "index.html")
+    page.select_option("select[name=status]", "resolved")
+    resolved = {f"alerts/{page_name(a.id)}.html" for a in alerts if a.status == "resolved"}
+    assert set(_visible_ids(page)) == resolved
+    assert page.locator("#shown").inner_text() == str(len(resolved))
+
+    page.select_option("select[name=platform]", "Linux")
+    both = {
+        f"alerts/{page_name(a.id)}.html"
+        for a in alerts
+        if a.status == "resolved" and a.platform == "Linux"
+    }
+    assert set(_visible_ids(page)) == both and 0 < len(both) < len(resolved)
+    _screenshot(page, "index-filtered")
+
+    page.click("button[type=reset]")
+    expect(page.locator("#shown")).to_have_text(str(len(alerts)))
+    page.select_option("select[name=classification]", "regression")
+    page.fill("input[name=probe]", "networking")
+    expected = {
+        f"alerts/{page_name(a.id)}.html"
+        for a in alerts
+        if a.classification == "regression" and "networking" in a.probe
+    }
+    assert set(_visible_ids(page)) == expected and len(expected) < len(alerts)
+
+    # The filter is kept in the URL fragment, so a filtered view can be shared.
+    shared = page.url
+    page.goto("about:blank")
+    page.goto(shared)
+    assert set(_visible_ids(page)) == expected
+
+
+def test_alert_page_shows_both_plots(site, page):
+    url, alerts = site
+    for alert in alerts:
+        page.goto(f"{url}alerts/{page_name(alert.id)}.html")
+        images = page.locator(".plots img")
+        assert images.count() == 2
+        for i in range(2):
+            image = images.nth(i)
+            image.scroll_into_view_if_needed()
+            natural = image.evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]")
+            assert natural[0] and natural[1] > 0 and natural[2] > 0, (alert.id, natural)
+            box = image.bounding_box()
+            assert box and box["width"] > 300 and box["height"] > 150
+        assert page.locator("table.values tbody tr").count() == 4
+        _screenshot(page, f"alert-{page_name(alert.id)}")
+
+
+def test_hostile_alert_page_keeps_text_as_text(site, page):
+    url, alerts = site
+    hostile = next(a for a in alerts if a.probe == HOSTILE_PROBE)
+    page.goto(f"{url}alerts/{page_name(hostile.id)}.html")
+    assert page.locator("h1").inner_text() == f"{HOSTILE_PROBE} [{HOSTILE_LABEL}]"
+    assert page.locator("main script, main img[src=x]").count() == 0
+    hrefs = page.eval_on_selector_all("a", "links => links.map(a => a.href)")
+    assert all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+
+
+def test_summary_and_probe_pages_link_their_alerts(site, page):
+    url, alerts = site
+    page.goto(url + "index.html")
+    page.click("text=2025-08-15-a1b2c3d4e5f6")
+    members = [a for a in alerts if a.summary == "2025-08-15-a1b2c3d4e5f6"]
+    assert page.locator("table tbody tr").count() == len(members)
+    _screenshot(page, "summary")
+    page.locator("td.probe a").first.click()
+    assert page.locator("h1").inner_text() == members[0].probe
+    probe_alerts = [a for a in alerts if a.probe == members[0].probe]
+    assert page.locator("table tbody tr").count() == len(probe_alerts)

@@ -1,0 +1,89 @@
+"""The plots: labelled in the probe's unit, the change marked, log axes only where they fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import matplotlib.dates as mdates
+
+from alerting.alerts.model import Plot
+from alerting.report import plots
+from tests.report_fixtures import LINEAR_BUCKETS, TIMING_BUCKETS_MS, sample_alerts
+
+
+def _alert(index: int = 0):
+    return sample_alerts()[index]
+
+
+def test_series_axes_are_in_the_probe_unit_with_the_change_marked():
+    alert = _alert()
+    ax = plots.series_figure(alert).axes[0]
+    assert ax.get_ylabel() == "value (ms)"
+    assert "day" in ax.get_xlabel()
+    change = mdates.date2num(dt.date.fromisoformat(alert.date))
+    verticals = [
+        line
+        for line in ax.get_lines()
+        if len(line.get_xdata()) and set(mdates.date2num(line.get_xdata())) == {change}
+    ]
+    assert verticals, "no vertical line at the change date"
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert {"median", "p05", "p95", f"change {alert.date}"} <= set(labels)
+
+
+def test_series_svg_carries_labels_and_change_as_text():
+    svg = plots.to_svg(plots.series_figure(_alert()))
+    assert svg.startswith("<?xml") and "<svg" in svg
+    for text in ("value (ms)", "change 2025-08-15", "median before", "median after", "p95"):
+        assert text in svg
+
+
+def test_cdf_is_log_scaled_for_exponential_buckets_and_linear_otherwise():
+    timing, linear = _alert(0), _alert(4)
+    ax = plots.cdf_figure(timing).axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "value (ms, log scale)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "before (median 43.5 ms)",
+        "after (median 63.3 ms)",
+    ]
+    ax = plots.cdf_figure(linear).axes[0]
+    assert ax.get_xscale() == "linear" and ax.get_xlabel() == "value (percent)"
+    assert ax.get_ylabel().startswith("share of samples")
+
+
+def test_exponential_buckets_are_told_apart_from_linear_ones():
+    assert plots.exponential(list(TIMING_BUCKETS_MS))
+    assert not plots.exponential(list(LINEAR_BUCKETS))
+    assert not plots.exponential([0.0, 1.0])
+
+
+def test_change_png_has_both_panels_and_is_deterministic():
+    alert = _alert()
+    figure = plots.change_figure(alert)
+    assert len(figure.axes) == 2
+    assert "regression: median 43.5 ms → 63.3 ms (+45%)" in figure.get_suptitle()
+    png = plots.change_png(alert)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    assert plots.change_png(alert) == png
+    assert plots.to_svg(plots.cdf_figure(alert)) == plots.to_svg(plots.cdf_figure(alert))
+
+
+def test_dollar_signs_in_names_and_units_stay_literal():
+    alert = dataclasses.replace(_alert(), probe="a.$x^2$", unit="$ms$")
+    svg = plots.to_svg(plots.change_figure(alert))
+    assert "a.$x^2$" in svg and "value ($ms$)" in svg
+
+
+def test_missing_plot_data_says_so_instead_of_failing():
+    alert = dataclasses.replace(_alert(), plot=Plot())
+    svg = plots.to_svg(plots.change_figure(alert))
+    assert "no daily values recorded" in svg and "no distribution recorded" in svg
+
+
+def test_gaps_break_the_daily_line():
+    alert = _alert(1)  # one day has no data
+    assert None in alert.plot.median
+    ax = plots.series_figure(alert).axes[0]
+    median = next(line for line in ax.get_lines() if line.get_label() == "median")
+    assert sum(1 for v in median.get_ydata() if v != v) == 1  # NaN, not a bridged value

@@ -1,0 +1,171 @@
+"""The static site: a page for every record, everything escaped, broken records skipped."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from alerting.cli import main
+from alerting.errors import UserError
+from alerting.report.site import build_site, http_url, page_name
+from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_PROBE, sample_summaries, write_state
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    alerts = write_state(root / "state")
+    result = build_site(root / "state", root / "site")
+    return root, alerts, result
+
+
+def _pages(site: Path) -> dict[str, str]:
+    return {str(p.relative_to(site)): p.read_text() for p in site.rglob("*.html")}
+
+
+def test_a_page_for_every_alert_summary_and_probe(built):
+    root, alerts, result = built
+    site = root / "site"
+    summaries = sample_summaries(alerts)
+    probes = {a.probe for a in alerts}
+    assert result.alerts == len(alerts) and result.skipped == []
+    assert result.pages == 1 + len(alerts) + len(summaries) + len(probes)
+    index = (site / "index.html").read_text()
+    for alert in alerts:
+        name = page_name(alert.id)
+        page = (site / "alerts" / f"{name}.html").read_text()
+        assert f'href="alerts/{name}.html"' in index
+        assert f'src="{name}-series.svg"' in page and f'src="{name}-cdf.svg"' in page
+        assert (site / "alerts" / f"{name}-series.svg").stat().st_size > 10_000
+        assert (site / "alerts" / f"{name}-cdf.svg").stat().st_size > 10_000
+        assert str(escape(alert.build_id)) in page
+    for summary in summaries:
+        page = (site / "summaries" / f"{page_name(summary.id)}.html").read_text()
+        assert page.count("<tr data-status=") == len(summary.alerts)
+    for probe in probes:
+        page = (site / "probes" / f"{page_name(probe)}.html").read_text()
+        assert page.count("<tr data-status=") == sum(a.probe == probe for a in alerts)
+    for name in ("style.css", "filter.js"):
+        assert (site / name).stat().st_size > 0
+
+
+def test_index_is_newest_first_with_filters_for_every_value(built):
+    root, alerts, _ = built
+    index = (root / "site" / "index.html").read_text()
+    dates = re.findall(r'<td class="date"><a [^>]+>([0-9-]+)</a>', index)
+    assert len(dates) == len(alerts) and dates == sorted(dates, reverse=True)
+    for platform in {a.platform for a in alerts}:
+        assert f'<option value="{platform}">' in index
+    assert "resolved (FIXED)" in index and "bug 1912345" in index
+
+
+def test_alert_page_has_the_before_after_table_links_and_history(built):
+    root, alerts, _ = built
+    alert = alerts[0]
+    page = (root / "site" / "alerts" / f"{page_name(alert.id)}.html").read_text()
+    for text in ("43.5 ms", "63.3 ms", "+45%", "56,877,572", alert.push_range.from_rev):
+        assert text in page
+    for link in ("bug", "treeherder", "pushlog", "glam"):
+        assert f'href="{str(escape(alert.links[link]))}"' in page
+    assert "cdf_squared score 0.0123" in page and "filed" in page
+
+
+def test_hostile_names_are_escaped_everywhere(built):
+    root, _, _ = built
+    pages = _pages(root / "site")
+    for name, text in pages.items():
+        for raw in (HOSTILE_PROBE, HOSTILE_LABEL, "<b>not bold</b>", "<script>alert"):
+            assert raw not in text, (name, raw)
+        assert "javascript:" not in text and "data:text" not in text, name
+    hostile = next(t for n, t in pages.items() if "evil-Darwin.html" in n)
+    assert str(escape(HOSTILE_PROBE)) in hostile and str(escape(HOSTILE_LABEL)) in hostile
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in hostile
+    # The only scripts are our own file, referenced by the index.
+    scripts = [s for t in pages.values() for s in re.findall(r"<script[^>]*>", t)]
+    assert scripts == ['<script src="filter.js">']
+
+
+def test_only_http_links_pass():
+    assert http_url("https://bugzilla.mozilla.org/show_bug.cgi?id=1") is not None
+    assert http_url("http://127.0.0.1:8000/x") == "http://127.0.0.1:8000/x"
+    for bad in (
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "data:text/html,x",
+        "//evil",
+        "",
+        None,
+        5,
+    ):
+        assert http_url(bad) is None
+
+
+def test_page_names_are_safe_and_distinct():
+    assert page_name("2025-08-15-a.b_c-Windows") == "2025-08-15-a.b_c-Windows"
+    odd = [HOSTILE_PROBE, "a/b", "a b", "a:b", "../../etc"]
+    names = [page_name(key) for key in odd]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+", n) and not n.startswith(".") for n in names)
+
+
+def test_rebuild_is_identical_and_drops_deleted_alerts(tmp_path):
+    alerts = write_state(tmp_path / "state")
+    build_site(tmp_path / "state", tmp_path / "a")
+    build_site(tmp_path / "state", tmp_path / "b")
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    assert files and all(
+        (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files
+    )
+    gone = alerts[-1]
+    (tmp_path / "state" / "alerts" / f"{gone.id}.json").unlink()
+    build_site(tmp_path / "state", tmp_path / "a")
+    assert not (tmp_path / "a" / "alerts" / f"{page_name(gone.id)}.html").exists()
+
+
+def test_broken_alert_files_are_skipped_and_reported(tmp_path, capsys):
+    alerts = write_state(tmp_path / "state")
+    broken = tmp_path / "state" / "alerts"
+    (broken / "truncated.json").write_text('{\n  "id": "x",\n  "probe": \n')
+    (broken / "missing.json").write_text('{"id": "y", "probe": "a.b"}\n')
+    (broken / "bad-date.json").write_text(
+        (broken / f"{alerts[0].id}.json")
+        .read_text()
+        .replace('"date": "2025-08-15"', '"date": "soon"')
+    )
+    assert (
+        main(["report", "--state", str(tmp_path / "state"), "--out", str(tmp_path / "site")]) == 0
+    )
+    err = capsys.readouterr().err
+    assert f"{broken / 'truncated.json'}:4: invalid JSON" in err
+    assert f"{broken / 'missing.json'}:1: not a valid alert record" in err
+    assert f"{broken / 'bad-date.json'}:1: not a valid alert record" in err
+    assert "Traceback" not in err
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert index.count("<tr data-status=") == len(alerts)
+    assert "truncated.json" in index  # listed under "Records left out"
+
+
+def test_no_alerts_is_a_clear_error_without_traceback(tmp_path, capsys):
+    (tmp_path / "state" / "alerts").mkdir(parents=True)
+    assert main(["report", "--state", str(tmp_path / "state"), "--out", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert "no readable alerts" in err and "Traceback" not in err
+    assert main(["report", "--state", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s")]) == 1
+    assert "no such state directory" in capsys.readouterr().err
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_report(tmp_path):
+    write_state(tmp_path / "state")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="not empty"):
+        build_site(tmp_path / "state", tmp_path / "src")
+    with pytest.raises(UserError, match="inside the state directory"):
+        build_site(tmp_path / "state", tmp_path / "state" / "site")
+    assert (tmp_path / "src" / "keep.txt").read_text() == "mine"
+    assert (tmp_path / "state" / "alerts").is_dir()

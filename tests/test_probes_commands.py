@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from alerting.cli import main
+from alerting.detect.registry import get_technique
 from alerting.probes.config import collect
 from alerting.probes.model import JSON_KEYS
 
@@ -42,7 +43,7 @@ def test_list_json_on_the_real_netwerk_file(capsys):
             "notification_emails": ["necko@mozilla.com", "kershaw@mozilla.com"],
             "lower_is_better": None,
             "technique": "cdf_squared",
-            "args": {"threshold": 0.85, "short_term_spikes_ignored": True},
+            "args": get_technique("cdf_squared").defaults(),
             "bugzilla_product": "Core",
             "bugzilla_component": "Networking",
         }
@@ -127,6 +128,26 @@ def test_validate_reports_every_problem_and_exits_1(tmp_path, capsys):
     ]
 
 
+def test_validate_github_format_annotates_each_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n"
+        "networking:\n"
+        "  page_load:\n"
+        "    type: event\n"
+        "    notification_emails: [a@mozilla.com]\n"
+        "    metadata:\n"
+        "      monitor: True\n"
+    )
+    status, out, _ = run(capsys, "probes", "validate", "--format", "github", str(bad))
+    assert status == 1
+    first = out.splitlines()[0]
+    assert first.startswith("::error file=")
+    assert (
+        ",line=7,title=networking.page_load%3A monitor::event metrics cannot be monitored" in first
+    )
+
+
 def test_quiet_validate_prints_only_problems(tmp_path, capsys):
     status, out, _ = run(capsys, "probes", "validate", "-q", str(NETWERK))
     assert (status, out) == (0, "")
@@ -177,6 +198,18 @@ def test_default_product_options(tmp_path, capsys):
     assert status == 0
     (item,) = json.loads(out)
     assert (item["bugzilla_product"], item["bugzilla_component"]) == ("Firefox", "General")
+
+
+def test_default_product_from_settings(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "metrics.yaml"
+    path.write_text(NETWERK.read_text().replace("'Core :: Networking'", "Sync"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alerting.toml").write_text('[bugzilla]\ndefault_product = "Firefox"\n')
+    monkeypatch.setenv("ALERTING_BUGZILLA_DEFAULT_COMPONENT", "Untriaged")
+    status, out, _ = run(capsys, "probes", "list", "--json", "metrics.yaml")
+    assert status == 0
+    (item,) = json.loads(out)
+    assert (item["bugzilla_product"], item["bugzilla_component"]) == ("Firefox", "Untriaged")
 
 
 def test_probes_without_subcommand_is_a_usage_error(capsys):

@@ -13,6 +13,7 @@ from alerting.errors import Problem, UserError
 from alerting.probes.config import app_of, collect, probe_files
 from alerting.probes.model import JSON_KEYS, MONITORABLE_TYPES
 
+CDF_DEFAULTS = registry.get_technique("cdf_squared").defaults()
 HEADER = (
     "$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n$tags:\n  - 'Core :: Networking'\n\n"
 )
@@ -89,7 +90,7 @@ def test_monitor_true_is_email_only_with_every_default(tmp_path):
     assert config.bugzilla_notification_emails == []
     assert config.lower_is_better is None
     assert config.technique == "cdf_squared"
-    assert config.args == {"threshold": 0.85, "short_term_spikes_ignored": True}
+    assert config.args == CDF_DEFAULTS and CDF_DEFAULTS["threshold"] == 0.85
     assert (config.bugzilla_product, config.bugzilla_component) == ("Core", "Networking")
     assert config.description == "Time to load a page."
     assert config.time_unit == "nanosecond"  # Glean's default for timing distributions
@@ -191,7 +192,7 @@ def test_technique_spellings(tmp_path, spelling, canonical):
 def test_documented_args_are_typed_and_defaults_filled(tmp_path):
     monitor = "monitor:\n  change_detection_args: [threshold=0.95]\n"
     _, (config,), _ = one(tmp_path, monitor)
-    assert config.args == {"threshold": 0.95, "short_term_spikes_ignored": True}
+    assert config.args == CDF_DEFAULTS | {"threshold": 0.95}
     monitor = "monitor:\n  change_detection_args:\n    - short_term_spikes_ignored=False\n"
     _, (config,), _ = one(tmp_path, monitor)
     assert config.args["short_term_spikes_ignored"] is False
@@ -201,7 +202,7 @@ def test_args_as_a_mapping(tmp_path):
     monitor = "monitor:\n  change_detection_args: {threshold: 0.5, short_term_spikes_ignored: no}\n"
     _, (config,), problems = one(tmp_path, monitor)
     assert problems == []
-    assert config.args == {"threshold": 0.5, "short_term_spikes_ignored": False}
+    assert config.args == CDF_DEFAULTS | {"threshold": 0.5, "short_term_spikes_ignored": False}
 
 
 def test_techniques_come_from_the_registry(tmp_path, monkeypatch):
@@ -416,7 +417,9 @@ def test_technique_must_be_a_name(tmp_path):
     [
         (
             "[treshold=0.9]",
-            "'treshold=0.9': unknown argument 'treshold' for cdf_squared; it accepts: threshold, short_term_spikes_ignored; did you mean threshold?",
+            "'treshold=0.9': unknown argument 'treshold' for cdf_squared; it accepts: "
+            + ", ".join(CDF_DEFAULTS)
+            + "; did you mean threshold?",
         ),
         ("[threshold]", "'threshold': expected key=value, e.g. threshold=0.85"),
         ("[threshold=high]", "'threshold=high': threshold takes a number, not 'high'"),
@@ -432,7 +435,7 @@ def test_technique_must_be_a_name(tmp_path):
         ),
         (
             "threshold=0.9",
-            "must be a list of key=value strings, e.g. [threshold=0.85, short_term_spikes_ignored=True], not 'threshold=0.9'",
+            "must be a list of key=value strings, e.g. [threshold=0.85], not 'threshold=0.9'",
         ),
         ("{treshold: 0.9}", "unknown argument 'treshold'"),
     ],
@@ -496,7 +499,7 @@ def test_monitor_value_must_be_bool_or_mapping(tmp_path, value):
 def test_types_that_cannot_be_monitored(tmp_path, mtype):
     path, problem = only_problem(tmp_path, "monitor: True", mtype=mtype)
     assert problem.field == "monitor"
-    assert problem.message.startswith(f"a {mtype} metric cannot be monitored: GLAM aggregates only")
+    assert problem.message.startswith(f"{mtype} metrics cannot be monitored: GLAM aggregates only")
     assert problem.message.endswith("remove the monitor block")
     assert problem.line == line_no(path, "monitor:")
 

@@ -25,13 +25,13 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--default-product",
-        default="Toolkit",
-        help="Bugzilla product when neither metadata.tags nor $tags name one (default: %(default)s)",
+        help="Bugzilla product when neither metadata.tags nor $tags name one "
+        "(default: [bugzilla] default_product in alerting.toml, else Toolkit)",
     )
     parser.add_argument(
         "--default-component",
-        default="Telemetry",
-        help="Bugzilla component used with --default-product (default: %(default)s)",
+        help="Bugzilla component used with the default product "
+        "(default: [bugzilla] default_component, else Telemetry)",
     )
 
 
@@ -62,9 +62,15 @@ def _add_list(group) -> None:
 
 def _collect(args: argparse.Namespace):
     from alerting.probes.config import collect, probe_files
+    from alerting.settings import load_settings
 
+    product, component = args.default_product, args.default_component
+    if product is None or component is None:
+        bugzilla = load_settings().bugzilla
+        product = product or bugzilla.default_product
+        component = component or bugzilla.default_component
     files = probe_files(args.paths or None)
-    configs, problems = collect(files, args.default_product, args.default_component)
+    configs, problems = collect(files, product, component)
     return files, configs, problems
 
 

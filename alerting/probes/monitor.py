@@ -117,7 +117,7 @@ def resolve_metric(
         report(
             monitor_line,
             "monitor",
-            f"a {mtype} metric cannot be monitored: GLAM aggregates only timing, memory and "
+            f"{mtype} metrics cannot be monitored: GLAM aggregates only timing, memory and "
             "custom distributions (and their labeled forms), counter, labeled_counter, quantity "
             "and timespan; remove the monitor block",
         )
@@ -348,7 +348,7 @@ def _technique_args(technique: registry.Technique, block: dict, at, report) -> d
 
 
 def _example(technique: registry.Technique) -> str:
-    return ", ".join(f"{a.name}={a.default}" for a in technique.args) or ""
+    return f"{technique.args[0].name}={technique.args[0].default}" if technique.args else ""
 
 
 def _product_component(ctx: FileContext, metadata: dict, report) -> tuple[str, str]:

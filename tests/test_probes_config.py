@@ -397,6 +397,18 @@ def test_monitor_key_set_twice(tmp_path):
     assert problem.message == f"set twice (also on line {first}); keep one"
 
 
+def test_monitor_block_written_twice(tmp_path):
+    path, configs, problems = one(tmp_path, "monitor: True\nmonitor:\n  alert: False\n")
+    first = line_no(path, "monitor:")
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (
+            line_no(path, "monitor:", after=first),
+            "monitor",
+            f"set twice (also on line {first}); keep one",
+        )
+    ]
+
+
 def test_unknown_technique(tmp_path):
     path, problem = only_problem(tmp_path, "monitor:\n  change_detection_technique: cdf_sqared\n")
     assert problem.field == "change_detection_technique"

@@ -123,8 +123,12 @@ def resolve_metric(
         )
         return None, problems
 
-    if isinstance(block, LineDict):
-        for key, line, first in block.duplicates:
+    for container in (metadata, block):
+        if not isinstance(container, LineDict):
+            continue
+        for key, line, first in container.duplicates:
+            if container is metadata and key != "monitor":
+                continue
             report(line, str(key), f"set twice (also on line {first}); keep one")
     for key in block:
         if key not in MONITOR_KEYS:

@@ -1,0 +1,71 @@
+"""Alerts, settings and a crash for the delivery tests."""
+
+from __future__ import annotations
+
+from alerting.alerts.model import DELIVERY_BUG, Alert, Values
+from alerting.delivery.bugzilla import BugzillaClient
+from alerting.settings import Settings
+from tests.doubles.bugzilla import API_KEY
+
+
+class Crash(BaseException):
+    """The process dying mid-step: not an Exception, so no step may swallow it."""
+
+
+def make_alert(
+    alert_id: str,
+    *,
+    delivery: str = DELIVERY_BUG,
+    recipients: tuple[str, ...] = ("owner@example.com", "cc@example.com"),
+    probe: str = "networking.http_channel_page_open_to_first_sent",
+    summary: str = "s-1",
+    bug: int | None = None,
+    product: str = "Core",
+    component: str = "Networking: HTTP",
+) -> Alert:
+    return Alert(
+        id=alert_id,
+        probe=probe,
+        metric=probe.replace(".", "_"),
+        metric_type="timing_distribution",
+        platform="Windows",
+        label="",
+        channel="nightly",
+        app="fog",
+        date="2025-01-01",
+        build_id="20250101093000",
+        direction="up",
+        classification="regression",
+        technique="cdf_squared",
+        score=3.5,
+        score_meaning="distance between the CDFs",
+        unit="ms",
+        before=Values(10.0, 2.0, 40.0, 1000.0),
+        after=Values(14.0, 3.0, 55.0, 1010.0),
+        summary=summary,
+        delivery=delivery,
+        recipients=list(recipients),
+        bug=bug,
+        bugzilla_product=product,
+        bugzilla_component=component,
+    )
+
+
+def settings_for(url: str = "https://bugzilla.mozilla.org", cap: int = 50) -> Settings:
+    settings = Settings()
+    settings.delivery.mode = "live"
+    settings.bugzilla.url = url
+    settings.email.cap = cap
+    return settings
+
+
+def client_for(url: str, key: str = API_KEY, **kwargs) -> BugzillaClient:
+    """Fast retries and a short read timeout, so injected hangs cost half a second."""
+    options = {"retries": 3, "backoff": 0.0, "timeout": (2.0, 0.5)}
+    options.update(kwargs)
+    return BugzillaClient(url, key, **options)
+
+
+def fake_png(alert: Alert) -> bytes:
+    """Stands in for the plot where the test is about filing, not drawing."""
+    return b"\x89PNG\r\n\x1a\n" + alert.id.encode()

@@ -136,7 +136,8 @@ def sample_alerts() -> list[Alert]:
     range_b = PushRange("20250821093001", "20250822094455", "20250823092210", rev_b, "c" * 12)
     tree = "https://treeherder.mozilla.org/jobs?repo=mozilla-central"
     links_a = {
-        "treeherder": f"{tree}&fromchange={rev_a}&tochange={'b' * 12}",
+        "treeherder": f"{tree}&revision={'b' * 12}",
+        "treeherder_range": f"{tree}&fromchange={rev_a}&tochange={'b' * 12}",
         "pushlog": "https://hg.mozilla.org/mozilla-central/pushloghtml?startdate=2025-08-14&enddate=2025-08-16",
     }
     page_load = "networking.http_channel_page_open_to_first_sent"
@@ -157,6 +158,7 @@ def sample_alerts() -> list[Alert]:
             links={
                 **links_a,
                 "bug": "https://bugzilla.mozilla.org/show_bug.cgi?id=1912345",
+                "plot": "https://bugzilla.mozilla.org/attachment.cgi?id=9400001",
                 "glam": f"https://glam.telemetry.mozilla.org/fog/probe/{page_load.replace('.', '_')}/explore?normalizationType=non_normalized&os=Windows",
             },
             history=[

@@ -68,7 +68,7 @@ def test_alert_page_has_the_before_after_table_links_and_history(built):
     page = (root / "site" / "alerts" / f"{page_name(alert.id)}.html").read_text()
     for text in ("43.5 ms", "63.3 ms", "+45%", "56,877,572", alert.push_range.from_rev):
         assert text in page
-    for link in ("bug", "treeherder", "pushlog", "glam"):
+    for link in ("bug", "plot", "treeherder", "treeherder_range", "pushlog", "glam"):
         assert f'href="{str(escape(alert.links[link]))}"' in page
     assert "cdf_squared score 0.0123" in page and "filed" in page
 
@@ -132,18 +132,16 @@ def test_broken_alert_files_are_skipped_and_reported(tmp_path, capsys):
     broken = tmp_path / "state" / "alerts"
     (broken / "truncated.json").write_text('{\n  "id": "x",\n  "probe": \n')
     (broken / "missing.json").write_text('{"id": "y", "probe": "a.b"}\n')
-    (broken / "bad-date.json").write_text(
-        (broken / f"{alerts[0].id}.json")
-        .read_text()
-        .replace('"date": "2025-08-15"', '"date": "soon"')
-    )
+    good = (broken / f"{alerts[0].id}.json").read_text()
+    bad_date = good.replace('"date": "2025-08-15"', '"date": "soon"')
+    (broken / "bad-date.json").write_text(bad_date.replace(alerts[0].id, "bad-date"))
     assert (
         main(["report", "--state", str(tmp_path / "state"), "--out", str(tmp_path / "site")]) == 0
     )
     err = capsys.readouterr().err
-    assert f"{broken / 'truncated.json'}:4: invalid JSON" in err
-    assert f"{broken / 'missing.json'}:1: not a valid alert record" in err
-    assert f"{broken / 'bad-date.json'}:1: not a valid alert record" in err
+    assert f"{broken / 'truncated.json'}: unreadable JSON" in err and "line 4" in err
+    assert f"{broken / 'missing.json'}: not an alert record" in err
+    assert f"{broken / 'bad-date.json'}: alert 'bad-date' cannot be shown" in err
     assert "Traceback" not in err
     index = (tmp_path / "site" / "index.html").read_text()
     assert index.count("<tr data-status=") == len(alerts)

@@ -1,19 +1,19 @@
-"""Reading `state/` for the report, one file at a time, so a broken record costs only itself.
+"""Reading `state/` for the report (through `StateStore`), so a broken record costs only itself.
 
 The dashboard is how people notice that something is wrong, so one hand-edited or truncated
-alert file must not take the whole site down: it is reported (file, line, what is wrong) and
+alert file must not take the whole site down: it is reported (file and what is wrong) and
 left out, and every other alert is still published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alerting.alerts.model import Alert, Summary
+from alerting.alerts.store import StateStore
 from alerting.errors import UserError
 
 
@@ -21,19 +21,7 @@ from alerting.errors import UserError
 class Records:
     alerts: list[Alert] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # "FILE:LINE: what is wrong"
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}:{error.lineno}: invalid JSON: {error.msg}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}:1: cannot read: {error}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}:1: expected a JSON object, found {type(data).__name__}")
-    return data
+    problems: list[str] = field(default_factory=list)  # "FILE: what is wrong"
 
 
 def _check_alert(alert: Alert) -> None:
@@ -61,37 +49,22 @@ def _check_alert(alert: Alert) -> None:
         raise ValueError("score must be a finite number")
 
 
-def _load(path: Path, kind: str, parse) -> object:
-    data = _read_json(path)
-    try:
-        record = parse(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ValueError(f"{path}:1: not a valid {kind} record: {error}") from None
-    return record
-
-
-def _parse_alert(data: dict) -> Alert:
-    alert = Alert.from_json(data)
-    _check_alert(alert)
-    return alert
-
-
 def load_records(state_dir: Path) -> Records:
-    """Every alert and summary that can be read; fatal only when no alert at all is left."""
+    """Every alert and summary that can be read and drawn; fatal only when no alert is left."""
     alerts_dir = state_dir / "alerts"
     if not state_dir.is_dir():
         raise UserError(f"{state_dir}: no such state directory (pass --state DIR)")
-    records = Records()
-    for path in sorted(alerts_dir.glob("*.json")):
+    store = StateStore(state_dir, dry_run=True)
+    records = Records(summaries=sorted(store.summaries().values(), key=lambda s: s.id))
+    for alert in sorted(store.alerts().values(), key=lambda a: a.id):
         try:
-            records.alerts.append(_load(path, "alert", _parse_alert))
-        except ValueError as error:
-            records.problems.append(str(error))
-    for path in sorted((state_dir / "summaries").glob("*.json")):
-        try:
-            records.summaries.append(_load(path, "summary", Summary.from_json))
-        except ValueError as error:
-            records.problems.append(str(error))
+            _check_alert(alert)
+        except (TypeError, ValueError) as error:
+            path = alerts_dir / f"{alert.id}.json"
+            store.errors.append(f"{path}: alert {alert.id!r} cannot be shown: {error}")
+            continue
+        records.alerts.append(alert)
+    records.problems = list(store.errors)
     if not records.alerts:
         found = "".join(f"\n  {problem}" for problem in records.problems)
         raise UserError(

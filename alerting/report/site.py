@@ -26,8 +26,17 @@ from alerting.report.records import load_records
 
 STATIC_FILES = ("style.css", "filter.js")
 MARKER = ".alerting-report"  # marks a directory this command may clean and rewrite
-LINK_TITLES = {"bug": "Bug", "treeherder": "Treeherder", "pushlog": "Pushlog", "glam": "GLAM"}
-RANGE_LINKS = ("treeherder", "pushlog")  # shared by the alerts of one push range
+# The keys `alerting.alerts.pushes.links` and delivery write, in the order people use them.
+LINK_TITLES = {
+    "bug": "Bug",
+    "plot": "Plot on the bug",
+    "treeherder": "Treeherder push",
+    "treeherder_range": "Treeherder range",
+    "pushlog": "Pushlog",
+    "glam": "GLAM",
+}
+ALWAYS_SHOWN = ("bug", "treeherder", "treeherder_range", "pushlog", "glam")  # "none" if missing
+RANGE_LINKS = ("treeherder_range", "pushlog")  # shared by the alerts of one push range
 
 
 @dataclass
@@ -115,8 +124,14 @@ def _values_table(alert: Alert) -> list[dict]:
 
 
 def _links(links: dict, keys: tuple[str, ...] = tuple(LINK_TITLES)) -> list[dict]:
-    """Known links in a fixed order; a missing or non-http(s) one shows as unavailable."""
-    return [{"name": LINK_TITLES[key], "url": http_url(links.get(key))} for key in keys]
+    """Known links in a fixed order; only http(s) URLs become links, and the essential ones
+    are listed as unavailable when missing so their absence is visible."""
+    shown = []
+    for key in keys:
+        url = http_url(links.get(key))
+        if url or key in ALWAYS_SHOWN:
+            shown.append({"name": LINK_TITLES[key], "url": url})
+    return shown
 
 
 def _environment() -> Environment:

@@ -1,0 +1,135 @@
+"""The days a detector looks at: usable days of a series as normalized histograms.
+
+Every day counts once whatever its volume (histograms are normalized per day), so a change in
+volume alone can never look like a change in the distribution. Everything here is causal in
+the sense the streaming view needs: what is computed for day i depends only on days up to
+i + 2 (the transient-day flag looks two days ahead), never on the length of the series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alerting.data.histogram import quantiles
+from alerting.data.model import DailySeries
+
+# A day with fewer samples than this share of the median of the 14 days before it is too thin
+# to describe the distribution (a partial day, a broken build) and is skipped like a gap.
+THIN_DAY_SHARE = 0.05
+# Transient days: a day whose p05/p50/p95 stands this many robust noise widths away from the
+# median of the three days before and from that of the three days after is a spike, kept out
+# of baselines.
+TRANSIENT_WIDTHS = 5.0
+SUMMARY_QS = (0.05, 0.5, 0.95)
+
+
+@dataclass(frozen=True)
+class Days:
+    """The usable days of one series. Row i of every array is the i-th usable day."""
+
+    index: np.ndarray  # calendar index (into the series) of each usable day
+    pmf: np.ndarray  # (n, buckets) share of the day's samples per bucket
+    samples: np.ndarray  # (n,) samples of the day
+    summary: np.ndarray  # (n, 3) asinh of the day's p05, p50, p95 (a log scale that allows 0)
+    transient: np.ndarray  # (n,) bool: looks like a 1-2 day spike next to its neighbours
+
+    @property
+    def n(self) -> int:
+        return int(self.index.size)
+
+
+def usable_days(series: DailySeries) -> Days:
+    """The series' days with data, normalized, with their summary quantiles and spike flags."""
+    samples = series.samples() if series.n_days else np.zeros(0)
+    has = series.present & (samples > 0) & np.isfinite(samples)
+    candidates = np.flatnonzero(has)
+    thin = _thin(samples[candidates])
+    index = candidates[~thin]
+    counts = series.counts[index]
+    day_samples = samples[index]
+    pmf = counts / day_samples[:, None] if index.size else np.zeros((0, series.counts.shape[1]))
+    summary = (
+        log_scale(quantiles(series.buckets, pmf, SUMMARY_QS)) if index.size else np.zeros((0, 3))
+    )
+    return Days(index, pmf, day_samples, summary, transient_days(summary))
+
+
+def log_scale(values: np.ndarray) -> np.ndarray:
+    """asinh: like log for the large values of timings and memory, and defined at 0."""
+    return np.arcsinh(values)
+
+
+def _thin(samples: np.ndarray, span: int = 14) -> np.ndarray:
+    """Days far below the volume of the days just before them (judged on earlier days only)."""
+    thin = np.zeros(samples.size, dtype=bool)
+    if samples.size <= 1:
+        return thin
+    padded = np.concatenate([np.full(span, np.nan), samples])
+    windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], span)  # days before i
+    typical = nanmedian_last(windows)
+    thin[:] = np.isfinite(typical) & (samples < THIN_DAY_SHARE * typical)
+    return thin
+
+
+def nanmedian_last(a: np.ndarray) -> np.ndarray:
+    """Median over the last axis ignoring NaN (NaN where all are NaN), without np.nanmedian's
+    slow path for many small rows."""
+    ordered = np.sort(a, axis=-1)  # NaN sort last
+    finite = np.isfinite(ordered).sum(axis=-1)
+    lo = np.clip((finite - 1) // 2, 0, None)[..., None]
+    hi = np.clip(finite // 2, 0, a.shape[-1] - 1)[..., None]
+    median = (np.take_along_axis(ordered, lo, -1) + np.take_along_axis(ordered, hi, -1))[..., 0] / 2
+    return np.where(finite > 0, median, np.nan)
+
+
+def robust_scale(values: np.ndarray, span: int, step: int = 7, min_n: int = 7) -> np.ndarray:
+    """Per row i, 1.4826 * median |value| over the `span` rows before row i's block.
+
+    Rows are taken in blocks of `step`: every row of a block uses the same earlier window, so a
+    row's scale depends only on rows before it and costs a median per block, not per row.
+    NaN where the window holds fewer than `min_n` finite values.
+    """
+    n, f = values.shape
+    if n == 0:
+        return np.full(values.shape, np.nan)
+    padded = np.concatenate([np.full((span, f), np.nan), np.abs(values)])
+    starts = np.arange(0, n, step)
+    # Block b0 looks at padded rows [b0, b0 + span), i.e. value rows [b0 - span, b0).
+    windows = np.stack([padded[b0 : b0 + span].T for b0 in starts])  # (blocks, f, span)
+    enough = np.isfinite(windows).sum(axis=-1) >= min_n
+    scale = np.where(enough, 1.4826 * nanmedian_last(windows), np.nan)
+    return np.repeat(scale, step, axis=0)[:n]
+
+
+def transient_days(summary: np.ndarray) -> np.ndarray:
+    """Days that stand apart from both the three days before and the three days after: spikes.
+
+    The first day of a step agrees with the days after it, so it is not a spike; a spike of one
+    or two days disagrees with both sides. Baselines use a day's flag only once the three days
+    after it are known.
+    """
+    n = summary.shape[0]
+    if n < 4:
+        return np.zeros(n, dtype=bool)
+    f = summary.shape[1]
+    padded = np.concatenate([np.full((3, f), np.nan), summary, np.full((3, f), np.nan)])
+    before = np.stack([padded[3 + o : 3 + o + n] for o in (-3, -2, -1)], axis=-1)
+    after = np.stack([padded[3 + o : 3 + o + n] for o in (1, 2, 3)], axis=-1)
+    from_before = summary - nanmedian_last(before)
+    from_after = summary - nanmedian_last(after)
+    scale = np.maximum(robust_scale(from_before, span=28), 1e-6)
+    with np.errstate(invalid="ignore"):
+        limit = TRANSIENT_WIDTHS * scale
+        apart = (
+            (np.abs(from_before) > limit)
+            & (np.abs(from_after) > limit)
+            & (np.sign(from_before) == np.sign(from_after))
+        )
+    return np.any(apart & np.isfinite(scale), axis=1)
+
+
+def pooled(days: Days, rows: np.ndarray) -> np.ndarray:
+    """The mean of the normalized histograms of `rows`: each day weighs the same."""
+    return days.pmf[rows].mean(axis=0)

@@ -20,8 +20,10 @@ import pandas as pd
 from alerting.data.model import DailySeries, SeriesKey
 
 # Rows may carry their origin under this key ("FILE:LINE"); readers set it so problems can
-# name the line. Rows without it are named by their position.
+# name the line. Rows without it are named by their position. A reader that found a line
+# that is no row at all passes {WHERE, PROBLEM} on, so problems stay in input order.
 WHERE = "_where"
+PROBLEM = "_problem"
 
 # `build_id = '*'` rows aggregate a whole version, not a build.
 VERSION_AGGREGATE = "*"
@@ -107,7 +109,7 @@ def _text(value: object) -> str:
 
 def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row."""
-    codes: dict[SeriesKey, int] = {}
+    codes: dict[tuple[str, str, str, str, str], int] = {}
     metric_types: list[str] = []
     row_series: list[int] = []
     row_ids: list[str] = []
@@ -115,53 +117,46 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     row_position: list[int] = []
     row_weight: list[float] = []
     lengths: list[int] = []
-    entry_keys: list = []
-    entry_counts: list = []
+    entries = _Entries()
     bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
 
     for position, row in enumerate(rows, start=1):
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             problems.append((position, f"row {position}: row is not an object"))
             continue
         where = row.get(WHERE) or f"row {position}"
+        if PROBLEM in row:
+            problems.append((position, f"{where}: {row[PROBLEM]}"))
+            continue
         build_id = row.get("build_id")
         if build_id == VERSION_AGGREGATE:
             continue
-        if build_id is None or build_id == "":
-            problems.append((position, f"{where}: missing build_id"))
-            continue
-        if isinstance(build_id, int) and not isinstance(build_id, bool):
+        if type(build_id) is not str or not (len(build_id) in (10, 14) and build_id.isdigit()):
+            reason = _build_id_problem(build_id)
+            if reason:
+                problems.append((position, f"{where}: {reason}"))
+                continue
             build_id = str(build_id)
-        if not (isinstance(build_id, str) and len(build_id) in (10, 14) and build_id.isdigit()):
-            reason = f"build_id {build_id!r} is not YYYYMMDDHH or YYYYMMDDhhmmss digits"
-            problems.append((position, f"{where}: {reason}"))
-            continue
         metric = row.get("metric")
-        if not metric or not isinstance(metric, str):
+        if not metric or type(metric) is not str:
             problems.append((position, f"{where}: missing metric"))
             continue
         hist, weight = histogram_of(row)
         if hist is None:
             problems.append((position, f"{where}: no non_norm_histogram or histogram"))
             continue
-        if isinstance(hist, str | bytes):
+        if type(hist) is str or type(hist) is bytes:
             try:
                 hist = _loads(hist)
             except _JSONError:
                 problems.append((position, f"{where}: histogram is not valid JSON"))
                 continue
-        if not isinstance(hist, dict):
+        if type(hist) is not dict:
             problems.append(
                 (position, f"{where}: histogram is not an object ({type(hist).__name__})")
             )
             continue
-        key = SeriesKey(
-            metric=metric,
-            os=_text(row.get("os")),
-            metric_key=_text(row.get("metric_key")),
-            app_id=_text(row.get("app_id")),
-            channel=_text(row.get("channel")),
-        )
+        key = (metric, row.get("os"), row.get("metric_key"), row.get("app_id"), row.get("channel"))
         code = codes.get(key)
         if code is None:
             code = codes[key] = len(codes)
@@ -172,11 +167,11 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
         row_position.append(position)
         row_weight.append(weight)
         lengths.append(len(hist))
-        entry_keys.extend(hist)
-        entry_counts.extend(hist.values())
+        entries.add(hist)
 
     n_rows = len(row_ids)
     entry_row = np.repeat(np.arange(n_rows), np.asarray(lengths, dtype=np.int64))
+    key_codes, key_names, counts, raw_counts = entries.arrays()
 
     # Build ids -> calendar day and a sortable build time; impossible dates are bad rows.
     ids = pd.Series(row_ids, dtype=object)
@@ -191,27 +186,25 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     day = stamp_ns.astype("datetime64[D]").astype(np.int64)
     stamp_int = stamp_ns.astype(np.int64)
 
-    # Bucket keys: factorize the strings, convert each distinct one once.
-    key_codes, key_uniques = pd.factorize(pd.Series(entry_keys, dtype=object))
-    unique_values = np.array([_number(k) if isinstance(k, str) else None for k in key_uniques])
-    key_ok = np.array([v is not None for v in unique_values], dtype=bool)
-    entry_key_ok = key_ok[key_codes] if len(key_codes) else np.zeros(0, bool)
+    # Bucket keys: each distinct one converted once.
+    key_values = np.array([_key_value(k) for k in key_names], dtype=float).reshape(-1)
+    key_ok = np.isfinite(key_values)
+    entry_key_ok = key_ok[key_codes]
     for e in _first_entry_per_row(~entry_key_ok, entry_row):
-        bad.setdefault(int(entry_row[e]), f"bucket key {entry_keys[e]!r} is not a number")
+        bad.setdefault(int(entry_row[e]), f"bucket key {key_names[key_codes[e]]!r} is not a number")
 
-    counts = _counts(entry_counts)
     weights = np.asarray(row_weight, dtype=float)
     with np.errstate(invalid="ignore"):
         negative = counts < 0
-    not_finite = ~np.isfinite(counts)
-    for e in _first_entry_per_row(not_finite, entry_row):
-        value = entry_counts[e]
+    for e in _first_entry_per_row(~np.isfinite(counts), entry_row):
+        value = raw_counts(e)
         what = "not a number" if math.isnan(_plain_number(value)) else "not finite"
-        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {entry_keys[e]!r} is {what}")
+        key_name = key_names[key_codes[e]]
+        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {key_name!r} is {what}")
     for e in _first_entry_per_row(negative, entry_row):
+        key_name = key_names[key_codes[e]]
         bad.setdefault(
-            int(entry_row[e]),
-            f"count {entry_counts[e]!r} for bucket {entry_keys[e]!r} is negative",
+            int(entry_row[e]), f"count {raw_counts(e)!r} for bucket {key_name!r} is negative"
         )
 
     for i in sorted(bad):
@@ -219,22 +212,17 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
 
     row_ok = np.ones(n_rows, dtype=bool)
     row_ok[list(bad)] = False
-    entry_ok = row_ok[entry_row] if len(entry_row) else np.zeros(0, bool)
+    entry_ok = row_ok[entry_row]
 
-    # Distinct bucket values in ascending order; "1" and "1.0" are one bucket.
-    finite_values = np.array(
-        [v if v is not None else np.nan for v in unique_values], dtype=float
-    ).reshape(-1)
-    buckets, inverse = np.unique(
-        np.where(key_ok, finite_values, np.inf) if len(finite_values) else finite_values,
-        return_inverse=True,
-    )
+    # Distinct bucket values in ascending order; "1" and "1.0" are one bucket. Bad keys get
+    # +inf, sort last and are cut off (their rows are dropped anyway).
+    buckets, inverse = np.unique(np.where(key_ok, key_values, np.inf), return_inverse=True)
     if len(buckets) and not np.isfinite(buckets[-1]):
-        buckets = buckets[:-1]  # the placeholder for bad keys, whose rows are dropped
-    entry_bucket = inverse.reshape(-1)[key_codes] if len(key_codes) else np.zeros(0, np.int64)
+        buckets = buckets[:-1]
+    entry_bucket = inverse.reshape(-1)[key_codes]
 
     return _Flat(
-        keys=list(codes),
+        keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
         metric_types=metric_types,
         series=np.asarray(row_series, dtype=np.int64)[row_ok],
         day=day[row_ok],
@@ -242,29 +230,88 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
         build_ids=np.asarray(row_ids, dtype=object)[row_ok],
         entry_row=_renumber(entry_row[entry_ok], row_ok),
         entry_bucket=entry_bucket[entry_ok].astype(np.int64),
-        entry_count=(counts * weights[entry_row])[entry_ok] if len(entry_row) else counts,
+        entry_count=(counts * weights[entry_row])[entry_ok],
         buckets=buckets,
     )
 
 
+class _Entries:
+    """Bucket entries of all rows, turned into arrays every so often to bound memory.
+
+    Python objects for tens of millions of entries would need gigabytes; arrays need 12
+    bytes each. Bucket key strings become codes into `names` (a handful of distinct keys).
+    """
+
+    FLUSH = 1 << 21
+
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {}
+        self.keys: list = []
+        self.values: list = []
+        self.code_parts: list[np.ndarray] = []
+        self.count_parts: list[np.ndarray] = []
+        self.odd: dict[int, object] = {}  # entry index -> original value that is no number
+        self.flushed = 0
+
+    def add(self, hist: dict) -> None:
+        self.keys.extend(hist)
+        self.values.extend(hist.values())
+        if len(self.keys) >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.keys:
+            return
+        codes, uniques = pd.factorize(pd.Series(self.keys, dtype=object), use_na_sentinel=False)
+        names = self.names
+        to_global = np.array([names.setdefault(u, len(names)) for u in uniques], dtype=np.int64)
+        self.code_parts.append(to_global[codes].astype(np.int32))
+        counts = _counts(self.values)
+        for i in np.flatnonzero(np.isnan(counts)):
+            self.odd[self.flushed + int(i)] = self.values[i]
+        self.count_parts.append(counts)
+        self.flushed += len(self.keys)
+        self.keys, self.values = [], []
+
+    def arrays(self):
+        """(key codes, key names, counts, original value of entry i) over all entries."""
+        self.flush()
+        codes = np.concatenate(self.code_parts) if self.code_parts else np.zeros(0, np.int32)
+        counts = np.concatenate(self.count_parts) if self.count_parts else np.zeros(0)
+        names = list(self.names)
+        odd = self.odd
+
+        def raw(i: int) -> object:
+            return odd.get(int(i), counts[i].item())
+
+        return codes, names, counts, raw
+
+
+def _build_id_problem(build_id: object) -> str:
+    """Why a build id is unusable; "" for a whole number that is fine as its digits."""
+    if build_id is None or build_id == "":
+        return "missing build_id"
+    if isinstance(build_id, int) and not isinstance(build_id, bool):
+        text = str(build_id)
+        if len(text) in (10, 14):
+            return ""
+    return f"build_id {build_id!r} is not YYYYMMDDHH or YYYYMMDDhhmmss digits"
+
+
+def _key_value(key: object) -> float:
+    number = _number(key)
+    return math.nan if number is None else number
+
+
 def _counts(values: list) -> np.ndarray:
-    """Counts as float64; anything that is not a plain number becomes NaN (reported later)."""
+    """Counts as float64; anything that is not a plain JSON number becomes NaN."""
     if not values:
         return np.zeros(0)
-    try:
-        counts = np.array(values, dtype=float)
-    except (TypeError, ValueError):
-        counts = np.array([_plain_number(v) for v in values], dtype=float)
-    else:
-        # np.array accepts numeric strings and booleans; counts must be JSON numbers.
-        if counts.dtype != object and not _all_plain_numbers(values):
-            counts = np.array([_plain_number(v) for v in values], dtype=float)
-    return counts
-
-
-def _all_plain_numbers(values: list) -> bool:
-    types = set(map(type, values))
-    return types <= {int, float}
+    counts = np.array(values)
+    if counts.dtype.kind in "iuf" and counts.ndim == 1:
+        return counts.astype(float, copy=False)
+    # Strings, booleans, nulls, huge integers: look at each value.
+    return np.array([_plain_number(v) for v in values], dtype=float)
 
 
 def _plain_number(value: object) -> float:

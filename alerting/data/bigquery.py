@@ -1,0 +1,194 @@
+"""GLAM aggregates straight from BigQuery (the optional extra `bigquery`).
+
+One query fetches many metrics at once. The per-day bucket sums are computed in BigQuery, so
+one row per (series, day) with only its buckets travels instead of every build's row with
+all GLAM columns. Only values travel as query parameters; the table name comes from a fixed
+allow-list, so nothing a user types ever becomes SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.series import WHERE, series_from_rows
+from alerting.errors import UserError
+
+PROJECT_DATASET = "moz-fx-data-shared-prod.glam_etl"
+APPS = ("fog", "fenix")
+CHANNELS = ("nightly", "beta", "release")
+# The only tables a query can name.
+TABLES: dict[tuple[str, str], str] = {
+    (app, channel): f"{PROJECT_DATASET}.glam_{app}_{channel}_aggregates"
+    for app in APPS
+    for channel in CHANNELS
+}
+
+# Per build row: its day and its histogram as (key, count) pairs; then summed per day and
+# bucket, and folded back into one row per (series, day). The first build of the day (the
+# smallest id) names the day. Counts that are not numbers are counted, not summed, so they
+# can be reported.
+_SQL = """
+WITH builds AS (
+  SELECT
+    app_id, channel, metric, metric_type, os, metric_key, build_id,
+    SUBSTR(build_id, 1, 8) AS day,
+    REGEXP_EXTRACT_ALL(non_norm_histogram, r'"([^"]*)"\\s*:') AS bucket_keys,
+    REGEXP_EXTRACT_ALL(non_norm_histogram, r':\\s*([^,}\\s]+)') AS bucket_counts
+  FROM `{table}`
+  WHERE metric IN UNNEST(@metrics)
+    AND build_id != '*'
+    AND client_agg_type = 'summed_histogram'
+    AND ping_type = @ping_type
+    AND SUBSTR(build_id, 1, 8) >= @start_day
+    AND SUBSTR(build_id, 1, 8) <= @end_day
+    AND (ARRAY_LENGTH(@oses) = 0 OR os IN UNNEST(@oses))
+),
+entries AS (
+  SELECT
+    app_id, channel, metric, metric_type, os, metric_key, day, build_id, bucket_key,
+    SAFE_CAST(bucket_counts[SAFE_OFFSET(position)] AS FLOAT64) AS count
+  FROM builds, UNNEST(bucket_keys) AS bucket_key WITH OFFSET AS position
+),
+daily AS (
+  SELECT
+    app_id, channel, metric, metric_type, os, metric_key, day, bucket_key,
+    SUM(count) AS count,
+    COUNTIF(count IS NULL OR count < 0) AS unusable
+  FROM entries
+  GROUP BY app_id, channel, metric, metric_type, os, metric_key, day, bucket_key
+)
+SELECT
+  d.app_id, d.channel, d.metric, d.metric_type, d.os, d.metric_key, d.day,
+  b.first_build_id,
+  ARRAY_AGG(
+    IF(d.count IS NULL, NULL, STRUCT(d.bucket_key AS key, d.count AS count)) IGNORE NULLS
+  ) AS buckets,
+  SUM(d.unusable) AS unusable
+FROM daily AS d
+JOIN (
+  SELECT app_id, channel, metric, os, metric_key, day, MIN(build_id) AS first_build_id
+  FROM builds
+  GROUP BY app_id, channel, metric, os, metric_key, day
+) AS b
+USING (app_id, channel, metric, os, metric_key, day)
+GROUP BY d.app_id, d.channel, d.metric, d.metric_type, d.os, d.metric_key, d.day,
+  b.first_build_id
+"""
+
+# Fenix has one ping per row kind; desktop FOG aggregates over all pings ('*').
+_PING_TYPE = {"fog": "*", "fenix": "metrics"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A query parameter, kept library-free so a query can be built and checked anywhere."""
+
+    name: str
+    type: str  # BigQuery type; for arrays the element type
+    value: object
+    array: bool = False
+
+
+def table_for(app: str, channel: str) -> str:
+    try:
+        return TABLES[(app, channel)]
+    except KeyError:
+        raise UserError(
+            f"no GLAM table for app {app!r} and channel {channel!r} "
+            f"(apps: {', '.join(APPS)}; channels: {', '.join(CHANNELS)})"
+        ) from None
+
+
+def build_query(
+    metrics: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    app: str = "fog",
+    channel: str = "nightly",
+    oses: Sequence[str] = (),
+) -> tuple[str, list[Parameter]]:
+    """The SQL text (table from the allow-list) and its parameters."""
+    if not metrics:
+        raise UserError("no metrics to query")
+    sql = _SQL.format(table=table_for(app, channel))
+    parameters = [
+        Parameter("metrics", "STRING", sorted(set(metrics)), array=True),
+        Parameter("ping_type", "STRING", _PING_TYPE[app]),
+        Parameter("start_day", "STRING", f"{start:%Y%m%d}"),
+        Parameter("end_day", "STRING", f"{end:%Y%m%d}"),
+        Parameter("oses", "STRING", list(oses), array=True),
+    ]
+    return sql, parameters
+
+
+def fetch_series(
+    metrics: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    app: str = "fog",
+    channel: str = "nightly",
+    oses: Sequence[str] = (),
+    client=None,
+) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
+    """Daily series of `metrics` from the GLAM table of `app` and `channel`.
+
+    `client` is a `google.cloud.bigquery.Client` (made from the environment's credentials
+    when omitted).
+    """
+    sql, parameters = build_query(metrics, start, end, app, channel, oses)
+    bigquery = _bigquery()
+    if client is None:
+        try:
+            client = bigquery.Client()
+        except Exception as error:  # the library raises many kinds for missing credentials
+            raise UserError(f"cannot connect to BigQuery: {error}") from None
+    job_config = bigquery.QueryJobConfig(
+        query_parameters=[_to_bigquery(bigquery, p) for p in parameters]
+    )
+    try:
+        result = client.query(sql, job_config=job_config).result()
+    except Exception as error:  # google.api_core errors: permissions, quota, bad request
+        raise UserError(f"BigQuery query failed: {error}") from None
+    problems: list[str] = []
+    rows = list(_glam_rows(result, problems))
+    series = series_from_rows(rows, problems)
+    return series, problems
+
+
+def _glam_rows(result: Iterable[Mapping], problems: list[str]) -> Iterable[dict]:
+    """Query result rows -> GLAM-shaped rows (one per series and day) for `series_from_rows`."""
+    for row in result:
+        where = f"bigquery:{row['metric']}:{row['os']}:{row['metric_key']}:{row['day']}"
+        if row.get("unusable"):
+            problems.append(f"{where}: {row['unusable']} bucket counts were not numbers, skipped")
+        yield {
+            WHERE: where,
+            "app_id": row["app_id"],
+            "channel": row["channel"],
+            "metric": row["metric"],
+            "metric_type": row["metric_type"],
+            "os": row["os"],
+            "metric_key": row["metric_key"],
+            "build_id": row["first_build_id"],
+            "non_norm_histogram": {b["key"]: b["count"] for b in row["buckets"]},
+        }
+
+
+def _to_bigquery(bigquery, parameter: Parameter):
+    if parameter.array:
+        return bigquery.ArrayQueryParameter(parameter.name, parameter.type, parameter.value)
+    return bigquery.ScalarQueryParameter(parameter.name, parameter.type, parameter.value)
+
+
+def _bigquery():
+    """The client library, imported only when BigQuery is used."""
+    try:
+        from google.cloud import bigquery
+    except ImportError:
+        raise UserError(
+            "reading GLAM from BigQuery needs the optional extra: pip install 'alerting[bigquery]'"
+        ) from None
+    return bigquery

@@ -1,0 +1,173 @@
+import datetime as dt
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alerting.cli import main
+from alerting.data.generator import generate
+from alerting.data.model import SeriesKey
+from alerting.data.rows import load_series, read_rows
+from alerting.data.series import WHERE, series_from_rows
+from alerting.errors import UserError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "data"
+
+
+def glam_row(build_id="2025010103", hist='{"1": 1, "2": 2}', **extra):
+    return {
+        "app_id": "nightly",
+        "os": "Windows",
+        "metric": "m",
+        "metric_type": "timing_distribution",
+        "metric_key": "",
+        "build_id": build_id,
+        "total_users": 50,
+        "total_sample": 3,
+        "non_norm_histogram": hist,
+        **extra,
+    }
+
+
+def test_real_glam_api_responses_load_into_daily_series():
+    series, problems = load_series(
+        [
+            FIXTURES / "glam_stories__exponential_histogram_build_id.json",
+            FIXTURES / "glam_stories__enumerated_histogram_build_id.json",
+            FIXTURES / "glam_stories__exponential_histogram_version.json",  # build_id '*' only
+        ]
+    )
+    assert problems == []
+    assert len(series) == 2
+    expo = series[SeriesKey("Exponential Histogram (version)", "*")]
+    enum = series[SeriesKey("Enumerated Histogram (by Build ID)", "*")]
+    # 134 builds (two a day, 14-digit ids) from 2019-09-19 to 2019-11-23: 66 days, no gap.
+    for s in (expo, enum):
+        assert s.start == dt.date(2019, 9, 19)
+        assert s.n_days == 66 and s.present.all()
+        assert len(s.build_ids[0]) == 14
+    assert expo.counts.shape == (66, 50)
+    assert enum.counts.shape == (66, 20)
+    assert enum.buckets.tolist() == list(range(20))
+    # Normalized shares weighted by users: each day totals its builds' users (shares sum ~1).
+    raw = json.loads((FIXTURES / "glam_stories__enumerated_histogram_build_id.json").read_text())
+    first_day = [r for r in raw["response"] if r["build_id"].startswith("20190919")]
+    expected = sum(r["total_users"] * sum(r["histogram"].values()) for r in first_day)
+    assert enum.counts[0].sum() == pytest.approx(expected)
+
+
+def test_mixed_good_and_bad_rows_one_message_per_bad_line(tmp_path):
+    lines = [
+        json.dumps(glam_row("2025010103")),
+        "{this is not json",
+        json.dumps(glam_row("2025010104", hist="[1, 2]")),
+        json.dumps(glam_row("2025010105", hist='{"one": 5}')),
+        json.dumps(glam_row("2025010106", hist='{"1": -5}')),
+        json.dumps(glam_row("2025010107", hist='{"1": null}')),
+        json.dumps(glam_row(None)),
+        json.dumps(glam_row("2025-01-01")),
+        "",
+        "[1, 2]",
+        json.dumps(glam_row("2025010203")),
+        json.dumps(glam_row("2025010103", os="Linux")),
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    series, problems = load_series([path])
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        f"{path}:{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10)
+    ]
+    assert "not valid JSON" in problems[0]
+    assert "not an object" in problems[1]
+    assert "bucket key 'one'" in problems[2]
+    assert "negative" in problems[3]
+    assert "count None for bucket '1' is not a number" in problems[4]
+    assert "missing build_id" in problems[5]
+    assert "'2025-01-01'" in problems[6]
+    assert "not a JSON object" in problems[7]
+    assert set(series) == {
+        SeriesKey("m", "Windows", "", "nightly"),
+        SeriesKey("m", "Linux", "", "nightly"),
+    }
+    windows = series[SeriesKey("m", "Windows", "", "nightly")]
+    assert windows.counts.tolist() == [[1, 2], [1, 2]]
+    # read_rows reports only what is not a row at all; the rest is for the series step.
+    rows, read_problems = read_rows([path])
+    assert len(rows) == 9 and len(read_problems) == 2
+
+
+def test_same_rows_from_jsonl_csv_parquet_gzip_and_api_shape(tmp_path):
+    data = generate(seed=4, n_series=3, days=20, end=dt.date(2025, 3, 1))
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in data.rows))
+    frame = pd.DataFrame(data.rows)
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    frame.to_parquet(tmp_path / "rows.parquet")
+    with open(jsonl, "rb") as src, gzip.open(tmp_path / "rows.jsonl.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    api = [{**r, "non_norm_histogram": json.loads(r["non_norm_histogram"])} for r in data.rows]
+    (tmp_path / "api.json").write_text(json.dumps({"response": api}))
+    shutil.copy(jsonl, tmp_path / "no_extension")
+
+    expected = series_from_rows(data.rows)
+    for name in (
+        "rows.jsonl",
+        "rows.csv",
+        "rows.parquet",
+        "rows.jsonl.gz",
+        "api.json",
+        "no_extension",
+    ):
+        series, problems = load_series([tmp_path / name])
+        assert problems == [], name
+        assert series.keys() == expected.keys(), name
+        for key, s in series.items():
+            np.testing.assert_array_equal(s.counts, expected[key].counts)
+            assert s.build_ids == expected[key].build_ids
+
+
+def test_csv_problems_name_the_line(tmp_path):
+    path = tmp_path / "rows.csv"
+    frame = pd.DataFrame([glam_row("2025010103"), glam_row("nope"), glam_row("2025010203")])
+    frame.to_csv(path, index=False)
+    series, problems = load_series([path])
+    assert problems == [f"{path}:3: build_id 'nope' is not YYYYMMDDHH or YYYYMMDDhhmmss digits"]
+    assert next(iter(series.values())).n_days == 2
+
+
+def test_unreadable_inputs_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="no such file"):
+        load_series([tmp_path / "missing.jsonl"])
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(UserError, match="not a readable Parquet"):
+        load_series([tmp_path / "bad.parquet"])
+    (tmp_path / "bad.json").write_text('{"detail": "nope"}')
+    with pytest.raises(UserError, match="without GLAM rows"):
+        load_series([tmp_path / "bad.json"])
+    (tmp_path / "error.json").write_text('["probe not found"]')
+    with pytest.raises(UserError, match="error response: probe not found"):
+        load_series([tmp_path / "error.json"])
+    (tmp_path / "all_bad.jsonl").write_text("{oops\n{oops\n")
+    with pytest.raises(UserError, match="no usable GLAM row"):
+        load_series([tmp_path / "all_bad.jsonl"])
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(UserError, match="no header with a build_id"):
+        load_series([tmp_path / "x.csv"])
+
+
+def test_sample_data_command_writes_rows_and_truth(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["sample-data", "--out", str(out), "--seed", "7", "--series", "3",
+                 "--days", "30", "--end", "2025-02-01"]) == 0  # fmt: skip
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    truth = json.loads((out / "truth.json").read_text())
+    again = generate(seed=7, n_series=3, days=30, end=dt.date(2025, 2, 1))
+    assert rows == again.rows and truth == again.truth
+    assert "3 series" in capsys.readouterr().out
+    series, problems = load_series([out / "rows.jsonl"])
+    assert len(series) == 3 and problems == []
+    assert all(WHERE not in r for r in rows)

@@ -45,11 +45,17 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     alerts = write_state(root / "state")
     build_site(root / "state", root / "site")
-    handler = functools.partial(QuietHandler, directory=str(root / "site"))
+    return root / "site", alerts
+
+
+@pytest.fixture(scope="module")
+def site(built):
+    directory, alerts = built
+    handler = functools.partial(QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -186,3 +192,14 @@ def test_summary_and_probe_pages_link_their_alerts(site, page):
     assert page.locator("h1").inner_text() == members[0].probe
     probe_alerts = [a for a in alerts if a.probe == members[0].probe]
     assert page.locator("table tbody tr").count() == len(probe_alerts)
+
+
+def test_filters_and_plots_work_from_a_local_file_without_a_server(built, page):
+    directory, alerts = built
+    page.goto((directory / "index.html").as_uri())
+    page.select_option("select[name=platform]", "Windows")
+    windows = {f"alerts/{page_name(a.id)}.html" for a in alerts if a.platform == "Windows"}
+    assert set(_visible_ids(page)) == windows and len(windows) < len(alerts)
+    page.locator("#alerts tbody tr:not([hidden]) td.date a").first.click()
+    sizes = page.eval_on_selector_all(".plots img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(sizes) == 2 and all(size > 0 for size in sizes)

@@ -11,9 +11,12 @@ from alerting.cli import add_command, add_group
 
 def register(subparsers) -> None:
     """The `probes` group; each subcommand adds itself to `group` below."""
+    from alerting.review.commands import add_diff
+
     group = add_group(subparsers, "probes", "check and show the monitored probes' configs")
     _add_validate(group)
     _add_list(group)
+    add_diff(group)
 
 
 def _add_paths(parser: argparse.ArgumentParser) -> None:

@@ -113,7 +113,7 @@ def build_query(
     """The SQL text (table from the allow-list) and its parameters."""
     if not metrics:
         raise UserError("no metrics to query")
-    sql = _SQL.format(table=table_for(app, channel))
+    sql = _SQL.replace("{table}", table_for(app, channel))
     parameters = [
         Parameter("metrics", "STRING", sorted(set(metrics)), array=True),
         Parameter("ping_type", "STRING", _PING_TYPE[app]),

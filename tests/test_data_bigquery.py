@@ -1,0 +1,100 @@
+import datetime as dt
+import sys
+
+import pytest
+
+from alerting.data import bigquery as bq
+from alerting.data.model import SeriesKey
+from alerting.errors import UserError
+
+START, END = dt.date(2025, 1, 1), dt.date(2025, 1, 31)
+HOSTILE = "x'; DROP TABLE t; --"
+
+
+def test_query_names_only_allow_listed_tables_and_passes_values_as_parameters():
+    sql, params = bq.build_query(
+        ["b_metric", "a_metric", HOSTILE], START, END, app="fenix", channel="beta", oses=["Android"]
+    )
+    assert "`moz-fx-data-shared-prod.glam_etl.glam_fenix_beta_aggregates`" in sql
+    assert HOSTILE not in sql and "2025" not in sql and "Android" not in sql
+    for name in ("@metrics", "@start_day", "@end_day", "@oses", "@ping_type"):
+        assert name in sql
+    by_name = {p.name: p for p in params}
+    assert by_name["metrics"].array and by_name["metrics"].value == sorted(
+        ["b_metric", "a_metric", HOSTILE]
+    )
+    assert by_name["start_day"].value == "20250101" and by_name["end_day"].value == "20250131"
+    assert by_name["ping_type"].value == "metrics"
+    assert by_name["oses"].value == ["Android"]
+    # Per-day sums happen in the query: grouped by day and bucket, not one row per build.
+    assert "GROUP BY app_id, channel, metric, metric_type, os, metric_key, day, bucket_key" in sql
+    assert "build_id != '*'" in sql
+
+
+def test_unknown_table_or_no_metrics_is_a_user_error():
+    with pytest.raises(UserError, match="no GLAM table"):
+        bq.build_query(["m"], START, END, app="desktop; --", channel="nightly")
+    with pytest.raises(UserError, match="no GLAM table"):
+        bq.build_query(["m"], START, END, channel="aurora")
+    with pytest.raises(UserError, match="no metrics"):
+        bq.build_query([], START, END)
+
+
+class FakeJob:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def result(self):
+        return iter(self.rows)
+
+
+class FakeClient:
+    """Captures what a google.cloud.bigquery.Client would receive; answers canned rows."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.calls = []
+
+    def query(self, sql, job_config=None):
+        self.calls.append((sql, job_config))
+        return FakeJob(self.rows)
+
+
+def result_row(day, first_build_id, buckets, os="Windows", unusable=0):
+    return {
+        "app_id": "firefox_desktop", "channel": "nightly", "metric": "m",
+        "metric_type": "timing_distribution", "os": os, "metric_key": "", "day": day,
+        "first_build_id": first_build_id, "buckets": buckets, "unusable": unusable,
+    }  # fmt: skip
+
+
+def test_fetch_series_with_a_fake_client():
+    pytest.importorskip("google.cloud.bigquery")
+    client = FakeClient(
+        [
+            result_row(
+                "20250101", "2025010103", [{"key": "2", "count": 4.0}, {"key": "10", "count": 1.0}]
+            ),
+            result_row("20250103", "2025010309", [{"key": "1", "count": 2.0}], unusable=3),
+        ]
+    )
+    series, problems = bq.fetch_series(["m"], START, END, client=client)
+    ((sql, config),) = client.calls
+    assert "glam_fog_nightly_aggregates" in sql
+    params = {p.name: p for p in config.query_parameters}
+    assert params["metrics"].values == ["m"]
+    assert params["start_day"].value == "20250101"
+    assert params["ping_type"].value == "*"
+    assert problems == ["bigquery:m:Windows::20250103: 3 bucket counts were not numbers, skipped"]
+    s = series[SeriesKey("m", "Windows", "", "firefox_desktop", "nightly")]
+    assert s.buckets.tolist() == [1.0, 2.0, 10.0]
+    assert s.counts.tolist() == [[0, 4, 1], [0, 0, 0], [2, 0, 0]]
+    assert s.present.tolist() == [True, False, True]
+    assert s.build_ids == ("2025010103", "", "2025010309")
+
+
+def test_missing_extra_is_a_clear_user_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.cloud.bigquery", None)
+    monkeypatch.setitem(sys.modules, "google.cloud", None)
+    with pytest.raises(UserError, match=r"pip install 'alerting\[bigquery\]'"):
+        bq.fetch_series(["m"], START, END, client=FakeClient([]))

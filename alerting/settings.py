@@ -23,7 +23,7 @@ class DataSettings:
     source: str = "sample"  # sample | files | bigquery
     paths: list[str] = field(default_factory=list)  # GLAM row files for source = files
     channels: list[str] = field(default_factory=lambda: ["nightly"])
-    history_days: int = 120  # how much history detection reads
+    history_days: int = 365  # days of history read (and generated, for the sample source)
     sample_seed: int = 20251  # the embedded default's generator seed
     sample_end: str = ""  # last day of the embedded sample data (ISO); "" = a fixed default
     bigquery_project: str = ""

@@ -1,0 +1,147 @@
+"""`alerting run` (the daily job) and `alerting alerts list|show` (the state, readable)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+from alerting.cli import add_command, add_group
+from alerting.errors import UserError
+
+
+def register(subparsers) -> None:
+    run = add_command(subparsers, "run", "run the daily pipeline (SPEC §5)", run_command)
+    run.add_argument("--date", type=_date, help="as-of date (default: latest day with data)")
+    run.add_argument("--probe", metavar="GLOB", help="only probes whose dotted name matches")
+    run.add_argument("--dry-run", action="store_true", help="write nothing under state/")
+    run.add_argument("--root", default=".", help="repository root (default: .)")
+
+    alerts = add_group(subparsers, "alerts", "list and show alerts in state/")
+    listing = add_command(alerts, "list", "list alerts, newest first", list_command)
+    listing.add_argument("--status", help="only alerts with this status (new, resolved)")
+    listing.add_argument("--json", action="store_true", help="JSON array instead of a table")
+    listing.add_argument("--state", default="state", help="state directory (default: state)")
+    show = add_command(alerts, "show", "show one alert as JSON", show_command)
+    show.add_argument("id", help="alert id (a unique prefix is enough)")
+    show.add_argument("--state", default="state", help="state directory (default: state)")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from alerting.alerts.render import run_summary
+    from alerting.run import run
+    from alerting.settings import load_settings
+
+    settings = load_settings(args.root)
+    result = run(
+        settings,
+        root=args.root,
+        as_of=args.date,
+        probe_glob=args.probe,
+        dry_run=args.dry_run,
+        progress=_progress(args),
+    )
+    from alerting.alerts.store import StateStore
+
+    alerts = StateStore(Path(args.root) / settings.state_dir).alerts() if not args.dry_run else {}
+    summary = run_summary(result, alerts)
+    if not args.quiet:
+        print(summary, end="")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(summary)
+    return 1 if result.errors else 0
+
+
+def _progress(args: argparse.Namespace):
+    """A progress bar on an interactive terminal; plain iteration elsewhere (CI, pipes)."""
+    if args.quiet or not sys.stderr.isatty():
+        return lambda items, label: items
+    from tqdm import tqdm
+
+    return lambda items, label: tqdm(items, desc=label, unit="probe", leave=False)
+
+
+ALERT_KEYS = (
+    "id",
+    "probe",
+    "metric",
+    "platform",
+    "label",
+    "channel",
+    "date",
+    "build_id",
+    "direction",
+    "classification",
+    "status",
+    "resolution",
+    "bug",
+    "summary",
+    "push_range",
+    "delivery",
+    "delivery_state",
+    "unit",
+    "before",
+    "after",
+)
+
+
+def _load(state: str):
+    from alerting.alerts.store import StateStore
+
+    store = StateStore(state)
+    alerts = store.alerts()
+    for error in store.errors:
+        print(f"alerting: warning: {error}", file=sys.stderr)
+    return alerts
+
+
+def list_command(args: argparse.Namespace) -> int:
+    alerts = sorted(_load(args.state).values(), key=lambda a: (a.date, a.id), reverse=True)
+    if args.status:
+        alerts = [a for a in alerts if a.status == args.status]
+    if args.json:
+        rows = [{k: a.to_json()[k] for k in ALERT_KEYS} for a in alerts]
+        print(json.dumps(rows, indent=2, sort_keys=True))
+        return 0
+    from alerting.alerts.render import number
+    from alerting.textable import format_table
+
+    headers = ("DATE", "PROBE", "LABEL", "PLATFORM", "CLASS", "MEDIAN", "STATUS", "BUG", "ID")
+    rows = [
+        (
+            a.date,
+            a.probe,
+            a.label or "-",
+            a.platform,
+            a.classification,
+            f"{number(a.before.median)} → {number(a.after.median)} {a.unit}",
+            a.resolution or a.status,
+            a.bug or f"{a.delivery}: {a.delivery_state}",
+            a.id,
+        )
+        for a in alerts
+    ]
+    print(format_table(headers, rows) if rows else "no alerts")
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    alerts = _load(args.state)
+    matches = [a for key, a in alerts.items() if key.startswith(args.id)]
+    if len(matches) != 1:
+        found = "no alert" if not matches else f"{len(matches)} alerts"
+        raise UserError(f"{found} with id {args.id!r} in {args.state}/alerts")
+    print(json.dumps(matches[0].to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+    return 0

@@ -1,0 +1,285 @@
+"""The daily pipeline end to end on files: ids, reruns, lookback, failures, outbox drafts.
+
+A tiny registered technique (`test_step`) keeps these tests about the pipeline, not about
+detector tuning: it reports a step in the daily median once three days confirm it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alerting.alerts.store import StateStore
+from alerting.data.histogram import quantiles
+from alerting.detect.model import Detection, Snapshot
+from alerting.detect.registry import ArgSpec, Technique, register
+from alerting.run import run
+from alerting.settings import load_settings
+from tests.doubles.hg_server import HgDouble
+
+START = dt.date(2026, 9, 1)
+
+
+def step_detector(series, args):
+    """A change where the median leaves the previous week's range by `ratio` for 3 days."""
+    medians = quantiles(series.buckets, series.counts, [0.5])[:, 0]
+    found = []
+    i = 7
+    while i + 3 <= series.n_days:
+        base = np.nanmedian(medians[i - 7 : i])
+        after = medians[i : i + 3]
+        if np.all(after > base * args["ratio"]) or np.all(after < base / args["ratio"]):
+            if args.get("explode"):
+                raise RuntimeError("detector exploded")
+            snap = lambda m, s: Snapshot(float(m), float(m) / 2, float(m) * 2, s)  # noqa: E731
+            found.append(
+                Detection(
+                    date=series.day(i),
+                    build_id=series.build_ids[i],
+                    direction="up" if after[0] > base else "down",
+                    technique="test_step",
+                    score=float(after[0] / base),
+                    score_meaning="ratio of medians",
+                    before=snap(base, 1000.0),
+                    after=snap(after[0], 1000.0),
+                )
+            )
+            i += 7
+            continue
+        i += 1
+    return found
+
+
+register(
+    Technique(
+        name="test_step",
+        summary="test-only step detector",
+        detect=step_detector,
+        args=(
+            ArgSpec("ratio", float, 1.3, "step ratio"),
+            ArgSpec("explode", bool, False, "raise, to test failure isolation"),
+        ),
+    )
+)
+
+METRICS_YAML = """\
+$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0
+$tags:
+  - 'Core :: Networking'
+
+networking:
+  page_load_time:
+    type: timing_distribution
+    time_unit: millisecond
+    description: Time to load a page.
+    bugs: ["https://bugzilla.mozilla.org/show_bug.cgi?id=1"]
+    data_reviews: ["https://bugzilla.mozilla.org/show_bug.cgi?id=1"]
+    notification_emails: [necko@example.com]
+    expires: never
+    metadata:
+      monitor:
+        alert: True
+        platforms: [Windows, Linux]
+        lower_is_better: True
+        bugzilla_notification_emails: [owner@example.com, cc@example.com]
+        change_detection_technique: test_step
+  dns_time:
+    type: timing_distribution
+    time_unit: millisecond
+    description: DNS lookup time.
+    bugs: ["https://bugzilla.mozilla.org/show_bug.cgi?id=1"]
+    data_reviews: ["https://bugzilla.mozilla.org/show_bug.cgi?id=1"]
+    notification_emails: [dns-owner@example.com, necko@example.com]
+    expires: never
+    metadata:
+      monitor:
+        platforms: [Windows]
+        change_detection_technique: test_step
+        change_detection_args: [EXPLODE]
+"""
+
+BUCKETS = [1_000_000 * 2 ** (i / 4) for i in range(24)]
+
+
+def day_rows(metric: str, os_value: str, day: dt.date, center: int) -> list[dict]:
+    counts = {str(int(b)): max(0, 400 - 60 * abs(i - center)) for i, b in enumerate(BUCKETS)}
+    counts = {k: v for k, v in counts.items() if v}
+    return [
+        {
+            "app_id": "nightly",
+            "channel": "nightly",
+            "version": "147",
+            "ping_type": "*",
+            "os": os_value,
+            "build_id": day.strftime("%Y%m%d") + "09",
+            "build_date": f"{day.isoformat()} 09:00:00",
+            "metric": metric,
+            "metric_type": "timing_distribution",
+            "metric_key": "",
+            "client_agg_type": "summed_histogram",
+            "total_users": "5000",
+            "total_sample": str(sum(counts.values())),
+            "non_norm_histogram": json.dumps(counts),
+        }
+    ]
+
+
+def write_rows(path: Path, days: int, steps: dict[tuple[str, str], int]) -> None:
+    """Rows for both metrics on Windows/Linux; `steps` moves a series' center on that day."""
+    rows = []
+    for metric in ("networking_page_load_time", "networking_dns_time"):
+        for os_value in ("Windows", "Linux"):
+            for d in range(days):
+                moved = d >= steps.get((metric, os_value), days)
+                rows += day_rows(
+                    metric, os_value, START + dt.timedelta(days=d), 14 if moved else 10
+                )
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def nightlies(days: int) -> dict:
+    """A json-firefoxreleases body with a morning nightly per day on each desktop platform."""
+    builds = []
+    for d in range(days):
+        buildid = (START + dt.timedelta(days=d)).strftime("%Y%m%d") + "094512"
+        for platform in ("win64", "linux64", "mac"):
+            node = hashlib.sha1(f"{buildid}{platform}".encode(), usedforsecurity=False).hexdigest()
+            builds.append(
+                {
+                    "node": node,
+                    "buildid": buildid,
+                    "channel": "nightly",
+                    "platform": platform,
+                    "app_version": "147.0a1",
+                    "files_url": "",
+                }
+            )
+    return {"builds": builds[::-1]}
+
+
+@pytest.fixture
+def repo(tmp_path: Path):
+    (tmp_path / "probes").mkdir()
+    (tmp_path / "probes" / "metrics.yaml").write_text(METRICS_YAML.replace("[EXPLODE]", "[]"))
+    with HgDouble(nightlies(120)) as hg:
+        (tmp_path / "alerting.toml").write_text(
+            '[data]\nsource = "files"\npaths = ["rows.jsonl"]\n'
+            f'[detect]\nlookback_days = 30\n[hg]\nurl = "{hg.url}"\n'
+        )
+        yield tmp_path
+
+
+def run_in(repo: Path, day: dt.date, **kwargs):
+    settings = load_settings(repo, environ={})
+    settings.data.paths = [str(repo / p) for p in settings.data.paths]
+    return run(settings, root=repo, as_of=day, **kwargs)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_step_becomes_one_alert_with_a_drafted_bug_and_reruns_change_no_byte(repo):
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    first = run_in(repo, START + dt.timedelta(days=59))
+    assert first.errors == []
+    alerts = StateStore(repo / "state").alerts()
+    assert len(alerts) == 1
+    alert = next(iter(alerts.values()))
+    assert (alert.probe, alert.platform, alert.date) == (
+        "networking.page_load_time",
+        "Windows",
+        "2026-10-21",
+    )
+    assert alert.build_id == "2026102109"
+    assert alert.classification == "regression" and alert.unit == "ms"
+    assert alert.delivery_state == "drafted"
+    assert alert.recipients == ["owner@example.com", "cc@example.com"]
+    assert (alert.bugzilla_product, alert.bugzilla_component) == ("Core", "Networking")
+    assert alert.push_range.sample is False and alert.links["glam"].startswith("https://glam")
+    assert (alert.push_range.previous_build, alert.push_range.build) == (
+        "20261020094512",
+        "20261021094512",
+    )
+    assert alert.links["treeherder_range"].endswith(alert.push_range.to_rev)
+    request = json.loads((repo / f"state/outbox/bugs/{alert.id}.json").read_text())
+    assert request["whiteboard"] == f"[telemetry-alert:{alert.id}]"
+    assert (repo / f"state/summaries/{alert.summary}.json").is_file()
+    assert len(alert.plot.days) == len(alert.plot.median) > 40
+
+    before = snapshot(repo / "state")
+    again = run_in(repo, START + dt.timedelta(days=59))
+    assert again.new_alerts == [] and snapshot(repo / "state") == before
+    later = run_in(repo, START + dt.timedelta(days=59))
+    assert later.new_alerts == []
+    text = (repo / f"state/alerts/{alert.id}.json").read_text()
+    assert (
+        text.endswith("}\n")
+        and text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    )
+
+
+def test_the_same_change_is_not_alerted_again_on_later_days(repo):
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 40})
+    ids = set()
+    for last in range(43, 60):
+        result = run_in(repo, START + dt.timedelta(days=last))
+        ids.update(result.new_alerts)
+    assert len(ids) == 1
+    assert len(StateStore(repo / "state").alerts()) == 1
+
+
+def test_first_monitored_probe_alerts_only_on_recent_changes(repo):
+    write_rows(repo / "rows.jsonl", 100, {("networking_page_load_time", "Windows"): 20})
+    result = run_in(repo, START + dt.timedelta(days=99))  # the change is 80 days old
+    assert result.new_alerts == []
+    detect = next(s for s in result.steps if s.name == "detect")
+    assert detect.counts.get("outside lookback") == 1
+
+
+def test_email_only_probe_gets_one_digest_per_recipient(repo):
+    write_rows(repo / "rows.jsonl", 60, {("networking_dns_time", "Windows"): 50})
+    result = run_in(repo, START + dt.timedelta(days=59))
+    assert len(result.new_alerts) == 1
+    drafts = sorted((repo / "state/outbox/emails/2026-10-30").glob("*.eml"))
+    assert [p.name for p in drafts] == ["dns-owner@example.com.eml", "necko@example.com.eml"]
+    assert "networking.dns_time" in drafts[0].read_text()
+    before = snapshot(repo / "state")
+    run_in(repo, START + dt.timedelta(days=59))
+    assert snapshot(repo / "state") == before
+
+
+def test_one_failing_probe_does_not_stop_the_others(repo):
+    (repo / "probes/metrics.yaml").write_text(METRICS_YAML.replace("[EXPLODE]", "[explode=True]"))
+    write_rows(
+        repo / "rows.jsonl",
+        60,
+        {("networking_page_load_time", "Linux"): 50, ("networking_dns_time", "Windows"): 50},
+    )
+    result = run_in(repo, START + dt.timedelta(days=59))
+    assert any("networking.dns_time" in e and "exploded" in e for e in result.errors)
+    alerts = StateStore(repo / "state").alerts().values()
+    assert [(a.probe, a.platform) for a in alerts] == [("networking.page_load_time", "Linux")]
+
+
+def test_a_broken_probe_config_affects_only_itself(repo):
+    broken = METRICS_YAML.replace("platforms: [Windows]", "platforms: [Windoze]")
+    (repo / "probes/metrics.yaml").write_text(broken.replace("[EXPLODE]", "[]"))
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    result = run_in(repo, START + dt.timedelta(days=59))
+    assert any("Windoze" in e for e in result.config_errors)
+    assert len(result.new_alerts) == 1
+
+
+def test_dry_run_writes_nothing(repo):
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    result = run_in(repo, START + dt.timedelta(days=59), dry_run=True)
+    assert len(result.new_alerts) == 1
+    assert not (repo / "state").exists()

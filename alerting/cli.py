@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerting.gitops.commands",
     "alerting.alerts.commands",
     "alerting.data.commands",
+    "alerting.review.commands",
 )
 
 

@@ -30,8 +30,16 @@ def relative_change(before: float, after: float) -> float | None:
     return after / before - 1
 
 
+def format_percent(change: float | None) -> str:
+    """`+45%`, `-3%`, and small changes still visible (`-0.025%`, never `-0%`)."""
+    if change is None:
+        return "-"
+    percent = change * 100
+    return f"{percent:+.0f}%" if abs(percent) >= 1 or percent == 0 else f"{percent:+.2g}%"
+
+
 def format_change(before: float, after: float, unit: str = "") -> str:
     """`42 ms → 61 ms (+45%)`."""
     text = f"{format_value(before, unit)} → {format_value(after, unit)}"
     change = relative_change(before, after)
-    return f"{text} ({change:+.0%})" if change is not None else text
+    return f"{text} ({format_percent(change)})" if change is not None else text

@@ -45,6 +45,12 @@ def change_line(alert: Alert) -> str:
     return f"{alert.classification}: median {median}"
 
 
+def axis_label(unit: str, log: bool = False) -> str:
+    """`value (ms)`, `value (ms, log scale)`; unitless counts read `value (log scale)`."""
+    notes = [n for n in (unit, "log scale" if log else "") if n]
+    return f"value ({', '.join(notes)})" if notes else "value"
+
+
 def _floats(values: list[float | None]) -> np.ndarray:
     """Gaps (None) become NaN so lines break there instead of bridging missing days."""
     return np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -119,7 +125,7 @@ def draw_series(ax: Axes, alert: Alert) -> None:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
     ax.set_xlim(first, last)
     ax.set_xlabel("day (build date)")
-    ax.set_ylabel(f"value ({alert.unit})", parse_math=False)
+    ax.set_ylabel(axis_label(alert.unit), parse_math=False)
     ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
     # Below the axes: inside, it would hide the data of whichever corner it picked.
     _plain(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8))
@@ -162,7 +168,7 @@ def draw_cdfs(ax: Axes, alert: Alert) -> None:
         if log:
             _log_axis(ax.xaxis, buckets[lo], buckets[hi])
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(f"value ({alert.unit}{', log scale' if log else ''})", parse_math=False)
+    ax.set_xlabel(axis_label(alert.unit, log), parse_math=False)
     ax.set_ylabel("share of samples ≤ value")
     ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
     before_text = f"before (median {format_value(alert.before.median, alert.unit)})"

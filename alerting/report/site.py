@@ -21,7 +21,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from alerting.alerts.model import STATUS_RESOLVED, Alert
 from alerting.errors import UserError
 from alerting.report import plots
-from alerting.report.numbers import format_change, format_count, format_value, relative_change
+from alerting.report.numbers import (
+    format_change,
+    format_count,
+    format_percent,
+    format_value,
+    relative_change,
+)
 from alerting.report.records import load_records
 
 STATIC_FILES = ("style.css", "filter.js")
@@ -100,8 +106,7 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
 
 
 def _percent(before: float, after: float) -> str:
-    change = relative_change(before, after)
-    return f"{change:+.0%}" if change is not None else "-"
+    return format_percent(relative_change(before, after))
 
 
 def _values_table(alert: Alert) -> list[dict]:

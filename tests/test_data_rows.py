@@ -171,3 +171,30 @@ def test_sample_data_command_writes_rows_and_truth(tmp_path, capsys):
     series, problems = load_series([out / "rows.jsonl"])
     assert len(series) == 3 and problems == []
     assert all(WHERE not in r for r in rows)
+
+
+def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_path, monkeypatch):
+    from alerting.data import rows as rows_module
+
+    data = generate(seed=8, n_series=4, days=40, end=dt.date(2025, 3, 1))
+    lines = [json.dumps(r) for r in data.rows]
+    lines[len(lines) // 2 + 3] = "{broken"
+    lines[-2] = json.dumps({**data.rows[-2], "build_id": "20251399"})
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    sequential, seq_problems = load_series([path])
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
+    assert len(rows_module._parts([path])) == 3
+    parallel, par_problems = load_series([path])
+    assert par_problems == seq_problems
+    assert [p.split(": ")[0] for p in par_problems] == [
+        f"{path}:{len(lines) // 2 + 4}",
+        f"{path}:{len(lines) - 1}",
+    ]
+    assert parallel.keys() == sequential.keys()
+    for key, s in parallel.items():
+        np.testing.assert_array_equal(s.buckets, sequential[key].buckets)
+        np.testing.assert_array_equal(s.counts, sequential[key].counts)
+        np.testing.assert_array_equal(s.present, sequential[key].present)
+        assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start

@@ -133,3 +133,25 @@ def test_normalized_histogram_weighted_by_samples_then_users():
 
 def test_no_rows_no_series():
     assert series_from_rows([]) == {}
+
+
+def test_merging_parts_equals_building_from_all_rows():
+    from alerting.data.series import merge_series
+
+    rows = [
+        row("2025010115", {"1": 1, "4": 2}),
+        row("2025010303", {"2": 5}),
+        row("20250101030000", {"3": 1}),
+        row("2025010603", {"1": 7}),
+        row("2025010603", {"1": 7}, os="Linux"),
+    ]
+    whole = series_from_rows(rows)
+    merged = merge_series([series_from_rows(rows[:2]), series_from_rows(rows[2:])])
+    assert merged.keys() == whole.keys()
+    for key, s in merged.items():
+        assert s.start == whole[key].start
+        assert s.buckets.tolist() == whole[key].buckets.tolist()
+        assert s.counts.tolist() == whole[key].counts.tolist()
+        assert s.present.tolist() == whole[key].present.tolist()
+        assert s.build_ids == whole[key].build_ids
+    assert merged[SeriesKey("m", "Windows")].build_ids[0] == "20250101030000"

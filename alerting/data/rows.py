@@ -12,13 +12,16 @@ import csv
 import gzip
 import io
 import itertools
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.series import PROBLEM, WHERE, series_from_rows
+from alerting.data.series import PROBLEM, WHERE, merge_series, series_from_rows
 from alerting.errors import UserError
 
 JSON_LINES = "jsonl"
@@ -57,8 +60,17 @@ def load_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
 
     Raises `UserError` when a file cannot be read, or when not one row was usable.
     """
-    problems: list[str] = []
-    series = series_from_rows(_all_rows(paths), problems)
+    paths = _existing(paths)
+    parts = _parts(paths)
+    workers = min(len(parts), os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_load_part, parts))
+        series = merge_series(part for part, _ in results)
+        problems = [problem for _, part_problems in results for problem in part_problems]
+    else:
+        problems = []
+        series = series_from_rows(_all_rows(paths), problems)
     if not series and problems:
         shown = "\n  ".join(problems[:5])
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -66,12 +78,87 @@ def load_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     return series, problems
 
 
-def _all_rows(paths: Iterable[str | Path]) -> Iterator[dict]:
-    paths = list(paths)
-    for path in paths:  # fail on a missing file before reading any
-        if not Path(path).is_file():
+def _existing(paths: Iterable[str | Path]) -> list[Path]:
+    """The paths, after checking they all exist (so a typo fails before any reading)."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
             raise UserError(f"{path}: no such file")
-    return itertools.chain.from_iterable(iter_rows(Path(p)) for p in paths)
+    return paths
+
+
+def _all_rows(paths: Iterable[str | Path]) -> Iterator[dict]:
+    return itertools.chain.from_iterable(iter_rows(p) for p in _existing(paths))
+
+
+# Big JSON lines files are read by all cores, each a range of lines. Smaller inputs are not
+# worth starting processes for.
+PARALLEL_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Lines [start, end) (byte offsets) of a JSON lines file, first line numbered `line`."""
+
+    path: Path
+    start: int
+    end: int
+    line: int
+
+
+def _parts(paths: list[Path]) -> list[_Part]:
+    """Split the input for parallel reading; [] when it should be read in one go."""
+    cores = os.cpu_count() or 1
+    total = sum(p.stat().st_size for p in paths)
+    if cores < 2 or total < PARALLEL_BYTES or any(file_kind(p) != JSON_LINES for p in paths):
+        return []
+    if any(p.suffix.lower() == ".gz" for p in paths):
+        return []
+    parts = []
+    for path in paths:
+        size = path.stat().st_size
+        pieces = max(1, round(cores * size / total))
+        with open(path, "rb") as handle:
+            offsets = [0]
+            for i in range(1, pieces):
+                handle.seek(size * i // pieces)
+                handle.readline()  # to the start of the next line
+                offsets.append(max(offsets[-1], handle.tell()))
+            offsets.append(size)
+            handle.seek(0)
+            line = 1
+            for start, end in itertools.pairwise(offsets):
+                parts.append(_Part(path, start, end, line))
+                line += _count_lines(handle, end - start)
+    return parts
+
+
+def _count_lines(handle, size: int) -> int:
+    count = 0
+    while size > 0:
+        block = handle.read(min(size, 16 << 20))
+        if not block:
+            break
+        count += block.count(b"\n")
+        size -= len(block)
+    return count
+
+
+def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
+    problems: list[str] = []
+    with open(part.path, "rb") as handle:
+        handle.seek(part.start)
+        lines = _lines_until(handle, part.end - part.start)
+        series = series_from_rows(_json_lines(part.path, lines, first=part.line), problems)
+    return series, problems
+
+
+def _lines_until(handle, size: int) -> Iterator[bytes]:
+    for line in handle:
+        if size <= 0:
+            return
+        size -= len(line)
+        yield line
 
 
 def iter_rows(path: Path) -> Iterator[dict]:
@@ -138,10 +225,10 @@ def _json_rows(path: Path, kind: str) -> Iterator[dict]:
         yield from _json_lines(path, handle)
 
 
-def _json_lines(path: Path, handle) -> Iterator[dict]:
+def _json_lines(path: Path, handle, first: int = 1) -> Iterator[dict]:
     loads = orjson.loads
-    any_row = False
-    for number, line in enumerate(handle, start=1):
+    any_row = first > 1
+    for number, line in enumerate(handle, start=first):
         if not line.strip():
             continue
         where = f"{path}:{number}"

@@ -73,6 +73,53 @@ def series_from_rows(
     return _aggregate(flat)
 
 
+def merge_series(
+    parts: Iterable[dict[SeriesKey, DailySeries]],
+) -> dict[SeriesKey, DailySeries]:
+    """Series built from separate parts of the rows (files, chunks read in parallel) as one.
+
+    Days and buckets are unions, counts add up, and the earliest build names a day.
+    """
+    merged: dict[SeriesKey, DailySeries] = {}
+    for part in parts:
+        for key, series in part.items():
+            merged[key] = _merge_two(merged[key], series) if key in merged else series
+    return dict(sorted(merged.items()))
+
+
+def _merge_two(a: DailySeries, b: DailySeries) -> DailySeries:
+    start, end = min(a.start, b.start), max(a.end, b.end)
+    n_days = (end - start).days + 1
+    buckets = np.union1d(a.buckets, b.buckets)
+    counts = np.zeros((n_days, len(buckets)))
+    present = np.zeros(n_days, dtype=bool)
+    build_ids = [""] * n_days
+    for part in (a, b):
+        first = (part.start - start).days
+        days = slice(first, first + part.n_days)
+        counts[days, np.searchsorted(buckets, part.buckets)] += part.counts
+        present[days] |= part.present
+        for i, build_id in enumerate(part.build_ids, start=first):
+            if build_id and (
+                not build_ids[i] or _build_order(build_id) < _build_order(build_ids[i])
+            ):
+                build_ids[i] = build_id
+    return DailySeries(
+        key=a.key,
+        metric_type=a.metric_type or b.metric_type,
+        start=start,
+        buckets=buckets,
+        counts=counts,
+        present=present,
+        build_ids=tuple(build_ids),
+    )
+
+
+def _build_order(build_id: str) -> str:
+    """10-digit (hour) and 14-digit (second) ids compared as times."""
+    return build_id.ljust(14, "0")
+
+
 def histogram_of(row: Mapping) -> tuple[object, float]:
     """The row's histogram and the weight its counts need to become sample counts.
 

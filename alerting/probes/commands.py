@@ -17,6 +17,30 @@ def register(subparsers) -> None:
     _add_validate(group)
     _add_list(group)
     add_diff(group)
+    _add_sync(group)
+
+
+def _add_sync(group) -> None:
+    parser = add_command(
+        group,
+        "sync",
+        "update the monitor blocks of metrics already in probes/ from a Glean Dictionary "
+        "index.json, keeping every other byte of the files",
+        _sync,
+    )
+    parser.add_argument(
+        "--from", dest="source", required=True, metavar="FILE_OR_URL", help="index.json"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="report, do not write")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: probes/)"
+    )
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from alerting.probes.sync import run_sync  # ruamel.yaml only when used
+
+    return run_sync(args)
 
 
 def _add_paths(parser: argparse.ArgumentParser) -> None:

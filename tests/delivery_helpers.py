@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerting.alerts.model import DELIVERY_BUG, Alert, Values
+from alerting.alerts.model import DELIVERY_BUG, Alert, PushRange, Values
 from alerting.delivery.bugzilla import BugzillaClient
 from alerting.settings import Settings
 from tests.doubles.bugzilla import API_KEY
@@ -48,6 +48,19 @@ def make_alert(
         bug=bug,
         bugzilla_product=product,
         bugzilla_component=component,
+        push_range=PushRange(
+            "20241231093000", "20250101093000", "20250102093000", "a" * 40, "b" * 40
+        ),
+        links={
+            "treeherder": "https://treeherder.mozilla.org/jobs?repo=mozilla-central&revision="
+            + "b" * 40,
+            "treeherder_range": "https://treeherder.mozilla.org/jobs?repo=mozilla-central&fromchange="
+            + "a" * 40
+            + "&tochange="
+            + "b" * 40,
+            "pushlog": "https://hg.mozilla.org/mozilla-central/pushloghtml?startdate=2024-12-31&enddate=2025-01-02",
+            "glam": "https://glam.telemetry.mozilla.org/fog/probe/" + probe.replace(".", "_"),
+        },
     )
 
 

@@ -1,0 +1,176 @@
+"""Digest emails to probe owners: the message, and the three ways to deliver it.
+
+Probe names and descriptions come from pull requests, so nothing from them may shape a
+header: header values are folded to one line of text, addresses must be plain addr-specs,
+and the message is built by `email.message.EmailMessage`, which refuses line breaks too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, formatdate
+
+import mohawk
+import requests
+
+from alerting.http import TIMEOUT, make_session
+
+SUBJECT_LIMIT = 255  # Taskcluster Notify's limit; a sane one for SMTP
+CONTENT_LIMIT = 102_400  # Taskcluster Notify's limit on the Markdown content
+TRUNCATED = "\n\n… (truncated: the full list is in the alerts report)\n"
+# Deliberately narrower than RFC 5322: what owners' addresses look like, and nothing that
+# could end a header, start another address or escape a directory.
+ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Digest:
+    """One email to one recipient for one run, carrying all their new email alerts.
+
+    `digest_id` is stable for (run date, recipient), so a resent copy of the same digest
+    carries the same Message-ID and mail clients can fold duplicates.
+    """
+
+    recipient: str
+    subject: str
+    markdown: str
+    alert_ids: list[str]
+    digest_id: str
+    link_text: str = ""
+    link_href: str = ""
+
+
+def header_text(value: str, limit: int = SUBJECT_LIMIT) -> str:
+    """One line of plain text: control characters (CR, LF, ...) become spaces."""
+    text = " ".join(_CONTROL.sub(" ", value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def checked_address(value: str) -> str:
+    """The address itself, or ValueError: never repaired, since a repaired address could
+    deliver to someone else."""
+    if not isinstance(value, str) or not ADDRESS.fullmatch(value) or len(value) > 254:
+        raise ValueError(f"not a plain email address: {value!r}")
+    return value
+
+
+def build_message(digest: Digest, sender: str, date: str | None = None) -> EmailMessage:
+    """The digest as a plain-text (Markdown) email; `date` an RFC 5322 date (default now)."""
+    message = EmailMessage()
+    message["From"] = checked_address(sender)
+    message["To"] = checked_address(digest.recipient)
+    message["Subject"] = header_text(digest.subject)
+    message["Date"] = date or formatdate(usegmt=True)
+    message["Message-ID"] = f"<{header_text(digest.digest_id, 64)}@telemetry-alerting>"
+    message["Auto-Submitted"] = "auto-generated"
+    body = digest.markdown
+    if digest.link_href:
+        body += f"\n\n{header_text(digest.link_text or 'Details', 200)}: {digest.link_href}\n"
+    message.set_content(body, subtype="plain", charset="utf-8")
+    return message
+
+
+def run_date_header(run_date: str) -> str:
+    """A fixed Date for drafted mail, so rewriting an unchanged outbox changes no byte."""
+    day = dt.datetime.fromisoformat(run_date).replace(tzinfo=dt.UTC)
+    return format_datetime(day, usegmt=True)
+
+
+def outbox_message(digest: Digest, sender: str, run_date: str) -> tuple[str, str]:
+    """The drafted digest: its path under state/ (`outbox/emails/<run date>/<recipient>.eml`)
+    and its text, dated by the run so an unchanged redraft changes no byte."""
+    if not ISO_DATE.fullmatch(run_date):
+        raise ValueError(f"not an ISO date: {run_date!r}")
+    message = build_message(digest, sender, run_date_header(run_date))
+    return f"outbox/emails/{run_date}/{checked_address(digest.recipient)}.eml", message.as_string()
+
+
+@dataclass
+class SmtpBackend:
+    """Send through an SMTP server; STARTTLS before any credential when configured."""
+
+    host: str
+    port: int
+    sender: str
+    starttls: bool = True
+    user: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False)
+
+    def __call__(self, digest: Digest) -> None:
+        message = build_message(digest, self.sender)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=self.tls_context or ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
+
+
+class NotifyError(Exception):
+    """Taskcluster Notify refused or never answered; the digest stays pending."""
+
+
+@dataclass
+class NotifyBackend:
+    """Send through Taskcluster Notify (`POST /api/notify/v1/email`, Hawk-signed).
+
+    Not retried here: a lost answer may hide a sent email, and the run retries what stays
+    pending anyway.
+    """
+
+    root_url: str
+    client_id: str
+    access_token: str = field(repr=False)
+    session: requests.Session = field(default_factory=lambda: make_session(retries=0))
+    timeout: tuple[float, float] = TIMEOUT
+
+    def __call__(self, digest: Digest) -> None:
+        url = f"{self.root_url.rstrip('/')}/api/notify/v1/email"
+        content = digest.markdown
+        if len(content) > CONTENT_LIMIT:
+            content = content[: CONTENT_LIMIT - len(TRUNCATED)] + TRUNCATED
+        payload = {
+            "address": checked_address(digest.recipient),
+            "subject": header_text(digest.subject),
+            "content": content,
+        }
+        if digest.link_href:
+            payload["link"] = {"text": header_text(digest.link_text or "Details", 40)}
+            payload["link"]["href"] = digest.link_href
+        body = json.dumps(payload, sort_keys=True).encode("utf-8")
+        hawk = mohawk.Sender(
+            {"id": self.client_id, "key": self.access_token, "algorithm": "sha256"},
+            url,
+            "POST",
+            content=body,
+            content_type="application/json",
+        )
+        headers = {"Authorization": hawk.request_header, "Content-Type": "application/json"}
+        try:
+            response = self.session.post(
+                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
+        except requests.exceptions.RequestException as error:
+            raise NotifyError(f"Notify: connection failed ({type(error).__name__})") from None
+        if response.status_code != 200:
+            detail = _notify_message(response)
+            raise NotifyError(f"Notify: HTTP {response.status_code}{detail}")
+
+
+def _notify_message(response: requests.Response) -> str:
+    """Taskcluster errors are JSON with a `code` (e.g. AuthenticationFailed)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return f" {data.get('code', '')}" if isinstance(data, dict) else ""

@@ -1,0 +1,272 @@
+"""Digest emails through a real SMTP server (aiosmtpd, with and without STARTTLS) and a
+Taskcluster Notify double: one digest per recipient, the per-run cap and carry-over, no
+duplicate after a crash between sends, and no header injection from probe names."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT
+from alerting.alerts.store import StateStore
+from alerting.delivery import steps
+from alerting.delivery.email import (
+    Digest,
+    NotifyBackend,
+    SmtpBackend,
+    build_message,
+    header_text,
+)
+from alerting.delivery.live import check_live_credentials
+from alerting.errors import UserError
+from alerting.run import StepResult
+from tests.delivery_helpers import Crash, make_alert, settings_for
+from tests.doubles.notify import ACCESS_TOKEN, CLIENT_ID, NotifyDouble
+from tests.doubles.smtp import PASSWORD, USER, SmtpDouble
+
+SENDER = "telemetry-alerts@mozilla.com"
+RUN = "2025-01-10"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return StateStore(tmp_path / "state")
+
+
+@pytest.fixture
+def smtp():
+    with SmtpDouble() as server:
+        yield server
+
+
+def email_alerts(store, owners: list[str], per_owner: int = 1, probe: str = "dom.probe") -> None:
+    for i, owner in enumerate(owners):
+        for j in range(per_owner):
+            alert = make_alert(
+                f"e{i}-{j}",
+                delivery=DELIVERY_EMAIL,
+                recipients=(owner, "team@example.com"),
+                probe=probe,
+            )
+            store.save_alert(alert)
+
+
+def owed(alerts) -> dict:
+    """What the pipeline's `pending_emails` hands to the email step."""
+    result: dict = {}
+    for key in sorted(alerts):
+        alert = alerts[key]
+        if alert.delivery == DELIVERY_EMAIL and alert.delivery_state == PENDING:
+            for recipient in alert.recipients:
+                if recipient not in alert.notified:
+                    result.setdefault(recipient, []).append(alert)
+    return result
+
+
+def send_run(store, send, cap=50, save=None):
+    alerts = store.alerts()
+    digests = steps.digests_for(owed(alerts), RUN)
+    step = StepResult("email owners")
+    settings = settings_for(cap=cap)
+    steps.send_digests(digests, alerts, send, RUN, settings, save or store.save_alert, step)
+    return step
+
+
+def smtp_backend(server, **kwargs) -> SmtpBackend:
+    return SmtpBackend("127.0.0.1", server.port, SENDER, starttls=False, **kwargs)
+
+
+def received_by(server) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for recipients, _ in server.received:
+        for r in recipients:
+            counts[r] = counts.get(r, 0) + 1
+    return counts
+
+
+def test_one_digest_per_recipient_over_smtp(store, smtp):
+    email_alerts(store, ["a@example.com", "b@example.com"], per_owner=2)
+    step = send_run(store, smtp_backend(smtp))
+    assert step.counts == {"sent": 3} and step.errors == []
+    assert received_by(smtp) == {"a@example.com": 1, "b@example.com": 1, "team@example.com": 1}
+    team = next(m for r, m in smtp.received if r == ["team@example.com"])
+    assert team["From"] == SENDER and "4 change(s)" in team["Subject"]
+    assert "dom.probe" in team.get_content()
+    assert {a.delivery_state for a in store.alerts().values()} == {SENT}
+    assert send_run(store, smtp_backend(smtp)).counts == {}  # rerun: nothing owed, nothing sent
+    assert len(smtp.received) == 3
+
+
+def test_starttls_and_login(store, tmp_path):
+    email_alerts(store, ["a@example.com"])
+    with SmtpDouble(tls_dir=tmp_path) as server:
+        backend = SmtpBackend(
+            "127.0.0.1", server.port, SENDER, starttls=True, user=USER, password=PASSWORD
+        )
+        backend.tls_context = server.client_context
+        step = send_run(store, backend)
+        assert step.counts == {"sent": 2} and len(server.received) == 2
+        assert PASSWORD not in repr(backend)
+
+
+def test_wrong_smtp_password_leaves_the_digest_pending(store, tmp_path):
+    email_alerts(store, ["a@example.com"])
+    with SmtpDouble(tls_dir=tmp_path) as server:
+        backend = SmtpBackend(
+            "127.0.0.1", server.port, SENDER, starttls=True, user=USER, password="wrong"
+        )
+        backend.tls_context = server.client_context
+        step = send_run(store, backend)
+        assert step.counts == {} and len(step.errors) == 2 and server.received == []
+        assert "wrong" not in " ".join(step.errors)
+    assert store.alerts()["e0-0"].delivery_state == PENDING
+
+
+def test_cap_carries_the_rest_over_to_the_next_runs(store, smtp):
+    owners = [f"owner{i}@example.com" for i in range(5)]
+    for i, owner in enumerate(owners):
+        store.save_alert(make_alert(f"x{i}", delivery=DELIVERY_EMAIL, recipients=(owner,)))
+    runs = [send_run(store, smtp_backend(smtp), cap=2).counts for _ in range(4)]
+    assert runs == [
+        {"sent": 2, "carried over": 3},
+        {"sent": 2, "carried over": 1},
+        {"sent": 1},
+        {},
+    ]
+    assert received_by(smtp) == dict.fromkeys(owners, 1)  # measured: each exactly once
+    assert {a.delivery_state for a in store.alerts().values()} == {SENT}
+
+
+def test_a_crash_between_sends_sends_nobody_twice(store, smtp):
+    email_alerts(store, ["a@example.com", "b@example.com", "c@example.com"])
+    backend = smtp_backend(smtp)
+    calls = []
+
+    def crashes_before_the_second_send(digest):
+        calls.append(digest.recipient)
+        if len(calls) == 2:
+            raise Crash
+        backend(digest)
+
+    with pytest.raises(Crash):
+        send_run(store, crashes_before_the_second_send)
+    assert len(smtp.received) == 1
+    step = send_run(store, backend)
+    assert step.counts == {"sent": 3}
+    counts = received_by(smtp)
+    assert counts == {
+        "a@example.com": 1,
+        "b@example.com": 1,
+        "c@example.com": 1,
+        "team@example.com": 1,
+    }  # measured: zero duplicates, zero lost
+
+
+def test_header_injection_through_probe_names_is_neutralised(store, smtp):
+    hostile = "evil.probe\r\nBcc: victim@example.net\r\nX-Injected: yes"
+    store.save_alert(
+        make_alert("h1", delivery=DELIVERY_EMAIL, recipients=("a@example.com",), probe=hostile)
+    )
+    alerts = store.alerts()
+    digest = steps.digests_for(owed(alerts), RUN)[0]
+    digest.subject = "Alert: " + hostile + "\n\n" + "body?"
+    step = StepResult("email owners")
+    steps.send_digests(
+        [digest], alerts, smtp_backend(smtp), RUN, settings_for(), store.save_alert, step
+    )
+    assert step.counts == {"sent": 1}
+    [(recipients, message)] = smtp.received
+    assert recipients == ["a@example.com"]
+    assert message["Bcc"] is None and message["X-Injected"] is None
+    assert "\n" not in message["Subject"] and "Bcc: victim" in message["Subject"]
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    ["a@example.com\r\nBcc: victim@example.net", "a@example.com, victim@example.net", "<a@b.c>"],
+)
+def test_hostile_recipients_are_refused_not_repaired(store, smtp, recipient):
+    store.save_alert(make_alert("h2", delivery=DELIVERY_EMAIL, recipients=(recipient,)))
+    step = send_run(store, smtp_backend(smtp))
+    assert smtp.received == [] and len(step.errors) == 1 and "not a plain email" in step.errors[0]
+    assert store.alerts()["h2"].delivery_state == PENDING
+
+
+def test_subjects_are_one_line_of_at_most_255_characters():
+    assert header_text("a\r\nb\tc\u2028d") == "a b c d"
+    long = header_text("x" * 400)
+    assert len(long) == 255 and long.endswith("…")
+    digest = Digest("a@example.com", "é" * 300 + "\n", "body", ["a"], "d1")
+    message = build_message(digest, SENDER, "Fri, 10 Jan 2025 00:00:00 GMT")
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert (
+        parsed["Subject"] == "é" * 254 + "…" and parsed["Message-ID"] == "<d1@telemetry-alerting>"
+    )
+
+
+def test_taskcluster_notify_with_hawk(store):
+    email_alerts(store, ["a@example.com", "b@example.com"])
+    with NotifyDouble() as notify:
+        backend = NotifyBackend(notify.root_url, CLIENT_ID, ACCESS_TOKEN)
+        notify.fail_next = 1
+        first = send_run(store, backend)
+        assert (
+            first.counts == {"sent": 2} and len(first.errors) == 1 and "HTTP 500" in first.errors[0]
+        )
+        second = send_run(store, backend)
+        assert second.counts == {"sent": 1}
+        assert sorted(e["address"] for e in notify.emails) == [
+            "a@example.com",
+            "b@example.com",
+            "team@example.com",
+        ]
+        assert all(set(e) == {"address", "subject", "content"} for e in notify.emails)
+        assert ACCESS_TOKEN not in repr(backend)
+        bad = NotifyBackend(notify.root_url, CLIENT_ID, "not-the-token")
+        store.save_alert(make_alert("t9", delivery=DELIVERY_EMAIL, recipients=("z@example.com",)))
+        step = send_run(store, bad)
+        assert notify.rejected == 1 and "AuthenticationFailed" in step.errors[0]
+        assert store.alerts()["t9"].delivery_state == PENDING
+
+
+def test_outbox_drafts_are_stable_files(store):
+    email_alerts(store, ["a@example.com"])
+    alerts = store.alerts()
+    digests = steps.digests_for(owed(alerts), RUN)
+    step = StepResult("email owners")
+    steps.draft_digests(
+        digests, alerts, store.write_text, RUN, settings_for(), store.save_alert, step
+    )
+    path = store.root / "outbox" / "emails" / RUN / "a@example.com.eml"
+    text = path.read_text()
+    assert step.counts == {"digests drafted": 2} and "Subject: Telemetry alert" in text
+    assert "Date: Fri, 10 Jan 2025 00:00:00 +0000" in text
+    assert store.alerts()["e0-0"].delivery_state == DRAFTED
+    steps.draft_digests(
+        digests, store.alerts(), store.write_text, RUN, settings_for(), store.save_alert, step
+    )
+    assert path.read_text() == text
+
+
+def test_live_mode_needs_its_credentials_before_anything():
+    settings = settings_for()
+    with pytest.raises(UserError, match="BUGZILLA_API_KEY"):
+        check_live_credentials(settings, environ={})
+    check_live_credentials(settings, environ={"BUGZILLA_API_KEY": "k"})
+    settings.email.backend = "taskcluster"
+    with pytest.raises(UserError, match="TASKCLUSTER_ACCESS_TOKEN"):
+        check_live_credentials(
+            settings, environ={"BUGZILLA_API_KEY": "k", "TASKCLUSTER_CLIENT_ID": "c"}
+        )
+    settings.email.backend = "smtp"
+    settings.smtp.host = "smtp.example.org"
+    with pytest.raises(UserError, match="ALERTING_SMTP_USER"):
+        check_live_credentials(settings, environ={"BUGZILLA_API_KEY": "k"})
+    settings.smtp.starttls = False
+    with pytest.raises(UserError, match="STARTTLS"):
+        env = {"BUGZILLA_API_KEY": "k", "ALERTING_SMTP_USER": "u", "ALERTING_SMTP_PASSWORD": "p"}
+        check_live_credentials(settings, environ=env)
+    settings.delivery.mode = "outbox"
+    check_live_credentials(settings, environ={})

@@ -240,7 +240,6 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     for e in _first_entry_per_row(~entry_key_ok, entry_row):
         bad.setdefault(int(entry_row[e]), f"bucket key {key_names[key_codes[e]]!r} is not a number")
 
-    weights = np.asarray(row_weight, dtype=float)
     with np.errstate(invalid="ignore"):
         negative = counts < 0
     for e in _first_entry_per_row(~np.isfinite(counts), entry_row):
@@ -259,15 +258,31 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
 
     row_ok = np.ones(n_rows, dtype=bool)
     row_ok[list(bad)] = False
-    entry_ok = row_ok[entry_row]
 
     # Distinct bucket values in ascending order; "1" and "1.0" are one bucket. Bad keys get
     # +inf, sort last and are cut off (their rows are dropped anyway).
     buckets, inverse = np.unique(np.where(key_ok, key_values, np.inf), return_inverse=True)
     if len(buckets) and not np.isfinite(buckets[-1]):
         buckets = buckets[:-1]
-    entry_bucket = inverse.reshape(-1)[key_codes]
+    entry_bucket = inverse.reshape(-1).astype(np.int32)[key_codes]
+    weights = np.asarray(row_weight, dtype=float)
+    if not (weights == 1.0).all():
+        counts = counts * weights[entry_row]
 
+    if not bad:  # the usual case: no copies of the entry arrays
+        return _Flat(
+            keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
+            metric_types=metric_types,
+            series=np.asarray(row_series, dtype=np.int64),
+            day=day,
+            stamp=stamp_int,
+            build_ids=np.asarray(row_ids, dtype=object),
+            entry_row=entry_row,
+            entry_bucket=entry_bucket,
+            entry_count=counts,
+            buckets=buckets,
+        )
+    entry_ok = row_ok[entry_row]
     return _Flat(
         keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
         metric_types=metric_types,
@@ -276,8 +291,8 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
         stamp=stamp_int[row_ok],
         build_ids=np.asarray(row_ids, dtype=object)[row_ok],
         entry_row=_renumber(entry_row[entry_ok], row_ok),
-        entry_bucket=entry_bucket[entry_ok].astype(np.int64),
-        entry_count=(counts * weights[entry_row])[entry_ok],
+        entry_bucket=entry_bucket[entry_ok],
+        entry_count=counts[entry_ok],
         buckets=buckets,
     )
 
@@ -397,19 +412,27 @@ def _aggregate(flat: _Flat) -> dict[SeriesKey, DailySeries]:
     n_days = np.where(has_rows, last_day - first_day + 1, 0)
 
     # Each series' own buckets: the union of the keys its rows use, ascending.
-    s_entry = s_row[flat.entry_row]
-    n_buckets_all = len(flat.buckets)
-    used = np.zeros((n_series, max(n_buckets_all, 1)), dtype=bool)
-    used[s_entry, flat.entry_bucket] = True
-    local = np.cumsum(used, axis=1, dtype=np.int64) - 1
+    n_buckets_all = max(len(flat.buckets), 1)
+    # Entry -> (series, bucket) as one flat index into a series x all-buckets table.
+    series_bucket = s_row.astype(np.int64)[flat.entry_row]
+    series_bucket *= n_buckets_all
+    series_bucket += flat.entry_bucket
+    used = np.zeros(n_series * n_buckets_all, dtype=bool)
+    used[series_bucket] = True
+    used = used.reshape(n_series, n_buckets_all)
+    local = (np.cumsum(used, axis=1, dtype=np.int64) - 1).reshape(-1)
     n_buckets = used.sum(axis=1)
 
-    # One flat buffer holds every series' (days x buckets) block.
+    # One flat buffer holds every series' (days x buckets) block; each row starts at its
+    # day's line of its series' block and each entry adds its bucket's column.
     sizes = n_days * n_buckets
     block = np.concatenate([[0], np.cumsum(sizes)])
-    day_of_entry = flat.day[flat.entry_row] - first_day[s_entry]
-    cell = block[s_entry] + day_of_entry * n_buckets[s_entry] + local[s_entry, flat.entry_bucket]
+    row_start = block[s_row] + (flat.day - first_day[s_row]) * n_buckets[s_row]
+    cell = local[series_bucket]
+    del series_bucket
+    cell += row_start[flat.entry_row]
     totals = np.bincount(cell, weights=flat.entry_count, minlength=int(block[-1]))
+    del cell
 
     day_block = np.concatenate([[0], np.cumsum(n_days)])
     day_cell = day_block[s_row] + flat.day - first_day[s_row]
@@ -432,7 +455,7 @@ def _aggregate(flat: _Flat) -> dict[SeriesKey, DailySeries]:
             key=flat.keys[code],
             metric_type=flat.metric_types[code],
             start=_EPOCH + dt.timedelta(days=int(first_day[code])),
-            buckets=flat.buckets[used[code, :n_buckets_all]],
+            buckets=flat.buckets[used[code, : len(flat.buckets)]],
             counts=counts,
             present=present[d0:d1],
             build_ids=tuple(day_build[d0:d1]),

@@ -159,10 +159,45 @@ def test_only_state_is_committed_and_message_describes_the_diff(remote, tmp_path
     assert run_git(repo, "status", "--porcelain").splitlines() == [" M README.md", "?? notes.txt"]
 
 
-def test_missing_run_summary_file_is_a_user_error(remote, monkeypatch, capsys):
-    monkeypatch.chdir(clone(remote, "work"))
-    assert main(["state", "publish", "--message-from-run", "no-such-summary.md"]) == 1
-    assert "no-such-summary.md" in capsys.readouterr().err
+def test_missing_run_result_still_publishes_with_a_warning(remote, monkeypatch, capsys):
+    repo = clone(remote, "work")
+    write_alert(repo, "a1", bug=5)
+    monkeypatch.chdir(repo)
+    assert main(["state", "publish", "--message-from-run", "no-such-result.json"]) == 0
+    assert "no-such-result.json" in capsys.readouterr().err
+    assert remote_log(remote)[0] == "alerts: 1 new, 1 bug filed"
+
+
+def test_run_result_json_becomes_the_commit_body(remote, tmp_path, monkeypatch):
+    repo = clone(remote, "work")
+    write_alert(repo, "a1")
+    result = tmp_path / "run-result.json"
+    result.write_text(
+        json.dumps(
+            {
+                "date": "2026-11-01",
+                "mode": "outbox",
+                "dry_run": False,
+                "new_alerts": ["a1"],
+                "config_errors": [],
+                "steps": [
+                    {
+                        "name": "detect",
+                        "counts": {"series": 40, "new detections": 1},
+                        "notes": [],
+                        "errors": [],
+                    },
+                    {"name": "file bugs", "counts": {}, "notes": [], "errors": ["boom"]},
+                ],
+            }
+        )
+    )
+    monkeypatch.chdir(repo)
+    assert main(["state", "publish", "--message-from-run", str(result)]) == 0
+    body = run_git(remote, "log", "-1", "--format=%b", "main")
+    assert "run 2026-11-01 (outbox)" in body
+    assert "- detect: 40 series, 1 new detections" in body
+    assert "- file bugs: nothing to do; 1 error" in body
 
 
 def test_simultaneous_publishes_both_land(remote):

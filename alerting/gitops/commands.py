@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from alerting.cli import add_command, add_group
-from alerting.errors import UserError
 
 
 def register(subparsers) -> None:
@@ -24,8 +23,8 @@ def register(subparsers) -> None:
         const="",
         default=None,
         metavar="FILE",
-        help="describe the commit from the run's changes to state/ (the default); with FILE, "
-        "add that run summary to the commit message body",
+        help="describe the commit from the run's changes to state/ (the default); with FILE "
+        "(the run's ALERTING_RUN_RESULT JSON, or any text), add that run summary to the body",
     )
     parser.add_argument(
         "--retries",
@@ -39,16 +38,24 @@ def register(subparsers) -> None:
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    from alerting.gitops.message import run_summary_text
     from alerting.gitops.publish import PublishError, publish
     from alerting.settings import load_settings
 
     state_dir = args.state or load_settings().state_dir
     run_summary = ""
     if args.message_from_run:
+        # A run that failed early may have written no result; its state is published anyway
+        # (a bug it filed must be recorded), described from the diff alone.
         try:
-            run_summary = Path(args.message_from_run).read_text(encoding="utf-8")
+            raw = Path(args.message_from_run).read_text(encoding="utf-8")
+            run_summary = run_summary_text(raw)
         except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"--message-from-run {args.message_from_run}: {error}") from None
+            print(
+                f"alerting: warning: --message-from-run {args.message_from_run}: {error}; "
+                "describing the commit from the state/ diff only",
+                file=sys.stderr,
+            )
     try:
         result = publish(
             ".",

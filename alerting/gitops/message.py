@@ -155,3 +155,29 @@ def commit_message(changes: list[StateChange], run_summary: str = "") -> str:
     counts = count_changes(changes)
     paragraphs = [subject(counts), body(counts), run_summary.strip()]
     return "\n\n".join(p for p in paragraphs if p) + "\n"
+
+
+def run_summary_text(raw: str) -> str:
+    """The body text for a run's result file: `alerting run`'s JSON (ALERTING_RUN_RESULT)
+    condensed to one line per step, or any other text as it is."""
+    try:
+        result = json.loads(raw)
+    except ValueError:
+        return raw.strip()
+    if not isinstance(result, dict) or not isinstance(result.get("steps"), list):
+        return raw.strip()
+    mode = result.get("mode", "?") + (", dry run" if result.get("dry_run") else "")
+    lines = [f"run {result.get('date', '?')} ({mode})"]
+    for step in result["steps"]:
+        if not isinstance(step, dict):
+            continue
+        counts = step.get("counts") or {}
+        text = ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing to do"
+        errors = step.get("errors") or []
+        if errors:
+            text += f"; {len(errors)} error{'s' if len(errors) != 1 else ''}"
+        lines.append(f"- {step.get('name', '?')}: {text}")
+    config_errors = result.get("config_errors") or []
+    if config_errors:
+        lines.append(f"- config errors: {len(config_errors)}")
+    return "\n".join(lines)

@@ -34,6 +34,7 @@ class Days:
     samples: np.ndarray  # (n,) samples of the day
     summary: np.ndarray  # (n, 3) asinh of the day's p05, p50, p95 (a log scale that allows 0)
     transient: np.ndarray  # (n,) bool: looks like a 1-2 day spike next to its neighbours
+    weekday: np.ndarray  # (n,) 0 = Monday
 
     @property
     def n(self) -> int:
@@ -53,7 +54,8 @@ def usable_days(series: DailySeries) -> Days:
     summary = (
         log_scale(quantiles(series.buckets, pmf, SUMMARY_QS)) if index.size else np.zeros((0, 3))
     )
-    return Days(index, pmf, day_samples, summary, transient_days(summary))
+    weekday = (series.start.weekday() + index) % 7
+    return Days(index, pmf, day_samples, summary, transient_days(summary), weekday)
 
 
 def log_scale(values: np.ndarray) -> np.ndarray:
@@ -128,6 +130,39 @@ def transient_days(summary: np.ndarray) -> np.ndarray:
             & (np.sign(from_before) == np.sign(from_after))
         )
     return np.any(apart & np.isfinite(scale), axis=1)
+
+
+def weekday_adjusted(
+    values: np.ndarray, weekday: np.ndarray, skip: np.ndarray, span: int = 56, step: int = 7
+) -> np.ndarray:
+    """Values with the weekly pattern taken out (weekend users differ from weekday users).
+
+    Each block of `step` days subtracts, per weekday, how far that weekday's mean sat from the
+    overall mean over the `span` days before the block (leaving out spike days and the last
+    three days, whose spike flags are not known yet), so the adjustment uses only the past.
+    """
+    n, f = values.shape
+    if n == 0:
+        return values
+    use = (~skip).astype(float)
+    onehot = np.zeros((n, 7))
+    onehot[np.arange(n), weekday] = use
+    sums = np.concatenate(
+        [np.zeros((1, 7, f)), np.cumsum(onehot[:, :, None] * values[:, None, :], 0)]
+    )
+    counts = np.concatenate([np.zeros((1, 7)), np.cumsum(onehot, 0)])
+    starts = np.arange(0, n, step)
+    hi = np.maximum(starts - 3, 0)
+    lo = np.maximum(hi - span, 0)
+    s = sums[hi] - sums[lo]  # (blocks, 7, f)
+    c = counts[hi] - counts[lo]  # (blocks, 7)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = s.sum(axis=1) / c.sum(axis=1)[:, None]
+        effect = s / c[:, :, None] - overall[:, None, :]
+    # Weekdays seen fewer than three times in the window are not adjusted.
+    effect = np.where((c >= 3)[:, :, None] & np.isfinite(effect), effect, 0.0)
+    block = np.arange(n) // step
+    return values - effect[block, weekday]
 
 
 def pooled(days: Days, rows: np.ndarray) -> np.ndarray:

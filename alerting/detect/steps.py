@@ -30,7 +30,7 @@ from alerting.detect.model import Detection, Snapshot
 
 BEFORE_DAYS = 14  # baseline length
 NOISE_DAYS = 42  # history the day-to-day spread is measured on
-MIN_NOISE_DAYS = 10
+MIN_NOISE_DAYS = 21
 MAX_AFTER_DAYS = 14  # a change must show within this many days of its start
 FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log units)
 # The effective number of independent tests per series-day of the confirmation rule, used to
@@ -44,8 +44,9 @@ class Features:
     """What a technique compares: one row per usable day."""
 
     values: np.ndarray  # (n, F)
-    present: np.ndarray | None = None  # (n, F) bool: the feature is defined by that day's data
-    active: tuple[float, float] | None = None  # compare a feature only where its level is inside
+    # (n, F) bool: the day's data say something about the feature; a feature is compared only
+    # for windows where it was informative on some day. None: always.
+    present: np.ndarray | None = None
     combine: str = "rms"  # "rms": root mean square of feature scores; "max": largest one
 
 
@@ -79,31 +80,41 @@ def cuts(tail: float, noise_days: np.ndarray) -> np.ndarray:
     if tail <= 0.0:
         return np.full(noise_days.shape, np.inf)
     df = np.maximum(noise_days - 1.0, 1.0)
-    return stdtrit(df, 1.0 - tail / 2.0)
+    unique, where = np.unique(df, return_inverse=True)  # a few dozen distinct day counts
+    return stdtrit(unique, 1.0 - tail / 2.0)[where].reshape(df.shape)
 
 
-def _ar_variance(k: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Variance of the mean of k AR(1) days with lag-1 correlation phi, per unit day variance."""
-    k_b, phi_b = np.broadcast_arrays(np.asarray(k, dtype=float), np.asarray(phi, dtype=float))
-    k_b = np.maximum(k_b, 1.0)
-    j = np.arange(1, MAX_AFTER_DAYS + BEFORE_DAYS)
-    weights = np.clip(1.0 - j / k_b[..., None], 0.0, None)
-    return (1.0 + 2.0 * np.sum(weights * phi_b[..., None] ** j, axis=-1)) / k_b
+def _ar_variance(k: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray:
+    """Variance of the mean of k AR(1) days with lag-1 correlation phi (< 1), per unit day
+    variance: (1/k) [(1 + phi) / (1 - phi) - 2 phi (1 - phi^k) / (k (1 - phi)^2)]."""
+    k = np.maximum(np.asarray(k, dtype=float), 1.0)
+    phi = np.asarray(phi, dtype=float)
+    one = 1.0 - phi
+    return ((1.0 + phi) / one - 2.0 * phi * (1.0 - phi**k) / (k * one * one)) / k
 
 
 @dataclass
 class Windows:
-    """Per candidate t: the baseline and noise; per (t, k): the after-window mean and score."""
+    """Per candidate t: the baseline and noise; per (t, k): the combined score."""
 
     base: np.ndarray  # (n, F) baseline mean
     base_rows: np.ndarray  # (n,) usable days in the baseline
     scale: np.ndarray  # (n, F) day-to-day spread
     noise_days: np.ndarray  # (n,) days the spread was measured on
     phi: np.ndarray  # (n,) day-to-day correlation
-    after: np.ndarray  # (n, K, F) mean of days [t, t+k), k = 1..K
-    mask: np.ndarray  # (n, K, F) features compared
-    z: np.ndarray  # (n, K, F) standardized differences
-    score: np.ndarray  # (n, K) combined score, NaN where not computable
+    seen: np.ndarray  # (n + 1, F) cumulative count of days each feature was informative
+    score: np.ndarray  # (n, K) combined score for k = 1..K days after, NaN if not computable
+
+    def mask(self, t: int, k: int) -> np.ndarray:
+        """The features compared for candidate t after k days: informative in the windows."""
+        return (self.seen[t + k] - self.seen[max(t - BEFORE_DAYS, 0)]) > 0
+
+
+def _cumsum0(a: np.ndarray) -> np.ndarray:
+    """Cumulative sums with a leading zero row, so a window sum is one subtraction."""
+    out = np.zeros((a.shape[0] + 1, *a.shape[1:]))
+    np.cumsum(a, axis=0, out=out[1:])
+    return out
 
 
 def windows(features: Features, transient: np.ndarray) -> Windows:
@@ -111,65 +122,59 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
     n, f = x.shape
     kk = MAX_AFTER_DAYS
     good = (~transient).astype(float)
-    zero = np.zeros((1, f))
+    informative = np.ones((n, f)) if features.present is None else features.present.astype(float)
 
-    def csum(a: np.ndarray) -> np.ndarray:
-        return np.concatenate([zero[:, : a.shape[1]] if a.ndim == 2 else [0.0], np.cumsum(a, 0)])
-
-    xg = x * good[:, None]
-    c1 = csum(xg)
-    c2 = csum(xg * x)
-    cn = np.concatenate([[0.0], np.cumsum(good)])
+    c1 = _cumsum0(x * good[:, None])
+    c2 = _cumsum0(x * x * good[:, None])
+    cn = _cumsum0(good)
     pair = good * np.concatenate([[0.0], good[:-1]])  # day and the day before both good
     step = np.diff(x, axis=0, prepend=x[:1])
-    cl = csum(step * step * pair[:, None])
-    cp = np.concatenate([[0.0], np.cumsum(pair)])
-    call = csum(x)
+    cl = _cumsum0(step * step * pair[:, None])
+    cp = _cumsum0(pair)
+    call = _cumsum0(x)
+    seen = _cumsum0(informative)
 
     t = np.arange(n)
     b0 = np.maximum(t - BEFORE_DAYS, 0)
+    s0 = np.maximum(t - NOISE_DAYS, 0)
     nb = cn[t] - cn[b0]
+    nn = cn[t] - cn[s0]
     with np.errstate(invalid="ignore", divide="ignore"):
         base = (c1[t] - c1[b0]) / nb[:, None]
-        s0 = np.maximum(t - NOISE_DAYS, 0)
-        nn = cn[t] - cn[s0]
         mean_n = (c1[t] - c1[s0]) / nn[:, None]
-        var = ((c2[t] - c2[s0]) - nn[:, None] * mean_n**2) / (nn[:, None] - 1)
-        var = np.maximum(var, 0.0)
-        npair = cp[t] - cp[s0]
-        # Day-to-day steps have variance 2 var (1 - phi) for AR(1) days.
-        step_var = (cl[t] - cl[s0]) / npair[:, None]
-        phi = 1.0 - np.sum(step_var, axis=1) / (2.0 * np.sum(var, axis=1))
-    phi = np.clip(np.nan_to_num(phi, nan=0.0), 0.0, 0.8)
+        var = np.maximum(((c2[t] - c2[s0]) - nn[:, None] * mean_n**2) / (nn[:, None] - 1), 0.0)
+        # Day-to-day steps have variance 2 var (1 - phi) for AR(1) days; features never
+        # informative in the noise window take no part.
+        used_n = (seen[t] - seen[s0]) > 0
+        step_var = (cl[t] - cl[s0]) / (cp[t] - cp[s0])[:, None]
+        phi = 1.0 - np.sum(step_var * used_n, axis=1) / (2.0 * np.sum(var * used_n, axis=1))
+    phi = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
     scale = np.maximum(np.sqrt(var), FLOOR)
     ready = (t >= BEFORE_DAYS) & (nb >= BEFORE_DAYS / 2) & (nn >= MIN_NOISE_DAYS)
 
     ks = np.arange(1, kk + 1)
-    ends = t[:, None] + ks[None, :]  # (n, K) exclusive end of the after window
-    inside = ends <= n
-    ends_c = np.minimum(ends, n)
-    after = (call[ends_c] - call[t][:, None]) / ks[None, :, None]
-    if features.present is not None:
-        pc = csum(features.present.astype(float))
-        mask = (pc[ends_c] - pc[b0][:, None]) > 0
-    else:
-        mask = np.ones((n, kk, f), dtype=bool)
-    if features.active is not None:
-        lo, hi = features.active
-        base_in = (base > lo) & (base < hi)
-        after_in = (after > lo) & (after < hi)
-        mask &= base_in[:, None, :] | after_in
+    ends = np.minimum(t[:, None] + ks[None, :], n)  # (n, K) exclusive end of the after window
+    inside = t[:, None] + ks[None, :] <= n
+    # Standardized shift of every feature for every (t, k), built in place: (n, K, F).
+    dz = call[ends]
+    dz -= call[t][:, None, :]
+    dz /= ks[None, :, None]
+    dz -= base[:, None, :]
+    dz /= scale[:, None, :]
+    mask = seen[ends] > seen[b0][:, None, :]
+    used = mask.sum(axis=2)
     factor = np.sqrt(_ar_variance(ks[None, :], phi[:, None]) + _ar_variance(nb, phi)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = (after - base[:, None, :]) / (scale[:, None, :] * factor[:, :, None])
-        z = np.where(mask, z, 0.0)
-        used = mask.sum(axis=2)
         if features.combine == "max":
-            score = np.max(np.abs(z), axis=2)
+            np.abs(dz, out=dz)
+            dz *= mask
+            score = np.max(dz, axis=2) / factor
         else:
-            score = np.sqrt(np.sum(z * z, axis=2) / used)
+            dz *= dz
+            dz *= mask
+            score = np.sqrt(np.sum(dz, axis=2) / used) / factor
     score = np.where(inside & ready[:, None] & (used > 0), score, np.nan)
-    return Windows(base, nb, scale, nn, phi, after, mask, z, score)
+    return Windows(base, nb, scale, nn, phi, seen, score)
 
 
 def confirm(
@@ -206,32 +211,45 @@ def confirm(
         for j in np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())][:3]:
             first = int(starts[j])
             k = day - first + 1
-            if _persists(w, features, first, k, rules.spike_days) and _big_enough(
-                days, buckets, first, k, rules.min_effect
-            ):
+            if _persists(
+                w, features, first, k, rules.spike_days, float(cut[first])
+            ) and _big_enough(days, buckets, first, k, rules.min_effect):
                 found.append(Found(first, day, float(s[j])))
                 last_first = first
                 break
     return found
 
 
-def _persists(w: Windows, features: Features, first: int, k: int, spike_days: int) -> bool:
-    """The shift is still there once the most spike-like `spike_days` run of days is set
-    aside: a spike that reverts carries all of it, a real change spreads it over every day."""
+def _persists(
+    w: Windows, features: Features, first: int, k: int, spike_days: int, cut: float
+) -> bool:
+    """No run of up to `spike_days` days explains the shift: whichever such run is set aside,
+    the other days still carry half the mean shift and on their own reach half the cut. A
+    spike that reverts fails this for the run that is the spike; a real change passes for all.
+    """
     if spike_days <= 0:
         return True
-    mask = w.mask[first, k - 1]
+    if k <= spike_days:
+        return False
+    mask = w.mask(first, k)
     x = features.values[first : first + k]
     e = np.where(mask, (x - w.base[first]) / w.scale[first], 0.0)
     d = e.mean(axis=0)
     dd = float(d @ d)
-    if dd <= 0 or k <= spike_days:
+    if dd <= 0:
         return False
     share = (e @ d) / dd  # how much of the mean shift each day carries
-    run = np.convolve(share, np.ones(spike_days), mode="valid")
-    j = int(np.argmax(run))
-    rest = np.concatenate([share[:j], share[j + spike_days :]])
-    return bool(rest.mean() >= PERSISTENCE)
+    width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
+    phi = w.phi[first]
+    base_var = float(_ar_variance(w.base_rows[first], phi))
+    for run in range(1, spike_days + 1):
+        n_rest = k - run
+        factor = math.sqrt(float(_ar_variance(n_rest, phi)) + base_var)
+        for j in range(k - run + 1):
+            rest = (share[:j].sum() + share[j + run :].sum()) / n_rest
+            if rest < PERSISTENCE or rest * width / factor < cut / 2:
+                return False
+    return True
 
 
 def _big_enough(days: Days, buckets: np.ndarray, first: int, k: int, min_effect: float) -> bool:

@@ -230,3 +230,17 @@ def test_not_an_index_is_a_user_error(tmp_path, netwerk, capsys):
     bad.write_text('{"pings": []}')
     assert main(["probes", "sync", "--from", str(bad), str(netwerk)]) == 1
     assert "Glean Dictionary index.json" in capsys.readouterr().err
+
+
+def test_app_filter_syncs_only_that_apps_files(tmp_path, monkeypatch, capsys):
+    desktop = tmp_path / "probes" / "netwerk"
+    mobile = tmp_path / "probes" / "fenix" / "netwerk"
+    for folder in (desktop, mobile):
+        folder.mkdir(parents=True)
+        shutil.copy(NETWERK, folder / "metrics.yaml")
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps(with_monitor(index_of(NETWERK), MONITORED, {"alert": False})))
+    monkeypatch.chdir(tmp_path)
+    assert main(["probes", "sync", "--app", "fenix", "--from", str(index)]) == 0
+    assert (desktop / "metrics.yaml").read_bytes() == NETWERK.read_bytes()
+    assert (mobile / "metrics.yaml").read_bytes() != NETWERK.read_bytes()

@@ -388,10 +388,12 @@ def sync_files(
 
 def run_sync(args) -> int:
     """`alerting probes sync --from FILE_OR_URL [PATH...]`."""
-    from alerting.probes.config import probe_files
+    from alerting.probes.config import app_of, probe_files
 
     upstream = monitors_from_index(read_index(args.source), args.source)
     files = probe_files(args.paths or None)
+    if getattr(args, "app", None):
+        files = [f for f in files if app_of(f) == args.app]
     results = sync_files(files, upstream, write=not args.dry_run)
     changed = [(r, c) for r in results for c in r.changed]
     for result in results:

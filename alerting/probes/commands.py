@@ -33,6 +33,12 @@ def _add_sync(group) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="report, do not write")
     parser.add_argument(
+        "--app",
+        choices=("fog", "fenix"),
+        help="only files of this app (desktop fog or mobile fenix, by the path rule); "
+        "each app has its own Dictionary index",
+    )
+    parser.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or folders (default: probes/)"
     )
 

@@ -98,3 +98,34 @@ def test_missing_extra_is_a_clear_user_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.cloud", None)
     with pytest.raises(UserError, match=r"pip install 'alerting\[bigquery\]'"):
         bq.fetch_series(["m"], START, END, client=FakeClient([]))
+
+
+def test_pipeline_source_queries_each_app_and_channel_once():
+    pytest.importorskip("google.cloud.bigquery")
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(
+        data=SimpleNamespace(history_days=30, channels=["nightly", "beta"], bigquery_project="")
+    )
+    configs = [
+        SimpleNamespace(metric="m", app="fog"),
+        SimpleNamespace(metric="n", app="fog"),
+        SimpleNamespace(metric="k", app="fenix"),
+    ]
+    client = FakeClient([result_row("20250101", "2025010103", [{"key": "1", "count": 1.0}])])
+    series = bq.load_series(settings, configs, client=client, today=END)
+    tables = sorted(sql.split("FROM `")[1].split("`")[0] for sql, _ in client.calls)
+    assert tables == [
+        "moz-fx-data-shared-prod.glam_etl.glam_fenix_beta_aggregates",
+        "moz-fx-data-shared-prod.glam_etl.glam_fenix_nightly_aggregates",
+        "moz-fx-data-shared-prod.glam_etl.glam_fog_beta_aggregates",
+        "moz-fx-data-shared-prod.glam_etl.glam_fog_nightly_aggregates",
+    ]
+    metrics = sorted(
+        tuple(p.values) for _, c in client.calls for p in c.query_parameters if p.name == "metrics"
+    )
+    assert metrics == [("k",), ("k",), ("m", "n"), ("m", "n")]
+    # The fake answers the same row for every query: merged, the day counts four times.
+    assert series[SeriesKey("m", "Windows", "", "firefox_desktop", "nightly")].counts.tolist() == [
+        [4.0]
+    ]

@@ -9,16 +9,19 @@ allow-list, so nothing a user types ever becomes SQL text.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.series import WHERE, series_from_rows
+from alerting.data.series import WHERE, merge_series, series_from_rows
 from alerting.errors import UserError
 
 PROJECT_DATASET = "moz-fx-data-shared-prod.glam_etl"
 APPS = ("fog", "fenix")
 CHANNELS = ("nightly", "beta", "release")
+log = logging.getLogger(__name__)
+
 # The only tables a query can name.
 TABLES: dict[tuple[str, str], str] = {
     (app, channel): f"{PROJECT_DATASET}.glam_{app}_{channel}_aggregates"
@@ -156,6 +159,35 @@ def fetch_series(
     rows = list(_glam_rows(result, problems))
     series = series_from_rows(rows, problems)
     return series, problems
+
+
+def load_series(settings, configs, client=None, today: dt.date | None = None):
+    """The pipeline's BigQuery source: every monitored metric, per app and channel.
+
+    `settings.data` gives the channels, the days of history and the billing project;
+    `configs` are monitor configs (`metric`, `app`). Skipped rows are logged as warnings.
+    """
+    today = today or dt.date.today()
+    start = today - dt.timedelta(days=settings.data.history_days)
+    by_app: dict[str, set[str]] = {}
+    for config in configs:
+        by_app.setdefault(getattr(config, "app", None) or "fog", set()).add(config.metric)
+    if client is None and by_app:
+        bigquery = _bigquery()
+        try:
+            client = bigquery.Client(project=settings.data.bigquery_project or None)
+        except Exception as error:  # the library raises many kinds for missing credentials
+            raise UserError(f"cannot connect to BigQuery: {error}") from None
+    parts = []
+    for app, metrics in sorted(by_app.items()):
+        for channel in settings.data.channels:
+            found, problems = fetch_series(
+                sorted(metrics), start, today, app=app, channel=channel, client=client
+            )
+            for problem in problems:
+                log.warning("%s", problem)
+            parts.append(found)
+    return merge_series(parts)
 
 
 def _glam_rows(result: Iterable[Mapping], problems: list[str]) -> Iterable[dict]:

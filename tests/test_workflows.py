@@ -151,7 +151,7 @@ def test_sync_weekly_opens_a_pull_request_with_least_privilege():
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert workflow["concurrency"]["cancel-in-progress"] is False
-    assert any("alerting probes sync --from" in s.get("run", "") for s in steps(workflow))
+    assert any("alerting probes sync --app fog --from" in s.get("run", "") for s in steps(workflow))
     assert any(
         s.get("uses", "").startswith("peter-evans/create-pull-request@") for s in steps(workflow)
     )

@@ -214,10 +214,31 @@ def confirm(
             if _persists(
                 w, features, first, k, rules.spike_days, float(cut[first])
             ) and _big_enough(days, buckets, first, k, rules.min_effect):
+                first = _locate(w, features, first, day, last_first + BEFORE_DAYS)
                 found.append(Found(first, day, float(s[j])))
                 last_first = first
                 break
     return found
+
+
+def _locate(w: Windows, features: Features, first: int, day: int, earliest: int) -> int:
+    """The first day of the new behaviour, to the day: each day near the best-scoring start
+    joins whichever level it is closer to (the baseline, or the mean of the days since), and
+    the start is where the run of new-level days begins. Scores of neighbouring starts differ
+    by less than one day's noise; this per-day vote does not."""
+    lo = max(first - 3, earliest)
+    if lo > day:
+        return first
+    mask = w.mask(first, day - first + 1)
+    e = np.where(mask, (features.values[lo : day + 1] - w.base[first]) / w.scale[first], 0.0)
+    d = e[first - lo :].mean(axis=0)
+    dd = float(d @ d)
+    if dd <= 0:
+        return first
+    votes = (e @ d) / dd - 0.5  # > 0: closer to the new level
+    gain = np.cumsum(votes[::-1])[::-1]  # the new level's case for starting at each day
+    last_start = min(first + 2, day)
+    return lo + int(np.argmax(gain[: last_start - lo + 1]))
 
 
 def _persists(

@@ -1,3 +1,3 @@
 """The built-in techniques; importing this module registers them."""
 
-from alerting.detect import cdf_squared  # noqa: F401
+from alerting.detect import cdf_squared, quantile_steps  # noqa: F401

@@ -1,0 +1,106 @@
+"""`quantile_steps`: steps in the daily p05, p25, median, p75 and p95, each in its own noise.
+
+Where `cdf_squared` averages the shift over the whole distribution, this looks at five daily
+quantile series (on a log scale) separately and takes the one that moved most, with the cut
+raised for looking five times. A change confined to one tail (a slow sub-population, a longer
+tail) moves one quantile a lot and the rest of the CDF hardly at all: here it stands out,
+averaged over all buckets it can drown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from alerting.data.histogram import quantiles
+from alerting.data.model import DailySeries
+from alerting.detect.days import log_scale, usable_days, weekday_adjusted
+from alerting.detect.model import Detection
+from alerting.detect.registry import ArgSpec, Technique, register
+from alerting.detect.steps import (
+    MIN_NOISE_DAYS,
+    Features,
+    Rules,
+    confirm,
+    tail_for,
+    to_detections,
+    windows,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "quantile_steps"
+MIN_DAYS = MIN_NOISE_DAYS + 3
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+SCORE_MEANING = (
+    "largest shift of the daily p05/p25/median/p75/p95 (log scale), in the series' own"
+    " day-to-day noise widths"
+)
+
+
+def detect(series: DailySeries, args: dict) -> list[Detection]:
+    days = usable_days(series)
+    if days.n < MIN_DAYS:
+        log.info(
+            "%s: %s (%s, %r) has %d usable days, needs %d; no detection",
+            NAME,
+            series.key.metric,
+            series.key.os,
+            series.key.metric_key,
+            days.n,
+            MIN_DAYS,
+        )
+        return []
+    transient = days.transient if args["short_term_spikes_ignored"] else np.zeros(days.n, bool)
+    values = log_scale(quantiles(series.buckets, days.pmf, QUANTILES))
+    features = Features(
+        values=weekday_adjusted(values, days.weekday, transient), present=None, combine="max"
+    )
+    rules = Rules(
+        tail=tail_for(args["threshold"], n_features=len(QUANTILES)),
+        min_effect=args["min_effect"],
+        spike_days=2 if args["short_term_spikes_ignored"] else 0,
+    )
+    found = confirm(windows(features, transient), features, days, series.buckets, rules)
+    return to_detections(series, days, found, NAME, SCORE_MEANING)
+
+
+TECHNIQUE = register(
+    Technique(
+        name=NAME,
+        aliases=("quantile-steps",),
+        summary=(
+            "Finds steps in the daily p05/p25/median/p75/p95 series, each measured in its own"
+            " day-to-day noise; strongest on changes confined to one tail."
+        ),
+        detect=detect,
+        args=(
+            ArgSpec(
+                "threshold",
+                float,
+                0.85,
+                "how sure a change must be: the chance (0..1) that a series without any change"
+                " stays silent for a whole year (0.85: about one false alert in six series-years)",
+                0.0,
+                1.0,
+            ),
+            ArgSpec(
+                "short_term_spikes_ignored",
+                bool,
+                True,
+                "ignore changes that revert within 2 days (a change is then confirmed on its"
+                " third day at the earliest)",
+            ),
+            ArgSpec(
+                "min_effect",
+                float,
+                0.02,
+                "smallest relative shift of the median, p05 or p95 worth an alert (0.02 = 2 %)",
+                0.0,
+                10.0,
+            ),
+        ),
+        min_days=MIN_DAYS,
+    )
+)

@@ -1,0 +1,158 @@
+import datetime as dt
+import logging
+
+import numpy as np
+import pytest
+
+from alerting.data.model import DailySeries
+from alerting.detect.registry import get_technique, parse_args, techniques
+from tests.detect_series import START, build, day
+
+NAMES = ("cdf_squared", "quantile_steps")
+
+
+def run(name: str, series: DailySeries, *items: str):
+    technique = get_technique(name)
+    parsed = parse_args(technique, items)
+    assert not parsed.errors
+    return technique.detect(series, parsed.values)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("size", [0.15, -0.15])
+def test_a_clean_step_is_found_on_its_first_day(name, size):
+    found = run(name, build(shift={70: size}))
+    assert [d.date for d in found] == [day(70)]
+    change = found[0]
+    assert change.direction == ("up" if size > 0 else "down")
+    assert change.build_id == "2024031103"
+    assert change.technique == name
+    assert change.score > 0 and change.score_meaning
+    ratio = change.after.median / change.before.median
+    assert ratio == pytest.approx(np.exp(size), rel=0.03)
+    assert change.before.p05 < change.before.median < change.before.p95
+    assert change.before.samples == pytest.approx(20000, rel=0.05)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_flat_noise_is_not_a_change(name):
+    for seed in range(5):
+        assert run(name, build(days=365, seed=seed)) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("spike", [{60: 0.5}, {60: -0.4, 61: -0.4}, {60: 0.6, 61: 0.6}])
+def test_a_spike_that_reverts_is_not_a_change(name, spike):
+    assert run(name, build(spike=spike)) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_spike_is_reported_when_spikes_are_not_ignored(name):
+    found = run(name, build(spike={60: 0.5}), "short_term_spikes_ignored=false")
+    assert [d.date for d in found] == [day(60)]
+    assert found[0].direction == "up"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_volume_change_alone_is_not_a_change(name):
+    assert run(name, build(volume={50: 0.3, 80: 8.0})) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_two_changes_are_two_detections(name):
+    found = run(name, build(days=200, shift={60: 0.2, 130: -0.2}))
+    assert [(d.date, d.direction) for d in found] == [(day(60), "up"), (day(130), "down")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_step_below_the_minimum_effect_is_ignored(name):
+    series = build(shift={70: 0.1}, noise=0.002)
+    assert [d.date for d in run(name, series)] == [day(70)]
+    assert run(name, series, "min_effect=0.2") == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_threshold_one_never_alerts(name):
+    assert run(name, build(shift={70: 0.3}), "threshold=1") == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_change_is_reported_once_with_the_same_date_every_later_day(name):
+    series = build(days=150, shift={70: 0.12})
+    seen = {}
+    for i in range(60, 150):
+        for d in get_technique(name).detect(series.until(day(i)), get_technique(name).defaults()):
+            seen.setdefault(d.date, []).append(i)
+    assert list(seen) == [day(70)]
+    first = seen[day(70)][0]
+    assert 70 <= first <= 73  # a few days after the change
+    assert seen[day(70)] == list(range(first, 150))  # reported on every later day, same date
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_detection_is_deterministic(name):
+    series = build(days=150, shift={70: 0.12}, spike={100: 0.5})
+    assert run(name, series) == run(name, series)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_short_series_give_no_detection_and_a_note(name, caplog):
+    with caplog.at_level(logging.INFO):
+        assert run(name, build(days=12, shift={6: 0.5})) == []
+    assert "usable days" in caplog.text
+    assert run(name, build(days=120).until(START - dt.timedelta(days=1))) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gaps_and_thin_days_are_survived(name):
+    series = build(days=160, shift={90: 0.2}, gaps=(10, 11, 12, 50, 89, 91, 120))
+    series.counts[30] *= 0.001  # a day with a handful of samples
+    series.counts[31] = 0.0  # present but empty
+    found = run(name, series)
+    assert [d.date for d in found] == [day(90)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_degenerate_histograms_do_not_crash(name):
+    single = build(days=60)
+    single = DailySeries(
+        key=single.key,
+        metric_type=single.metric_type,
+        start=single.start,
+        buckets=np.array([1.0]),
+        counts=np.full((60, 1), 100.0),
+        present=single.present,
+        build_ids=single.build_ids,
+    )
+    assert run(name, single) == []
+    zeros = build(days=60)
+    zeros.counts[:] = 0.0
+    assert run(name, zeros) == []
+    empty = build(days=60).until(START)
+    assert run(name, empty) == []
+
+
+def test_both_techniques_are_registered_with_documented_arguments():
+    registered = techniques()
+    for name in NAMES:
+        technique = registered[name]
+        assert {"threshold", "short_term_spikes_ignored", "min_effect"} <= set(technique.defaults())
+        assert technique.defaults()["threshold"] == 0.85
+        assert all(a.help for a in technique.args)
+    assert get_technique("cdf-squared") is registered["cdf_squared"]
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("threshold=2", "at most 1"),
+        ("threshold=high", "takes a number"),
+        ("short_term_spikes_ignored=maybe", "True or False"),
+        ("window=7", "unknown argument"),
+        ("threshold", "expected key=value"),
+    ],
+)
+def test_bad_arguments_are_named(item, message):
+    parsed = parse_args(get_technique("cdf_squared"), [item])
+    assert len(parsed.errors) == 1
+    assert message in parsed.errors[0][1]

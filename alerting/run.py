@@ -11,7 +11,7 @@ import datetime as dt
 import fnmatch
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +88,8 @@ class Context:
     root: Path
     store: StateStore
     configs: list
-    series: dict[SeriesKey, DailySeries]
+    batches: Iterator[Batch]  # consumed by detection
+    series: dict[SeriesKey, DailySeries]  # the batch being worked on
     as_of: dt.date
     run_date: str
     alerts: dict[str, Alert]
@@ -111,13 +112,11 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
     if source == "sample":
         from alerting.data.generator import generate_for_probes
 
-        end = (
-            dt.date.fromisoformat(settings.data.sample_end)
-            if settings.data.sample_end
-            else SAMPLE_END
-        )
         data = generate_for_probes(
-            configs, end=end, days=settings.data.history_days, seed=settings.data.sample_seed
+            configs,
+            end=sample_end(settings),
+            days=settings.data.history_days,
+            seed=settings.data.sample_seed,
         )
         return series_from_rows(data.rows)
     if source == "files":
@@ -132,6 +131,43 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
     from alerting.data.bigquery import load_series as load_bigquery
 
     return load_bigquery(settings, configs)
+
+
+BATCH = 100  # probes whose data is held in memory at once
+
+
+Batch = tuple[list, dict[SeriesKey, DailySeries], str]  # configs, their series, load error
+
+
+def series_batches(settings: Settings, configs: list) -> Iterator[Batch]:
+    """(configs, their series) in batches, so a fleet's data never sits in memory at once.
+
+    Local files are read once (they are not split by probe); generated and BigQuery data
+    are fetched per batch of probes. A batch that cannot be loaded is reported with its error
+    (its probes are retried on the next run) and the others go on.
+    """
+    step = len(configs) if settings.data.source == "files" else BATCH
+    for start in range(0, len(configs), step):
+        chunk = configs[start : start + step]
+        try:
+            yield chunk, load_series(settings, chunk), ""
+        except UserError as error:
+            yield chunk, {}, str(error)
+
+
+def default_as_of(settings: Settings) -> dt.date | None:
+    """The last day with data when it is known without reading it (None for local files)."""
+    if settings.data.source == "sample":
+        return sample_end(settings)
+    if settings.data.source == "bigquery":
+        return dt.date.today() - dt.timedelta(days=1)
+    return None
+
+
+def sample_end(settings: Settings) -> dt.date:
+    if settings.data.sample_end:
+        return dt.date.fromisoformat(settings.data.sample_end)
+    return SAMPLE_END
 
 
 def uses_sample_builds(settings: Settings) -> bool:
@@ -166,18 +202,22 @@ def run(
     if probe_glob and not configs:
         raise UserError(f"no monitored probe matches --probe {probe_glob!r}")
     store = StateStore(root / settings.state_dir, dry_run=dry_run)
-    series = load_series(settings, configs)
-    last_day = max((s.end for s in series.values() if s.n_days), default=None)
-    if as_of is None:
+    batches = series_batches(settings, configs)
+    as_of = as_of or default_as_of(settings)
+    if as_of is None:  # local files: the latest day they hold
+        batches = list(batches)
+        last_day = max((s.end for _, b, _ in batches for s in b.values() if s.n_days), default=None)
         if last_day is None:
-            raise UserError("the data source has no data for the monitored probes")
+            problem = next((e for _, _, e in batches if e), "no data for the monitored probes")
+            raise UserError(f"data files: {problem}")
         as_of = last_day
     context = Context(
         settings=settings,
         root=root,
         store=store,
         configs=configs,
-        series=series,
+        batches=iter(batches),
+        series={},
         as_of=as_of,
         run_date=as_of.isoformat(),
         alerts=store.alerts(),

@@ -112,12 +112,18 @@ def first_seen(ctx, config, ids: list[str]) -> dict[str, str]:
 def detect(ctx, step) -> list[Found]:
     found: list[Found] = []
     lookback = dt.timedelta(days=ctx.settings.detect.lookback_days)
-    for config in ctx.progress(ctx.configs, "detect"):
-        try:
-            found += _detect_probe(ctx, config, lookback, step)
-        except Exception as error:  # one probe's failure never stops the others
-            log.debug("detection failed for %s", config.probe, exc_info=True)
-            step.errors.append(f"{config.probe}: detection failed: {error}")
+    for configs, series, error in ctx.batches:
+        if error:
+            step.errors.append(f"data for {len(configs)} probe(s) unavailable: {error}")
+            continue
+        ctx.series = series
+        for config in ctx.progress(configs, "detect"):
+            try:
+                found += _detect_probe(ctx, config, lookback, step)
+            except Exception as error:  # one probe's failure never stops the others
+                log.debug("detection failed for %s", config.probe, exc_info=True)
+                step.errors.append(f"{config.probe}: detection failed: {error}")
+    ctx.series = {}
     step.add("new detections", len(found))
     return found
 

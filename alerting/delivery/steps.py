@@ -1,4 +1,5 @@
-"""The delivery steps of the daily run (SPEC §5 steps 1, 5, 6, 7) in live mode.
+"""The delivery steps of the daily run (SPEC §5 steps 1, 5, 6, 7): Bugzilla and mail in
+live mode, digest drafts under `state/outbox/emails/` otherwise.
 
 Each step handles items one by one: a failing bug or email is reported and stays pending for
 the next run, the others go on. `save(alert)` persists one alert atomically and is called
@@ -35,7 +36,19 @@ from alerting.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["check_live_credentials", "file_bugs", "link_summaries", "send_digests", "sync_bugs"]
+__all__ = [
+    "check_live_credentials",
+    "digests_for",
+    "draft_digests",
+    "email_step",
+    "file_bugs",
+    "file_step",
+    "link_step",
+    "link_summaries",
+    "send_digests",
+    "sync_bugs",
+    "sync_step",
+]
 
 Save = Callable[[Alert], None]
 MAX_DUPLICATE_HOPS = 10

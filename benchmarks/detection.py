@@ -1,0 +1,388 @@
+"""Detection quality and speed on labelled generated series, against the published mozdetect.
+
+    python benchmarks/detection.py                       # the recorded run (a few minutes)
+    python benchmarks/detection.py --quick               # one small seed, no mozdetect
+
+For every technique in the registry: precision, recall, F1 (a detection matches a labelled
+change when its date lies within [-3, +7] days of it, one match per change), false alerts per
+change-free series-year, share of matches within +-1 day, direction agreement, latency in the
+`--as-of` replay (first as-of day on which the change is reported, minus its date; the date
+must be the final one), and milliseconds of detection per series-year. Recall is also split by
+kind of change and by size in noise widths, which is where the techniques differ.
+
+Datasets: the generator's default setting on seeds the techniques were not tuned on, and a
+setting not used while tuning (shorter series, half of them change-free).
+
+mozdetect (benchmark-only, not a project dependency) is run on the first series of the first
+dataset when it is importable; install it into the venv with `pip install mozdetect==0.2.0`.
+`alerting detect` end to end (reading the GLAM rows included) is timed as a subprocess on a
+JSON-lines file of the same dataset and compared per series with mozdetect's time per series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alerting.data.generator import generate
+from alerting.data.series import series_from_rows
+from alerting.detect.registry import techniques
+
+END = dt.date(2024, 12, 31)
+MATCH = (-3, 7)
+SIZE_BINS = ((0.0, 2.0, "<2"), (2.0, 4.0, "2-4"), (4.0, float("inf"), ">=4"))
+
+
+@dataclass
+class Dataset:
+    name: str
+    rows: list[dict]
+    series: dict  # SeriesKey -> DailySeries
+    truth: dict  # (metric, os, metric_key) -> truth record
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    free_fp: int = 0
+    free_years: float = 0.0
+    within1: int = 0
+    direction_ok: int = 0
+    seconds: float = 0.0
+    years: float = 0.0
+    latency: list[int] = field(default_factory=list)
+    latency_big: list[int] = field(default_factory=list)
+    replay_moved: int = 0
+    by_kind: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_size: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, other: Score) -> None:
+        for name in ("tp", "fp", "fn", "free_fp", "free_years", "within1", "direction_ok"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.seconds += other.seconds
+        self.years += other.years
+        self.latency += other.latency
+        self.latency_big += other.latency_big
+        self.replay_moved += other.replay_moved
+        for mine, theirs in ((self.by_kind, other.by_kind), (self.by_size, other.by_size)):
+            for key, (hit, total) in theirs.items():
+                mine[key][0] += hit
+                mine[key][1] += total
+
+
+def make_dataset(name: str, seed: int, n_series: int, days: int, free_share: float) -> Dataset:
+    data = generate(seed=seed, n_series=n_series, days=days, end=END, change_free_share=free_share)
+    series = series_from_rows(data.rows)
+    truth = {(t["metric"], t["os"], t["metric_key"]): t for t in data.truth}
+    return Dataset(name, data.rows, series, truth)
+
+
+def match(found: list[tuple[dt.date, str]], changes: list[dict]) -> list[tuple[int, int | None]]:
+    """(detection index, change index or None): each change matches at most one detection."""
+    taken: set[int] = set()
+    out = []
+    for i, (date, _) in enumerate(found):
+        hit = None
+        for j, change in enumerate(changes):
+            offset = (date - dt.date.fromisoformat(change["date"])).days
+            if j not in taken and MATCH[0] <= offset <= MATCH[1]:
+                hit = j
+                taken.add(j)
+                break
+        out.append((i, hit))
+    return out
+
+
+def size_bin(widths: float) -> str:
+    return next(label for lo, hi, label in SIZE_BINS if lo <= widths < hi)
+
+
+def score_series(found, changes, n_days) -> Score:
+    score = Score()
+    years = n_days / 365.0
+    if not changes:
+        score.free_years = years
+    matched = set()
+    for i, j in match(found, changes):
+        if j is None:
+            score.fp += 1
+            score.free_fp += not changes
+            continue
+        matched.add(j)
+        score.tp += 1
+        change = changes[j]
+        date, direction = found[i]
+        score.within1 += abs((date - dt.date.fromisoformat(change["date"])).days) <= 1
+        score.direction_ok += direction == change["direction"]
+    for j, change in enumerate(changes):
+        hit = j in matched
+        score.fn += not hit
+        for table, key in (
+            (score.by_kind, change["kind"]),
+            (score.by_size, size_bin(change["noise_widths"])),
+        ):
+            table[key][0] += hit
+            table[key][1] += 1
+    return score
+
+
+def run_technique(technique, datasets: list[Dataset], replay: bool) -> Score:
+    total = Score()
+    args = technique.defaults()
+    for data in datasets:
+        for key, series in data.series.items():
+            truth = data.truth[(key.metric, key.os, key.metric_key)]
+            start = time.perf_counter()
+            detections = technique.detect(series, args)
+            elapsed = time.perf_counter() - start
+            found = [(d.date, d.direction) for d in detections]
+            score = score_series(found, truth["changes"], series.n_days)
+            score.seconds = elapsed
+            score.years = series.n_days / 365.0
+            if replay:
+                _replay(technique, args, series, truth["changes"], found, score)
+            total.add(score)
+    return total
+
+
+def _replay(technique, args, series, changes, found, score: Score) -> None:
+    """Latency: run as the daily job would, day by day from the change's date, until the
+    change is reported; the date reported then must be the date of the full-history run."""
+    for i, j in match(found, changes):
+        if j is None:
+            continue
+        change_day = dt.date.fromisoformat(changes[j]["date"])
+        final_date = found[i][0]
+        for lag in range(0, 60):
+            as_of = change_day + dt.timedelta(days=lag)
+            if as_of > series.end:
+                break
+            dates = {d.date for d in technique.detect(series.until(as_of), args)}
+            near = [d for d in dates if MATCH[0] <= (d - change_day).days <= MATCH[1]]
+            if near:
+                score.latency.append(lag)
+                if changes[j]["noise_widths"] >= 4:
+                    score.latency_big.append(lag)
+                score.replay_moved += final_date not in near
+                break
+
+
+def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float] | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import pandas as pd
+        from mozdetect.data import TelemetryTimeSeries
+        from mozdetect.timeseries_detectors import get_timeseries_detectors
+    except ImportError:
+        return None
+    import logging
+
+    logging.getLogger("CDFSquaredTimeSeries").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
+    detector_class = get_timeseries_detectors()["cdf_squared"]
+    by_key = defaultdict(list)
+    for row in data.rows:
+        by_key[(row["metric"], row["os"], row["metric_key"])].append(row)
+    total = Score()
+    per_series = []
+    for key in sorted(by_key)[:n_series]:
+        rows = sorted(by_key[key], key=lambda r: r["build_id"])
+        truth = data.truth[key]
+        start = time.perf_counter()
+        frame = pd.DataFrame(rows)
+        try:
+            detections = detector_class(TelemetryTimeSeries(frame)).detect_changes()
+        except Exception as error:  # it crashes on some inputs; that counts as no detection
+            print(f"  mozdetect failed on {key}: {type(error).__name__}: {error}")
+            detections = []
+        elapsed = time.perf_counter() - start
+        per_series.append(elapsed)
+        found = [(d.location, d.direction) for d in detections]
+        n_days = (
+            dt.date.fromisoformat(rows[-1]["build_date"][:10])
+            - dt.date.fromisoformat(rows[0]["build_date"][:10])
+        ).days + 1
+        score = score_series(found, truth["changes"], n_days)
+        score.seconds = elapsed
+        score.years = n_days / 365.0
+        total.add(score)
+    return total, statistics.mean(per_series)
+
+
+def end_to_end(data: Dataset, technique: str) -> float:
+    """Seconds per series of `alerting detect FILE --format json` in a subprocess."""
+    import orjson
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.jsonl"
+        with open(path, "wb") as out:
+            for row in data.rows:
+                out.write(orjson.dumps(row) + b"\n")
+        command = [sys.executable, "-m", "alerting", "detect", str(path), "--format", "json"]
+        command += ["--technique", technique]
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, check=True)
+        elapsed = time.perf_counter() - start
+        json.loads(result.stdout)
+    return elapsed / len(data.series)
+
+
+def ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f}" if b else "-"
+
+
+def report(name: str, s: Score) -> list[str]:
+    precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 0.0
+    recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    med = statistics.median(s.latency) if s.latency else None
+    med_big = statistics.median(s.latency_big) if s.latency_big else None
+    return [
+        name,
+        f"{precision:.3f}",
+        f"{recall:.3f}",
+        f"{f1:.3f}",
+        f"{s.free_fp / s.free_years:.3f}" if s.free_years else "-",
+        ratio(s.within1, s.tp),
+        ratio(s.direction_ok, s.tp),
+        "-" if med is None else f"{med:g}",
+        "-" if med_big is None else f"{med_big:g}",
+        "-" if not s.latency else str(s.replay_moved),
+        f"{1000 * s.seconds / s.years:.2f}" if s.years else "-",
+        f"{s.tp}/{s.fp}/{s.fn}",
+    ]
+
+
+HEADERS = (
+    "technique",
+    "precision",
+    "recall",
+    "F1",
+    "false/free-yr",
+    "within±1d",
+    "direction",
+    "latency",
+    "latency≥4w",
+    "moved",
+    "ms/series-yr",
+    "tp/fp/fn",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", default="11,12,13", help="seeds of the default setting")
+    parser.add_argument("--series", type=int, default=150, help="series per seed")
+    parser.add_argument("--mozdetect-series", type=int, default=6)
+    parser.add_argument("--quick", action="store_true", help="one seed of 40 series, no mozdetect")
+    args = parser.parse_args()
+    from alerting.textable import format_table
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    settings = [(f"seed {s}, 365 d, 1/3 free", s, args.series, 365, 1 / 3) for s in seeds]
+    settings.append(("seed 21, 240 d, 1/2 free (untuned)", 21, 120, 240, 0.5))
+    if args.quick:
+        settings = [("seed 11, 365 d, 1/3 free", 11, 40, 365, 1 / 3)]
+        args.mozdetect_series = 0
+
+    start = time.perf_counter()
+    datasets = [make_dataset(*setting) for setting in settings]
+    n_series = sum(len(d.series) for d in datasets)
+    n_changes = sum(len(t["changes"]) for d in datasets for t in d.truth.values())
+    n_free = sum(not t["changes"] for d in datasets for t in d.truth.values())
+    print(
+        f"datasets: {len(datasets)}, series: {n_series} ({n_free} change-free), "
+        f"labelled changes: {n_changes} (generated in {time.perf_counter() - start:.0f} s)"
+    )
+    for data in datasets:
+        print(f"  {data.name}: {len(data.series)} series")
+
+    rows = []
+    overall: dict[str, Score] = {}
+    for name, technique in sorted(techniques().items()):
+        for data in datasets:
+            score = run_technique(technique, [data], replay=True)
+            rows.append(report(f"{name} [{data.name}]", score))
+            overall.setdefault(name, Score()).add(score)
+        rows.append(report(f"{name} [all]", overall[name]))
+    print()
+    print(format_table(HEADERS, rows))
+    print(
+        "\nlatency: median days from the change to the first as-of day that reports it; "
+        "moved: replay reports whose date differed from the full-history run"
+    )
+
+    kinds = sorted({k for s in overall.values() for k in s.by_kind})
+    sizes = [label for _, _, label in SIZE_BINS]
+    table = []
+    for name, s in overall.items():
+        cells = [name]
+        cells += [f"{s.by_kind[k][0]}/{s.by_kind[k][1]}" for k in kinds]
+        cells += [f"{s.by_size[b][0]}/{s.by_size[b][1]}" for b in sizes]
+        table.append(cells)
+    print("\nrecall by kind and by size (noise widths), all datasets:")
+    print(format_table(["technique", *kinds, *[f"{b} w" for b in sizes]], table))
+
+    first = datasets[0]
+    e2e = {name: end_to_end(first, name) for name in sorted(techniques())}
+    print(f"\n`alerting detect` end to end on {first.name} ({len(first.series)} series):")
+    for name, seconds in e2e.items():
+        print(f"  {name}: {1000 * seconds:.1f} ms per series (reading rows included)")
+
+    if args.mozdetect_series:
+        result = run_mozdetect(first, args.mozdetect_series)
+        if result is None:
+            print("\nmozdetect: not importable (pip install mozdetect==0.2.0 to compare)")
+        else:
+            moz, per_series = result
+            ours = []
+            for name in sorted(techniques()):
+                keys = sorted((k.metric, k.os, k.metric_key) for k in first.series)[
+                    : args.mozdetect_series
+                ]
+                subset = Dataset(
+                    first.name,
+                    [],
+                    {
+                        k: v
+                        for k, v in first.series.items()
+                        if (k.metric, k.os, k.metric_key) in keys
+                    },
+                    first.truth,
+                )
+                ours.append(
+                    report(
+                        f"{name} [same series]", run_technique(techniques()[name], [subset], False)
+                    )
+                )
+            print(
+                f"\nmozdetect 0.2.0 cdf_squared on the first {args.mozdetect_series} series of {first.name}:"
+            )
+            print(format_table(HEADERS, [report("mozdetect cdf_squared", moz), *ours]))
+            print(
+                f"  mozdetect: {per_series:.2f} s per series (its own aggregation of the rows included)"
+            )
+            for name, seconds in e2e.items():
+                print(
+                    f"  alerting detect --technique {name}: {per_series / seconds:,.0f}x faster per series"
+                )
+    print(f"\ntotal benchmark time: {time.perf_counter() - start:.0f} s on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -118,3 +118,19 @@ def test_live_run_without_the_key_fails_before_doing_anything(live, monkeypatch)
     with pytest.raises(UserError, match="BUGZILLA_API_KEY"):
         run_on(root, bugzilla, 59)
     assert bugzilla.log == [] and smtp.received == [] and not (root / "state").exists()
+
+
+def test_drafts_from_outbox_runs_are_filed_and_sent_once_delivery_goes_live(live, monkeypatch):
+    root, bugzilla, smtp = live
+    monkeypatch.setenv("ALERTING_DELIVERY_MODE", "outbox")
+    drafted = run_on(root, bugzilla, 59)
+    assert len(drafted.new_alerts) == 3
+    assert bugzilla.created == 0 and smtp.received == []
+    assert {a.delivery_state for a in by_probe(root).values()} == {"drafted"}
+    monkeypatch.setenv("ALERTING_DELIVERY_MODE", "live")
+    run_on(root, bugzilla, 60)
+    assert bugzilla.created == 2
+    assert len(smtp.received) == 2
+    assert {a.delivery_state for a in by_probe(root).values()} == {"filed", "sent"}
+    run_on(root, bugzilla, 61)
+    assert bugzilla.created == 2 and len(smtp.received) == 2

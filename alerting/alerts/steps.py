@@ -21,9 +21,7 @@ from alerting.alerts.model import (
     DELIVERY_BUG,
     DELIVERY_EMAIL,
     DRAFTED,
-    FILED,
     PENDING,
-    SENT,
     Alert,
     Plot,
     PushRange,
@@ -337,11 +335,16 @@ def link_bugs(ctx, step) -> None:
 
 # -- step 7 -------------------------------------------------------------------------------
 def pending_emails(ctx) -> dict[str, list[Alert]]:
-    """Recipient -> the email alerts still owed to them (oldest recipients first)."""
+    """Recipient -> the email alerts still owed to them, in recipient order.
+
+    Drafts are owed too once delivery goes live: an outbox draft was never sent.
+    """
+    live = ctx.settings.delivery.mode == "live" and ctx.settings.email.backend != "outbox"
+    owed_states = (PENDING, DRAFTED) if live else (PENDING,)
     owed: dict[str, list[Alert]] = {}
     for key in sorted(ctx.alerts):
         alert = ctx.alerts[key]
-        if alert.delivery != DELIVERY_EMAIL or alert.delivery_state in (SENT, DRAFTED, FILED):
+        if alert.delivery != DELIVERY_EMAIL or alert.delivery_state not in owed_states:
             continue
         for recipient in alert.recipients:
             if recipient not in alert.notified:

@@ -9,6 +9,7 @@ Each step's package owns its subcommands in a `commands` module exposing
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import logging
 import sys
@@ -62,6 +63,14 @@ def add_group(subparsers, name: str, help_text: str):
     add_verbosity(parser)
     parser.set_defaults(func=None, group_parser=parser)
     return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+
+
+def iso_date(text: str) -> dt.date:
+    """argparse type for `YYYY-MM-DD` options: a bad date is a usage error (exit 2)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
 def configure_logging(args: argparse.Namespace) -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
 from pathlib import Path
 
-from alerting.cli import add_command, add_group
+from alerting.cli import add_command, add_group, iso_date
 from alerting.errors import UserError
 
 
 def register(subparsers) -> None:
     run = add_command(subparsers, "run", "run the daily pipeline (SPEC §5)", run_command)
-    run.add_argument("--date", type=_date, help="as-of date (default: latest day with data)")
+    run.add_argument("--date", type=iso_date, help="as-of date (default: latest day with data)")
     run.add_argument("--probe", metavar="GLOB", help="only probes whose dotted name matches")
     run.add_argument("--dry-run", action="store_true", help="write nothing under state/")
     run.add_argument("--root", default=".", help="repository root (default: .)")
@@ -28,13 +27,6 @@ def register(subparsers) -> None:
     show = add_command(alerts, "show", "show one alert as JSON", show_command)
     show.add_argument("id", help="alert id (a unique prefix is enough)")
     show.add_argument("--state", default="state", help="state directory (default: state)")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def run_command(args: argparse.Namespace) -> int:

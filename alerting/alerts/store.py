@@ -84,33 +84,30 @@ class StateStore:
             data = self.read_json(f"{folder}/{path.name}")
             if isinstance(data, dict):
                 records.append((path, data))
+            elif data is not None:
+                self.errors.append(f"{path}: not a JSON object, left untouched")
         return records
 
     # -- alerts and summaries --------------------------------------------------------------
-    def alerts(self) -> dict[str, Alert]:
+    def _load(self, folder: str, record: type[Alert] | type[Summary], what: str) -> dict:
         found = {}
-        for path, data in self._records("alerts"):
+        for path, data in self._records(folder):
             try:
-                alert = Alert.from_json(data)
+                item = record.from_json(data)
             except (KeyError, TypeError) as error:
-                self.errors.append(f"{path}: not an alert record, left untouched: {error}")
+                self.errors.append(f"{path}: not {what} record, left untouched: {error}")
                 continue
-            found[alert.id] = alert
+            found[item.id] = item
         return found
+
+    def alerts(self) -> dict[str, Alert]:
+        return self._load("alerts", Alert, "an alert")
 
     def save_alert(self, alert: Alert) -> bool:
         return self.write_json(f"alerts/{alert.id}.json", alert.to_json())
 
     def summaries(self) -> dict[str, Summary]:
-        found = {}
-        for path, data in self._records("summaries"):
-            try:
-                summary = Summary.from_json(data)
-            except (KeyError, TypeError) as error:
-                self.errors.append(f"{path}: not a summary record, left untouched: {error}")
-                continue
-            found[summary.id] = summary
-        return found
+        return self._load("summaries", Summary, "a summary")
 
     def save_summary(self, summary: Summary) -> bool:
         return self.write_json(f"summaries/{summary.id}.json", summary.to_json())

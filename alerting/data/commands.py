@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from pathlib import Path
 
-from alerting.cli import add_command
+from alerting.cli import add_command, iso_date
 from alerting.errors import UserError
 
 
@@ -23,7 +22,7 @@ def register(subparsers) -> None:
     parser.add_argument("--series", type=_positive, default=20, help="number of series")
     parser.add_argument("--days", type=_positive, default=365, help="days of data")
     parser.add_argument(
-        "--end", type=_date, default=None, help="last day YYYY-MM-DD (default yesterday)"
+        "--end", type=iso_date, default=None, help="last day YYYY-MM-DD (default yesterday)"
     )
 
 
@@ -35,13 +34,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return value
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def sample_data(args: argparse.Namespace) -> int:

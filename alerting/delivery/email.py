@@ -8,6 +8,7 @@ and the message is built by `email.message.EmailMessage`, which refuses line bre
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import json
 import re
 import smtplib
@@ -62,7 +63,9 @@ def checked_address(value: str) -> str:
     return value
 
 
-def build_message(digest: Digest, sender: str, date: str | None = None) -> EmailMessage:
+def build_message(
+    digest: Digest, sender: str, date: str | None = None, cte: str = "quoted-printable"
+) -> EmailMessage:
     """The digest as a plain-text (Markdown) email; `date` an RFC 5322 date (default now)."""
     message = EmailMessage()
     message["From"] = checked_address(sender)
@@ -74,7 +77,7 @@ def build_message(digest: Digest, sender: str, date: str | None = None) -> Email
     body = digest.markdown
     if digest.link_href:
         body += f"\n\n{header_text(digest.link_text or 'Details', 200)}: {digest.link_href}\n"
-    message.set_content(body, subtype="plain", charset="utf-8")
+    message.set_content(body, subtype="plain", charset="utf-8", cte=cte)
     return message
 
 
@@ -86,11 +89,13 @@ def run_date_header(run_date: str) -> str:
 
 def outbox_message(digest: Digest, sender: str, run_date: str) -> tuple[str, str]:
     """The drafted digest: its path under state/ (`outbox/emails/<run date>/<recipient>.eml`)
-    and its text, dated by the run so an unchanged redraft changes no byte."""
+    and its text, dated by the run so an unchanged redraft changes no byte. The body stays
+    readable (8bit, not quoted-printable) because drafts are reviewed as diffs."""
     if not ISO_DATE.fullmatch(run_date):
         raise ValueError(f"not an ISO date: {run_date!r}")
-    message = build_message(digest, sender, run_date_header(run_date))
-    return f"outbox/emails/{run_date}/{checked_address(digest.recipient)}.eml", message.as_string()
+    message = build_message(digest, sender, run_date_header(run_date), cte="8bit")
+    text = message.as_bytes(policy=email.policy.SMTPUTF8.clone(linesep="\n")).decode("utf-8")
+    return f"outbox/emails/{run_date}/{checked_address(digest.recipient)}.eml", text
 
 
 @dataclass

@@ -37,6 +37,7 @@ FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log unit
 # turn "chance that a change-free series stays silent for a year" into a score cut.
 TESTS_PER_DAY = 3.0
 PERSISTENCE = 0.5  # days after a possible spike must carry at least half of the mean shift
+LOCATE_DAYS = 3  # the per-day vote may move the start this many days either way
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ def _locate(w: Windows, features: Features, first: int, day: int, earliest: int)
     joins whichever level it is closer to (the baseline, or the mean of the days since), and
     the start is where the run of new-level days begins. Scores of neighbouring starts differ
     by less than one day's noise; this per-day vote does not."""
-    lo = max(first - 3, earliest)
+    lo = max(first - LOCATE_DAYS, earliest)
     if lo > day:
         return first
     mask = w.mask(first, day - first + 1)
@@ -237,7 +238,7 @@ def _locate(w: Windows, features: Features, first: int, day: int, earliest: int)
         return first
     votes = (e @ d) / dd - 0.5  # > 0: closer to the new level
     gain = np.cumsum(votes[::-1])[::-1]  # the new level's case for starting at each day
-    last_start = min(first + 2, day)
+    last_start = min(first + LOCATE_DAYS, day)
     return lo + int(np.argmax(gain[: last_start - lo + 1]))
 
 
@@ -247,6 +248,7 @@ def _persists(
     """No run of up to `spike_days` days explains the shift: whichever such run is set aside,
     the other days still carry half the mean shift and on their own reach half the cut. A
     spike that reverts fails this for the run that is the spike; a real change passes for all.
+    And the typical (median) day carries half the shift, so two spikes are no change either.
     """
     if spike_days <= 0:
         return True
@@ -260,6 +262,8 @@ def _persists(
     if dd <= 0:
         return False
     share = (e @ d) / dd  # how much of the mean shift each day carries
+    if np.median(share) < PERSISTENCE:  # most days must carry it (several spikes do not)
+        return False
     width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
     phi = w.phi[first]
     base_var = float(_ar_variance(w.base_rows[first], phi))

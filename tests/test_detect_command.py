@@ -1,0 +1,78 @@
+import datetime as dt
+import json
+
+import orjson
+
+from alerting.cli import main
+from alerting.data.generator import generate
+
+END = dt.date(2024, 6, 30)
+
+
+def write_rows(tmp_path):
+    data = generate(seed=3, n_series=6, days=150, end=END)
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in data.rows))
+    return path, data.truth
+
+
+def test_json_output_carries_the_detection_fields(tmp_path, capsys):
+    path, truth = write_rows(tmp_path)
+    assert main(["detect", str(path), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found, "the generated changes should give at least one detection"
+    for item in found:
+        assert {"metric", "os", "metric_key", "date", "build_id", "direction", "technique"} <= set(
+            item
+        )
+        assert {"median", "p05", "p95", "samples"} <= set(item["before"]) & set(item["after"])
+        assert item["technique"] == "cdf_squared"
+        assert item["build_id"].startswith(item["date"].replace("-", ""))
+    labelled = {(t["metric"], t["os"], c["date"]) for t in truth for c in t["changes"]}
+    hits = [
+        f
+        for f in found
+        if any(
+            (f["metric"], f["os"]) == (m, o)
+            and -3 <= (dt.date.fromisoformat(f["date"]) - dt.date.fromisoformat(d)).days <= 7
+            for m, o, d in labelled
+        )
+    ]
+    assert len(hits) >= len(found) / 2
+
+
+def test_as_of_sees_only_earlier_days(tmp_path, capsys):
+    path, _ = write_rows(tmp_path)
+    as_of = END - dt.timedelta(days=60)
+    assert main(["detect", str(path), "--format", "json", "--as-of", as_of.isoformat()]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert all(dt.date.fromisoformat(f["date"]) <= as_of for f in found)
+    assert main(["detect", str(path), "--format", "json"]) == 0
+    later = {
+        (f["metric"], f["os"], f["metric_key"], f["date"])
+        for f in json.loads(capsys.readouterr().out)
+    }
+    assert {(f["metric"], f["os"], f["metric_key"], f["date"]) for f in found} <= later
+
+
+def test_table_output_and_another_technique(tmp_path, capsys):
+    path, _ = write_rows(tmp_path)
+    assert (
+        main(["detect", str(path), "--technique", "quantile-steps", "--arg", "threshold=0.9"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:4] == ["metric", "os", "key", "date"]
+
+
+def test_unknown_technique_and_bad_arguments_are_usage_errors(tmp_path, capsys):
+    path, _ = write_rows(tmp_path)
+    assert main(["detect", str(path), "--technique", "magic"]) == 2
+    assert "unknown technique 'magic'" in capsys.readouterr().err
+    assert main(["detect", str(path), "--arg", "threshold=3", "--arg", "nope=1"]) == 2
+    err = capsys.readouterr().err
+    assert "threshold must be at most 1" in err and "unknown argument 'nope'" in err
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["detect", str(tmp_path / "missing.jsonl")]) == 1
+    assert "missing.jsonl" in capsys.readouterr().err

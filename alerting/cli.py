@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import importlib
 import logging
+import os
 import sys
 
 from alerting import __version__
@@ -98,3 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `alerting alerts list | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

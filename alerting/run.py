@@ -12,9 +12,12 @@ import fnmatch
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
+from alerting.alerts.detection import Outcome, detect_batch, load_and_detect
 from alerting.alerts.model import Alert, Summary
 from alerting.alerts.store import StateStore
 from alerting.data.model import DailySeries, SeriesKey
@@ -88,8 +91,7 @@ class Context:
     root: Path
     store: StateStore
     configs: list
-    batches: Iterator[Batch]  # consumed by detection
-    series: dict[SeriesKey, DailySeries]  # the batch being worked on
+    outcomes: Iterator[Outcome]  # detection's findings per batch, consumed by step 2
     as_of: dt.date
     run_date: str
     alerts: dict[str, Alert]
@@ -133,35 +135,44 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
     return load_bigquery(settings, configs)
 
 
-BATCH = 100  # probes whose data is held in memory at once
+BATCH = 40  # probes whose data is held in memory at once (and the unit of parallel work)
 
 
-Batch = tuple[list, dict[SeriesKey, DailySeries], str]  # configs, their series, load error
+def detection_outcomes(
+    settings: Settings, configs: list, as_of: dt.date | None
+) -> tuple[dt.date, Iterator[Outcome]]:
+    """The run's date and, lazily, what detection finds for each batch of probes.
 
-
-def series_batches(settings: Settings, configs: list) -> Iterator[Batch]:
-    """(configs, their series) in batches, so a fleet's data never sits in memory at once.
-
-    Local files are read once (they are not split by probe); generated and BigQuery data
-    are fetched per batch of probes. A batch that cannot be loaded is reported with its error
-    (its probes are retried on the next run) and the others go on.
+    Local files are read once, here (their last day is the default date). Generated and
+    BigQuery data are loaded per batch of probes, in worker processes when there are several
+    batches, so a fleet's data never sits in memory at once and both cores work.
     """
-    step = len(configs) if settings.data.source == "files" else BATCH
-    for start in range(0, len(configs), step):
-        chunk = configs[start : start + step]
-        try:
-            yield chunk, load_series(settings, chunk), ""
-        except UserError as error:
-            yield chunk, {}, str(error)
+    if settings.data.source == "files":
+        series = load_series(settings, configs)
+        if as_of is None:
+            as_of = max((s.end for s in series.values() if s.n_days), default=None)
+            if as_of is None:
+                raise UserError("the data files hold no data for the monitored probes")
+        return as_of, iter([detect_batch(configs, series, settings.data.channels, as_of)])
+    as_of = as_of or default_as_of(settings)
+    chunks = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
+    return as_of, _parallel(settings, chunks, as_of)
 
 
-def default_as_of(settings: Settings) -> dt.date | None:
-    """The last day with data when it is known without reading it (None for local files)."""
+def _parallel(settings: Settings, chunks: list[list], as_of: dt.date) -> Iterator[Outcome]:
+    workers = min(len(chunks), os.cpu_count() or 1)
+    if workers < 2:
+        yield from (load_and_detect(settings, chunk, as_of) for chunk in chunks)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(load_and_detect, repeat(settings), chunks, repeat(as_of))
+
+
+def default_as_of(settings: Settings) -> dt.date:
+    """The last day with data, for the sources where it is known without reading the data."""
     if settings.data.source == "sample":
         return sample_end(settings)
-    if settings.data.source == "bigquery":
-        return dt.date.today() - dt.timedelta(days=1)
-    return None
+    return dt.date.today() - dt.timedelta(days=1)  # BigQuery: yesterday's nightlies
 
 
 def sample_end(settings: Settings) -> dt.date:
@@ -202,22 +213,13 @@ def run(
     if probe_glob and not configs:
         raise UserError(f"no monitored probe matches --probe {probe_glob!r}")
     store = StateStore(root / settings.state_dir, dry_run=dry_run)
-    batches = series_batches(settings, configs)
-    as_of = as_of or default_as_of(settings)
-    if as_of is None:  # local files: the latest day they hold
-        batches = list(batches)
-        last_day = max((s.end for _, b, _ in batches for s in b.values() if s.n_days), default=None)
-        if last_day is None:
-            problem = next((e for _, _, e in batches if e), "no data for the monitored probes")
-            raise UserError(f"data files: {problem}")
-        as_of = last_day
+    as_of, outcomes = detection_outcomes(settings, configs, as_of)
     context = Context(
         settings=settings,
         root=root,
         store=store,
         configs=configs,
-        batches=iter(batches),
-        series={},
+        outcomes=outcomes,
         as_of=as_of,
         run_date=as_of.isoformat(),
         alerts=store.alerts(),

@@ -64,3 +64,19 @@ def test_bad_date_is_a_usage_error(demo):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "--date", "yesterday", "--root", str(demo)])
     assert exit_info.value.code == 2
+
+
+def test_batches_in_worker_processes_give_the_same_state(demo, tmp_path, monkeypatch):
+    """Detection split into batches run by worker processes changes nothing in the result."""
+    import alerting.run
+
+    monkeypatch.setattr(alerting.run, "BATCH", 2)
+    root = tmp_path / "parallel"
+    shutil.copytree(REPO / "probes", root / "probes")
+    assert main(["run", "-q", "--root", str(root)]) == 0
+
+    def files(base: Path) -> dict[str, bytes]:
+        state = base / "state"
+        return {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
+
+    assert files(root) == files(demo)

@@ -28,9 +28,8 @@ from alerting.alerts.model import (
     Values,
 )
 from alerting.data.histogram import cdf, quantiles
-from alerting.data.model import DailySeries, SeriesKey, os_of
+from alerting.data.model import DailySeries, SeriesKey
 from alerting.detect.model import Detection, Snapshot
-from alerting.detect.registry import get_technique
 
 log = logging.getLogger(__name__)
 
@@ -63,38 +62,9 @@ def sync_bugs(ctx, step) -> None:
 
 
 # -- step 2 -------------------------------------------------------------------------------
-def channel_matches(key: SeriesKey, channel: str) -> bool:
-    """GLAM tables are per channel; rows may name it in `channel` or (FOG) in `app_id`."""
-    if key.channel:
-        return key.channel == channel
-    return key.app_id in ("", channel) or key.app_id not in ("nightly", "beta", "release")
-
-
-def monitored_series(ctx, config) -> tuple[list[tuple[str, str, SeriesKey]], list[str]]:
-    """(platform, channel, key) of every series a config monitors, and what has no data."""
-    wanted, missing = [], []
-    for platform in config.platforms:
-        os_value = os_of(platform)
-        for channel in ctx.settings.data.channels:
-            keys = [
-                k
-                for k in ctx.series
-                if k.metric == config.metric and k.os == os_value and channel_matches(k, channel)
-            ]
-            if config.type.startswith("labeled_"):
-                if config.labels:
-                    keys = [k for k in keys if k.metric_key in config.labels]
-            else:
-                keys = [k for k in keys if k.metric_key == ""]
-            if not keys:
-                missing.append(f"{config.probe}: no data on {platform} {channel}")
-            wanted += [(platform, channel, k) for k in sorted(keys)]
-    return wanted, missing
-
-
-def first_seen(ctx, config, ids: list[str]) -> dict[str, str]:
+def first_seen(ctx, probe: str, ids: list[str]) -> dict[str, str]:
     """When each series was first monitored (kept in `state/probes/<probe>.json`)."""
-    path = f"probes/{config.probe}.json"
+    path = f"probes/{probe}.json"
     known = ctx.store.read_json(path) or {}
     series = dict(known.get("series", {})) if isinstance(known, dict) else {}
     changed = False
@@ -103,51 +73,34 @@ def first_seen(ctx, config, ids: list[str]) -> dict[str, str]:
             series[sid] = ctx.run_date
             changed = True
     if changed:
-        ctx.store.write_json(path, {"probe": config.probe, "series": series})
+        ctx.store.write_json(path, {"probe": probe, "series": series})
     return series
 
 
 def detect(ctx, step) -> list[Found]:
+    """Detections from every batch, minus changes too old for a newly monitored series and
+    changes already alerted."""
     found: list[Found] = []
     lookback = dt.timedelta(days=ctx.settings.detect.lookback_days)
-    for configs, series, error in ctx.batches:
-        if error:
-            step.errors.append(f"data for {len(configs)} probe(s) unavailable: {error}")
-            continue
-        ctx.series = series
-        for config in ctx.progress(configs, "detect"):
-            try:
-                found += _detect_probe(ctx, config, lookback, step)
-            except Exception as error:  # one probe's failure never stops the others
-                log.debug("detection failed for %s", config.probe, exc_info=True)
-                step.errors.append(f"{config.probe}: detection failed: {error}")
-    ctx.series = {}
-    step.add("new detections", len(found))
-    return found
-
-
-def _detect_probe(ctx, config, lookback: dt.timedelta, step) -> list[Found]:
-    technique = get_technique(config.technique)
-    wanted, missing = monitored_series(ctx, config)
-    step.notes += missing
-    ids = {
-        (platform, channel, key): series_id(config.probe, platform, key.metric_key, channel)
-        for platform, channel, key in wanted
-    }
-    since = first_seen(ctx, config, list(ids.values()))
-    found = []
-    for (platform, channel, key), sid in ids.items():
-        series = ctx.series[key].until(ctx.as_of)
-        step.add("series")
-        earliest = dt.date.fromisoformat(since[sid]) - lookback
-        for detection in technique.detect(series, config.args):
+    for outcome in ctx.progress(ctx.outcomes, "detect"):
+        step.notes += outcome.notes
+        step.errors += outcome.errors
+        since = {
+            probe: first_seen(ctx, probe, [series_id(probe, *m) for m in monitored])
+            for probe, monitored in sorted(outcome.monitored.items())
+        }
+        step.add("series", sum(len(m) for m in outcome.monitored.values()))
+        for item in outcome.candidates:
+            probe, label, detection = item.config.probe, item.key.metric_key, item.detection
+            sid = series_id(probe, item.platform, label, item.channel)
+            earliest = dt.date.fromisoformat(since[probe][sid]) - lookback
             if not earliest <= detection.date <= ctx.as_of:
                 step.add("outside lookback")
-                continue
-            if _already_alerted(ctx, config.probe, platform, key.metric_key, channel, detection):
+            elif _already_alerted(ctx, probe, item.platform, label, item.channel, detection):
                 step.add("already alerted")
-                continue
-            found.append(Found(config, platform, channel, key, series, detection))
+            else:
+                found.append(Found(**vars(item)))
+    step.add("new detections", len(found))
     return found
 
 

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from alerting.alerts.ids import is_same_change
 from alerting.data.model import DailySeries, SeriesKey
@@ -87,13 +86,13 @@ def config_hits(
     notes: list[str],
 ) -> list[Hit]:
     """Detections of `config`'s technique and args, as of `end`, whose change starts in range."""
-    from alerting.alerts.steps import monitored_series
+    from alerting.alerts.detection import monitored_series
 
     technique = get_technique(config.technique)
     if technique is None:  # a valid config always names a known technique
         notes.append(f"{config.probe}: unknown technique {config.technique}")
         return []
-    wanted, missing = monitored_series(SimpleNamespace(settings=settings, series=series), config)
+    wanted, missing = monitored_series(series, settings.data.channels, config)
     notes += missing
     hits = []
     for platform, channel, key in wanted:

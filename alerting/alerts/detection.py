@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from alerting.alerts.model import PushRange
 from alerting.data.model import DailySeries, SeriesKey, os_of
 from alerting.detect.model import Detection
 from alerting.detect.registry import get_technique
@@ -19,7 +20,8 @@ CHANNELS = ("nightly", "beta", "release")
 
 @dataclass
 class Candidate:
-    """A detection on one monitored series; `series` is the data as of the run's date."""
+    """A detection on one monitored series; `series` is the data as of the run's date.
+    Step 3 adds the push range of the change."""
 
     config: object  # alerting.probes.model.MonitorConfig
     platform: str
@@ -27,6 +29,7 @@ class Candidate:
     key: SeriesKey
     series: DailySeries
     detection: Detection
+    push_range: PushRange | None = None
 
 
 @dataclass

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 
 from alerting.alerts import pushes, render
 from alerting.alerts.classify import classify
+from alerting.alerts.detection import Candidate
 from alerting.alerts.grouping import assign_summaries
 from alerting.alerts.ids import alert_id, is_same_change, series_id
 from alerting.alerts.model import (
@@ -28,7 +28,7 @@ from alerting.alerts.model import (
     Values,
 )
 from alerting.data.histogram import cdf, quantiles
-from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.model import DailySeries
 from alerting.detect.model import Detection, Snapshot
 
 log = logging.getLogger(__name__)
@@ -36,19 +36,6 @@ log = logging.getLogger(__name__)
 PLOT_BEFORE_DAYS = 42  # daily quantiles kept for the plots, before the change ...
 PLOT_AFTER_DAYS = 21  # ... and after it (as far as the data reaches on the first report)
 CDF_DAYS = 14  # days summed into the before/after CDFs
-
-
-@dataclass
-class Found:
-    """A new detection on one monitored series, with what the alert will need."""
-
-    config: object  # alerting.probes.model.MonitorConfig
-    platform: str
-    channel: str
-    key: SeriesKey
-    series: DailySeries
-    detection: Detection
-    push_range: PushRange | None = None
 
 
 # -- step 1 -------------------------------------------------------------------------------
@@ -77,10 +64,10 @@ def first_seen(ctx, probe: str, ids: list[str]) -> dict[str, str]:
     return series
 
 
-def detect(ctx, step) -> list[Found]:
+def detect(ctx, step) -> list[Candidate]:
     """Detections from every batch, minus changes too old for a newly monitored series and
     changes already alerted."""
-    found: list[Found] = []
+    found: list[Candidate] = []
     lookback = dt.timedelta(days=ctx.settings.detect.lookback_days)
     for outcome in ctx.progress(ctx.outcomes, "detect"):
         step.notes += outcome.notes
@@ -99,7 +86,7 @@ def detect(ctx, step) -> list[Found]:
             elif _already_alerted(ctx, probe, item.platform, label, item.channel, detection):
                 step.add("already alerted")
             else:
-                found.append(Found(**vars(item)))
+                found.append(item)
     step.add("new detections", len(found))
     return found
 
@@ -116,7 +103,7 @@ def _already_alerted(ctx, probe, platform, label, channel, detection: Detection)
 
 
 # -- step 3 -------------------------------------------------------------------------------
-def map_pushes(ctx, found: list[Found], step) -> None:
+def map_pushes(ctx, found: list[Candidate], step) -> None:
     if not found:
         return
     if ctx.sample_builds:
@@ -135,7 +122,7 @@ def map_pushes(ctx, found: list[Found], step) -> None:
 
 
 # -- step 4 -------------------------------------------------------------------------------
-def create_alerts(ctx, found: list[Found], step) -> list[Alert]:
+def create_alerts(ctx, found: list[Candidate], step) -> list[Alert]:
     new: dict[str, Alert] = {}
     for item in found:
         try:
@@ -159,7 +146,7 @@ def create_alerts(ctx, found: list[Found], step) -> list[Alert]:
     return ordered
 
 
-def make_alert(ctx, item: Found) -> Alert:
+def make_alert(ctx, item: Candidate) -> Alert:
     config, detection = item.config, item.detection
     scale, unit = display_unit(config)
     date = detection.date.isoformat()

@@ -148,8 +148,15 @@ def test_broken_alert_files_are_skipped_and_reported(tmp_path, capsys):
     assert "truncated.json" in index  # listed under "Records left out"
 
 
-def test_no_alerts_is_a_clear_error_without_traceback(tmp_path, capsys):
+def test_no_alerts_yet_builds_an_empty_site(tmp_path, capsys):
+    (tmp_path / "state").mkdir()
+    assert main(["report", "--state", str(tmp_path / "state"), "--out", str(tmp_path / "s")]) == 0
+    assert "No alerts yet" in (tmp_path / "s" / "index.html").read_text()
+
+
+def test_only_unreadable_alerts_is_a_clear_error_without_traceback(tmp_path, capsys):
     (tmp_path / "state" / "alerts").mkdir(parents=True)
+    (tmp_path / "state" / "alerts" / "broken.json").write_text("{")
     assert main(["report", "--state", str(tmp_path / "state"), "--out", str(tmp_path / "s")]) == 1
     err = capsys.readouterr().err
     assert "no readable alerts" in err and "Traceback" not in err

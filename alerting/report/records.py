@@ -50,7 +50,10 @@ def _check_alert(alert: Alert) -> None:
 
 
 def load_records(state_dir: Path) -> Records:
-    """Every alert and summary that can be read and drawn; fatal only when no alert is left."""
+    """Every alert and summary that can be read and drawn.
+
+    A deployment without alerts yet gets an empty site; it is fatal only when there are alert
+    files and none of them can be shown."""
     alerts_dir = state_dir / "alerts"
     if not state_dir.is_dir():
         raise UserError(f"{state_dir}: no such state directory (pass --state DIR)")
@@ -65,7 +68,7 @@ def load_records(state_dir: Path) -> Records:
             continue
         records.alerts.append(alert)
     records.problems = list(store.errors)
-    if not records.alerts:
+    if not records.alerts and records.problems:  # every alert unreadable: nothing to show
         found = "".join(f"\n  {problem}" for problem in records.problems)
         raise UserError(
             f"{alerts_dir}: no readable alerts (expected {alerts_dir}/<id>.json, written by the "

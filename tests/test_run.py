@@ -283,3 +283,26 @@ def test_dry_run_writes_nothing(repo):
     result = run_in(repo, START + dt.timedelta(days=59), dry_run=True)
     assert len(result.new_alerts) == 1
     assert not (repo / "state").exists()
+
+
+def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypatch):
+    from alerting.alerts import pushes
+    from alerting.http import make_session
+
+    monkeypatch.setattr(pushes, "make_session", lambda: make_session(retries=1, backoff=0))
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    settings_text = (repo / "alerting.toml").read_text()
+    (repo / "alerting.toml").write_text(
+        settings_text.replace('url = "http://127.0.0.1:', 'url = "http://127.0.0.1:1/x#')
+    )
+    first = run_in(repo, START + dt.timedelta(days=59))
+    assert any("nightly builds unavailable" in e for e in first.errors)
+    alert = next(iter(StateStore(repo / "state").alerts().values()))
+    assert alert.push_range.to_rev == "" and "treeherder" not in alert.links
+    (repo / "alerting.toml").write_text(settings_text)
+    second = run_in(repo, START + dt.timedelta(days=60))
+    assert second.errors == []
+    alert = StateStore(repo / "state").alerts()[alert.id]
+    assert alert.push_range.build == "20261021094512"
+    assert alert.links["treeherder_range"].endswith(alert.push_range.to_rev)
+    assert alert.history[-1].event == "push range"

@@ -104,7 +104,14 @@ def _already_alerted(ctx, probe, platform, label, channel, detection: Detection)
 
 # -- step 3 -------------------------------------------------------------------------------
 def map_pushes(ctx, found: list[Candidate], step) -> None:
-    if not found:
+    """Push ranges for new detections, and another try for alerts whose nightly was not
+    known (or hg not reachable) on an earlier run."""
+    unmapped = [
+        a
+        for a in (ctx.alerts[k] for k in sorted(ctx.alerts))
+        if not a.push_range.to_rev and not a.push_range.sample
+    ]
+    if not found and (ctx.sample_builds or not unmapped):
         return
     if ctx.sample_builds:
         build_ids = {b for f in found for b in f.series.build_ids if b}
@@ -115,10 +122,24 @@ def map_pushes(ctx, found: list[Candidate], step) -> None:
             builds = pushes.fetch_nightly_builds(ctx.settings.hg.url)
         except Exception as error:
             step.errors.append(f"nightly builds unavailable, push ranges left empty: {error}")
-            builds = []
+            return
     for item in found:
         item.push_range = pushes.push_range(builds, item.detection.build_id, item.platform)
         step.add("mapped" if item.push_range.to_rev else "no nightly found")
+    if ctx.sample_builds:
+        return
+    for alert in unmapped:
+        push = pushes.push_range(builds, alert.build_id, alert.platform)
+        if push.to_rev:
+            alert.push_range = push
+            alert.links.update(
+                pushes.links(
+                    push, ctx.settings.hg.url, alert.app, alert.metric, alert.platform, alert.label
+                )
+            )
+            alert.record(ctx.run_date, "push range", f"{push.from_rev[:12]}..{push.to_rev[:12]}")
+            ctx.store.save_alert(alert)
+            step.add("mapped later")
 
 
 # -- step 4 -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alerting.alerts.model import DELIVERY_BUG, Alert, PushRange, Values
 from alerting.delivery.bugzilla import BugzillaClient
 from alerting.settings import Settings
+from tests.alert_factory import make_alert as factory_alert
 from tests.doubles.bugzilla import API_KEY
 
 
@@ -23,20 +24,13 @@ def make_alert(
     product: str = "Core",
     component: str = "Networking: HTTP",
 ) -> Alert:
-    return Alert(
+    metric = probe.replace(".", "_")
+    return factory_alert(
         id=alert_id,
         probe=probe,
-        metric=probe.replace(".", "_"),
-        metric_type="timing_distribution",
-        platform="Windows",
-        label="",
-        channel="nightly",
-        app="fog",
+        metric=metric,
         date="2025-01-01",
         build_id="20250101093000",
-        direction="up",
-        classification="regression",
-        technique="cdf_squared",
         score=3.5,
         score_meaning="distance between the CDFs",
         unit="ms",
@@ -52,14 +46,11 @@ def make_alert(
             "20241231093000", "20250101093000", "20250102093000", "a" * 40, "b" * 40
         ),
         links={
-            "treeherder": "https://treeherder.mozilla.org/jobs?repo=mozilla-central&revision="
-            + "b" * 40,
-            "treeherder_range": "https://treeherder.mozilla.org/jobs?repo=mozilla-central&fromchange="
-            + "a" * 40
-            + "&tochange="
-            + "b" * 40,
+            "treeherder": f"https://treeherder.mozilla.org/jobs?repo=mozilla-central&revision={'b' * 40}",
+            "treeherder_range": "https://treeherder.mozilla.org/jobs?repo=mozilla-central"
+            f"&fromchange={'a' * 40}&tochange={'b' * 40}",
             "pushlog": "https://hg.mozilla.org/mozilla-central/pushloghtml?startdate=2024-12-31&enddate=2025-01-02",
-            "glam": "https://glam.telemetry.mozilla.org/fog/probe/" + probe.replace(".", "_"),
+            "glam": f"https://glam.telemetry.mozilla.org/fog/probe/{metric}",
         },
     )
 

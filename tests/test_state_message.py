@@ -2,36 +2,14 @@
 
 import json
 
-from alerting.alerts.model import DRAFTED, SENT, STATUS_RESOLVED, Alert, Values
+from alerting.alerts.model import DRAFTED, SENT, STATUS_RESOLVED, Values
 from alerting.gitops.message import StateChange, commit_message, count_changes, subject
+from tests.alert_factory import make_alert
 
 
 def alert_json(alert_id: str, **changes) -> bytes:
     values = Values(median=1.0, p05=0.5, p95=2.0, samples=1000.0)
-    alert = Alert(
-        id=alert_id,
-        probe="networking.http_channel_page_open_to_first_sent",
-        metric="networking_http_channel_page_open_to_first_sent",
-        metric_type="timing_distribution",
-        platform="Windows",
-        label="",
-        channel="nightly",
-        app="fog",
-        date="2026-11-01",
-        build_id="20261101093000",
-        direction="up",
-        classification="regression",
-        technique="cdf_squared",
-        score=0.9,
-        score_meaning="squared CDF distance",
-        unit="ms",
-        before=values,
-        after=values,
-        summary="s1",
-        delivery="bug",
-    )
-    for key, value in changes.items():
-        setattr(alert, key, value)
+    alert = make_alert(**{"id": alert_id, "before": values, "after": values, **changes})
     return json.dumps(alert.to_json(), indent=2).encode()
 
 

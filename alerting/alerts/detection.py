@@ -9,13 +9,11 @@ import logging
 from dataclasses import dataclass, field
 
 from alerting.alerts.model import PushRange
-from alerting.data.model import DailySeries, SeriesKey, os_of
+from alerting.data.model import CHANNELS, DailySeries, SeriesKey, os_of
 from alerting.detect.model import Detection
 from alerting.detect.registry import get_technique
 
 log = logging.getLogger(__name__)
-
-CHANNELS = ("nightly", "beta", "release")
 
 
 @dataclass

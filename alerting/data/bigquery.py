@@ -13,13 +13,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.model import CHANNELS, DailySeries, SeriesKey
 from alerting.data.series import WHERE, merge_series, series_from_rows
 from alerting.errors import UserError
 
 PROJECT_DATASET = "moz-fx-data-shared-prod.glam_etl"
 APPS = ("fog", "fenix")
-CHANNELS = ("nightly", "beta", "release")
 log = logging.getLogger(__name__)
 
 # The only tables a query can name.

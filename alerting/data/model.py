@@ -15,6 +15,9 @@ import numpy as np
 ALL_OS = "*"
 ALL_PLATFORM = "All"
 
+# Release channels GLAM aggregates separately (one table each).
+CHANNELS = ("nightly", "beta", "release")
+
 
 def platform_of(os_value: str) -> str:
     """GLAM `os` -> monitor-config platform name (`*` is `All`)."""

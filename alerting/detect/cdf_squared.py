@@ -17,13 +17,13 @@ import numpy as np
 from alerting.data.model import DailySeries
 from alerting.detect.days import usable_days, weekday_adjusted
 from alerting.detect.model import Detection
-from alerting.detect.registry import ArgSpec, Technique, register
+from alerting.detect.registry import Technique, register
 from alerting.detect.steps import (
     MIN_NOISE_DAYS,
+    STEP_ARGS,
     Features,
-    Rules,
     confirm,
-    tail_for,
+    rules_from,
     to_detections,
     windows,
 )
@@ -83,11 +83,7 @@ def detect(series: DailySeries, args: dict) -> list[Detection]:
     transient = days.transient if args["short_term_spikes_ignored"] else np.zeros(days.n, bool)
     values = weekday_adjusted(cdf, days.weekday, transient)
     features = Features(values=values, present=informative, combine="rms")
-    rules = Rules(
-        tail=tail_for(args["threshold"]),
-        min_effect=args["min_effect"],
-        spike_days=2 if args["short_term_spikes_ignored"] else 0,
-    )
+    rules = rules_from(args)
     found = confirm(windows(features, transient), features, days, series.buckets, rules)
     return to_detections(series, days, found, NAME, SCORE_MEANING)
 
@@ -101,32 +97,7 @@ TECHNIQUE = register(
             " in units of the series' own day-to-day noise."
         ),
         detect=detect,
-        args=(
-            ArgSpec(
-                "threshold",
-                float,
-                0.85,
-                "how sure a change must be: the chance (0..1) that a series without any change"
-                " stays silent for a whole year (0.85: about one false alert in six series-years)",
-                0.0,
-                1.0,
-            ),
-            ArgSpec(
-                "short_term_spikes_ignored",
-                bool,
-                True,
-                "ignore changes that revert within 2 days (a change is then confirmed on its"
-                " third day at the earliest)",
-            ),
-            ArgSpec(
-                "min_effect",
-                float,
-                0.02,
-                "smallest relative shift of the median, p05 or p95 worth an alert (0.02 = 2 %)",
-                0.0,
-                10.0,
-            ),
-        ),
+        args=STEP_ARGS,
         min_days=MIN_DAYS,
     )
 )

@@ -17,13 +17,13 @@ from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.days import log_scale, usable_days, weekday_adjusted
 from alerting.detect.model import Detection
-from alerting.detect.registry import ArgSpec, Technique, register
+from alerting.detect.registry import Technique, register
 from alerting.detect.steps import (
     MIN_NOISE_DAYS,
+    STEP_ARGS,
     Features,
-    Rules,
     confirm,
-    tail_for,
+    rules_from,
     to_detections,
     windows,
 )
@@ -57,11 +57,7 @@ def detect(series: DailySeries, args: dict) -> list[Detection]:
     features = Features(
         values=weekday_adjusted(values, days.weekday, transient), present=None, combine="max"
     )
-    rules = Rules(
-        tail=tail_for(args["threshold"], n_features=len(QUANTILES)),
-        min_effect=args["min_effect"],
-        spike_days=2 if args["short_term_spikes_ignored"] else 0,
-    )
+    rules = rules_from(args, n_features=len(QUANTILES))
     found = confirm(windows(features, transient), features, days, series.buckets, rules)
     return to_detections(series, days, found, NAME, SCORE_MEANING)
 
@@ -75,32 +71,7 @@ TECHNIQUE = register(
             " day-to-day noise; strongest on changes confined to one tail."
         ),
         detect=detect,
-        args=(
-            ArgSpec(
-                "threshold",
-                float,
-                0.85,
-                "how sure a change must be: the chance (0..1) that a series without any change"
-                " stays silent for a whole year (0.85: about one false alert in six series-years)",
-                0.0,
-                1.0,
-            ),
-            ArgSpec(
-                "short_term_spikes_ignored",
-                bool,
-                True,
-                "ignore changes that revert within 2 days (a change is then confirmed on its"
-                " third day at the earliest)",
-            ),
-            ArgSpec(
-                "min_effect",
-                float,
-                0.02,
-                "smallest relative shift of the median, p05 or p95 worth an alert (0.02 = 2 %)",
-                0.0,
-                10.0,
-            ),
-        ),
+        args=STEP_ARGS,
         min_days=MIN_DAYS,
     )
 )

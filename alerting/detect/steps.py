@@ -21,12 +21,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtrit
-
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.days import Days, pooled
 from alerting.detect.model import Detection, Snapshot
+from alerting.detect.registry import ArgSpec
+from scipy.special import stdtrit
 
 BEFORE_DAYS = 14  # baseline length
 NOISE_DAYS = 42  # history the day-to-day spread is measured on
@@ -56,6 +56,47 @@ class Rules:
     tail: float  # two-sided tail probability per test (from `threshold`)
     min_effect: float  # smallest relative shift of p05/median/p95
     spike_days: int  # leading days of a new behaviour that may still be a spike that reverts
+
+
+SPIKE_DAYS = 2  # a 1-2 day spike that reverts is no change
+
+# The arguments every step technique takes, declared once: each technique lists them.
+STEP_ARGS = (
+    ArgSpec(
+        "threshold",
+        float,
+        0.85,
+        "how sure a change must be: the chance (0..1) that a series without any change"
+        " stays silent for a whole year (0.85: about one false alert in six series-years)",
+        0.0,
+        1.0,
+    ),
+    ArgSpec(
+        "short_term_spikes_ignored",
+        bool,
+        True,
+        f"ignore changes that revert within {SPIKE_DAYS} days (a change is then confirmed on"
+        f" its day {SPIKE_DAYS + 1} at the earliest)",
+    ),
+    ArgSpec(
+        "min_effect",
+        float,
+        0.02,
+        "smallest relative shift of the median, p05 or p95 worth an alert (0.02 = 2 %)",
+        0.0,
+        10.0,
+    ),
+)
+
+
+def rules_from(args: dict, n_features: int = 1) -> Rules:
+    """The confirmation rules for a technique's parsed STEP_ARGS (`n_features` compared by
+    their maximum share the false-alert budget)."""
+    return Rules(
+        tail=tail_for(args["threshold"], n_features),
+        min_effect=args["min_effect"],
+        spike_days=SPIKE_DAYS if args["short_term_spikes_ignored"] else 0,
+    )
 
 
 @dataclass(frozen=True)

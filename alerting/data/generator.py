@@ -56,6 +56,8 @@ _MEDIAN_RANGE = {
 }
 
 CHANGE_KINDS = ("median_step", "tail", "slow_subpopulation")
+# The quantiles a change of the distribution's upper part is measured at in the truth.
+_TAIL_QUANTILES = (0.75, 0.9, 0.95, 0.99)
 NUISANCE_KINDS = ("spike", "volume")
 
 
@@ -322,7 +324,8 @@ def _shape(group: _Group, n_days: int, mu0: float, sigma0: float) -> _Shape:
     sigma = np.full(n_days, sigma0)
     slow_share = np.zeros(n_days)
     slowdown = np.full(n_days, 4.0)
-    for change in group.changes:
+    previous = 0
+    for change in sorted(group.changes, key=lambda c: c["day"]):
         d = change["day"]
         if change["kind"] == "median_step":
             mu[d:] += change["shift"]
@@ -331,9 +334,11 @@ def _shape(group: _Group, n_days: int, mu0: float, sigma0: float) -> _Shape:
         elif change["up"]:  # a slow sub-population appears
             slow_share[d:] = change["share"]
             slowdown[d:] = change["slowdown"]
-        else:  # it goes away: it was there from the start
-            slow_share[:d] = change["share"]
-            slowdown[:d] = change["slowdown"]
+        else:  # it goes away: it was there since the change before (a later change must not
+            # overwrite an earlier one, or the earlier labelled change would not be in the data)
+            slow_share[previous:d] = change["share"]
+            slowdown[previous:d] = change["slowdown"]
+        previous = d
     return _Shape(mu, sigma, slow_share, slowdown)
 
 
@@ -568,22 +573,32 @@ def _truth(
     previous = 0
     for change in group.changes:
         d = change["day"]
-        q = 0.5 if change["kind"] == "median_step" else 0.95
-        before, after = quantiles(lower, expected[[d - 1, d]], [q])[:, 0]
-        size = after / before - 1
+        # A step of the median moves every quantile alike: the median describes it. A longer
+        # tail or a slow sub-population moves the upper quantiles, a small sub-population only
+        # the top ones: the label describes the quantile that moved most in its own noise.
+        qs = [0.5] if change["kind"] == "median_step" else list(_TAIL_QUANTILES)
+        before, after = quantiles(lower, expected[[d - 1, d]], qs)
+        sizes = after / before - 1
         window = observed[max(previous, d - 56) : d]
-        daily = quantiles(lower, window[window.sum(axis=1) > 0], [q])[:, 0]
-        center = float(np.median(daily)) if len(daily) else float("nan")
-        spread = 1.4826 * float(np.median(np.abs(daily - center))) if len(daily) else 0.0
-        noise_sd = max(spread / center, 1e-6) if center > 0 else float("nan")
+        daily = quantiles(lower, window[window.sum(axis=1) > 0], qs)
+        if len(daily):
+            center = np.median(daily, axis=0)
+            spread = 1.4826 * np.median(np.abs(daily - center), axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                noise_sd = np.where(center > 0, np.maximum(spread / center, 1e-6), np.nan)
+        else:
+            noise_sd = np.full(len(qs), np.nan)
+        widths = np.abs(sizes) / noise_sd
+        best = int(np.nanargmax(widths)) if np.isfinite(widths).any() else 0
+        size = float(sizes[best])
         changes.append(
             {
                 "date": (cal.start + dt.timedelta(days=d)).isoformat(),
                 "direction": "up" if size > 0 else "down",
                 "kind": change["kind"],
-                "quantile": q,
-                "size": round(float(size), 4),
-                "noise_widths": round(abs(float(size)) / noise_sd, 2),
+                "quantile": qs[best],
+                "size": round(size, 4),
+                "noise_widths": round(float(widths[best]), 2),
             }
         )
         previous = d

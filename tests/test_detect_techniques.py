@@ -65,6 +65,30 @@ def test_two_changes_are_two_detections(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_second_change_soon_after_the_first_is_measured_against_the_new_level(name):
+    found = run(name, build(days=200, shift={60: 0.2, 75: 0.2}))
+    assert [(d.date, d.direction) for d in found] == [(day(60), "up"), (day(75), "up")]
+    second = found[1]
+    assert second.after.median / second.before.median == pytest.approx(np.exp(0.2), rel=0.03)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_step_right_after_a_noisy_stretch_is_dated_to_its_own_first_day(name):
+    # Days 60-64 drift up a little (not a change on their own); the step comes on day 65.
+    series = build(days=160, spike={i: 0.04 for i in range(60, 65)}, shift={65: 0.3})
+    assert [d.date for d in run(name, series)] == [day(65)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_small_step_is_found_once_enough_days_show_it(name):
+    # About two day-to-day noise widths: not sure after three days, clear after a few weeks.
+    series = build(days=200, shift={100: 0.04}, noise=0.02)
+    technique = get_technique(name)
+    assert technique.detect(series.until(day(110)), technique.defaults()) == []
+    assert [d.date for d in run(name, series)] == [day(100)]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_a_step_below_the_minimum_effect_is_ignored(name):
     series = build(shift={70: 0.1}, noise=0.002)
     assert [d.date for d in run(name, series)] == [day(70)]
@@ -137,7 +161,7 @@ def test_both_techniques_are_registered_with_documented_arguments():
     for name in NAMES:
         technique = registered[name]
         assert {"threshold", "short_term_spikes_ignored", "min_effect"} <= set(technique.defaults())
-        assert technique.defaults()["threshold"] == 0.85
+        assert technique.defaults()["threshold"] == 0.97
         assert all(a.help for a in technique.args)
     assert get_technique("cdf-squared") is registered["cdf_squared"]
 

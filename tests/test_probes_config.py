@@ -90,7 +90,7 @@ def test_monitor_true_is_email_only_with_every_default(tmp_path):
     assert config.bugzilla_notification_emails == []
     assert config.lower_is_better is None
     assert config.technique == "cdf_squared"
-    assert config.args == CDF_DEFAULTS and CDF_DEFAULTS["threshold"] == 0.85
+    assert config.args == CDF_DEFAULTS and CDF_DEFAULTS["threshold"] == 0.97
     assert (config.bugzilla_product, config.bugzilla_component) == ("Core", "Networking")
     assert config.description == "Time to load a page."
     assert config.time_unit == "nanosecond"  # Glean's default for timing distributions
@@ -433,7 +433,7 @@ def test_technique_must_be_a_name(tmp_path):
             + ", ".join(CDF_DEFAULTS)
             + "; did you mean threshold?",
         ),
-        ("[threshold]", "'threshold': expected key=value, e.g. threshold=0.85"),
+        ("[threshold]", "'threshold': expected key=value, e.g. threshold=0.97"),
         ("[threshold=high]", "'threshold=high': threshold takes a number, not 'high'"),
         ("[threshold=2]", "'threshold=2': threshold must be at most 1.0, not 2.0"),
         (
@@ -447,7 +447,7 @@ def test_technique_must_be_a_name(tmp_path):
         ),
         (
             "threshold=0.9",
-            "must be a list of key=value strings, e.g. [threshold=0.85], not 'threshold=0.9'",
+            "must be a list of key=value strings, e.g. [threshold=0.97], not 'threshold=0.9'",
         ),
         ("{treshold: 0.9}", "unknown argument 'treshold'"),
     ],

@@ -37,20 +37,24 @@ SCORE_MEANING = (
 )
 # Buckets whose CDF level is this close to 0 or 1 on both sides say nothing about a change.
 ACTIVE = (0.01, 0.99)
+# Grid marks per octave. The CDF of a day moves smoothly over an octave, and a step moves it
+# over many octaves: a finer grid (4 marks) scored the same on the benchmark at 20 % more work.
+PER_OCTAVE = 2
 
 
 def grid_columns(buckets: np.ndarray) -> np.ndarray:
-    """The buckets the CDF is read at: the last bucket below each quarter-octave mark.
+    """The buckets the CDF is read at: the last bucket below each half-octave mark.
 
-    The CDF moves smoothly between neighbouring buckets, so a quarter-octave grid loses nothing
+    The CDF moves smoothly between neighbouring buckets, so a half-octave grid loses nothing
     a detector can use and keeps the work per day small whatever the bucketing (Glean timings
     have 8 buckets per octave, memory 16, custom distributions anything).
     """
     positive = buckets[buckets > 0]
     columns = [np.flatnonzero(buckets <= 0)[-1:]]
     if positive.size:
-        lo, hi = np.floor(4 * np.log2(positive[0])), np.ceil(4 * np.log2(positive[-1]))
-        marks = 2.0 ** (np.arange(lo, hi + 1) / 4)
+        octaves = np.log2(positive[[0, -1]])
+        lo, hi = np.floor(PER_OCTAVE * octaves[0]), np.ceil(PER_OCTAVE * octaves[1])
+        marks = 2.0 ** (np.arange(lo, hi + 1) / PER_OCTAVE)
         columns.append(np.searchsorted(buckets, marks * (1 + 1e-9), side="right") - 1)
     picked = np.unique(np.concatenate(columns))
     return picked[picked >= 0]

@@ -2,8 +2,9 @@
 
 Both built-in techniques reduce each usable day to a feature vector (the CDF at every bucket,
 or a few quantiles) and hand it here. For every candidate first day `t` of a new behaviour and
-every number `k` of days seen since, the mean of days [t, t+k) is compared with the baseline
-(the non-spike days of the `before` days ahead of t). Each feature's difference is divided by
+every number `k` of days seen since (1 to 28: a clear step shows in three days, a small one
+needs weeks), the mean of days [t, t+k) is compared with the baseline (the non-spike days of
+the four weeks ahead of t). Each feature's difference is divided by
 that feature's own day-to-day spread in the weeks before t (inflated for day-to-day
 correlation), so a score is "how many noise widths the new days sit from the old ones".
 Cumulative sums over days make every window mean O(1), so a year costs a few array passes.
@@ -11,8 +12,10 @@ Cumulative sums over days make every window mean O(1), so a year costs a few arr
 Streaming: a change is confirmed on the first day T whose data make the evidence strong
 enough, and located at the best-scoring t then; everything used for that decision comes from
 days up to T. Replaying the series day by day therefore reports the change once, with the same
-date on every later day. After a change, candidates wait until their baseline lies entirely in
-the new regime, so one change is never reported twice.
+date on every later day. A start is not confirmed while a later start explains the recent days
+better (a new step right after some noise belongs to the later start). After a change, later
+candidates take their baseline from the days since the change only, so one change is never
+reported twice and a second change soon after it is measured against the new level.
 """
 
 from __future__ import annotations
@@ -21,17 +24,25 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import stdtrit
+
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.days import Days, pooled
 from alerting.detect.model import Detection, Snapshot
 from alerting.detect.registry import ArgSpec
-from scipy.special import stdtrit
 
-BEFORE_DAYS = 14  # baseline length
+BEFORE_DAYS = 28  # baseline length: four weeks, so a small change is judged on a steady mean
 NOISE_DAYS = 42  # history the day-to-day spread is measured on
 MIN_NOISE_DAYS = 21
-MAX_AFTER_DAYS = 14  # a change must show within this many days of its start
+MIN_BASE_AFTER = 5  # days since a change that make a baseline for the next one
+# The numbers of days after a candidate start that are scored: every day for the first week
+# (a clear change is confirmed on its third day), then sparser up to four weeks, where a small
+# change has gathered enough days to stand out of the noise.
+AFTER_DAYS = np.array([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 24, 28])
+MAX_AFTER_DAYS = int(AFTER_DAYS[-1])
+_COLUMN = np.full(MAX_AFTER_DAYS + 2, -1)
+_COLUMN[AFTER_DAYS] = np.arange(AFTER_DAYS.size)
 FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log units)
 # The effective number of independent tests per series-day of the confirmation rule, used to
 # turn "chance that a change-free series stays silent for a year" into a score cut.
@@ -65,9 +76,9 @@ STEP_ARGS = (
     ArgSpec(
         "threshold",
         float,
-        0.85,
+        0.97,
         "how sure a change must be: the chance (0..1) that a series without any change"
-        " stays silent for a whole year (0.85: about one false alert in six series-years)",
+        " stays silent for a whole year (0.97: about one false alert in 33 series-years)",
         0.0,
         1.0,
     ),
@@ -104,6 +115,7 @@ class Found:
     first: int  # usable-day row of the first day of the new behaviour
     last: int  # usable-day row of the day the change was confirmed
     score: float
+    base_start: int  # usable-day row of the baseline's first day
 
 
 def tail_for(threshold: float, n_features: int = 1) -> float:
@@ -141,15 +153,23 @@ class Windows:
 
     base: np.ndarray  # (n, F) baseline mean
     base_rows: np.ndarray  # (n,) usable days in the baseline
+    base_start: np.ndarray  # (n,) first usable-day row of the baseline
     scale: np.ndarray  # (n, F) day-to-day spread
     noise_days: np.ndarray  # (n,) days the spread was measured on
     phi: np.ndarray  # (n,) day-to-day correlation
     seen: np.ndarray  # (n + 1, F) cumulative count of days each feature was informative
     score: np.ndarray  # (n, K) combined score for k = 1..K days after, NaN if not computable
+    sums: np.ndarray  # (n + 1, F) cumulative sums of the values of non-spike days
+    squares: np.ndarray  # (n + 1, F) cumulative sums of their squares
+    good: np.ndarray  # (n + 1,) cumulative count of non-spike days
+    steps: np.ndarray  # (n + 1, F) cumulative squared day-to-day steps between non-spike days
+    pairs: np.ndarray  # (n + 1,) cumulative count of such steps
+    every: np.ndarray  # (n + 1, F) cumulative sums of the values of all days
+    combine: str
 
     def mask(self, t: int, k: int) -> np.ndarray:
         """The features compared for candidate t after k days: informative in the windows."""
-        return (self.seen[t + k] - self.seen[max(t - BEFORE_DAYS, 0)]) > 0
+        return (self.seen[t + k] - self.seen[self.base_start[t]]) > 0
 
 
 def _cumsum0(a: np.ndarray) -> np.ndarray:
@@ -162,7 +182,6 @@ def _cumsum0(a: np.ndarray) -> np.ndarray:
 def windows(features: Features, transient: np.ndarray) -> Windows:
     x = np.asarray(features.values, dtype=float)
     n, f = x.shape
-    kk = MAX_AFTER_DAYS
     good = (~transient).astype(float)
     informative = np.ones((n, f)) if features.present is None else features.present.astype(float)
 
@@ -173,41 +192,91 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
     step = np.diff(x, axis=0, prepend=x[:1])
     cl = _cumsum0(step * step * pair[:, None])
     cp = _cumsum0(pair)
-    call = _cumsum0(x)
     seen = _cumsum0(informative)
 
     t = np.arange(n)
-    b0 = np.maximum(t - BEFORE_DAYS, 0)
+    w = Windows(
+        base=np.zeros((n, f)),
+        base_rows=np.zeros(n),
+        base_start=np.maximum(t - BEFORE_DAYS, 0),
+        scale=np.zeros((n, f)),
+        noise_days=np.zeros(n),
+        phi=np.zeros(n),
+        seen=seen,
+        score=np.full((n, AFTER_DAYS.size), np.nan),
+        sums=c1,
+        squares=c2,
+        good=cn,
+        steps=cl,
+        pairs=cp,
+        every=_cumsum0(x),
+        combine=features.combine,
+    )
+    _noise(w, t, None)
+    ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
+    _score_rows(w, t, ready, BEFORE_DAYS / 2)
+    return w
+
+
+def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
+    """Day-to-day spread and correlation of rows `t` over the NOISE_DAYS before each (in
+    place). With a `split` (a confirmed change), the days before and after it are measured
+    around their own means and the step across it is left out, so a change does not pass
+    for noise and hide the next one."""
     s0 = np.maximum(t - NOISE_DAYS, 0)
-    nb = cn[t] - cn[b0]
-    nn = cn[t] - cn[s0]
+    bounds = (
+        [(s0, t)] if split is None else [(s0, np.minimum(split, t)), (np.maximum(s0, split), t)]
+    )
+    squares = np.zeros((t.size, w.sums.shape[1]))
+    nn = np.zeros(t.size)
+    groups = np.zeros(t.size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        base = (c1[t] - c1[b0]) / nb[:, None]
-        mean_n = (c1[t] - c1[s0]) / nn[:, None]
-        var = np.maximum(((c2[t] - c2[s0]) - nn[:, None] * mean_n**2) / (nn[:, None] - 1), 0.0)
+        for a, b in bounds:
+            n = w.good[b] - w.good[a]
+            total = w.sums[b] - w.sums[a]
+            inside = (w.squares[b] - w.squares[a]) - total**2 / n[:, None]
+            squares += np.where(n[:, None] > 0, inside, 0.0)
+            nn += n
+            groups += n > 0
+        var = np.maximum(squares / (nn - groups)[:, None], 0.0)
         # Day-to-day steps have variance 2 var (1 - phi) for AR(1) days; features never
         # informative in the noise window take no part.
-        used_n = (seen[t] - seen[s0]) > 0
-        step_var = (cl[t] - cl[s0]) / (cp[t] - cp[s0])[:, None]
+        step_sum = w.steps[t] - w.steps[s0]
+        pairs = w.pairs[t] - w.pairs[s0]
+        if split is not None:
+            across = (s0 < split) & (split < t)  # the step from the day before the change
+            step_sum -= across[:, None] * (w.steps[split + 1] - w.steps[split])
+            pairs -= across * (w.pairs[split + 1] - w.pairs[split])
+        used_n = (w.seen[t] - w.seen[s0]) > 0
+        step_var = step_sum / pairs[:, None]
         phi = 1.0 - np.sum(step_var * used_n, axis=1) / (2.0 * np.sum(var * used_n, axis=1))
-    phi = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
-    scale = np.maximum(np.sqrt(var), FLOOR)
-    ready = (t >= BEFORE_DAYS) & (nb >= BEFORE_DAYS / 2) & (nn >= MIN_NOISE_DAYS)
+    w.phi[t] = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
+    w.scale[t] = np.maximum(np.sqrt(var), FLOOR)
+    w.noise_days[t] = nn
 
-    ks = np.arange(1, kk + 1)
-    ends = np.minimum(t[:, None] + ks[None, :], n)  # (n, K) exclusive end of the after window
+
+def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -> None:
+    """Baseline and scores of candidate rows `t` against their `base_start` (in place)."""
+    n = w.score.shape[0]
+    ks = AFTER_DAYS
+    b0 = w.base_start[t]
+    nb = w.good[t] - w.good[b0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = (w.sums[t] - w.sums[b0]) / nb[:, None]
+    ends = np.minimum(t[:, None] + ks[None, :], n)  # (T, K) exclusive end of the after window
     inside = t[:, None] + ks[None, :] <= n
-    # Standardized shift of every feature for every (t, k), built in place: (n, K, F).
-    dz = call[ends]
-    dz -= call[t][:, None, :]
-    dz /= ks[None, :, None]
-    dz -= base[:, None, :]
-    dz /= scale[:, None, :]
-    mask = seen[ends] > seen[b0][:, None, :]
+    # Standardized shift of every feature for every (t, k), built in place: (T, K, F).
+    inv = 1.0 / w.scale[t]
+    dz = w.every[ends]
+    dz -= w.every[t][:, None, :]
+    dz *= inv[:, None, :] / ks[None, :, None]
+    dz -= (base * inv)[:, None, :]
+    mask = w.seen[ends] > w.seen[b0][:, None, :]
     used = mask.sum(axis=2)
+    phi = w.phi[t]
     factor = np.sqrt(_ar_variance(ks[None, :], phi[:, None]) + _ar_variance(nb, phi)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
-        if features.combine == "max":
+        if w.combine == "max":
             np.abs(dz, out=dz)
             dz *= mask
             score = np.max(dz, axis=2) / factor
@@ -215,52 +284,104 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
             dz *= dz
             dz *= mask
             score = np.sqrt(np.sum(dz, axis=2) / used) / factor
-    score = np.where(inside & ready[:, None] & (used > 0), score, np.nan)
-    return Windows(base, nb, scale, nn, phi, seen, score)
+    ok = inside & (ready & (nb >= min_base))[:, None] & (used > 0)
+    w.base[t] = base
+    w.base_rows[t] = nb
+    w.score[t] = np.where(ok, score, np.nan)
+
+
+def _rebase_after(w: Windows, first: int) -> None:
+    """After a change at `first`, later candidates measure the noise around the level on
+    either side of it, and those whose baseline would reach back before it are compared with
+    the days since the change only (at least MIN_BASE_AFTER of them), so a second change soon
+    after a first one is still found, against the new level."""
+    t = np.arange(first + 1, min(first + NOISE_DAYS, w.score.shape[0]))
+    if t.size == 0:
+        return
+    w.base_start[t] = np.maximum(w.base_start[t], first)
+    _noise(w, t, first)
+    ready = (t >= BEFORE_DAYS) & (w.noise_days[t] >= MIN_NOISE_DAYS)
+    _score_rows(w, t, ready, MIN_BASE_AFTER)
 
 
 def confirm(
     w: Windows, features: Features, days: Days, buckets: np.ndarray, rules: Rules
 ) -> list[Found]:
     """Walk the days in order and confirm changes as the daily run would see them."""
-    score = w.score
-    n, kk = score.shape
     k_min = rules.spike_days + 1
-    ks = np.arange(1, kk + 1)
+    ks = AFTER_DAYS
     cut = cuts(rules.tail, np.nan_to_num(w.noise_days))
-    with np.errstate(invalid="ignore"):
-        hit = (score >= cut[:, None]) & (ks[None, :] >= k_min)
-    ts, kidx = np.nonzero(hit)
-    if ts.size == 0:
-        return []
-    confirm_day = ts + kidx  # usable-day row on which (t, k) is known
-    order = np.lexsort((ts, confirm_day))
     found: list[Found] = []
     last_first = -(10**9)
-    done_day = -1
-    for i in order:
-        day = int(confirm_day[i])
-        if day == done_day:
-            continue
-        t = int(ts[i])
-        if t - BEFORE_DAYS < last_first:
-            continue
-        done_day = day
+    from_day = 0
+    while True:
+        change = _next_change(
+            w, features, days, buckets, rules, cut, ks, k_min, last_first, from_day
+        )
+        if change is None:
+            return found
+        found.append(change)
+        last_first, from_day = change.first, change.last + 1
+        _rebase_after(w, last_first)
+
+
+def _next_change(
+    w: Windows,
+    features: Features,
+    days: Days,
+    buckets: np.ndarray,
+    rules: Rules,
+    cut: np.ndarray,
+    ks: np.ndarray,
+    k_min: int,
+    last_first: int,
+    from_day: int,
+) -> Found | None:
+    """The first change confirmed on day `from_day` or later, starting after `last_first`."""
+    score = w.score
+    with np.errstate(invalid="ignore"):
+        hit = (score >= cut[:, None]) & (ks[None, :] >= k_min)
+    hit[: max(last_first + 1, 0)] = False
+    ts, cols = np.nonzero(hit)
+    confirm_day = ts + ks[cols] - 1  # usable-day row on which (t, k) is known
+    keep = confirm_day >= from_day
+    ts, confirm_day = ts[keep], confirm_day[keep]
+    for day in np.unique(confirm_day):
+        day = int(day)
         # Every candidate start known on this day, best first.
-        starts = np.arange(max(last_first + BEFORE_DAYS, day - kk + 1), day - k_min + 2)
-        s = score[starts, day - starts]
+        starts = np.arange(max(last_first + 1, day - MAX_AFTER_DAYS + 1), day - k_min + 2)
+        s = _score_on(score, starts, day)
         ok = np.isfinite(s) & (s >= cut[starts])
         for j in np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())][:3]:
             first = int(starts[j])
             k = day - first + 1
+            if _later_start_explains(score, first, day):
+                continue
             if _persists(
                 w, features, first, k, rules.spike_days, float(cut[first])
-            ) and _big_enough(days, buckets, first, k, rules.min_effect):
-                first = _locate(w, features, first, day, last_first + BEFORE_DAYS)
-                found.append(Found(first, day, float(s[j])))
-                last_first = first
-                break
-    return found
+            ) and _big_enough(days, buckets, w, first, k, rules.min_effect):
+                earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0
+                first = _locate(w, features, first, day, earliest)
+                return Found(first, day, float(s[j]), int(w.base_start[first]))
+    return None
+
+
+def _later_start_explains(score: np.ndarray, first: int, day: int) -> bool:
+    """A later start fits the days up to `day` better than `first` does: the window's evidence
+    sits in its last days, so the change more likely begins there (a new step right after
+    some noise). Wait until that start can be judged on its own days instead of dating the
+    change days too early."""
+    if day <= first:
+        return False
+    scores = _score_on(score, np.arange(first, day + 1), day)
+    return bool(np.nanmax(scores[1:], initial=-np.inf) > scores[0])
+
+
+def _score_on(score: np.ndarray, starts: np.ndarray, day: int) -> np.ndarray:
+    """The score of each start with the days up to `day`; NaN where that many days after the
+    start are not scored."""
+    col = _COLUMN[day - starts + 1]  # starts lie within MAX_AFTER_DAYS before `day`
+    return np.where(col >= 0, score[starts, np.maximum(col, 0)], np.nan)
 
 
 def _locate(w: Windows, features: Features, first: int, day: int, earliest: int) -> int:
@@ -318,18 +439,17 @@ def _persists(
     return True
 
 
-def _big_enough(days: Days, buckets: np.ndarray, first: int, k: int, min_effect: float) -> bool:
-    before, after = _pools(days, first, k)
+def _big_enough(
+    days: Days, buckets: np.ndarray, w: Windows, first: int, k: int, min_effect: float
+) -> bool:
+    before = pooled(days, _baseline_rows(days, int(w.base_start[first]), first))
+    after = pooled(days, np.arange(first, first + k))
     return effect(buckets, before, after) >= min_effect
 
 
-def _baseline_rows(days: Days, first: int) -> np.ndarray:
-    rows = np.arange(max(0, first - BEFORE_DAYS), first)
+def _baseline_rows(days: Days, start: int, first: int) -> np.ndarray:
+    rows = np.arange(start, first)
     return rows[~days.transient[rows]]
-
-
-def _pools(days: Days, first: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    return pooled(days, _baseline_rows(days, first)), pooled(days, np.arange(first, first + k))
 
 
 def effect(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> float:
@@ -359,7 +479,7 @@ def to_detections(
 ) -> list[Detection]:
     out = []
     for change in found:
-        rows_before = _baseline_rows(days, change.first)
+        rows_before = _baseline_rows(days, change.base_start, change.first)
         rows_after = np.arange(change.first, change.last + 1)
         before, after = pooled(days, rows_before), pooled(days, rows_after)
         direction = _direction(series.buckets, before, after)

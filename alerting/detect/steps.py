@@ -39,7 +39,7 @@ MIN_BASE_AFTER = 5  # days since a change that make a baseline for the next one
 # The numbers of days after a candidate start that are scored: every day for the first week
 # (a clear change is confirmed on its third day), then sparser up to four weeks, where a small
 # change has gathered enough days to stand out of the noise.
-AFTER_DAYS = np.array([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 24, 28])
+AFTER_DAYS = np.array([1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 21, 28])
 MAX_AFTER_DAYS = int(AFTER_DAYS[-1])
 _COLUMN = np.full(MAX_AFTER_DAYS + 2, -1)
 _COLUMN[AFTER_DAYS] = np.arange(AFTER_DAYS.size)
@@ -429,13 +429,15 @@ def _persists(
     width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
     phi = w.phi[first]
     base_var = float(_ar_variance(w.base_rows[first], phi))
+    total = float(share.sum())
+    ends = np.concatenate([[0.0], np.cumsum(share)])
     for run in range(1, spike_days + 1):
         n_rest = k - run
         factor = math.sqrt(float(_ar_variance(n_rest, phi)) + base_var)
-        for j in range(k - run + 1):
-            rest = (share[:j].sum() + share[j + run :].sum()) / n_rest
-            if rest < PERSISTENCE or rest * width / factor < cut / 2:
-                return False
+        # Every run of `run` days set aside: the mean share of the other days.
+        rest = (total - (ends[run:] - ends[:-run])) / n_rest
+        if rest.min() < PERSISTENCE or rest.min() * width / factor < cut / 2:
+            return False
     return True
 
 

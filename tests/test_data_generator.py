@@ -62,7 +62,7 @@ def test_truth_shape_and_change_free_share():
             kinds.add(c["kind"])
         for n in t["nuisances"]:
             assert n["kind"] in {"spike", "volume"} and n["days"] >= 1
-    assert kinds == {"median_step", "tail", "slow_subpopulation"}
+    assert kinds == {"median_step", "tail", "slow_subpopulation", "rare_slowdown"}
 
 
 def test_a_labelled_median_step_is_visible_in_the_daily_medians():

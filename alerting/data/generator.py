@@ -55,7 +55,10 @@ _MEDIAN_RANGE = {
     "custom": (3.0, 5e3),
 }
 
-CHANGE_KINDS = ("median_step", "tail", "slow_subpopulation")
+# A rare slowdown is a slow sub-population of 1-3 % of the samples (one hardware or add-on
+# configuration hitting a slow path): it moves only the top of the distribution.
+CHANGE_KINDS = ("median_step", "tail", "slow_subpopulation", "rare_slowdown")
+_KIND_SHARES = (0.45, 0.2, 0.2, 0.15)
 # The quantiles a change of the distribution's upper part is measured at in the truth.
 _TAIL_QUANTILES = (0.75, 0.9, 0.95, 0.99)
 NUISANCE_KINDS = ("spike", "volume")
@@ -278,7 +281,7 @@ def _plan(group: _Group, cal: _Calendar, build_days: np.ndarray) -> None:
             day = pick(lo, n - 8, gap=50)
             if day is None:
                 break
-            kind = str(rng.choice(CHANGE_KINDS, p=[0.5, 0.25, 0.25]))
+            kind = str(rng.choice(CHANGE_KINDS, p=_KIND_SHARES))
             up = bool(rng.random() < 0.5)
             change = {"day": day, "kind": kind, "up": up}
             if kind == "median_step":
@@ -287,9 +290,12 @@ def _plan(group: _Group, cal: _Calendar, build_days: np.ndarray) -> None:
             elif kind == "tail":
                 factor = float(rng.uniform(1.2, 1.6))
                 change["sigma_factor"] = factor if up else 1 / factor
-            else:
+            elif kind == "slow_subpopulation":
                 change["share"] = float(rng.uniform(0.05, 0.15))
                 change["slowdown"] = float(rng.uniform(3.0, 8.0))
+            else:
+                change["share"] = float(rng.uniform(0.01, 0.03))
+                change["slowdown"] = float(rng.uniform(5.0, 12.0))
             group.changes.append(change)
         group.changes.sort(key=lambda c: c["day"])
     n_nuisances = int(min(3, rng.poisson(1.2))) if n >= 20 else 0
@@ -331,7 +337,7 @@ def _shape(group: _Group, n_days: int, mu0: float, sigma0: float) -> _Shape:
             mu[d:] += change["shift"]
         elif change["kind"] == "tail":
             sigma[d:] *= change["sigma_factor"]
-        elif change["up"]:  # a slow sub-population appears
+        elif change["up"]:  # a slow sub-population (or a rare slowdown) appears
             slow_share[d:] = change["share"]
             slowdown[d:] = change["slowdown"]
         else:  # it goes away: it was there since the change before (a later change must not

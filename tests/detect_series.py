@@ -22,9 +22,11 @@ def build(
     samples: float = 20000.0,
     seed: int = 0,
     gaps: tuple[int, ...] = (),
+    slow: dict[int, tuple[float, float]] | None = None,
 ) -> DailySeries:
     """`shift`/`spike`: day -> log shift of the median (a step lasts, a spike only that day);
-    `volume`: day -> sample factor from that day on; `gaps`: days without data."""
+    `volume`: day -> sample factor from that day on; `gaps`: days without data; `slow`: day ->
+    (share, slowdown) of a slow sub-population from that day on."""
     rng = np.random.default_rng(seed)
     mu = np.full(days, np.log(2.0**14))
     for day, size in (shift or {}).items():
@@ -36,7 +38,13 @@ def build(
     for day, factor in (volume or {}).items():
         n[day:] *= factor
     edges = np.log(np.append(BUCKETS, BUCKETS[-1] * 2 ** (1 / 8)))
-    cdf = ndtr((edges[None, :] - mu[:, None]) / 0.8)
+    share = np.zeros(days)
+    slowdown = np.ones(days)
+    for day, (part, factor) in (slow or {}).items():
+        share[day:], slowdown[day:] = part, factor
+    main = ndtr((edges[None, :] - mu[:, None]) / 0.8)
+    slower = ndtr((edges[None, :] - (mu + np.log(slowdown))[:, None]) / 0.8)
+    cdf = (1 - share)[:, None] * main + share[:, None] * slower
     probs = np.diff(cdf, axis=1)
     counts = rng.poisson(probs * n[:, None]).astype(float)
     present = np.ones(days, dtype=bool)

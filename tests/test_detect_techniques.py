@@ -88,6 +88,15 @@ def test_a_small_step_is_found_once_enough_days_show_it(name):
     assert [d.date for d in run(name, series)] == [day(100)]
 
 
+def test_quantile_steps_finds_a_slow_path_of_two_percent_of_the_samples():
+    # The top moves (2 % of the samples become 8 times slower); the median hardly.
+    series = build(days=160, slow={90: (0.02, 8.0)}, samples=50000)
+    found = run("quantile_steps", series)
+    assert [(d.date, d.direction) for d in found] == [(day(90), "up")]
+    assert found[0].after.median == pytest.approx(found[0].before.median, rel=0.05)
+    assert found[0].after.p95 > 1.1 * found[0].before.p95
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_a_step_below_the_minimum_effect_is_ignored(name):
     series = build(shift={70: 0.1}, noise=0.002)

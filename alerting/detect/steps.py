@@ -100,11 +100,12 @@ STEP_ARGS = (
 )
 
 
-def rules_from(args: dict, n_features: int = 1) -> Rules:
+def rules_from(args: dict, n_features: int = 1, tests_per_day: float = TESTS_PER_DAY) -> Rules:
     """The confirmation rules for a technique's parsed STEP_ARGS (`n_features` compared by
-    their maximum share the false-alert budget)."""
+    their maximum share the false-alert budget; `tests_per_day` is the technique's measured
+    effective number of tests per series-day)."""
     return Rules(
-        tail=tail_for(args["threshold"], n_features),
+        tail=tail_for(args["threshold"], n_features, tests_per_day),
         min_effect=args["min_effect"],
         spike_days=SPIKE_DAYS if args["short_term_spikes_ignored"] else 0,
     )
@@ -118,13 +119,13 @@ class Found:
     base_start: int  # usable-day row of the baseline's first day
 
 
-def tail_for(threshold: float, n_features: int = 1) -> float:
+def tail_for(threshold: float, n_features: int = 1, tests_per_day: float = TESTS_PER_DAY) -> float:
     """The two-sided tail probability per test at which a change-free series stays silent for
     a year with chance `threshold` (over the year's effective tests, Bonferroni over features
     for a "max" combination)."""
     if threshold >= 1.0:
         return 0.0
-    tests = 365.0 * TESTS_PER_DAY * max(1, n_features)
+    tests = 365.0 * tests_per_day * max(1, n_features)
     return min(0.5, -math.log(max(threshold, 1e-12)) / tests)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -307,8 +308,10 @@ class _Entries:
     FLUSH = 1 << 21
 
     def __init__(self) -> None:
-        self.names: dict[str, int] = {}
-        self.keys: list = []
+        # Key -> code; a missing key gets the next code (the factory is the dict's length).
+        self.names: defaultdict[object, int] = defaultdict()
+        self.names.default_factory = self.names.__len__
+        self.codes: list[int] = []
         self.values: list = []
         self.code_parts: list[np.ndarray] = []
         self.count_parts: list[np.ndarray] = []
@@ -316,24 +319,21 @@ class _Entries:
         self.flushed = 0
 
     def add(self, hist: dict) -> None:
-        self.keys.extend(hist)
+        self.codes.extend(map(self.names.__getitem__, hist))
         self.values.extend(hist.values())
-        if len(self.keys) >= self.FLUSH:
+        if len(self.codes) >= self.FLUSH:
             self.flush()
 
     def flush(self) -> None:
-        if not self.keys:
+        if not self.codes:
             return
-        codes, uniques = pd.factorize(pd.Series(self.keys, dtype=object), use_na_sentinel=False)
-        names = self.names
-        to_global = np.array([names.setdefault(u, len(names)) for u in uniques], dtype=np.int64)
-        self.code_parts.append(to_global[codes].astype(np.int32))
+        self.code_parts.append(np.array(self.codes, dtype=np.int32))
         counts = _counts(self.values)
         for i in np.flatnonzero(np.isnan(counts)):
             self.odd[self.flushed + int(i)] = self.values[i]
         self.count_parts.append(counts)
-        self.flushed += len(self.keys)
-        self.keys, self.values = [], []
+        self.flushed += len(self.codes)
+        self.codes, self.values = [], []
 
     def arrays(self):
         """(key codes, key names, counts, original value of entry i) over all entries."""

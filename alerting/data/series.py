@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from alerting.data.model import DailySeries, SeriesKey
 
@@ -222,17 +221,9 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     key_codes, key_names, counts, raw_counts = entries.arrays()
 
     # Build ids -> calendar day and a sortable build time; impossible dates are bad rows.
-    ids = pd.Series(row_ids, dtype=object)
-    stamp = pd.Series(pd.NaT, index=ids.index, dtype="datetime64[ns]")
-    for length, fmt in ((10, "%Y%m%d%H"), (14, "%Y%m%d%H%M%S")):
-        mask = ids.str.len() == length
-        if mask.any():
-            stamp[mask] = pd.to_datetime(ids[mask], format=fmt, errors="coerce")
-    for i in np.flatnonzero(stamp.isna().to_numpy()):
+    day, stamp_int, valid = _build_times(row_ids)
+    for i in np.flatnonzero(~valid):
         bad.setdefault(int(i), f"build_id {row_ids[i]!r} is not a valid date and hour")
-    stamp_ns = stamp.to_numpy().astype("datetime64[ns]")
-    day = stamp_ns.astype("datetime64[D]").astype(np.int64)
-    stamp_int = stamp_ns.astype(np.int64)
 
     # Bucket keys: each distinct one converted once.
     key_values = np.array([_key_value(k) for k in key_names], dtype=float).reshape(-1)
@@ -347,6 +338,38 @@ class _Entries:
             return odd.get(int(i), counts[i].item())
 
         return codes, names, counts, raw
+
+
+def _build_times(ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calendar day (days since 1970) and build time (ns) of YYYYMMDDHH / YYYYMMDDhhmmss ids,
+    and whether each is a real date and time; digit arithmetic on all ids at once, since
+    date parsing per id costs more than the rest of a row."""
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+    text = np.array(ids, dtype="U14")
+    digits = text.view(np.uint32).reshape(n, 14).astype(np.int64) - ord("0")
+    long = np.char.str_len(text) == 14
+    is_digit = (digits >= 0) & (digits <= 9)
+    valid = is_digit[:, :10].all(axis=1) & (~long | is_digit[:, 10:].all(axis=1))
+    digits = np.where(is_digit, digits, 0)
+
+    def number(lo: int, hi: int) -> np.ndarray:
+        return digits[:, lo:hi] @ (10 ** np.arange(hi - lo - 1, -1, -1))
+
+    year, month, dom, hour = number(0, 4), number(4, 6), number(6, 8), number(8, 10)
+    minute = np.where(long, number(10, 12), 0)
+    second = np.where(long, number(12, 14), 0)
+    # Seconds up to 61, as strptime allows (leap seconds).
+    valid &= (month >= 1) & (month <= 12) & (hour < 24) & (minute < 60) & (second < 62)
+    valid &= (year >= 1678) & (year <= 2261)  # nanosecond times, as numpy and pandas hold them
+    months = (year - 1970) * 12 + np.clip(month, 1, 12) - 1
+    first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    after = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    valid &= (dom >= 1) & (dom <= after - first)
+    day = first + dom - 1
+    stamp = (((day * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000_000
+    return day, stamp, valid
 
 
 def _build_id_problem(build_id: object) -> str:

@@ -8,15 +8,19 @@ change when its date lies within [-3, +7] days of it, one match per change), fal
 change-free series-year, share of matches within +-1 day, direction agreement, latency in the
 `--as-of` replay (first as-of day on which the change is reported, minus its date; the date
 must be the final one), and milliseconds of detection per series-year. Recall is also split by
-kind of change and by size in noise widths, which is where the techniques differ.
+kind of change, by size in noise widths and by daily volume, which is where the techniques
+differ.
 
-Datasets: the generator's default setting on seeds the techniques were not tuned on, and a
-setting not used while tuning (shorter series, half of them change-free).
+Datasets: the generator's default setting on seeds the techniques were not tuned on (tuning
+used seeds 31-33, see detection_misses.py), and two settings not used while tuning (shorter
+series, a different share of change-free ones).
 
 mozdetect (benchmark-only, not a project dependency) is run on the first series of the first
 dataset when it is importable; install it into the venv with `pip install mozdetect==0.2.0`.
 `alerting detect` end to end (reading the GLAM rows included) is timed as a subprocess on a
-JSON-lines file of the same dataset and compared per series with mozdetect's time per series.
+JSON-lines file of the same dataset, median of three runs, and compared per series with
+mozdetect's median time per series, both in wall time and in CPU time (CPU time does not
+depend on what else the shared machine is doing).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from alerting.data.generator import generate
 from alerting.data.series import series_from_rows
 from alerting.detect.registry import techniques
@@ -42,6 +48,12 @@ from alerting.detect.registry import techniques
 END = dt.date(2024, 12, 31)
 MATCH = (-3, 7)
 SIZE_BINS = ((0.0, 2.0, "<2"), (2.0, 4.0, "2-4"), (4.0, float("inf"), ">=4"))
+VOLUME_BINS = (
+    (0.0, 3e4, "<30k/day"),
+    (3e4, 3e5, "30k-300k/day"),
+    (3e5, float("inf"), ">=300k/day"),
+)
+E2E_RUNS = 3
 
 
 @dataclass
@@ -68,6 +80,7 @@ class Score:
     replay_moved: int = 0
     by_kind: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     by_size: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_volume: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
     def add(self, other: Score) -> None:
         for name in ("tp", "fp", "fn", "free_fp", "free_years", "within1", "direction_ok"):
@@ -77,7 +90,11 @@ class Score:
         self.latency += other.latency
         self.latency_big += other.latency_big
         self.replay_moved += other.replay_moved
-        for mine, theirs in ((self.by_kind, other.by_kind), (self.by_size, other.by_size)):
+        for mine, theirs in (
+            (self.by_kind, other.by_kind),
+            (self.by_size, other.by_size),
+            (self.by_volume, other.by_volume),
+        ):
             for key, (hit, total) in theirs.items():
                 mine[key][0] += hit
                 mine[key][1] += total
@@ -110,7 +127,13 @@ def size_bin(widths: float) -> str:
     return next(label for lo, hi, label in SIZE_BINS if lo <= widths < hi)
 
 
-def score_series(found, changes, n_days) -> Score:
+def volume_bin(series) -> str:
+    samples = series.samples()[series.present]
+    typical = float(np.median(samples)) if samples.size else 0.0
+    return next(label for lo, hi, label in VOLUME_BINS if lo <= typical < hi)
+
+
+def score_series(found, changes, n_days, volume: str = "") -> Score:
     score = Score()
     years = n_days / 365.0
     if not changes:
@@ -133,6 +156,7 @@ def score_series(found, changes, n_days) -> Score:
         for table, key in (
             (score.by_kind, change["kind"]),
             (score.by_size, size_bin(change["noise_widths"])),
+            (score.by_volume, volume),
         ):
             table[key][0] += hit
             table[key][1] += 1
@@ -149,7 +173,7 @@ def run_technique(technique, datasets: list[Dataset], replay: bool) -> Score:
             detections = technique.detect(series, args)
             elapsed = time.perf_counter() - start
             found = [(d.date, d.direction) for d in detections]
-            score = score_series(found, truth["changes"], series.n_days)
+            score = score_series(found, truth["changes"], series.n_days, volume_bin(series))
             score.seconds = elapsed
             score.years = series.n_days / 365.0
             if replay:
@@ -180,7 +204,9 @@ def _replay(technique, args, series, changes, found, score: Score) -> None:
                 break
 
 
-def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float] | None:
+def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float, float] | None:
+    """mozdetect's figures on the first `n_series` series, and its median wall and CPU
+    seconds per series (the median, so one slow moment of a shared machine does not count)."""
     try:
         import matplotlib
 
@@ -200,10 +226,12 @@ def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float] | None:
         by_key[(row["metric"], row["os"], row["metric_key"])].append(row)
     total = Score()
     per_series = []
+    cpu_per_series = []
     for key in sorted(by_key)[:n_series]:
         rows = sorted(by_key[key], key=lambda r: r["build_id"])
         truth = data.truth[key]
         start = time.perf_counter()
+        cpu_start = time.process_time()
         frame = pd.DataFrame(rows)
         try:
             detections = detector_class(TelemetryTimeSeries(frame)).detect_changes()
@@ -212,6 +240,7 @@ def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float] | None:
             detections = []
         elapsed = time.perf_counter() - start
         per_series.append(elapsed)
+        cpu_per_series.append(time.process_time() - cpu_start)
         found = [(d.location, d.direction) for d in detections]
         n_days = (
             dt.date.fromisoformat(rows[-1]["build_date"][:10])
@@ -221,25 +250,38 @@ def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float] | None:
         score.seconds = elapsed
         score.years = n_days / 365.0
         total.add(score)
-    return total, statistics.mean(per_series)
+    return total, statistics.median(per_series), statistics.median(cpu_per_series)
 
 
-def end_to_end(data: Dataset, technique: str) -> float:
-    """Seconds per series of `alerting detect FILE --format json` in a subprocess."""
+def end_to_end(data: Dataset, techniques_: list[str]) -> dict[str, tuple[float, float]]:
+    """Per technique: (wall, CPU) seconds per series of `alerting detect FILE --format json`
+    in a subprocess, each the median of E2E_RUNS runs (CPU counts every process of the run,
+    the parallel readers included, so it does not depend on how busy the machine is)."""
+    import resource
+
     import orjson
 
+    out = {}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "rows.jsonl"
-        with open(path, "wb") as out:
+        with open(path, "wb") as handle:
             for row in data.rows:
-                out.write(orjson.dumps(row) + b"\n")
-        command = [sys.executable, "-m", "alerting", "detect", str(path), "--format", "json"]
-        command += ["--technique", technique]
-        start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, check=True)
-        elapsed = time.perf_counter() - start
-        json.loads(result.stdout)
-    return elapsed / len(data.series)
+                handle.write(orjson.dumps(row) + b"\n")
+        for technique in techniques_:
+            command = [sys.executable, "-m", "alerting", "detect", str(path), "--format", "json"]
+            command += ["--technique", technique]
+            walls, cpus = [], []
+            for _ in range(E2E_RUNS):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                result = subprocess.run(command, capture_output=True, check=True)
+                walls.append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                json.loads(result.stdout)
+            n = len(data.series)
+            out[technique] = (statistics.median(walls) / n, statistics.median(cpus) / n)
+    return out
 
 
 def ratio(a: int, b: int) -> str:
@@ -288,7 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="11,12,13", help="seeds of the default setting")
     parser.add_argument("--series", type=int, default=150, help="series per seed")
-    parser.add_argument("--mozdetect-series", type=int, default=6)
+    parser.add_argument("--mozdetect-series", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="one seed of 40 series, no mozdetect")
     args = parser.parse_args()
     from alerting.textable import format_table
@@ -296,6 +338,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     settings = [(f"seed {s}, 365 d, 1/3 free", s, args.series, 365, 1 / 3) for s in seeds]
     settings.append(("seed 21, 240 d, 1/2 free (untuned)", 21, 120, 240, 0.5))
+    settings.append(("seed 22, 150 d, 1/4 free (untuned)", 22, 120, 150, 0.25))
     if args.quick:
         settings = [("seed 11, 365 d, 1/3 free", 11, 40, 365, 1 / 3)]
         args.mozdetect_series = 0
@@ -329,27 +372,35 @@ def main() -> None:
 
     kinds = sorted({k for s in overall.values() for k in s.by_kind})
     sizes = [label for _, _, label in SIZE_BINS]
+    volumes = [label for _, _, label in VOLUME_BINS]
     table = []
     for name, s in overall.items():
         cells = [name]
         cells += [f"{s.by_kind[k][0]}/{s.by_kind[k][1]}" for k in kinds]
         cells += [f"{s.by_size[b][0]}/{s.by_size[b][1]}" for b in sizes]
+        cells += [f"{s.by_volume[v][0]}/{s.by_volume[v][1]}" for v in volumes]
         table.append(cells)
-    print("\nrecall by kind and by size (noise widths), all datasets:")
-    print(format_table(["technique", *kinds, *[f"{b} w" for b in sizes]], table))
+    print("\nrecall by kind, by size (noise widths) and by daily volume, all datasets:")
+    print(format_table(["technique", *kinds, *[f"{b} w" for b in sizes], *volumes], table))
 
     first = datasets[0]
-    e2e = {name: end_to_end(first, name) for name in sorted(techniques())}
-    print(f"\n`alerting detect` end to end on {first.name} ({len(first.series)} series):")
-    for name, seconds in e2e.items():
-        print(f"  {name}: {1000 * seconds:.1f} ms per series (reading rows included)")
+    e2e = end_to_end(first, sorted(techniques()))
+    print(
+        f"\n`alerting detect` end to end on {first.name} ({len(first.series)} series),"
+        f" median of {E2E_RUNS} runs:"
+    )
+    for name, (wall, cpu) in e2e.items():
+        print(
+            f"  {name}: {1000 * wall:.1f} ms wall, {1000 * cpu:.1f} ms CPU per series"
+            " (reading rows included)"
+        )
 
     if args.mozdetect_series:
         result = run_mozdetect(first, args.mozdetect_series)
         if result is None:
             print("\nmozdetect: not importable (pip install mozdetect==0.2.0 to compare)")
         else:
-            moz, per_series = result
+            moz, per_series, cpu_per_series = result
             ours = []
             for name in sorted(techniques()):
                 keys = sorted((k.metric, k.os, k.metric_key) for k in first.series)[
@@ -375,11 +426,13 @@ def main() -> None:
             )
             print(format_table(HEADERS, [report("mozdetect cdf_squared", moz), *ours]))
             print(
-                f"  mozdetect: {per_series:.2f} s per series (its own aggregation of the rows included)"
+                f"  mozdetect: {per_series:.2f} s wall, {cpu_per_series:.2f} s CPU per series"
+                " (median; its own aggregation of the rows included)"
             )
-            for name, seconds in e2e.items():
+            for name, (wall, cpu) in e2e.items():
                 print(
-                    f"  alerting detect --technique {name}: {per_series / seconds:,.0f}x faster per series"
+                    f"  alerting detect --technique {name}: {per_series / wall:,.0f}x faster per"
+                    f" series in wall time, {cpu_per_series / cpu:,.0f}x in CPU time"
                 )
     print(f"\ntotal benchmark time: {time.perf_counter() - start:.0f} s on {os.cpu_count()} cores")
 

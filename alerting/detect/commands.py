@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 
-from alerting.cli import add_command
+from alerting.cli import add_command, iso_date
 from alerting.detect.registry import DEFAULT_TECHNIQUE
 
 
@@ -36,19 +35,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--as-of",
-        type=_date,
+        type=iso_date,
         default=None,
         metavar="DATE",
         help="use only data up to this day (YYYY-MM-DD), as the daily run on that day would",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -131,3 +131,10 @@ def test_numbers_read_well():
     assert number(123456.0) == "123,456"
     assert number(None) == "n/a"
     assert dt.date(2026, 1, 1)  # keeps the import honest
+
+
+def test_values_and_units_are_spaced_and_unitless_probes_have_no_stray_space():
+    digest = digest_markdown([make_alert()], "2026-10-22")
+    assert "Median 10.0 → 12.0 millisecond (+20.0%)" in digest
+    unitless = digest_markdown([make_alert(unit="")], "2026-10-22")
+    assert "Median 10.0 → 12.0 (+20.0%)" in unitless

@@ -24,7 +24,7 @@ class DataSettings:
     paths: list[str] = field(default_factory=list)  # GLAM row files for source = files
     channels: list[str] = field(default_factory=lambda: ["nightly"])
     history_days: int = 365  # days of history read (and generated, for the sample source)
-    sample_seed: int = 11  # the embedded default's generator seed (a demo with bugs, emails and every class)
+    sample_seed: int = 11  # the embedded default's seed: a demo with bugs, digests, every class
     sample_end: str = ""  # last day of the embedded sample data (ISO); "" = a fixed default
     bigquery_project: str = ""
 

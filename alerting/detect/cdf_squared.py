@@ -10,12 +10,10 @@ a change-free series reaches about once in 1 / -ln(threshold) years.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from alerting.data.model import DailySeries
-from alerting.detect.days import usable_days, weekday_adjusted
+from alerting.detect.days import too_short, usable_days, weekday_adjusted
 from alerting.detect.model import Detection
 from alerting.detect.registry import Technique, register
 from alerting.detect.steps import (
@@ -27,8 +25,6 @@ from alerting.detect.steps import (
     to_detections,
     windows,
 )
-
-log = logging.getLogger(__name__)
 
 NAME = "cdf_squared"
 MIN_DAYS = MIN_NOISE_DAYS + 3
@@ -62,16 +58,7 @@ def grid_columns(buckets: np.ndarray) -> np.ndarray:
 
 def detect(series: DailySeries, args: dict) -> list[Detection]:
     days = usable_days(series)
-    if days.n < MIN_DAYS:
-        log.info(
-            "%s: %s (%s, %r) has %d usable days, needs %d; no detection",
-            NAME,
-            series.key.metric,
-            series.key.os,
-            series.key.metric_key,
-            days.n,
-            MIN_DAYS,
-        )
+    if too_short(series, days, NAME, MIN_DAYS):
         return []
     columns = grid_columns(series.buckets)
     cdf = days.pmf.cumsum(axis=1)[:, columns]

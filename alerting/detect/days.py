@@ -8,6 +8,7 @@ i + 2 (the transient-day flag looks two days ahead), never on the length of the 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,3 +169,20 @@ def weekday_adjusted(
 def pooled(days: Days, rows: np.ndarray) -> np.ndarray:
     """The mean of the normalized histograms of `rows`: each day weighs the same."""
     return days.pmf[rows].mean(axis=0)
+
+
+def too_short(series: DailySeries, days: Days, technique: str, needed: int) -> bool:
+    """Whether `days` are too few for `technique`; says so in the log (a note, not an error)."""
+    if days.n >= needed:
+        return False
+    key = series.key
+    logging.getLogger(f"alerting.detect.{technique}").info(
+        "%s: %s (%s, %r) has %d usable days, needs %d; no detection",
+        technique,
+        key.metric,
+        key.os,
+        key.metric_key,
+        days.n,
+        needed,
+    )
+    return True

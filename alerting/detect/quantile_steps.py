@@ -11,13 +11,11 @@ of both than `cdf_squared`, at slightly lower precision (see benchmarks/README.m
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
-from alerting.detect.days import log_scale, usable_days, weekday_adjusted
+from alerting.detect.days import log_scale, too_short, usable_days, weekday_adjusted
 from alerting.detect.model import Detection
 from alerting.detect.registry import Technique, register
 from alerting.detect.steps import (
@@ -29,8 +27,6 @@ from alerting.detect.steps import (
     to_detections,
     windows,
 )
-
-log = logging.getLogger(__name__)
 
 NAME = "quantile_steps"
 MIN_DAYS = MIN_NOISE_DAYS + 3
@@ -48,16 +44,7 @@ SCORE_MEANING = (
 
 def detect(series: DailySeries, args: dict) -> list[Detection]:
     days = usable_days(series)
-    if days.n < MIN_DAYS:
-        log.info(
-            "%s: %s (%s, %r) has %d usable days, needs %d; no detection",
-            NAME,
-            series.key.metric,
-            series.key.os,
-            series.key.metric_key,
-            days.n,
-            MIN_DAYS,
-        )
+    if too_short(series, days, NAME, MIN_DAYS):
         return []
     transient = days.transient if args["short_term_spikes_ignored"] else np.zeros(days.n, bool)
     values = log_scale(quantiles(series.buckets, days.pmf, QUANTILES))

@@ -141,6 +141,8 @@ def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None)
             if name in environ:
                 _assign(settings, "", section_field.name, environ[name], name, text=True)
     _check_choices(settings)
+    # Data files are named relative to the repository root, wherever the command runs from.
+    settings.data.paths = [str(Path(root) / p) for p in settings.data.paths]
     return settings
 
 

@@ -175,9 +175,7 @@ def repo(tmp_path: Path):
 
 
 def run_in(repo: Path, day: dt.date, **kwargs):
-    settings = load_settings(repo, environ={})
-    settings.data.paths = [str(repo / p) for p in settings.data.paths]
-    return run(settings, root=repo, as_of=day, **kwargs)
+    return run(load_settings(repo, environ={}), root=repo, as_of=day, **kwargs)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

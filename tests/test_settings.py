@@ -37,6 +37,12 @@ def test_file_then_environment(tmp_path):
     assert settings.data.channels == ["nightly", "beta"]
 
 
+def test_data_files_are_relative_to_the_repository_root(tmp_path):
+    (tmp_path / "alerting.toml").write_text('[data]\npaths = ["rows.jsonl", "/abs/rows.csv"]\n')
+    settings = load_settings(tmp_path, environ={})
+    assert settings.data.paths == [str(tmp_path / "rows.jsonl"), "/abs/rows.csv"]
+
+
 @pytest.mark.parametrize(
     ("text", "environ", "message"),
     [

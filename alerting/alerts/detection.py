@@ -63,7 +63,7 @@ def monitored_series(
                 for k in series
                 if k.metric == config.metric and k.os == os_value and channel_matches(k, channel)
             ]
-            if config.type.startswith("labeled_"):
+            if config.labeled:
                 if config.labels:
                     keys = [k for k in keys if k.metric_key in config.labels]
             else:

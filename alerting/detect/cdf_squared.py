@@ -89,6 +89,5 @@ TECHNIQUE = register(
         ),
         detect=detect,
         args=STEP_ARGS,
-        min_days=MIN_DAYS,
     )
 )

@@ -35,7 +35,6 @@ class Technique:
     detect: Callable[[DailySeries, dict], list[Detection]]
     args: tuple[ArgSpec, ...] = ()
     aliases: tuple[str, ...] = ()
-    min_days: int = 14
 
     def arg(self, name: str) -> ArgSpec | None:
         return next((a for a in self.args if a.name == name), None)

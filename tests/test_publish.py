@@ -211,3 +211,11 @@ def test_simultaneous_publishes_both_land(remote):
     assert all(r.pushed for r in results)
     assert len(remote_log(remote)) == 4
     assert {f"state/alerts/alert{i}.json" for i in range(3)} <= set(remote_files(remote))
+
+
+def test_outside_a_git_repository_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from alerting.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["state", "publish"]) == 1
+    assert "not a git repository" in capsys.readouterr().err

@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from alerting.errors import UserError
 
-class GitError(Exception):
-    """A git command failed; the message carries the command and git's own words."""
+
+class GitError(UserError):
+    """A git command failed; the message carries the command and git's own words, and the
+    CLI shows it as an error (not a traceback): the cause is the repository, not a bug."""
 
 
 def git(

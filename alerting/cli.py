@@ -9,17 +9,18 @@ Each step's package owns its subcommands in a `commands` module exposing
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib
 import logging
 import os
 import sys
 
 from alerting import __version__
+from alerting.cliargs import add_verbosity
 from alerting.errors import UserError
 
 # One line per step package; each adds its subcommands.
 COMMAND_MODULES: tuple[str, ...] = (
+    "alerting.pipeline.commands",
     "alerting.probes.commands",
     "alerting.report.commands",
     "alerting.detect.commands",
@@ -41,37 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
-
-
-def add_verbosity(parser: argparse.ArgumentParser) -> None:
-    """`-v`/`-q` on the top level and on every subcommand, so either position works."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", action="count", default=None, help="more output")
-    group.add_argument("-q", "--quiet", action="store_true", default=None, help="errors only")
-
-
-def add_command(subparsers, name: str, help_text: str, handler) -> argparse.ArgumentParser:
-    """A subcommand parser with the common flags and its handler attached."""
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
-    add_verbosity(parser)
-    parser.set_defaults(func=handler)
-    return parser
-
-
-def add_group(subparsers, name: str, help_text: str):
-    """A command with subcommands of its own (`alerting probes validate`)."""
-    parser = subparsers.add_parser(name, help=help_text, description=help_text)
-    add_verbosity(parser)
-    parser.set_defaults(func=None, group_parser=parser)
-    return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
-
-
-def iso_date(text: str) -> dt.date:
-    """argparse type for `YYYY-MM-DD` options: a bad date is a usage error (exit 2)."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
 def configure_logging(args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT
 from alerting.alerts.store import StateStore
-from alerting.delivery import steps
+from alerting.delivery import digests as digesting
 from alerting.delivery.email import (
     Digest,
     NotifyBackend,
@@ -21,7 +21,7 @@ from alerting.delivery.email import (
 )
 from alerting.delivery.live import check_live_credentials
 from alerting.errors import UserError
-from alerting.run import StepResult
+from alerting.steplog import StepLog
 from tests.delivery_helpers import Crash, make_alert, settings_for
 from tests.doubles.notify import ACCESS_TOKEN, CLIENT_ID, NotifyDouble
 from tests.doubles.smtp import PASSWORD, USER, SmtpDouble
@@ -67,10 +67,10 @@ def owed(alerts) -> dict:
 
 def send_run(store, send, cap=50, save=None):
     alerts = store.alerts()
-    digests = steps.digests_for(owed(alerts), RUN)
-    step = StepResult("email owners")
+    digests = digesting.digests_for(owed(alerts), RUN)
+    step = StepLog("email owners")
     settings = settings_for(cap=cap)
-    steps.send_digests(digests, alerts, send, RUN, settings, save or store.save_alert, step)
+    digesting.send_digests(digests, alerts, send, RUN, settings, save or store.save_alert, step)
     return step
 
 
@@ -170,10 +170,10 @@ def test_header_injection_through_probe_names_is_neutralised(store, smtp):
         make_alert("h1", delivery=DELIVERY_EMAIL, recipients=("a@example.com",), probe=hostile)
     )
     alerts = store.alerts()
-    digest = steps.digests_for(owed(alerts), RUN)[0]
+    digest = digesting.digests_for(owed(alerts), RUN)[0]
     digest.subject = "Alert: " + hostile + "\n\n" + "body?"
-    step = StepResult("email owners")
-    steps.send_digests(
+    step = StepLog("email owners")
+    digesting.send_digests(
         [digest], alerts, smtp_backend(smtp), RUN, settings_for(), store.save_alert, step
     )
     assert step.counts == {"sent": 1}
@@ -234,9 +234,9 @@ def test_taskcluster_notify_with_hawk(store):
 def test_outbox_drafts_are_stable_files(store):
     email_alerts(store, ["a@example.com"])
     alerts = store.alerts()
-    digests = steps.digests_for(owed(alerts), RUN)
-    step = StepResult("email owners")
-    steps.draft_digests(
+    digests = digesting.digests_for(owed(alerts), RUN)
+    step = StepLog("email owners")
+    digesting.draft_digests(
         digests, alerts, store.write_text, RUN, settings_for(), store.save_alert, step
     )
     path = store.root / "outbox" / "emails" / RUN / "a@example.com.eml"
@@ -244,7 +244,7 @@ def test_outbox_drafts_are_stable_files(store):
     assert step.counts == {"digests drafted": 2} and "Subject: Telemetry alert" in text
     assert "Date: Fri, 10 Jan 2025 00:00:00 +0000" in text
     assert store.alerts()["e0-0"].delivery_state == DRAFTED
-    steps.draft_digests(
+    digesting.draft_digests(
         digests, store.alerts(), store.write_text, RUN, settings_for(), store.save_alert, step
     )
     assert path.read_text() == text

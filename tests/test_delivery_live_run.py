@@ -10,7 +10,7 @@ import pytest
 
 from alerting.alerts.store import StateStore
 from alerting.errors import UserError
-from alerting.run import run
+from alerting.pipeline.run import run
 from alerting.settings import load_settings
 from tests.doubles.bugzilla import API_KEY, BugzillaDouble
 from tests.doubles.hg_server import HgDouble

@@ -11,8 +11,8 @@ import pytest
 from alerting.alerts.model import FILED, PENDING, STATUS_NEW, STATUS_RESOLVED, Summary
 from alerting.alerts.render import bug_request
 from alerting.alerts.store import StateStore
-from alerting.delivery import steps
-from alerting.run import StepResult
+from alerting.delivery import filing, lifecycle
+from alerting.steplog import StepLog
 from tests.delivery_helpers import Crash, client_for, fake_png, make_alert, settings_for
 from tests.doubles.bugzilla import BugzillaDouble
 from tests.report_fixtures import TIMING_BUCKETS_MS, make_plot
@@ -32,10 +32,10 @@ def store(tmp_path):
 def file_all(store, bugzilla, save=None, png=fake_png, run_date="2025-01-10"):
     alerts = store.alerts()
     requests = {a.id: bug_request(a) for a in alerts.values()}
-    step = StepResult("file bugs")
+    step = StepLog("file bugs")
     client = client_for(bugzilla.url)
     settings = settings_for(bugzilla.url)
-    steps.file_bugs(
+    filing.file_bugs(
         alerts.values(), requests, client, run_date, settings, save or store.save_alert, step, png
     )
     return step
@@ -134,11 +134,11 @@ def test_a_bad_key_stops_the_step_with_one_error(bugzilla, store):
     for i in range(4):
         store.save_alert(make_alert(f"k{i}"))
     alerts = store.alerts()
-    step = StepResult("file bugs")
+    step = StepLog("file bugs")
     client = client_for(bugzilla.url, key="bad")
     requests = {a.id: bug_request(a) for a in alerts.values()}
     settings = settings_for(bugzilla.url)
-    steps.file_bugs(
+    filing.file_bugs(
         alerts.values(), requests, client, "2025-01-10", settings, store.save_alert, step
     )
     assert len(step.errors) == 1 and "BUGZILLA_API_KEY" in step.errors[0]
@@ -146,11 +146,11 @@ def test_a_bad_key_stops_the_step_with_one_error(bugzilla, store):
 
 
 def link(store, bugzilla, summaries):
-    step = StepResult("link bugs")
+    step = StepLog("link bugs")
     client = client_for(bugzilla.url)
     settings = settings_for(bugzilla.url)
     alerts = store.alerts()
-    steps.link_summaries(summaries, alerts, client, "2025-01-10", settings, store.save_alert, step)
+    filing.link_summaries(summaries, alerts, client, "2025-01-10", settings, store.save_alert, step)
     return step
 
 
@@ -173,7 +173,7 @@ def test_bugs_of_a_summary_see_each_other_and_linking_is_idempotent(bugzilla, st
 
 
 def sync(store, bugzilla, run_date):
-    step = StepResult("sync bugs")
+    step = StepLog("sync bugs")
     saved = []
 
     def save(alert):
@@ -182,7 +182,7 @@ def sync(store, bugzilla, run_date):
 
     client = client_for(bugzilla.url)
     settings = settings_for(bugzilla.url)
-    steps.sync_bugs(store.alerts().values(), client, run_date, settings, save, step)
+    lifecycle.sync_bugs(store.alerts().values(), client, run_date, settings, save, step)
     return step, saved
 
 
@@ -258,8 +258,8 @@ def test_a_crash_after_the_reminder_does_not_nudge_twice(bugzilla, store):
     client = client_for(bugzilla.url)
     settings = settings_for(bugzilla.url)
     with pytest.raises(Crash):
-        steps.sync_bugs(
-            store.alerts().values(), client, "2025-01-20", settings, dies, StepResult("s")
+        lifecycle.sync_bugs(
+            store.alerts().values(), client, "2025-01-20", settings, dies, StepLog("s")
         )
     assert len(bugzilla.comments[bug_id]) == 2
     assert bugzilla.bugs[bug_id]["flags"][0]["requestee"] == "owner@example.com"

@@ -62,7 +62,7 @@ def test_change_png_has_both_panels_and_is_deterministic():
     alert = _alert()
     figure = plots.change_figure(alert)
     assert len(figure.axes) == 2
-    assert "regression: median 43.5 ms → 63.3 ms (+45%)" in figure.get_suptitle()
+    assert "regression: median 43.5 ms → 63.3 ms (+45.4%)" in figure.get_suptitle()
     png = plots.change_png(alert)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
     assert plots.change_png(alert) == png

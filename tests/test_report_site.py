@@ -66,7 +66,7 @@ def test_alert_page_has_the_before_after_table_links_and_history(built):
     root, alerts, _ = built
     alert = alerts[0]
     page = (root / "site" / "alerts" / f"{page_name(alert.id)}.html").read_text()
-    for text in ("43.5 ms", "63.3 ms", "+45%", "56,877,572", alert.push_range.from_rev):
+    for text in ("43.5 ms", "63.3 ms", "+45.4%", "56,877,572", alert.push_range.from_rev):
         assert text in page
     for link in ("bug", "plot", "treeherder", "treeherder_range", "pushlog", "glam"):
         assert f'href="{str(escape(alert.links[link]))}"' in page

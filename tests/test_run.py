@@ -18,7 +18,7 @@ from alerting.alerts.store import StateStore
 from alerting.data.histogram import quantiles
 from alerting.detect.model import Detection, Snapshot
 from alerting.detect.registry import ArgSpec, Technique, register
-from alerting.run import run
+from alerting.pipeline.run import run
 from alerting.settings import load_settings
 from tests.doubles.hg_server import HgDouble
 

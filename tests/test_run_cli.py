@@ -68,9 +68,9 @@ def test_bad_date_is_a_usage_error(demo):
 
 def test_batches_in_worker_processes_give_the_same_state(demo, tmp_path, monkeypatch):
     """Detection split into batches run by worker processes changes nothing in the result."""
-    import alerting.run
+    import alerting.pipeline.detect
 
-    monkeypatch.setattr(alerting.run, "BATCH", 2)
+    monkeypatch.setattr(alerting.pipeline.detect, "BATCH", 2)
     root = tmp_path / "parallel"
     shutil.copytree(REPO / "probes", root / "probes")
     assert main(["run", "-q", "--root", str(root)]) == 0

@@ -1,24 +1,16 @@
-"""`alerting run` (the daily job) and `alerting alerts list|show` (the state, readable)."""
+"""`alerting alerts list|show`: the alerts in `state/`, readable."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
-from alerting.cli import add_command, add_group, iso_date
+from alerting.cliargs import add_command, add_group
 from alerting.errors import UserError
 
 
 def register(subparsers) -> None:
-    run = add_command(subparsers, "run", "run the daily pipeline (SPEC §5)", run_command)
-    run.add_argument("--date", type=iso_date, help="as-of date (default: latest day with data)")
-    run.add_argument("--probe", metavar="GLOB", help="only probes whose dotted name matches")
-    run.add_argument("--dry-run", action="store_true", help="write nothing under state/")
-    run.add_argument("--root", default=".", help="repository root (default: .)")
-
     alerts = add_group(subparsers, "alerts", "list and show alerts in state/")
     listing = add_command(alerts, "list", "list alerts, newest first", list_command)
     listing.add_argument("--status", help="only alerts with this status (new, resolved)")
@@ -27,42 +19,6 @@ def register(subparsers) -> None:
     show = add_command(alerts, "show", "show one alert as JSON", show_command)
     show.add_argument("id", help="alert id (a unique prefix is enough)")
     show.add_argument("--state", default="state", help="state directory (default: state)")
-
-
-def run_command(args: argparse.Namespace) -> int:
-    from alerting.alerts.render import run_summary
-    from alerting.run import run
-    from alerting.settings import load_settings
-
-    settings = load_settings(args.root)
-    result = run(
-        settings,
-        root=args.root,
-        as_of=args.date,
-        probe_glob=args.probe,
-        dry_run=args.dry_run,
-        progress=_progress(args),
-    )
-    from alerting.alerts.store import StateStore
-
-    alerts = StateStore(Path(args.root) / settings.state_dir).alerts() if not args.dry_run else {}
-    summary = run_summary(result, alerts)
-    if not args.quiet:
-        print(summary, end="")
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(summary)
-    return 1 if result.errors else 0
-
-
-def _progress(args: argparse.Namespace):
-    """A progress bar on an interactive terminal; plain iteration elsewhere (CI, pipes)."""
-    if args.quiet or not sys.stderr.isatty():
-        return lambda items, label: items
-    from tqdm import tqdm
-
-    return lambda items, label: tqdm(items, desc=label, unit="probe", leave=False)
 
 
 ALERT_KEYS = (
@@ -107,7 +63,7 @@ def list_command(args: argparse.Namespace) -> int:
         rows = [{k: a.to_json()[k] for k in ALERT_KEYS} for a in alerts]
         print(json.dumps(rows, indent=2, sort_keys=True))
         return 0
-    from alerting.alerts.render import number
+    from alerting.numbers import format_value
     from alerting.textable import format_table
 
     headers = ("DATE", "PROBE", "LABEL", "PLATFORM", "CLASS", "MEDIAN", "STATUS", "BUG", "ID")
@@ -118,7 +74,7 @@ def list_command(args: argparse.Namespace) -> int:
             a.label or "-",
             a.platform,
             a.classification,
-            f"{number(a.before.median)} → {number(a.after.median)} {a.unit}",
+            f"{format_value(a.before.median)} → {format_value(a.after.median, a.unit)}",
             a.resolution or a.status,
             a.bug or f"{a.delivery}: {a.delivery_state}",
             a.id,

@@ -3,40 +3,14 @@ emails and the run summary. Pure functions; the outbox and delivery steps decide
 
 from __future__ import annotations
 
-import math
-
 from alerting.alerts.classify import REGRESSION
 from alerting.alerts.ids import whiteboard_marker
 from alerting.alerts.markdown import render
 from alerting.alerts.model import Alert
+from alerting.numbers import format_count, format_value, percent_change
 
 VOLUME_WARNING = 0.20  # warn when samples per day changed by this share or more
 SUBJECT_LIMIT = 255  # Taskcluster Notify's limit, and a sane one for SMTP
-
-
-def number(value: float | None) -> str:
-    """Three significant digits, plain decimal notation for everyday magnitudes."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if 0.001 <= magnitude < 1e7:
-        digits = max(0, 2 - int(math.floor(math.log10(magnitude))))
-        return f"{value:,.{digits}f}"
-    return f"{value:.3g}"
-
-
-def count(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{round(value):,}"
-
-
-def percent(before: float | None, after: float | None) -> str:
-    if before is None or after is None or not before:
-        return "n/a"
-    return f"{(after - before) / abs(before):+.1%}"
 
 
 def volume_changed(alert: Alert) -> bool:
@@ -45,7 +19,7 @@ def volume_changed(alert: Alert) -> bool:
 
 
 def _context(alert: Alert) -> dict:
-    return {"values": number, "count": count, "percent": percent}
+    return {"values": format_value, "count": format_count, "percent": percent_change}
 
 
 def bug_summary(alert: Alert) -> str:
@@ -62,7 +36,7 @@ def bug_description(alert: Alert, description: str = "") -> str:
         alert=alert,
         description=description,
         volume_warning=volume_changed(alert),
-        score=number(alert.score),
+        score=format_value(alert.score),
         range_text=range_text,
         **_context(alert),
     )
@@ -123,5 +97,5 @@ def run_summary(result, alerts: dict[str, Alert]) -> str:
         errors=result.errors,
         counts=_counts,
         notes=_notes,
-        values=number,
+        values=format_value,
     )

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from alerting.cli import add_command, iso_date
+from alerting.cliargs import add_command, iso_date
 from alerting.errors import UserError
 
 

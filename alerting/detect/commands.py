@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from alerting.cli import add_command, iso_date
+from alerting.cliargs import add_command, iso_date
 from alerting.detect.registry import DEFAULT_TECHNIQUE
 
 

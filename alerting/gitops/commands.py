@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alerting.cli import add_command, add_group
+from alerting.cliargs import add_command, add_group
 
 
 def register(subparsers) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from alerting.cli import add_command, add_group
+from alerting.cliargs import add_command, add_group
 
 
 def register(subparsers) -> None:
@@ -94,16 +94,19 @@ def _add_list(group) -> None:
 
 
 def _collect(args: argparse.Namespace):
-    from alerting.probes.config import collect, probe_files
+    import dataclasses
+
+    from alerting.probes.config import collect_for, probe_files
     from alerting.settings import load_settings
 
-    product, component = args.default_product, args.default_component
-    if product is None or component is None:
-        bugzilla = load_settings().bugzilla
-        product = product or bugzilla.default_product
-        component = component or bugzilla.default_component
+    settings = load_settings()
+    bugzilla = dataclasses.replace(
+        settings.bugzilla,
+        default_product=args.default_product or settings.bugzilla.default_product,
+        default_component=args.default_component or settings.bugzilla.default_component,
+    )
     files = probe_files(args.paths or None)
-    configs, problems = collect(files, product, component)
+    configs, problems = collect_for(dataclasses.replace(settings, bugzilla=bugzilla), files)
     return files, configs, problems
 
 

@@ -14,8 +14,16 @@ from alerting.errors import Problem, UserError
 from alerting.probes.model import DESKTOP_APP, MOBILE_APP, MonitorConfig
 from alerting.probes.monitor import FileContext, resolve_metric
 from alerting.probes.yamlsafe import LineDict, YamlFileError, line_of, load_file
+from alerting.settings import Settings
 
-__all__ = ["DEFAULT_PROBES_DIR", "MonitorConfig", "app_of", "collect", "probe_files"]
+__all__ = [
+    "DEFAULT_PROBES_DIR",
+    "MonitorConfig",
+    "app_of",
+    "collect",
+    "collect_for",
+    "probe_files",
+]
 
 DEFAULT_PROBES_DIR = Path("probes")
 DEFAULT_PRODUCT = "Toolkit"
@@ -70,6 +78,15 @@ def collect(
         configs += file_configs
     # Which definition the owner meant is unknown, so neither is monitored until one is removed.
     return [c for c in configs if c.probe not in twice], sorted(problems)
+
+
+def collect_for(
+    settings: Settings, paths: Iterable[Path | str] | None = None
+) -> tuple[list[MonitorConfig], list[Problem]]:
+    """`collect` with the deployment's Bugzilla product and component for untagged probes,
+    so the run, the listings and the reviews all agree on where a probe's bugs go."""
+    bugzilla = settings.bugzilla
+    return collect(paths, bugzilla.default_product, bugzilla.default_component)
 
 
 def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alerting.cli import add_command
+from alerting.cliargs import add_command
 
 
 def register(subparsers) -> None:

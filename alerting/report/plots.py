@@ -24,7 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 
 from alerting.alerts.model import Alert  # noqa: E402
-from alerting.report.numbers import format_change, format_value  # noqa: E402
+from alerting.numbers import format_change, format_value  # noqa: E402
 
 # Colour of the "after" data by what the change means for users.
 AFTER_COLOURS = {"regression": "#c62828", "improvement": "#2e7d32", "change": "#ef6c00"}

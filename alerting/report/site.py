@@ -20,14 +20,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from alerting.alerts.model import STATUS_RESOLVED, Alert
 from alerting.errors import UserError
-from alerting.report import plots
-from alerting.report.numbers import (
+from alerting.numbers import (
     format_change,
     format_count,
-    format_percent,
     format_value,
-    relative_change,
+    percent_change,
 )
+from alerting.report import plots
 from alerting.report.records import load_records
 
 STATIC_FILES = ("style.css", "filter.js")
@@ -105,17 +104,13 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
     }
 
 
-def _percent(before: float, after: float) -> str:
-    return format_percent(relative_change(before, after))
-
-
 def _values_table(alert: Alert) -> list[dict]:
     rows = [
         {
             "name": name,
             "before": format_value(getattr(alert.before, name), alert.unit),
             "after": format_value(getattr(alert.after, name), alert.unit),
-            "change": _percent(getattr(alert.before, name), getattr(alert.after, name)),
+            "change": percent_change(getattr(alert.before, name), getattr(alert.after, name)),
         }
         for name in ("median", "p05", "p95")
     ]
@@ -123,7 +118,7 @@ def _values_table(alert: Alert) -> list[dict]:
         "name": "samples",
         "before": format_count(alert.before.samples),
         "after": format_count(alert.after.samples),
-        "change": _percent(alert.before.samples, alert.after.samples),
+        "change": percent_change(alert.before.samples, alert.after.samples),
     }
     return [*rows, samples]
 

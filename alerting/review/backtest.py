@@ -86,7 +86,7 @@ def config_hits(
     notes: list[str],
 ) -> list[Hit]:
     """Detections of `config`'s technique and args, as of `end`, whose change starts in range."""
-    from alerting.alerts.detection import monitored_series
+    from alerting.data.monitored import monitored_series
 
     technique = get_technique(config.technique)
     if technique is None:  # a valid config always names a known technique
@@ -223,18 +223,19 @@ def data_settings(settings: Settings) -> tuple[Settings, str]:
 
 
 def backtest_command(args: argparse.Namespace) -> int:
+    from alerting.data.source import load_series
     from alerting.errors import UserError
-    from alerting.review.commands import base_and_current
+    from alerting.review.baseline import base_and_current
     from alerting.review.diff import diff_configs
-    from alerting.run import load_series
     from alerting.settings import load_settings
 
-    old, new, problems = base_and_current(args)
+    configured = load_settings()
+    old, new, problems = base_and_current(args.base, args.paths or None, configured)
     changed = diff_configs(old, new, problems).changed_probes
     before = {c.probe: c for c in old}
     after = {c.probe: c for c in new}
     pairs = [(before.get(p), after.get(p)) for p in changed]
-    settings, data_note = data_settings(load_settings())
+    settings, data_note = data_settings(configured)
     series = load_series(settings, union_configs(pairs)) if pairs else {}
     if args.end:
         try:

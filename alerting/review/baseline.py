@@ -14,15 +14,22 @@ from pathlib import Path
 
 from alerting.errors import Problem, UserError
 from alerting.gitops.git import git, show, toplevel
-from alerting.probes.config import DEFAULT_PROBES_DIR, collect
+from alerting.probes.config import DEFAULT_PROBES_DIR, collect_for, probe_files
 from alerting.probes.model import MonitorConfig
+from alerting.settings import Settings
+
+
+def base_and_current(
+    ref: str, paths: list[str] | None, settings: Settings
+) -> tuple[list[MonitorConfig], list[MonitorConfig], list[Problem]]:
+    """(configs at `ref`, configs now, problems now) of `paths` (default `probes/`)."""
+    old, _ = configs_at(ref, paths, settings)
+    new, problems = collect_for(settings, probe_files(paths))
+    return old, new, problems
 
 
 def configs_at(
-    ref: str,
-    paths: list[str] | None = None,
-    default_product: str = "Toolkit",
-    default_component: str = "Telemetry",
+    ref: str, paths: list[str] | None = None, settings: Settings | None = None
 ) -> tuple[list[MonitorConfig], list[Problem]]:
     """`collect()` over `paths` (default `probes/`) as they were at commit `ref`."""
     cwd = Path.cwd()
@@ -53,7 +60,7 @@ def configs_at(
         # Collected from inside the copy with repository-relative paths, exactly as the
         # working tree is from its root, so the path-based desktop/mobile rule agrees.
         with contextlib.chdir(tmp):
-            configs, problems = collect(copies, default_product, default_component)
+            configs, problems = collect_for(settings or Settings(), copies)
     as_given = {name: os.path.relpath(root / name, cwd) for name in copies}
     configs = [dataclasses.replace(c, file=as_given[c.file]) for c in configs]
     problems = [dataclasses.replace(p, file=as_given.get(p.file, p.file)) for p in problems]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from alerting.cli import add_command
+from alerting.cliargs import add_command
 
 
 def register(subparsers) -> None:
@@ -44,23 +44,12 @@ def _add_base_and_paths(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def base_and_current(args: argparse.Namespace):
-    """(old configs, new configs, new problems) with the Bugzilla defaults from settings."""
-    from alerting.probes.config import collect, probe_files
-    from alerting.review.baseline import configs_at
+def run_diff(args: argparse.Namespace) -> int:
+    from alerting.review.baseline import base_and_current
+    from alerting.review.diff import diff_configs, diff_markdown
     from alerting.settings import load_settings
 
-    bugzilla = load_settings().bugzilla
-    defaults = (bugzilla.default_product, bugzilla.default_component)
-    old, _ = configs_at(args.base, args.paths or None, *defaults)
-    new, problems = collect(probe_files(args.paths or None), *defaults)
-    return old, new, problems
-
-
-def run_diff(args: argparse.Namespace) -> int:
-    from alerting.review.diff import diff_configs, diff_markdown
-
-    old, new, problems = base_and_current(args)
+    old, new, problems = base_and_current(args.base, args.paths or None, load_settings())
     print(diff_markdown(diff_configs(old, new, problems), args.base), end="")
     return 0
 

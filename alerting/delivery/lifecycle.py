@@ -1,0 +1,142 @@
+"""Following alert bugs in Bugzilla: resolutions, duplicates, reopenings and reminders.
+
+Each bug is handled on its own: a failing one is reported and the others go on. `save(alert)`
+persists one alert right after every change, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from alerting.alerts.model import STATUS_NEW, STATUS_RESOLVED, Alert
+from alerting.delivery.bugzilla import BugzillaClient, BugzillaError
+from alerting.settings import Settings
+from alerting.steplog import StepLog
+
+Save = Callable[[Alert], None]
+MAX_DUPLICATE_HOPS = 10
+REMINDER = (
+    "This telemetry alert has had no activity for {days} days or more.\n\n"
+    "Please have a look and resolve the bug: FIXED (fixed or backed out), WONTFIX (real, "
+    "culprit found, not fixing), INVALID (real, no culprit found) or WORKSFORME (noise, not "
+    "a true change)."
+)
+
+
+def sync_bugs(
+    alerts: Iterable[Alert],
+    client: BugzillaClient,
+    run_date: str,
+    settings: Settings,
+    save: Save,
+    step: StepLog,
+) -> None:
+    """Read every alert bug's state (also on quiet days), record resolutions, nudge the
+    owner of a bug that has been quiet for `reminder_days`."""
+    tracked = [a for a in alerts if a.bug]
+    if not tracked:
+        return
+    try:
+        bugs = _with_duplicate_targets(client, {a.bug for a in tracked if a.bug})
+    except BugzillaError as error:
+        step.errors.append(str(error))
+        return
+    for alert in sorted(tracked, key=lambda a: a.id):
+        bug = bugs.get(alert.bug)
+        if bug is None:
+            step.errors.append(f"alert {alert.id}: bug {alert.bug} not returned by Bugzilla")
+            continue
+        step.add("checked")
+        changed = _apply_state(alert, bug, bugs, run_date)
+        if changed:
+            step.add(changed)
+            save(alert)
+        if alert.status != STATUS_NEW or bug.get("resolution"):
+            continue
+        try:
+            if _remind(alert, bug, client, run_date, settings.bugzilla.reminder_days):
+                step.add("reminded")
+                save(alert)
+        except BugzillaError as error:
+            step.errors.append(f"alert {alert.id}: reminder on bug {alert.bug}: {error}")
+            if error.stops_step:
+                break
+
+
+def _with_duplicate_targets(client: BugzillaClient, ids: set[int]) -> dict[int, dict]:
+    """The bugs, plus every bug their DUPLICATE chains lead to."""
+    bugs: dict[int, dict] = {}
+    wanted = set(ids)
+    for _ in range(MAX_DUPLICATE_HOPS + 1):
+        if not wanted:
+            break
+        for bug in client.get_bugs(wanted):
+            bugs[int(bug["id"])] = bug
+        targets = {b.get("dupe_of") for b in bugs.values() if b.get("resolution") == "DUPLICATE"}
+        wanted = {int(t) for t in targets if t} - set(bugs)
+    return bugs
+
+
+def _final_bug(bug: dict, bugs: dict[int, dict]) -> dict:
+    """Where a DUPLICATE chain ends (or its last known bug when it loops or leaves our view)."""
+    seen = {int(bug["id"])}
+    while bug.get("resolution") == "DUPLICATE" and bug.get("dupe_of"):
+        target = bugs.get(int(bug["dupe_of"]))
+        if target is None or int(target["id"]) in seen:
+            break
+        seen.add(int(target["id"]))
+        bug = target
+    return bug
+
+
+def _apply_state(alert: Alert, bug: dict, bugs: dict[int, dict], run_date: str) -> str:
+    """Record the bug's state on the alert; returns what changed ("" when nothing did)."""
+    duplicate_of = None
+    final = bug
+    if bug.get("resolution") == "DUPLICATE":
+        final = _final_bug(bug, bugs)
+        duplicate_of = int(final["id"]) if final is not bug else bug.get("dupe_of")
+    resolution = final.get("resolution") or ""
+    status = STATUS_RESOLVED if resolution else STATUS_NEW
+    if (alert.status, alert.resolution, alert.duplicate_of) == (status, resolution, duplicate_of):
+        return ""
+    reopened = alert.status == STATUS_RESOLVED and status == STATUS_NEW
+    alert.status, alert.resolution, alert.duplicate_of = status, resolution, duplicate_of
+    detail = f"bug {alert.bug}"
+    if duplicate_of:
+        detail += f" is a duplicate of bug {duplicate_of}"
+    if resolution:
+        detail += f" {resolution}"
+    event = "reopened" if reopened else ("resolved" if resolution else "bug state")
+    alert.record(run_date, event, detail)
+    return event
+
+
+def _remind(alert: Alert, bug: dict, client: BugzillaClient, run_date: str, days: int) -> bool:
+    """One comment and a needinfo on the owner once a bug was quiet for `days` days.
+
+    The reminder itself is activity, so even if the run dies before saving `last_reminder`
+    the next run sees a recent change and does not nudge again.
+    """
+    today = dt.date.fromisoformat(run_date)
+    last_change = dt.date.fromisoformat(str(bug.get("last_change_time", ""))[:10] or run_date)
+    if (today - last_change).days < days:
+        return False
+    if alert.last_reminder and (today - dt.date.fromisoformat(alert.last_reminder)).days < days:
+        return False
+    changes: dict = {"comment": {"body": REMINDER.format(days=days), "is_markdown": True}}
+    owner = alert.recipients[0] if alert.recipients else ""
+    if owner and not _needinfo_open(bug, owner):
+        changes["flags"] = [{"name": "needinfo", "status": "?", "requestee": owner}]
+    client.update_bug(alert.bug, changes)
+    alert.last_reminder = run_date
+    alert.record(run_date, "reminded", f"bug {alert.bug} inactive since {last_change}")
+    return True
+
+
+def _needinfo_open(bug: dict, owner: str) -> bool:
+    return any(
+        f.get("name") == "needinfo" and f.get("status") == "?" and f.get("requestee") == owner
+        for f in bug.get("flags") or []
+    )

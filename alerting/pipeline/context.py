@@ -1,0 +1,81 @@
+"""What one run works with (loaded once) and what it reports (per step)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from alerting.alerts.model import Alert, Summary
+from alerting.alerts.store import StateStore
+from alerting.probes.model import MonitorConfig
+from alerting.settings import Settings
+from alerting.steplog import StepLog
+
+if TYPE_CHECKING:
+    from alerting.pipeline.detect import Outcome
+
+Progress = Callable[[Iterable, str], Iterable]
+
+
+def no_progress(items: Iterable, label: str) -> Iterable:
+    return items
+
+
+@dataclass
+class Context:
+    """Everything one run works with, loaded once."""
+
+    settings: Settings
+    store: StateStore
+    configs: list[MonitorConfig]
+    outcomes: Iterator[Outcome]  # detection's findings per batch, consumed by step 2
+    as_of: dt.date
+    alerts: dict[str, Alert]
+    summaries: dict[str, Summary]
+    sample_builds: bool  # the embedded default: builds and revisions are made up
+    progress: Progress = no_progress
+
+    @property
+    def run_date(self) -> str:
+        return self.as_of.isoformat()
+
+    @property
+    def live(self) -> bool:
+        return self.settings.delivery.mode == "live"
+
+    def description_of(self, probe: str) -> str:
+        return next((c.description for c in self.configs if c.probe == probe), "")
+
+
+@dataclass
+class RunResult:
+    date: str
+    mode: str
+    dry_run: bool
+    steps: list[StepLog] = field(default_factory=list)
+    new_alerts: list[str] = field(default_factory=list)
+    config_errors: list[str] = field(default_factory=list)
+
+    def step(self, name: str) -> StepLog:
+        result = StepLog(name)
+        self.steps.append(result)
+        return result
+
+    @property
+    def errors(self) -> list[str]:
+        return self.config_errors + [e for s in self.steps for e in s.errors]
+
+    def to_json(self) -> dict:
+        return {
+            "date": self.date,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            "new_alerts": self.new_alerts,
+            "config_errors": self.config_errors,
+            "steps": [
+                {"name": s.name, "counts": s.counts, "notes": s.notes, "errors": s.errors}
+                for s in self.steps
+            ],
+        }

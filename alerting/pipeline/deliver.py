@@ -1,0 +1,130 @@
+"""Steps 1, 5, 6 and 7: following, filing and linking bugs, and emailing owners.
+
+`goes_live` is the one place that decides between real Bugzilla and mail servers and drafts
+under `state/outbox/`; a dry run reads and writes neither.
+"""
+
+from __future__ import annotations
+
+from alerting.alerts.model import DELIVERY_BUG, DELIVERY_EMAIL, DRAFTED, PENDING, Alert
+from alerting.alerts.render import bug_request
+from alerting.delivery.digests import digests_for, draft_digests, send_digests
+from alerting.delivery.filing import file_bugs as file_live
+from alerting.delivery.filing import link_summaries
+from alerting.delivery.lifecycle import sync_bugs as sync_live
+from alerting.delivery.live import email_backend, open_bugzilla
+from alerting.pipeline.context import Context
+from alerting.settings import Settings
+from alerting.steplog import StepLog
+
+BUGS, EMAILS = "bugs", "emails"
+
+
+def goes_live(settings: Settings, medium: str) -> bool:
+    """Bugs go to Bugzilla in live mode; emails too, unless the mail backend is the outbox."""
+    if settings.delivery.mode != "live":
+        return False
+    return medium == BUGS or settings.email.backend != "outbox"
+
+
+def _dry_run(ctx: Context, step: StepLog, what: str) -> bool:
+    if ctx.store.dry_run:
+        step.notes.append(f"dry run: nothing {what}")
+        return True
+    return False
+
+
+# -- step 1 -------------------------------------------------------------------------------
+def sync_bugs(ctx: Context, step: StepLog) -> None:
+    if not goes_live(ctx.settings, BUGS):
+        step.notes.append("outbox mode: no Bugzilla to read resolutions from")
+        return
+    if _dry_run(ctx, step, "read from or written to Bugzilla"):
+        return
+    client = open_bugzilla(ctx.settings)
+    try:
+        alerts = ctx.alerts.values()
+        sync_live(alerts, client, ctx.run_date, ctx.settings, ctx.store.save_alert, step)
+    finally:
+        client.close()
+
+
+# -- step 5 -------------------------------------------------------------------------------
+def bug_alerts(ctx: Context, states: tuple[str, ...]) -> list[Alert]:
+    return [
+        ctx.alerts[k]
+        for k in sorted(ctx.alerts)
+        if ctx.alerts[k].delivery == DELIVERY_BUG and ctx.alerts[k].delivery_state in states
+    ]
+
+
+def file_bugs(ctx: Context, step: StepLog) -> None:
+    """Live: file in Bugzilla (exactly once). Outbox: the create request as a draft."""
+    owed = bug_alerts(ctx, (PENDING, DRAFTED) if goes_live(ctx.settings, BUGS) else (PENDING,))
+    requests = {a.id: bug_request(a, ctx.description_of(a.probe)) for a in owed}
+    if not goes_live(ctx.settings, BUGS):
+        for alert in owed:
+            ctx.store.write_json(f"outbox/bugs/{alert.id}.json", requests[alert.id])
+            alert.delivery_state = DRAFTED
+            alert.record(ctx.run_date, "drafted", f"state/outbox/bugs/{alert.id}.json")
+            ctx.store.save_alert(alert)
+            step.add("bugs drafted")
+        return
+    if _dry_run(ctx, step, "filed"):
+        return
+    client = open_bugzilla(ctx.settings)
+    try:
+        alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
+        save = ctx.store.save_alert
+        file_live(alerts, requests, client, ctx.run_date, ctx.settings, save, step)
+    finally:
+        client.close()
+
+
+# -- step 6 -------------------------------------------------------------------------------
+def link_bugs(ctx: Context, step: StepLog) -> None:
+    if not goes_live(ctx.settings, BUGS):
+        step.notes.append("outbox mode: bugs are drafts, nothing to link")
+        return
+    if _dry_run(ctx, step, "linked"):
+        return
+    client = open_bugzilla(ctx.settings)
+    try:
+        summaries = ctx.summaries.values()
+        save = ctx.store.save_alert
+        link_summaries(summaries, ctx.alerts, client, ctx.run_date, ctx.settings, save, step)
+    finally:
+        client.close()
+
+
+# -- step 7 -------------------------------------------------------------------------------
+def pending_emails(ctx: Context) -> dict[str, list[Alert]]:
+    """Recipient -> the email alerts still owed to them, in recipient order.
+
+    Drafts are owed too once delivery goes live: an outbox draft was never sent.
+    """
+    owed_states = (PENDING, DRAFTED) if goes_live(ctx.settings, EMAILS) else (PENDING,)
+    owed: dict[str, list[Alert]] = {}
+    for key in sorted(ctx.alerts):
+        alert = ctx.alerts[key]
+        if alert.delivery != DELIVERY_EMAIL or alert.delivery_state not in owed_states:
+            continue
+        for recipient in alert.recipients:
+            if recipient not in alert.notified:
+                owed.setdefault(recipient, []).append(alert)
+    return dict(sorted(owed.items()))
+
+
+def email_owners(ctx: Context, step: StepLog) -> None:
+    """Live with a mail backend: send within the cap. Otherwise: draft to the outbox."""
+    digests = digests_for(pending_emails(ctx), ctx.run_date)
+    if not digests:
+        return
+    settings, save = ctx.settings, ctx.store.save_alert
+    if not goes_live(settings, EMAILS):
+        draft_digests(digests, ctx.alerts, ctx.store.write_text, ctx.run_date, settings, save, step)
+        return
+    if _dry_run(ctx, step, "sent"):
+        return
+    send = email_backend(settings)
+    send_digests(digests, ctx.alerts, send, ctx.run_date, settings, save, step)

@@ -1,0 +1,182 @@
+"""Step 2, detect: each monitored series through its probe's technique, then what is new.
+
+Detection itself reads and writes no state, so batches of probes run in worker processes; the
+run then applies first-monitoring lookback and de-duplication against `state/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import repeat
+
+from alerting.alerts.ids import alert_id, is_same_change, series_id
+from alerting.alerts.model import PushRange
+from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.monitored import monitored_series
+from alerting.data.source import default_as_of, load_series
+from alerting.detect.model import Detection
+from alerting.detect.registry import get_technique
+from alerting.errors import UserError
+from alerting.pipeline.context import Context
+from alerting.probes.model import MonitorConfig
+from alerting.settings import Settings
+from alerting.steplog import StepLog
+
+log = logging.getLogger(__name__)
+
+BATCH = 40  # probes whose data is held in memory at once (and the unit of parallel work)
+
+
+@dataclass
+class Candidate:
+    """A detection on one monitored series; `series` is the data as of the run's date.
+    Step 3 adds the push range of the change."""
+
+    config: MonitorConfig
+    platform: str
+    channel: str
+    key: SeriesKey
+    series: DailySeries
+    detection: Detection
+    push_range: PushRange | None = None
+
+
+@dataclass
+class Outcome:
+    """What detection found for a batch of probes."""
+
+    # probe -> (platform, label, channel) of each series it monitors
+    monitored: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def detection_outcomes(
+    settings: Settings, configs: list[MonitorConfig], as_of: dt.date | None
+) -> tuple[dt.date, Iterator[Outcome]]:
+    """The run's date and, lazily, what detection finds for each batch of probes.
+
+    Local files are read once, here (their last day is the default date). Generated and
+    BigQuery data are loaded per batch of probes, in worker processes when there are several
+    batches, so a fleet's data never sits in memory at once and both cores work.
+    """
+    if settings.data.source == "files":
+        series = load_series(settings, configs)
+        if as_of is None:
+            as_of = max((s.end for s in series.values() if s.n_days), default=None)
+            if as_of is None:
+                raise UserError("the data files hold no data for the monitored probes")
+        return as_of, iter([detect_batch(configs, series, settings.data.channels, as_of)])
+    as_of = as_of or default_as_of(settings)
+    chunks = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
+    return as_of, _parallel(settings, chunks, as_of)
+
+
+def _parallel(
+    settings: Settings, chunks: list[list[MonitorConfig]], as_of: dt.date
+) -> Iterator[Outcome]:
+    workers = min(len(chunks), os.cpu_count() or 1)
+    if workers < 2:
+        yield from (load_and_detect(settings, chunk, as_of) for chunk in chunks)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(load_and_detect, repeat(settings), chunks, repeat(as_of))
+
+
+def load_and_detect(settings: Settings, configs: list[MonitorConfig], as_of: dt.date) -> Outcome:
+    """Load a batch's data and detect on it: the unit of work of a worker process."""
+    try:
+        series = load_series(settings, configs)
+    except UserError as error:
+        return Outcome(errors=[f"data for {len(configs)} probe(s) unavailable: {error}"])
+    return detect_batch(configs, series, settings.data.channels, as_of)
+
+
+def detect_batch(
+    configs: list[MonitorConfig],
+    series: dict[SeriesKey, DailySeries],
+    channels: list[str],
+    as_of: dt.date,
+) -> Outcome:
+    """Run each probe's technique on each of its series, seeing only days up to `as_of`.
+
+    A failure is recorded against its probe; the other probes go on."""
+    outcome = Outcome()
+    for config in configs:
+        try:
+            technique = get_technique(config.technique)
+            wanted, missing = monitored_series(series, channels, config)
+            outcome.notes += missing
+            outcome.monitored[config.probe] = [(p, k.metric_key, c) for p, c, k in wanted]
+            for platform, channel, key in wanted:
+                known = series[key].until(as_of)
+                outcome.candidates += [
+                    Candidate(config, platform, channel, key, known, detection)
+                    for detection in technique.detect(known, config.args)
+                ]
+        except Exception as error:  # one probe's failure never stops the others
+            log.debug("detection failed for %s", config.probe, exc_info=True)
+            outcome.monitored.pop(config.probe, None)
+            outcome.candidates = [c for c in outcome.candidates if c.config is not config]
+            outcome.errors.append(f"{config.probe}: detection failed: {error}")
+    return outcome
+
+
+def new_detections(ctx: Context, step: StepLog) -> list[Candidate]:
+    """Detections from every batch, minus changes too old for a newly monitored series and
+    changes already alerted."""
+    found: list[Candidate] = []
+    lookback = dt.timedelta(days=ctx.settings.detect.lookback_days)
+    for outcome in ctx.progress(ctx.outcomes, "detect"):
+        step.notes += outcome.notes
+        step.errors += outcome.errors
+        since = {
+            probe: first_seen(ctx, probe, [series_id(probe, *m) for m in monitored])
+            for probe, monitored in sorted(outcome.monitored.items())
+        }
+        step.add("series", sum(len(m) for m in outcome.monitored.values()))
+        for item in outcome.candidates:
+            probe, label, detection = item.config.probe, item.key.metric_key, item.detection
+            sid = series_id(probe, item.platform, label, item.channel)
+            earliest = dt.date.fromisoformat(since[probe][sid]) - lookback
+            if not earliest <= detection.date <= ctx.as_of:
+                step.add("outside lookback")
+            elif _already_alerted(ctx, item):
+                step.add("already alerted")
+            else:
+                found.append(item)
+    step.add("new detections", len(found))
+    return found
+
+
+def first_seen(ctx: Context, probe: str, ids: list[str]) -> dict[str, str]:
+    """When each series was first monitored (kept in `state/probes/<probe>.json`)."""
+    path = f"probes/{probe}.json"
+    known = ctx.store.read_json(path) or {}
+    series = dict(known.get("series", {})) if isinstance(known, dict) else {}
+    changed = False
+    for sid in ids:
+        if sid not in series or series[sid] > ctx.run_date:
+            series[sid] = ctx.run_date
+            changed = True
+    if changed:
+        ctx.store.write_json(path, {"probe": probe, "series": series})
+    return series
+
+
+def _already_alerted(ctx: Context, item: Candidate) -> bool:
+    """The same change on the same series is alerted once, even if its date moved a little."""
+    where = (item.config.probe, item.platform, item.key.metric_key, item.channel)
+    date = item.detection.date.isoformat()
+    if alert_id(*where, date) in ctx.alerts:
+        return True
+    return any(
+        (a.probe, a.platform, a.label, a.channel) == where and is_same_change(a.date, date)
+        for a in ctx.alerts.values()
+    )

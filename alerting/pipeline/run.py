@@ -1,0 +1,95 @@
+"""The daily job (`alerting run`): seven steps, in order, for every monitored series.
+
+Each step records what it did in the run result. A failure in one probe, bug or email is
+recorded and the rest go on; what could not be done stays pending in `state/` for the next run.
+Rerunning the same day changes nothing: alert ids come from the change, not the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+from pathlib import Path
+
+from alerting.alerts.store import StateStore, dumps
+from alerting.delivery.live import check_live_credentials
+from alerting.errors import UserError
+from alerting.pipeline import deliver
+from alerting.pipeline.alerts import create_alerts
+from alerting.pipeline.context import Context, Progress, RunResult, no_progress
+from alerting.pipeline.detect import detection_outcomes, new_detections
+from alerting.pipeline.push_ranges import map_pushes
+from alerting.probes.config import collect_for
+from alerting.probes.model import MonitorConfig
+from alerting.settings import Settings
+
+STEPS = (
+    "sync bugs",
+    "detect",
+    "map pushes",
+    "create alerts",
+    "file bugs",
+    "link bugs",
+    "email owners",
+)
+
+
+def run(
+    settings: Settings,
+    root: Path | str = ".",
+    as_of: dt.date | None = None,
+    probe_glob: str | None = None,
+    dry_run: bool = False,
+    progress: Progress = no_progress,
+) -> RunResult:
+    """Run the whole pipeline once; see the module docstring."""
+    root = Path(root)
+    if settings.delivery.mode == "live" and not dry_run:
+        check_live_credentials(settings)
+    configs, problems = collect_for(settings, [root / settings.probes_dir])
+    configs = select_configs(configs, probe_glob)
+    store = StateStore(root / settings.state_dir, dry_run=dry_run)
+    as_of, outcomes = detection_outcomes(settings, configs, as_of)
+    ctx = Context(
+        settings=settings,
+        store=store,
+        configs=configs,
+        outcomes=outcomes,
+        as_of=as_of,
+        alerts=store.alerts(),
+        summaries=store.summaries(),
+        sample_builds=uses_sample_builds(settings),
+        progress=progress,
+    )
+    result = RunResult(date=ctx.run_date, mode=settings.delivery.mode, dry_run=dry_run)
+    result.config_errors = [str(p) for p in problems]
+
+    deliver.sync_bugs(ctx, result.step(STEPS[0]))
+    found = new_detections(ctx, result.step(STEPS[1]))
+    map_pushes(ctx, found, result.step(STEPS[2]))
+    result.new_alerts = [a.id for a in create_alerts(ctx, found, result.step(STEPS[3]))]
+    deliver.file_bugs(ctx, result.step(STEPS[4]))
+    deliver.link_bugs(ctx, result.step(STEPS[5]))
+    deliver.email_owners(ctx, result.step(STEPS[6]))
+
+    result.steps[3].errors += store.errors
+    if not dry_run and os.environ.get("ALERTING_RUN_RESULT"):
+        Path(os.environ["ALERTING_RUN_RESULT"]).write_text(dumps(result.to_json()), "utf-8")
+    return result
+
+
+def select_configs(configs: list[MonitorConfig], probe_glob: str | None) -> list[MonitorConfig]:
+    if not probe_glob:
+        return configs
+    chosen = [c for c in configs if fnmatch.fnmatchcase(c.probe, probe_glob)]
+    if not chosen:
+        raise UserError(f"no monitored probe matches --probe {probe_glob!r}")
+    return chosen
+
+
+def uses_sample_builds(settings: Settings) -> bool:
+    """The embedded default maps changes to made-up builds, never to real pushes."""
+    return settings.hg.source == "sample" or (
+        settings.hg.source == "auto" and settings.data.source == "sample"
+    )

@@ -47,7 +47,7 @@ def test_reads_real_bug_records_and_sends_the_key_only_as_a_header(bugzilla, cap
         (12346, "VERIFIED", "FIXED"),
     ]
     assert set(bugs[0]) == {"id", "status", "resolution", "dupe_of", "last_change_time", "flags"}
-    assert client.last_change_time(12345) == "2020-04-13T10:15:51Z"
+    assert bugs[0]["last_change_time"] == "2020-04-13T10:15:51Z"
     assert all(API_KEY not in target for _, target in bugzilla.log)
     assert API_KEY not in repr(client) and API_KEY not in caplog.text
 

@@ -15,7 +15,14 @@ from alerting.settings import load_settings
 from tests.doubles.bugzilla import API_KEY, BugzillaDouble
 from tests.doubles.hg_server import HgDouble
 from tests.doubles.smtp import SmtpDouble
-from tests.test_run import METRICS_YAML, START, nightlies, snapshot, write_rows
+from tests.test_run import (  # noqa: F401  (test_technique: the test-only detector)
+    METRICS_YAML,
+    START,
+    nightlies,
+    snapshot,
+    test_technique,
+    write_rows,
+)
 
 CHANGE_DAY = 50
 

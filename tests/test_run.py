@@ -16,8 +16,9 @@ import pytest
 
 from alerting.alerts.store import StateStore
 from alerting.data.histogram import quantiles
+from alerting.detect import registry
 from alerting.detect.model import Detection, Snapshot
-from alerting.detect.registry import ArgSpec, Technique, register
+from alerting.detect.registry import ArgSpec, Technique
 from alerting.pipeline.run import run
 from alerting.settings import load_settings
 from tests.doubles.hg_server import HgDouble
@@ -55,17 +56,22 @@ def step_detector(series, args):
     return found
 
 
-register(
-    Technique(
-        name="test_step",
-        summary="test-only step detector",
-        detect=step_detector,
-        args=(
-            ArgSpec("ratio", float, 1.3, "step ratio"),
-            ArgSpec("explode", bool, False, "raise, to test failure isolation"),
-        ),
-    )
+TEST_STEP = Technique(
+    name="test_step",
+    summary="test-only step detector",
+    detect=step_detector,
+    args=(
+        ArgSpec("ratio", float, 1.3, "step ratio"),
+        ArgSpec("explode", bool, False, "raise, to test failure isolation"),
+    ),
 )
+
+
+@pytest.fixture(autouse=True)
+def test_technique(monkeypatch):
+    """`test_step` is known for the duration of one test only."""
+    monkeypatch.setitem(registry._TECHNIQUES, TEST_STEP.name, TEST_STEP)
+
 
 METRICS_YAML = """\
 $schema: moz://mozilla.org/schemas/glean/metrics/2-0-0
@@ -304,3 +310,15 @@ def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypa
     assert alert.push_range.build == "20261021094512"
     assert alert.links["treeherder_range"].endswith(alert.push_range.to_rev)
     assert alert.history[-1].event == "push range"
+
+
+def test_an_untagged_probe_files_where_the_settings_say(repo):
+    untagged = METRICS_YAML.replace("$tags:\n  - 'Core :: Networking'\n", "")
+    (repo / "probes/metrics.yaml").write_text(untagged.replace("[EXPLODE]", "[]"))
+    with (repo / "alerting.toml").open("a") as settings:
+        settings.write('[bugzilla]\ndefault_product = "Firefox"\ndefault_component = "General"\n')
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    result = run_in(repo, START + dt.timedelta(days=59))
+    (alert_id,) = result.new_alerts
+    draft = json.loads((repo / f"state/outbox/bugs/{alert_id}.json").read_text())
+    assert (draft["product"], draft["component"]) == ("Firefox", "General")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 # What can start markup inside one line of Markdown (or inline HTML that Bugzilla would render).
-_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#])")
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>&|~#])")
 
 
 class Trusted(str):
@@ -24,7 +24,7 @@ class Trusted(str):
 def escape_markdown(value: object) -> str:
     """One line of literal text: punctuation backslash-escaped, line breaks folded."""
     text = " ".join(str(value).split())
-    return _SPECIAL.sub(r"\\\1", text)
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def link(text: object, url: str) -> Trusted:

@@ -7,8 +7,6 @@ units are powers of 2 (a kilobyte is 1024 bytes). Other types are shown as recor
 
 from __future__ import annotations
 
-import numpy as np
-
 from alerting.errors import UserError
 
 # How many raw units (ns, bytes) make one display unit, and its short label.
@@ -49,12 +47,6 @@ def display_unit(
     if base == "memory_distribution":
         return _lookup(MEMORY_UNITS, memory_unit or DEFAULT_MEMORY_UNIT, "memory_unit")
     return 1.0, unit or ""
-
-
-def to_display(values, metric_type: str, **units: str | None) -> tuple[np.ndarray, str]:
-    """Values (a number or an array) converted for display, and the unit label."""
-    divisor, label = display_unit(metric_type, **units)
-    return np.asarray(values, dtype=float) / divisor, label
 
 
 def _lookup(table: dict[str, tuple[float, str]], name: str, field: str) -> tuple[float, str]:

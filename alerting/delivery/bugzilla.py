@@ -247,12 +247,6 @@ class BugzillaClient:
         data = self._request("GET", f"/rest/bug/{int(bug_id)}/attachment", params=params)
         return data.get("bugs", {}).get(str(int(bug_id)), [])
 
-    def last_change_time(self, bug_id: int) -> str:
-        bugs = self.get_bugs([bug_id], fields=("last_change_time",))
-        if not bugs:
-            raise BugzillaError(f"Bugzilla bug {int(bug_id)} not visible", 404, 101)
-        return bugs[0]["last_change_time"]
-
 
 @dataclass
 class FiledBug:

@@ -17,7 +17,7 @@ from alerting.data.histogram import cdf, quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.model import Snapshot
 from alerting.pipeline.context import Context
-from alerting.pipeline.detect import Candidate
+from alerting.pipeline.findings import Candidate
 from alerting.probes.model import MonitorConfig
 from alerting.steplog import StepLog
 

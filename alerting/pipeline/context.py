@@ -5,16 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from alerting.alerts.model import Alert, Summary
 from alerting.alerts.store import StateStore
+from alerting.pipeline.findings import Outcome
 from alerting.probes.model import MonitorConfig
 from alerting.settings import Settings
 from alerting.steplog import StepLog
-
-if TYPE_CHECKING:
-    from alerting.pipeline.detect import Outcome
 
 Progress = Callable[[Iterable, str], Iterable]
 

@@ -11,18 +11,16 @@ import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from itertools import repeat
 
 from alerting.alerts.ids import alert_id, is_same_change, series_id
-from alerting.alerts.model import PushRange
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.monitored import monitored_series
 from alerting.data.source import default_as_of, load_series
-from alerting.detect.model import Detection
 from alerting.detect.registry import get_technique
 from alerting.errors import UserError
 from alerting.pipeline.context import Context
+from alerting.pipeline.findings import Candidate, Outcome
 from alerting.probes.model import MonitorConfig
 from alerting.settings import Settings
 from alerting.steplog import StepLog
@@ -30,31 +28,6 @@ from alerting.steplog import StepLog
 log = logging.getLogger(__name__)
 
 BATCH = 40  # probes whose data is held in memory at once (and the unit of parallel work)
-
-
-@dataclass
-class Candidate:
-    """A detection on one monitored series; `series` is the data as of the run's date.
-    Step 3 adds the push range of the change."""
-
-    config: MonitorConfig
-    platform: str
-    channel: str
-    key: SeriesKey
-    series: DailySeries
-    detection: Detection
-    push_range: PushRange | None = None
-
-
-@dataclass
-class Outcome:
-    """What detection found for a batch of probes."""
-
-    # probe -> (platform, label, channel) of each series it monitors
-    monitored: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    candidates: list[Candidate] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 def detection_outcomes(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerting.alerts import pushes
 from alerting.pipeline.context import Context
-from alerting.pipeline.detect import Candidate
+from alerting.pipeline.findings import Candidate
 from alerting.steplog import StepLog
 
 

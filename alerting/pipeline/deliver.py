@@ -6,8 +6,11 @@ under `state/outbox/`; a dry run reads and writes neither.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alerting.alerts.model import DELIVERY_BUG, DELIVERY_EMAIL, DRAFTED, PENDING, Alert
 from alerting.alerts.render import bug_request
+from alerting.delivery.bugzilla import BugzillaClient
 from alerting.delivery.digests import digests_for, draft_digests, send_digests
 from alerting.delivery.filing import file_bugs as file_live
 from alerting.delivery.filing import link_summaries
@@ -34,19 +37,32 @@ def _dry_run(ctx: Context, step: StepLog, what: str) -> bool:
     return False
 
 
+def _with_bugzilla(
+    ctx: Context, step: StepLog, what: str, work: Callable[[BugzillaClient], None]
+) -> None:
+    """`work` with a Bugzilla client that is closed afterwards; nothing in a dry run."""
+    if _dry_run(ctx, step, what):
+        return
+    client = open_bugzilla(ctx.settings)
+    try:
+        work(client)
+    finally:
+        client.close()
+
+
 # -- step 1 -------------------------------------------------------------------------------
 def sync_bugs(ctx: Context, step: StepLog) -> None:
     if not goes_live(ctx.settings, BUGS):
         step.notes.append("outbox mode: no Bugzilla to read resolutions from")
         return
-    if _dry_run(ctx, step, "read from or written to Bugzilla"):
-        return
-    client = open_bugzilla(ctx.settings)
-    try:
-        alerts = ctx.alerts.values()
-        sync_live(alerts, client, ctx.run_date, ctx.settings, ctx.store.save_alert, step)
-    finally:
-        client.close()
+    _with_bugzilla(
+        ctx,
+        step,
+        "read from or written to Bugzilla",
+        lambda client: sync_live(
+            ctx.alerts.values(), client, ctx.run_date, ctx.settings, ctx.store.save_alert, step
+        ),
+    )
 
 
 # -- step 5 -------------------------------------------------------------------------------
@@ -70,15 +86,15 @@ def file_bugs(ctx: Context, step: StepLog) -> None:
             ctx.store.save_alert(alert)
             step.add("bugs drafted")
         return
-    if _dry_run(ctx, step, "filed"):
-        return
-    client = open_bugzilla(ctx.settings)
-    try:
-        alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
-        save = ctx.store.save_alert
-        file_live(alerts, requests, client, ctx.run_date, ctx.settings, save, step)
-    finally:
-        client.close()
+    alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
+    _with_bugzilla(
+        ctx,
+        step,
+        "filed",
+        lambda client: file_live(
+            alerts, requests, client, ctx.run_date, ctx.settings, ctx.store.save_alert, step
+        ),
+    )
 
 
 # -- step 6 -------------------------------------------------------------------------------
@@ -86,15 +102,20 @@ def link_bugs(ctx: Context, step: StepLog) -> None:
     if not goes_live(ctx.settings, BUGS):
         step.notes.append("outbox mode: bugs are drafts, nothing to link")
         return
-    if _dry_run(ctx, step, "linked"):
-        return
-    client = open_bugzilla(ctx.settings)
-    try:
-        summaries = ctx.summaries.values()
-        save = ctx.store.save_alert
-        link_summaries(summaries, ctx.alerts, client, ctx.run_date, ctx.settings, save, step)
-    finally:
-        client.close()
+    _with_bugzilla(
+        ctx,
+        step,
+        "linked",
+        lambda client: link_summaries(
+            ctx.summaries.values(),
+            ctx.alerts,
+            client,
+            ctx.run_date,
+            ctx.settings,
+            ctx.store.save_alert,
+            step,
+        ),
+    )
 
 
 # -- step 7 -------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ site escapes them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from alerting.alerts.model import (
     Summary,
     Values,
 )
+from alerting.alerts.store import StateStore
 from alerting.data.histogram import cdf, quantiles
 
 HOSTILE_PROBE = "evil.<script>alert('probe')</script>"
@@ -259,16 +259,12 @@ def sample_summaries(alerts: list[Alert]) -> list[Summary]:
     ]
 
 
-def _dump(path: Path, record: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, sort_keys=True, indent=2) + "\n", encoding="utf-8")
-
-
 def write_state(state: Path, alerts: list[Alert] | None = None) -> list[Alert]:
-    """Write alerts and their summaries the way the pipeline lays out `state/`."""
+    """Write alerts (with their plots) and their summaries through the pipeline's store."""
     alerts = sample_alerts() if alerts is None else alerts
+    store = StateStore(state)
     for alert in alerts:
-        _dump(state / "alerts" / f"{alert.id}.json", alert.to_json())
+        store.save_alert(alert)
     for summary in sample_summaries(alerts):
-        _dump(state / "summaries" / f"{summary.id}.json", summary.to_json())
+        store.save_summary(summary)
     return alerts

@@ -139,9 +139,9 @@ def test_broken_alert_files_are_skipped_and_reported(tmp_path, capsys):
         main(["report", "--state", str(tmp_path / "state"), "--out", str(tmp_path / "site")]) == 0
     )
     err = capsys.readouterr().err
-    assert f"{broken / 'truncated.json'}: unreadable JSON" in err and "line 4" in err
-    assert f"{broken / 'missing.json'}: not an alert record" in err
-    assert f"{broken / 'bad-date.json'}: alert 'bad-date' cannot be shown" in err
+    assert f"{broken / 'truncated.json'}:4: broken JSON" in err
+    assert f"{broken / 'missing.json'}: /: missing required field(s): 'metric'" in err
+    assert f"{broken / 'bad-date.json'}: /date: 'soon' does not match" in err
     assert "Traceback" not in err
     index = (tmp_path / "site" / "index.html").read_text()
     assert index.count("<tr data-status=") == len(alerts)

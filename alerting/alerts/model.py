@@ -1,9 +1,20 @@
-"""The alert record kept in `state/alerts/<id>.json`; its JSON is the contract between the
-pipeline, delivery, the report and `alerting alerts`."""
+"""The records kept under `state/`; their JSON is the contract between the pipeline, delivery,
+the report and `alerting alerts`.
+
+Each record type carries a `schema` version (the JSON Schemas are in `alerting/alerts/schemas/`;
+older versions are upgraded by `alerting.alerts.migrate` when read). Bump a version, add a JSON
+Schema change and a migration step whenever a record's shape changes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+
+# Current `schema` version of each record type.
+ALERT_SCHEMA = 2  # 2: the plot moved to its own file
+SUMMARY_SCHEMA = 1
+FIRST_SEEN_SCHEMA = 1
+PLOT_SCHEMA = 1
 
 # Lifecycle: `new` until Bugzilla says otherwise; `resolved` carries the resolution.
 STATUS_NEW = "new"
@@ -42,7 +53,10 @@ class PushRange:
 
 @dataclass
 class Plot:
-    """What the report and the bug attachment draw, kept so they need nothing but `state/`."""
+    """What the report and the bug attachment draw, kept so they need nothing but `state/`.
+
+    Stored apart from the alert (`state/plots/<alert id>.json`), written once: reviewers read
+    the alert record, and its arrays would bury every change to it."""
 
     days: list[str] = field(default_factory=list)  # ISO dates around the change
     median: list[float | None] = field(default_factory=list)  # daily, probe unit, None on gaps
@@ -51,6 +65,17 @@ class Plot:
     buckets: list[float] = field(default_factory=list)  # bucket lower bounds, probe unit
     cdf_before: list[float] = field(default_factory=list)
     cdf_after: list[float] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.days or self.buckets)
+
+    def to_json(self, alert_id: str) -> dict:
+        return {"schema": PLOT_SCHEMA, "alert": alert_id, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Plot:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -95,23 +120,26 @@ class Alert:
     bugzilla_component: str = ""
     push_range: PushRange = field(default_factory=PushRange)
     links: dict[str, str] = field(default_factory=dict)  # treeherder, pushlog, glam, bug
-    plot: Plot = field(default_factory=Plot)
+    plot: Plot = field(default_factory=Plot)  # kept in its own file, see `Plot`
     last_reminder: str = ""  # run date of the last inactivity reminder
     history: list[Event] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The alert record, without its plot (stored apart, see `Plot`)."""
+        data = asdict(self)
+        del data["plot"]
+        return {"schema": ALERT_SCHEMA, **data}
 
     @classmethod
-    def from_json(cls, data: dict) -> Alert:
-        known = {f.name for f in fields(cls)}
+    def from_json(cls, data: dict, plot: Plot | None = None) -> Alert:
+        """An alert from a current-version record (see `alerting.alerts.migrate`)."""
+        known = {f.name for f in fields(cls)} - {"plot"}
         values = {k: v for k, v in data.items() if k in known}
         values["before"] = Values(**data["before"])
         values["after"] = Values(**data["after"])
         values["push_range"] = PushRange(**data.get("push_range", {}))
-        values["plot"] = Plot(**data.get("plot", {}))
         values["history"] = [Event(**e) for e in data.get("history", [])]
-        return cls(**values)
+        return cls(**values, plot=plot if plot is not None else Plot())
 
     def record(self, date: str, event: str, detail: str = "") -> None:
         self.history.append(Event(date, event, detail))
@@ -127,10 +155,26 @@ class Summary:
     push_range: PushRange = field(default_factory=PushRange)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"schema": SUMMARY_SCHEMA, **asdict(self)}
 
     @classmethod
     def from_json(cls, data: dict) -> Summary:
-        values = dict(data)
+        values = {k: v for k, v in data.items() if k != "schema"}
         values["push_range"] = PushRange(**data.get("push_range", {}))
         return cls(**values)
+
+
+@dataclass
+class FirstSeen:
+    """When each series of one probe was first monitored (`state/probes/<probe>.json`): a newly
+    monitored series is only alerted on for changes within the lookback before that day."""
+
+    probe: str
+    series: dict[str, str] = field(default_factory=dict)  # series id -> ISO date
+
+    def to_json(self) -> dict:
+        return {"schema": FIRST_SEEN_SCHEMA, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> FirstSeen:
+        return cls(probe=data["probe"], series=dict(data.get("series", {})))

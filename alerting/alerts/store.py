@@ -1,7 +1,10 @@
-"""The `state/` directory: deterministic JSON files, written atomically.
+"""The `state/` directory: deterministic JSON records, written atomically, read checked.
 
 Deterministic means sorted keys, two-space indentation and one trailing newline, so a rerun
-that changes nothing leaves every byte (and so `git status`) unchanged.
+that changes nothing leaves every byte (and so `git status`) unchanged. Every record is read
+through `alerting.alerts.schema` (upgraded to the current version and validated); a file that
+fails is reported and listed in `StateStore.failed`, and `quarantine_failed()` sets it aside
+in `state/quarantine/` (see `alerting.alerts.quarantine`) so nothing overwrites it.
 """
 
 from __future__ import annotations
@@ -11,11 +14,45 @@ import os
 import tempfile
 from pathlib import Path
 
-from alerting.alerts.model import Alert, Summary
+from alerting.alerts import quarantine, schema
+from alerting.alerts.model import Alert, FirstSeen, Plot, Summary
+from alerting.alerts.quarantine import Quarantined
+from alerting.alerts.schema import Problem
+
+WIDTH = 120  # a list or object of plain values fitting in this many columns takes one line
 
 
-def dumps(data: object) -> str:
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+def dumps(data: object, width: int | None = WIDTH) -> str:
+    """Indented JSON in which every list or object of plain values that fits in `width`
+    columns (any width with None) stays on one line: a history event or a before/after
+    summary reads as one line of a diff, and a plot series is one line, not hundreds.
+
+    Written here rather than by a formatting library because these bytes are what git
+    compares: a formatter's new release must never rewrite every record."""
+    return _format(data, 0, 0, width) + "\n"
+
+
+def _format(value: object, indent: int, column: int, width: int | None) -> str:
+    """`value` as it appears at `column` of a line within a block indented by `indent`."""
+    flat = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if not isinstance(value, dict | list) or not value:
+        return flat
+    members = list(value.values()) if isinstance(value, dict) else value
+    plain = all(not isinstance(m, dict | list) or not m for m in members)
+    if plain and (width is None or column + len(flat) <= width):
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        names = {key: json.dumps(key, ensure_ascii=False) + ": " for key in value}
+        items = [
+            pad + names[key] + _format(value[key], len(pad), len(pad + names[key]), width)
+            for key in sorted(value)
+        ]
+        opening, closing = "{", "}"
+    else:
+        items = [pad + _format(item, len(pad), len(pad), width) for item in value]
+        opening, closing = "[", "]"
+    return opening + "\n" + ",\n".join(items) + "\n" + " " * indent + closing
 
 
 def write_text_atomic(path: Path, text: str) -> bool:
@@ -43,21 +80,20 @@ def write_text_atomic(path: Path, text: str) -> bool:
 class StateStore:
     """Reads and writes the records under one `state/` directory.
 
+    Reading never changes a file: problems go to `errors` (one located line each) and the files
+    that cannot be used to `failed`, for the caller to `quarantine_failed()` or just report.
     With `dry_run` nothing is written; the writers still report what would have changed.
     """
 
     def __init__(self, root: Path | str, dry_run: bool = False) -> None:
         self.root = Path(root)
         self.dry_run = dry_run
-        self.errors: list[str] = []  # unreadable files, reported by the run and left alone
+        self.errors: list[str] = []  # every problem met while reading, "FILE...: what"
+        self.failed: dict[str, list[Problem]] = {}  # unusable file (relative) -> its problems
 
     # -- generic ---------------------------------------------------------------------------
-    def write_json(self, relative: str, data: object) -> bool:
-        path = self.root / relative
-        text = dumps(data)
-        if self.dry_run:
-            return not (path.is_file() and path.read_text(encoding="utf-8") == text)
-        return write_text_atomic(path, text)
+    def write_json(self, relative: str, data: object, width: int | None = WIDTH) -> bool:
+        return self.write_text(relative, dumps(data, width))
 
     def write_text(self, relative: str, text: str) -> bool:
         path = self.root / relative
@@ -69,45 +105,106 @@ class StateStore:
         path = self.root / relative
         if not path.is_file():
             return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            self.errors.append(f"{path}: unreadable JSON, left untouched: {error}")
-            return None
+        raw, problems = schema.parse(path, str(path))
+        self._report(relative, problems)
+        return raw
 
-    def _records(self, folder: str) -> list[tuple[Path, dict]]:
+    def _report(self, relative: str, problems: list[Problem]) -> None:
+        if problems:
+            self.failed.setdefault(relative, []).extend(problems)
+            self.errors += [str(p) for p in problems]
+
+    def _read(self, kind: str, relative: str) -> schema.Loaded:
+        path = self.root / relative
+        loaded = schema.load(kind, path, str(path))
+        stem = path.name.removesuffix(".json")
+        if loaded.data is not None and kind in NAMED_BY and loaded.data[NAMED_BY[kind]] != stem:
+            field = NAMED_BY[kind]
+            message = f"{field} {loaded.data[field]!r} does not match the file name"
+            loaded.problems.append(Problem(str(path), message, pointer=f"/{field}"))
+            loaded.data = None
+        self._report(relative, loaded.problems)
+        return loaded
+
+    def _each(self, kind: str) -> list[tuple[str, dict, dict]]:
+        """(relative path, current record, split-off records) of every usable `kind` file."""
+        folder, pattern = schema.LAYOUT[kind].split("/", 1)
         directory = self.root / folder
         if not directory.is_dir():
             return []
-        records = []
-        for path in sorted(directory.glob("*.json")):
-            data = self.read_json(f"{folder}/{path.name}")
-            if isinstance(data, dict):
-                records.append((path, data))
-            elif data is not None:
-                self.errors.append(f"{path}: not a JSON object, left untouched")
-        return records
-
-    # -- alerts and summaries --------------------------------------------------------------
-    def _load(self, folder: str, record: type[Alert] | type[Summary], what: str) -> dict:
-        found = {}
-        for path, data in self._records(folder):
-            try:
-                item = record.from_json(data)
-            except (KeyError, TypeError) as error:
-                self.errors.append(f"{path}: not {what} record, left untouched: {error}")
-                continue
-            found[item.id] = item
+        found = []
+        for path in sorted(directory.glob(pattern)):
+            relative = f"{folder}/{path.name}"
+            loaded = self._read(kind, relative)
+            if loaded.data is not None:
+                found.append((relative, loaded.data, loaded.split))
         return found
 
+    # -- alerts and their plots --------------------------------------------------------------
     def alerts(self) -> dict[str, Alert]:
-        return self._load("alerts", Alert, "an alert")
+        """Every usable alert, its plot attached (from its plot file, or from an older record
+        that still held it, which the next `save_alert` moves to its own file)."""
+        found = {}
+        for _, data, split in self._each("alert"):
+            plot = Plot.from_json(split["plot"]) if "plot" in split else self.plot(data["id"])
+            found[data["id"]] = Alert.from_json(data, plot)
+        return found
+
+    def plot(self, alert_id: str) -> Plot:
+        """The alert's plot; empty (and reported) when its file is missing or unusable."""
+        relative = f"plots/{alert_id}.json"
+        if not (self.root / relative).is_file():
+            self.errors.append(f"{self.root / relative}: missing: alert {alert_id} has no plot")
+            return Plot()
+        data = self._read("plot", relative).data
+        return Plot.from_json(data) if data is not None else Plot()
 
     def save_alert(self, alert: Alert) -> bool:
-        return self.write_json(f"alerts/{alert.id}.json", alert.to_json())
+        """Write the alert record, and its plot file if there is none yet (a plot is written
+        once: it shows the change as first reported)."""
+        wrote_plot = False
+        plot_file = f"plots/{alert.id}.json"
+        if not alert.plot.is_empty() and not (self.root / plot_file).exists():
+            wrote_plot = self.write_json(plot_file, alert.plot.to_json(alert.id), width=None)
+        return self.write_json(f"alerts/{alert.id}.json", alert.to_json()) or wrote_plot
 
+    # -- summaries and first-seen dates ------------------------------------------------------
     def summaries(self) -> dict[str, Summary]:
-        return self._load("summaries", Summary, "a summary")
+        return {data["id"]: Summary.from_json(data) for _, data, _ in self._each("summary")}
 
     def save_summary(self, summary: Summary) -> bool:
         return self.write_json(f"summaries/{summary.id}.json", summary.to_json())
+
+    def first_seen(self, probe: str) -> FirstSeen | None:
+        """When the probe's series were first monitored; None when never (or unusable)."""
+        relative = f"probes/{probe}.json"
+        if not (self.root / relative).is_file():
+            return None
+        data = self._read("first_seen", relative).data
+        return FirstSeen.from_json(data) if data is not None else None
+
+    def save_first_seen(self, record: FirstSeen) -> bool:
+        return self.write_json(f"probes/{record.probe}.json", record.to_json())
+
+    # -- quarantine ----------------------------------------------------------------------------
+    def quarantine_failed(self) -> list[Quarantined]:
+        """Move every file that failed while reading to `state/quarantine/` (kept for a person,
+        never deleted); returns what was (in a dry run: would be) moved."""
+        moved = []
+        for relative, problems in sorted(self.failed.items()):
+            texts = [str(p) for p in problems]
+            if self.dry_run:
+                moved.append(Quarantined(f"{quarantine.FOLDER}/{relative}", relative, tuple(texts)))
+            elif (self.root / relative).is_file():
+                moved.append(quarantine.move_aside(self.root, relative, texts))
+        if not self.dry_run:
+            self.failed.clear()
+        return moved
+
+    def quarantined(self) -> list[Quarantined]:
+        """Files awaiting a person in `state/quarantine/`."""
+        return quarantine.listing(self.root)
+
+
+# Record type -> the field that names its file (`alerts/<id>.json`).
+NAMED_BY = {"alert": "id", "summary": "id", "first_seen": "probe", "plot": "alert"}

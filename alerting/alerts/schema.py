@@ -1,0 +1,146 @@
+"""Reading one state file as a record of a known type: parse, upgrade, validate.
+
+Every problem is located (`FILE:LINE` for broken JSON, `FILE: /json/pointer` for a field), so
+a person fixing a hand edit knows where to look. The JSON Schemas live beside this module in
+`schemas/<type>.schema.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+from alerting.alerts.migrate import MigrationError, upgrade
+
+# Record type -> where its files live under state/ ("*" is the file name's stem).
+LAYOUT = {
+    "alert": "alerts/*.json",
+    "summary": "summaries/*.json",
+    "first_seen": "probes/*.json",
+    "plot": "plots/*.json",
+    "bug_draft": "outbox/bugs/*.json",
+}
+UNVERSIONED = {"bug_draft"}  # Bugzilla's own request body, stored as sent
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one file, and where: a line, a JSON pointer, or the whole file."""
+
+    file: str
+    message: str
+    line: int | None = None
+    pointer: str | None = None
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.file}:{self.line}: {self.message}"
+        if self.pointer is not None:
+            return f"{self.file}: {self.pointer or '/'}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class Loaded:
+    """A record read from one file: `data` at the current version (None when unusable)."""
+
+    data: dict | None = None
+    split: dict[str, dict] = field(default_factory=dict)  # records a migration split off
+    problems: list[Problem] = field(default_factory=list)
+    raw: object = None  # the parsed JSON as found, when it parsed
+
+
+def _schema(name: str) -> dict:
+    text = resources.files("alerting.alerts").joinpath(f"schemas/{name}.schema.json").read_text()
+    return json.loads(text)
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    common = Resource.from_contents(_schema("common"))
+    registry = Registry().with_resource(common.id(), common)
+    return Draft202012Validator(
+        _schema(kind), registry=registry, format_checker=FormatChecker(["date"])
+    )
+
+
+def pointer(path) -> str:
+    """RFC 6901 pointer of a jsonschema error path."""
+    parts = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return "".join(f"/{p}" for p in parts)
+
+
+def validate(kind: str, data: object, file: str, at: str = "") -> list[Problem]:
+    """Schema problems of `data`, one per place; `at` is the pointer of `data` in the file."""
+    errors = sorted(validator(kind).iter_errors(data), key=lambda e: list(map(str, e.path)))
+    missing: dict[str, list[str]] = {}  # pointer -> required fields absent there
+    problems = []
+    for error in errors:
+        where = at + pointer(error.path)
+        if error.validator == "required":
+            missing.setdefault(where, []).append(repr(error.message.split("'")[1]))
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {})
+            problems += [
+                Problem(file, "unknown field (misspelt?)", pointer=f"{where}{pointer([name])}")
+                for name in sorted(set(error.instance) - set(known))
+            ]
+        else:
+            problems.append(Problem(file, _message(error), pointer=where))
+    for where, names in missing.items():
+        problems.append(
+            Problem(file, f"missing required field(s): {', '.join(names)}", pointer=where)
+        )
+    return sorted(problems, key=lambda p: p.pointer or "")
+
+
+def _message(error) -> str:
+    if error.validator == "anyOf" and error.context:
+        return min(error.context, key=lambda e: len(e.message)).message
+    return error.message
+
+
+def parse(path: Path, file: str) -> tuple[object, list[Problem]]:
+    """The JSON in `path`, or a problem at the line where it breaks."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return None, [Problem(file, f"not UTF-8 text ({error.reason} at byte {error.start})")]
+    except OSError as error:
+        return None, [Problem(file, f"cannot be read: {error.strerror or error}")]
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as error:
+        return None, [Problem(file, f"broken JSON: {error.msg}", line=error.lineno)]
+
+
+def load(kind: str, path: Path, file: str | None = None) -> Loaded:
+    """Parse `path`, upgrade it to the current version of `kind` and validate it."""
+    file = file or str(path)
+    raw, problems = parse(path, file)
+    loaded = Loaded(raw=raw, problems=problems)
+    if problems:
+        return loaded
+    if not isinstance(raw, dict):
+        found = type(raw).__name__ if raw is not None else "null"
+        loaded.problems.append(Problem(file, f"expected a JSON object, found {found}", line=1))
+        return loaded
+    data, split = raw, {}
+    if kind not in UNVERSIONED:
+        try:
+            data, split = upgrade(kind, raw)
+        except MigrationError as error:
+            loaded.problems.append(Problem(file, str(error), pointer="/schema"))
+            return loaded
+    loaded.problems += validate(kind, data, file)
+    for other, record in split.items():
+        loaded.problems += validate(other, record, file, at=f"/{other}")
+    if not loaded.problems:
+        loaded.data, loaded.split = data, split
+    return loaded

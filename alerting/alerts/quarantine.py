@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 FOLDER = "quarantine"
 NOTE = ".problems"
+COPY = re.compile(r"^(.*)~[0-9]+(\.[^.]*)$")
 HOW_TO_RESOLVE = (
     "Set aside by the daily run because it could not be used. Fix it and move it back to "
     "{original} (and delete this note), or delete both files to let the run start over.\n"
@@ -79,8 +81,8 @@ def listing(root: Path) -> list[Quarantined]:
 
 
 def _original_name(name: str) -> str:
-    stem, dot, suffix = name.partition(".")
-    return stem.rsplit("~", 1)[0] + dot + suffix
+    """`<stem>~2.json` -> `<stem>.json` (the numbered copies `_target` makes)."""
+    return COPY.sub(r"\1\2", name)
 
 
 def _problems(note: Path) -> tuple[str, ...]:

@@ -27,6 +27,8 @@ LAYOUT = {
     "bug_draft": "outbox/bugs/*.json",
 }
 UNVERSIONED = {"bug_draft"}  # Bugzilla's own request body, stored as sent
+# Record type -> the field that names its file (`alerts/<id>.json`).
+NAMED_BY = {"alert": "id", "summary": "id", "first_seen": "probe", "plot": "alert"}
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ def load(kind: str, path: Path, file: str | None = None) -> Loaded:
             loaded.problems.append(Problem(file, str(error), pointer="/schema"))
             return loaded
     loaded.problems += validate(kind, data, file)
+    name = NAMED_BY.get(kind)
+    if not loaded.problems and name and data[name] != path.name.removesuffix(".json"):
+        loaded.problems.append(
+            Problem(file, f"{data[name]!r} does not match the file name", pointer=f"/{name}")
+        )
     for other, record in split.items():
         loaded.problems += validate(other, record, file, at=f"/{other}")
     if not loaded.problems:

@@ -117,12 +117,6 @@ class StateStore:
     def _read(self, kind: str, relative: str) -> schema.Loaded:
         path = self.root / relative
         loaded = schema.load(kind, path, str(path))
-        stem = path.name.removesuffix(".json")
-        if loaded.data is not None and kind in NAMED_BY and loaded.data[NAMED_BY[kind]] != stem:
-            field = NAMED_BY[kind]
-            message = f"{field} {loaded.data[field]!r} does not match the file name"
-            loaded.problems.append(Problem(str(path), message, pointer=f"/{field}"))
-            loaded.data = None
         self._report(relative, loaded.problems)
         return loaded
 
@@ -204,7 +198,3 @@ class StateStore:
     def quarantined(self) -> list[Quarantined]:
         """Files awaiting a person in `state/quarantine/`."""
         return quarantine.listing(self.root)
-
-
-# Record type -> the field that names its file (`alerts/<id>.json`).
-NAMED_BY = {"alert": "id", "summary": "id", "first_seen": "probe", "plot": "alert"}

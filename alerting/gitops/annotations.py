@@ -14,10 +14,14 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def error_annotation(problem: Problem) -> str:
+def annotation(file: str, line: int, title: str, message: str) -> str:
     """One `::error` line; untrusted text is escaped so it cannot inject another command."""
-    title = ": ".join(part for part in (problem.probe, problem.field) if part)
-    properties = [f"file={_escape_property(problem.file)}", f"line={int(problem.line)}"]
+    properties = [f"file={_escape_property(file)}", f"line={int(line)}"]
     if title:
         properties.append(f"title={_escape_property(title)}")
-    return f"::error {','.join(properties)}::{_escape_data(problem.message)}"
+    return f"::error {','.join(properties)}::{_escape_data(message)}"
+
+
+def error_annotation(problem: Problem) -> str:
+    title = ": ".join(part for part in (problem.probe, problem.field) if part)
+    return annotation(problem.file, problem.line, title, problem.message)

@@ -1,4 +1,5 @@
-"""`alerting state publish`: the workflow's last step, commit and push `state/`."""
+"""`alerting state publish` (the workflow's last step: commit and push `state/`) and
+`alerting state check` (every state file against its schema and references)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,52 @@ def register(subparsers) -> None:
     parser.add_argument("--remote", default="origin", help="remote to push to (default origin)")
     parser.add_argument("--branch", help="branch to push to (default: the current branch)")
     parser.add_argument("--state", help="state directory (default: from settings, state/)")
+    _add_check(state)
+
+
+def _add_check(state) -> None:
+    parser = add_command(
+        state,
+        "check",
+        "check every file under state/ against its schema and the references between records; "
+        "print each problem as FILE:LINE or FILE: /JSON/pointer (exit 1 when there is any)",
+        run_check,
+    )
+    parser.add_argument("--state", help="state directory (default: from settings, state/)")
+    parser.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: problems as workflow annotations on the pull request (default: text)",
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from alerting.alerts.check import check_state
+    from alerting.errors import UserError
+    from alerting.gitops.annotations import annotation
+    from alerting.settings import load_settings
+
+    state_dir = Path(args.state or load_settings().state_dir)
+    if not state_dir.is_dir():
+        raise UserError(f"{state_dir}: no such state directory (pass --state DIR)")
+    result = check_state(state_dir)
+    for problem in result.problems:
+        if args.format == "github":
+            title = problem.pointer if problem.pointer is not None else ""
+            print(annotation(problem.file, problem.line or 1, title, problem.message))
+        else:
+            print(problem)
+    if not args.quiet:
+        for item in result.quarantined:
+            print(f"note: {state_dir / item.file} awaits a person (was {item.original})")
+        files = {p.file for p in result.problems}
+        print(
+            f"{len(result.problems)} problem(s) in {len(files)} of {result.checked} file(s)"
+            if result.problems
+            else f"ok: {result.checked} state file(s), no problems"
+        )
+    return 1 if result.problems else 0
 
 
 def run_publish(args: argparse.Namespace) -> int:

@@ -1,0 +1,98 @@
+"""`alerting state check`: the committed state passes; each kind of broken record is found
+with its file and line or JSON pointer."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from alerting.cli import main
+from tests.report_fixtures import write_state
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(state: Path, *extra: str) -> int:
+    return main(["state", "check", "--state", str(state), *extra])
+
+
+def edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture
+def state(tmp_path):
+    state = tmp_path / "state"
+    alerts = write_state(state)
+    return state, [a.id for a in alerts]
+
+
+def test_the_committed_state_passes(capsys):
+    assert check(ROOT / "state") == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+
+
+def test_a_freshly_written_state_passes(state, capsys):
+    assert check(state[0]) == 0, capsys.readouterr().out
+
+
+def test_each_broken_record_is_located(state, capsys):
+    state, ids = state
+    first, second, third = (state / "alerts" / f"{i}.json" for i in ids[:3])
+    edit(first, lambda d: d.update(bug="12345"))  # wrong type
+    edit(second, lambda d: d.update(status="fixed", stauts="new"))  # unknown status, typo
+    (state / "plots" / f"{ids[2]}.json").unlink()  # missing plot file
+    summary = next((state / "summaries").glob("*.json"))
+    edit(summary, lambda d: d["alerts"].append("0123456789abcdef"))  # dangling reference
+    (state / "probes").mkdir()
+    (state / "probes" / "a.b.json").write_text('{\n  "probe": "a.b",\n  "series": {\n}')
+    (state / "notes.txt").write_text("hello")
+
+    assert check(state) == 1
+    out = capsys.readouterr().out.splitlines()
+    count = len(json.loads(summary.read_text())["alerts"]) - 1
+    expected = [
+        f"{first}: /bug: '12345' is not of type 'integer', 'null'",
+        f"{second}: /status: 'fixed' is not one of ['new', 'resolved']",
+        f"{second}: /stauts: unknown field (misspelt?)",
+        f"{third}: no plot file plots/{ids[2]}.json",
+        f"{summary}: /alerts/{count}: no alert 0123456789abcdef",
+        f"{state / 'probes' / 'a.b.json'}:4: broken JSON: Expecting ',' delimiter",
+        f"{state / 'notes.txt'}: not a state file (expected ",
+    ]
+    for line in expected:
+        assert any(o.startswith(line) for o in out), (line, out)
+    assert out[-1] == "7 problem(s) in 6 of 13 file(s)"
+
+
+def test_drafts_and_alerts_name_each_other(tmp_path, capsys):
+    state = tmp_path / "state"
+    shutil.copytree(ROOT / "state", state)
+    draft = next((state / "outbox" / "bugs").glob("*.json"))
+    alert = state / "alerts" / draft.name
+    shutil.move(draft, state / "outbox" / "bugs" / "0000000000000000.json")
+    assert check(state) == 1
+    out = capsys.readouterr().out
+    assert f"{alert}: /delivery_state: drafted, but there is no outbox/bugs/{draft.name}" in out
+    assert "0000000000000000.json: draft of no alert 0000000000000000" in out
+    assert "0000000000000000.json: /whiteboard: does not name alert 0000000000000000" in out
+
+
+def test_quarantined_files_are_listed_not_checked(state, capsys):
+    state, ids = state
+    (state / "quarantine" / "alerts").mkdir(parents=True)
+    shutil.move(state / "alerts" / f"{ids[0]}.json", state / "quarantine" / "alerts")
+    assert check(state) == 0
+    out = capsys.readouterr().out
+    assert f"note: {state / 'quarantine' / 'alerts' / ids[0]}.json awaits a person" in out
+
+
+def test_github_format_annotates_the_file(state, capsys):
+    state, ids = state
+    edit(state / "alerts" / f"{ids[0]}.json", lambda d: d.update(channel="aurora"))
+    assert check(state, "--format", "github", "-q") == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"::error file={state / 'alerts' / ids[0]}.json,line=1,title=/channel::")

@@ -1,0 +1,194 @@
+"""State records: every past version still loads (and is stored as the current one on the next
+write), the alert record stays small, and files that fail are set aside, never overwritten."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from alerting.alerts.migrate import CURRENT, MigrationError, upgrade
+from alerting.alerts.model import ALERT_SCHEMA, Alert, FirstSeen, Plot
+from alerting.alerts.store import StateStore, dumps
+from tests.report_fixtures import sample_alerts, write_state
+
+VERSIONS = Path(__file__).parent / "fixtures" / "state_versions"
+FOLDER = {"alert": "alerts", "summary": "summaries", "first_seen": "probes", "plot": "plots"}
+
+
+def fixture(kind: str, version: int) -> dict:
+    return json.loads((VERSIONS / f"{kind}.v{version}.json").read_text())
+
+
+def place(state: Path, kind: str, version: int) -> Path:
+    """The fixture at its place under `state`, named as the record names it."""
+    data = fixture(kind, version)
+    name = {"alert": "id", "summary": "id", "first_seen": "probe", "plot": "alert"}[kind]
+    path = state / FOLDER[kind] / f"{data[name]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(VERSIONS / f"{kind}.v{version}.json", path)
+    return path
+
+
+def test_a_record_of_every_version_of_every_type_is_kept():
+    for kind, current in CURRENT.items():
+        for version in range(1, current + 1):
+            assert (VERSIONS / f"{kind}.v{version}.json").is_file(), f"{kind} v{version}"
+
+
+@pytest.mark.parametrize(
+    "kind,version", [(k, v) for k, c in CURRENT.items() for v in range(1, c + 1)]
+)
+def test_every_past_version_upgrades_to_a_valid_current_record(kind, version):
+    from alerting.alerts.schema import validate
+
+    record, split = upgrade(kind, fixture(kind, version))
+    assert record["schema"] == CURRENT[kind]
+    assert validate(kind, record, "x") == []
+    assert all(validate(other, data, "x") == [] for other, data in split.items())
+
+
+def test_a_version_1_alert_loads_with_its_plot_and_is_stored_as_version_2(tmp_path):
+    path = place(tmp_path, "alert", 1)
+    old = fixture("alert", 1)
+    store = StateStore(tmp_path)
+    (alert,) = store.alerts().values()
+    assert store.errors == []
+    assert alert.plot == Plot.from_json(old["plot"]) and len(alert.plot.days) > 40
+    assert alert.history[0].event == "created" and alert.before.median == old["before"]["median"]
+
+    store.save_alert(alert)
+    stored = json.loads(path.read_text())
+    assert stored["schema"] == ALERT_SCHEMA and "plot" not in stored
+    assert path.read_text() == (VERSIONS / "alert.v2.json").read_text()
+    plot_file = tmp_path / "plots" / f"{alert.id}.json"
+    assert plot_file.read_text() == (VERSIONS / "plot.v1.json").read_text()
+    again = StateStore(tmp_path)
+    assert again.alerts() == {alert.id: alert} and again.errors == []
+
+
+def test_version_1_summary_and_first_seen_load(tmp_path):
+    place(tmp_path, "summary", 1)
+    place(tmp_path, "first_seen", 1)
+    store = StateStore(tmp_path)
+    (summary,) = store.summaries().values()
+    assert summary.alerts == fixture("summary", 1)["alerts"]
+    seen = store.first_seen("fog.initializations")
+    assert seen == FirstSeen("fog.initializations", fixture("first_seen", 1)["series"])
+    assert store.errors == []
+
+
+def test_a_newer_or_nonsense_version_is_refused():
+    with pytest.raises(MigrationError, match="newer than this alerting reads"):
+        upgrade("alert", {"schema": ALERT_SCHEMA + 1})
+    with pytest.raises(MigrationError, match="whole number"):
+        upgrade("summary", {"schema": "1"})
+
+
+def test_an_alert_record_reads_in_well_under_60_lines_and_its_plot_in_a_dozen(tmp_path):
+    alerts = write_state(tmp_path)
+    for alert in alerts:
+        assert len((tmp_path / "alerts" / f"{alert.id}.json").read_text().splitlines()) <= 60
+        plot = (tmp_path / "plots" / f"{alert.id}.json").read_text()
+        assert len(plot.splitlines()) == 11  # braces, schema, alert id, one line per array
+
+
+def test_dumps_puts_short_plain_lists_on_one_line_and_is_plain_json():
+    data = {"a": [1, 2], "b": {"c": "d"}, "e": [{"f": 1}, []], "g": {}, "h": "x" * 200}
+    text = dumps(data, width=40)
+    assert json.loads(text) == data
+    assert '  "a": [1, 2],\n' in text and '    {"f": 1},\n' in text
+    assert dumps([1, 2], width=None) == "[1, 2]\n"
+
+
+def test_a_plot_is_written_once(tmp_path):
+    alert = sample_alerts()[0]
+    store = StateStore(tmp_path)
+    store.save_alert(alert)
+    plot_file = tmp_path / "plots" / f"{alert.id}.json"
+    first = plot_file.read_text()
+    alert.plot = Plot(days=["2025-01-01"], median=[1.0], p05=[1.0], p95=[1.0])
+    store.save_alert(alert)
+    assert plot_file.read_text() == first
+
+
+@pytest.mark.parametrize(
+    "content,where",
+    [
+        ('{\n  "id": "x",\n  "probe": \n', ":4: broken JSON"),
+        ("[]\n", ":1: expected a JSON object, found list"),
+        ("", ":1: broken JSON"),
+    ],
+)
+def test_a_corrupt_alert_file_is_quarantined_with_its_problems_never_deleted(
+    tmp_path, content, where
+):
+    alerts = write_state(tmp_path)
+    broken = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    broken.write_text(content)
+    store = StateStore(tmp_path)
+    loaded = store.alerts()
+    assert alerts[0].id not in loaded and len(loaded) == len(alerts) - 1
+    assert any(where in error for error in store.errors)
+
+    (moved,) = store.quarantine_failed()
+    assert not broken.exists()
+    kept = tmp_path / moved.file
+    assert kept.read_text() == content and moved.alert_id == alerts[0].id
+    note = kept.with_name(kept.name + ".problems").read_text()
+    assert where in note and f"alerts/{alerts[0].id}.json" in note
+    assert [q.alert_id for q in StateStore(tmp_path).quarantined()] == [alerts[0].id]
+
+
+def test_a_second_corrupt_copy_of_the_same_file_is_kept_beside_the_first(tmp_path):
+    alerts = write_state(tmp_path)
+    broken = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    for content in ("[]", "{"):
+        broken.write_text(content)
+        store = StateStore(tmp_path)
+        store.alerts()
+        store.quarantine_failed()
+    listed = StateStore(tmp_path).quarantined()
+    assert [q.original for q in listed] == [f"alerts/{alerts[0].id}.json"] * 2
+    assert sorted((tmp_path / q.file).read_text() for q in listed) == ["[]", "{"]
+
+
+def test_a_schema_failure_is_quarantined_and_remembers_its_change(tmp_path):
+    alerts = write_state(tmp_path)
+    path = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    path.write_text(path.read_text().replace('"status": "new"', '"status": "fixed"'))
+    store = StateStore(tmp_path)
+    store.alerts()
+    (moved,) = store.quarantine_failed()
+    assert "/status: 'fixed' is not one of ['new', 'resolved']" in moved.problems[0]
+    a = alerts[0]
+    assert moved.change == (a.probe, a.platform, a.label, a.channel, a.date)
+
+
+def test_a_dry_run_only_says_what_it_would_set_aside(tmp_path):
+    alerts = write_state(tmp_path)
+    broken = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    broken.write_text("{")
+    store = StateStore(tmp_path, dry_run=True)
+    store.alerts()
+    (moved,) = store.quarantine_failed()
+    assert moved.original == f"alerts/{alerts[0].id}.json" and broken.read_text() == "{"
+    assert not (tmp_path / "quarantine").exists()
+
+
+def test_a_missing_plot_is_reported_and_the_alert_still_loads(tmp_path):
+    alerts = write_state(tmp_path)
+    (tmp_path / "plots" / f"{alerts[0].id}.json").unlink()
+    store = StateStore(tmp_path)
+    loaded = store.alerts()
+    assert loaded[alerts[0].id].plot == Plot() and store.failed == {}
+    assert any(f"plots/{alerts[0].id}.json: missing" in e for e in store.errors)
+    store.save_alert(loaded[alerts[0].id])  # an empty plot is never written as the plot
+    assert not (tmp_path / "plots" / f"{alerts[0].id}.json").exists()
+
+
+def test_alert_json_round_trips_without_the_plot():
+    alert = sample_alerts()[0]
+    data = alert.to_json()
+    assert "plot" not in data and data["schema"] == ALERT_SCHEMA
+    assert Alert.from_json(data, alert.plot) == alert

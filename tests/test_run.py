@@ -1,4 +1,5 @@
-"""The daily pipeline end to end on files: ids, reruns, lookback, failures, outbox drafts.
+"""The daily pipeline end to end on files: ids, reruns, lookback, failures, outbox drafts,
+and unusable state (set aside in quarantine, never re-created or re-notified).
 
 A tiny registered technique (`test_step`) keeps these tests about the pipeline, not about
 detector tuning: it reports a step in the daily median once three days confirm it.
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from alerting.alerts.render import run_summary
 from alerting.alerts.store import StateStore, dumps
 from alerting.data.histogram import quantiles
 from alerting.detect import registry
@@ -320,3 +322,89 @@ def test_an_untagged_probe_files_where_the_settings_say(repo):
     (alert_id,) = result.new_alerts
     draft = json.loads((repo / f"state/outbox/bugs/{alert_id}.json").read_text())
     assert (draft["product"], draft["component"]) == ("Firefox", "General")
+
+
+# -- unusable state: set aside, reported, never re-created or re-notified ------------------
+DAY = START + dt.timedelta(days=59)
+
+
+def first_alert(repo, metric: str):
+    write_rows(repo / "rows.jsonl", 60, {(metric, "Windows"): 50})
+    (alert_id,) = run_in(repo, DAY).new_alerts
+    return alert_id
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: "[]\n",
+        lambda text: text.replace('"status": "new"', '"status": "fixed"'),  # fails its schema
+    ],
+    ids=["truncated", "empty list", "unknown status"],
+)
+def test_a_corrupt_bug_alert_is_set_aside_and_not_recreated_or_refiled(repo, damage):
+    alert_id = first_alert(repo, "networking_page_load_time")
+    state = repo / "state"
+    path = state / "alerts" / f"{alert_id}.json"
+    damaged = damage(path.read_text())
+    path.write_text(damaged)
+    (state / "outbox" / "bugs" / f"{alert_id}.json").unlink()  # would be drafted again
+
+    result = run_in(repo, DAY)
+    assert result.new_alerts == [] and not path.exists()
+    kept = state / "quarantine" / "alerts" / f"{alert_id}.json"
+    assert kept.read_text() == damaged
+    assert f"alerts/{alert_id}.json" in kept.with_name(kept.name + ".problems").read_text()
+    assert not (state / "outbox" / "bugs" / f"{alert_id}.json").exists()
+    detect = next(s for s in result.steps if s.name == "detect")
+    assert detect.counts.get("quarantined, not re-created") == 1
+    assert any(str(path) in e for e in result.errors)  # reported where it was found
+    assert [q.split(" ")[0] for q in result.quarantined] == [f"quarantine/alerts/{alert_id}.json"]
+    summary = run_summary(result, {})
+    assert "### Set aside in state/quarantine/ (1)" in summary and alert_id in summary
+
+    before = snapshot(state)
+    again = run_in(repo, DAY + dt.timedelta(days=1))
+    assert again.new_alerts == [] and again.errors == [] and len(again.quarantined) == 1
+    assert snapshot(state) == before
+
+
+def test_a_corrupt_email_alert_is_not_notified_again(repo):
+    alert_id = first_alert(repo, "networking_dns_time")
+    state = repo / "state"
+    (state / "alerts" / f"{alert_id}.json").write_text("{")
+    drafts = state / "outbox" / "emails" / DAY.isoformat()
+    for draft in drafts.glob("*.eml"):
+        draft.unlink()
+    result = run_in(repo, DAY)
+    assert result.new_alerts == [] and list(drafts.glob("*.eml")) == []
+    assert (state / "quarantine" / "alerts" / f"{alert_id}.json").read_text() == "{"
+
+
+def test_a_person_moving_a_fixed_record_back_resumes_it(repo):
+    alert_id = first_alert(repo, "networking_page_load_time")
+    state = repo / "state"
+    path = state / "alerts" / f"{alert_id}.json"
+    good = path.read_text()
+    path.write_text(good.replace('"status": "new"', '"status": "fixed"'))
+    run_in(repo, DAY)
+    kept = state / "quarantine" / "alerts" / f"{alert_id}.json"
+    kept.unlink()
+    kept.with_name(kept.name + ".problems").unlink()
+    path.write_text(good)
+    result = run_in(repo, DAY)
+    assert result.quarantined == [] and result.errors == [] and result.new_alerts == []
+    assert alert_id in StateStore(state).alerts()
+
+
+def test_a_corrupt_first_seen_record_is_set_aside_before_it_is_rewritten(repo):
+    first_alert(repo, "networking_page_load_time")
+    probe = repo / "state" / "probes" / "networking.page_load_time.json"
+    probe.write_text('{"probe": 3}')
+    result = run_in(repo, DAY)
+    assert result.new_alerts == []  # still known as alerted
+    kept = repo / "state" / "quarantine" / "probes" / probe.name
+    assert kept.read_text() == '{"probe": 3}'
+    assert json.loads(probe.read_text())["schema"] == 1
+    assert any(f"{probe}: /probe: 3 is not of type 'string'" in e for e in result.errors)

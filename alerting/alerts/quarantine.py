@@ -9,6 +9,7 @@ deleting both, which lets the run raise the alert afresh.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -73,14 +74,14 @@ def listing(root: Path) -> list[Quarantined]:
     found = []
     for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.endswith(NOTE)):
         inside = path.relative_to(base)
-        original = inside.with_name(_original_name(inside.name)).as_posix()
+        original = inside.with_name(original_name(inside.name)).as_posix()
         note = path.with_name(path.name + NOTE)
         problems = _problems(note)
         found.append(Quarantined(str(path.relative_to(root)), original, problems, _change(path)))
     return found
 
 
-def _original_name(name: str) -> str:
+def original_name(name: str) -> str:
     """`<stem>~2.json` -> `<stem>.json` (the numbered copies `_target` makes)."""
     return COPY.sub(r"\1\2", name)
 
@@ -100,5 +101,9 @@ def _change(path: Path) -> tuple[str, str, str, str, str] | None:
         return None
     keys = ("probe", "platform", "label", "channel", "date")
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in keys):
+        return None
+    try:
+        dt.date.fromisoformat(data["date"])
+    except ValueError:
         return None
     return tuple(data[k] for k in keys)  # type: ignore[return-value]

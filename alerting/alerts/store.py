@@ -90,15 +90,19 @@ class StateStore:
         self.dry_run = dry_run
         self.errors: list[str] = []  # every problem met while reading, "FILE...: what"
         self.failed: dict[str, list[Problem]] = {}  # unusable file (relative) -> its problems
+        self.set_aside: list[Quarantined] = []  # moved to quarantine/ (dry run: would be)
 
     # -- generic ---------------------------------------------------------------------------
     def write_json(self, relative: str, data: object, width: int | None = WIDTH) -> bool:
         return self.write_text(relative, dumps(data, width))
 
     def write_text(self, relative: str, text: str) -> bool:
+        """Write one file; a file that failed to read is set aside first, never overwritten."""
         path = self.root / relative
         if self.dry_run:
             return not (path.is_file() and path.read_text(encoding="utf-8") == text)
+        if relative in self.failed:
+            self._move_aside(relative)
         return write_text_atomic(path, text)
 
     def read_json(self, relative: str) -> object | None:
@@ -184,17 +188,21 @@ class StateStore:
     def quarantine_failed(self) -> list[Quarantined]:
         """Move every file that failed while reading to `state/quarantine/` (kept for a person,
         never deleted); returns what was (in a dry run: would be) moved."""
-        moved = []
-        for relative, problems in sorted(self.failed.items()):
-            texts = [str(p) for p in problems]
-            if self.dry_run:
-                moved.append(Quarantined(f"{quarantine.FOLDER}/{relative}", relative, tuple(texts)))
-            elif (self.root / relative).is_file():
-                moved.append(quarantine.move_aside(self.root, relative, texts))
-        if not self.dry_run:
-            self.failed.clear()
+        return [m for m in map(self._move_aside, sorted(self.failed)) if m is not None]
+
+    def _move_aside(self, relative: str) -> Quarantined | None:
+        problems = [str(p) for p in self.failed.pop(relative, [])]
+        if self.dry_run:
+            moved = Quarantined(f"{quarantine.FOLDER}/{relative}", relative, tuple(problems))
+        elif (self.root / relative).is_file():
+            moved = quarantine.move_aside(self.root, relative, problems)
+        else:
+            return None
+        self.set_aside.append(moved)
         return moved
 
     def quarantined(self) -> list[Quarantined]:
-        """Files awaiting a person in `state/quarantine/`."""
-        return quarantine.listing(self.root)
+        """Files awaiting a person in `state/quarantine/` (in a dry run, also those that would
+        have been moved there)."""
+        pending = self.set_aside if self.dry_run else []
+        return quarantine.listing(self.root) + pending

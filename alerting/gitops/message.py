@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from alerting.alerts.model import SENT, STATUS_RESOLVED
+from alerting.alerts.quarantine import NOTE, original_name
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class ChangeCounts:
     bug_drafts: list[str] = field(default_factory=list)
     email_drafts: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # files newly set aside for a person
     updated: list[str] = field(default_factory=list)  # alert files changed in other ways
     other_files: int = 0  # summaries, probe first-seen records, ...
 
@@ -47,8 +49,12 @@ def count_changes(changes: list[StateChange]) -> ChangeCounts:
             counts.bug_drafts.append(parts[-1].removesuffix(".json"))
         elif parts[:2] == ["outbox", "emails"] and change.old is None and change.new is not None:
             counts.email_drafts.append("/".join(parts[2:]))
+        elif parts[0] == "quarantine" and change.old is None and not change.path.endswith(NOTE):
+            counts.quarantined.append("/".join(parts[1:]))
         else:
             counts.other_files += 1
+    set_aside = {original_name(q) for q in counts.quarantined}
+    counts.removed = [a for a in counts.removed if f"alerts/{a}.json" not in set_aside]
     return counts
 
 
@@ -125,6 +131,8 @@ def subject(counts: ChangeCounts) -> str:
         parts.append(_n(len(counts.bug_drafts), "bug draft"))
     if counts.email_drafts:
         parts.append(_n(len(counts.email_drafts), "email draft"))
+    if counts.quarantined:
+        parts.append(_n(len(counts.quarantined), "record") + " quarantined")
     if counts.removed:
         parts.append(f"{len(counts.removed)} removed")
     if counts.updated:
@@ -144,6 +152,7 @@ def body(counts: ChangeCounts) -> str:
         ("emails sent to", sorted(counts.emails_sent)),
         ("bug drafts", counts.bug_drafts),
         ("email drafts", counts.email_drafts),
+        ("quarantined", counts.quarantined),
         ("removed", counts.removed),
         ("updated", counts.updated),
     ]
@@ -180,4 +189,7 @@ def run_summary_text(raw: str) -> str:
     config_errors = result.get("config_errors") or []
     if config_errors:
         lines.append(f"- config errors: {len(config_errors)}")
+    quarantined = result.get("quarantined") or []
+    if quarantined:
+        lines.append(f"- records awaiting a person in quarantine/: {len(quarantined)}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from alerting.alerts.model import Alert, Summary
+from alerting.alerts.quarantine import Quarantined
 from alerting.alerts.store import StateStore
 from alerting.pipeline.findings import Outcome
 from alerting.probes.model import MonitorConfig
@@ -33,6 +34,8 @@ class Context:
     summaries: dict[str, Summary]
     sample_builds: bool  # the embedded default: builds and revisions are made up
     progress: Progress = no_progress
+    # Records set aside for a person: their alerts are neither re-created nor re-notified.
+    quarantined: list[Quarantined] = field(default_factory=list)
 
     @property
     def run_date(self) -> str:
@@ -54,6 +57,7 @@ class RunResult:
     steps: list[StepLog] = field(default_factory=list)
     new_alerts: list[str] = field(default_factory=list)
     config_errors: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # files awaiting a person
 
     def step(self, name: str) -> StepLog:
         result = StepLog(name)
@@ -71,6 +75,7 @@ class RunResult:
             "dry_run": self.dry_run,
             "new_alerts": self.new_alerts,
             "config_errors": self.config_errors,
+            "quarantined": self.quarantined,
             "steps": [
                 {"name": s.name, "counts": s.counts, "notes": s.notes, "errors": s.errors}
                 for s in self.steps

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
 from alerting.alerts.ids import alert_id, is_same_change, series_id
+from alerting.alerts.model import FirstSeen
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.monitored import monitored_series
 from alerting.data.source import default_as_of, load_series
@@ -122,6 +123,8 @@ def new_detections(ctx: Context, step: StepLog) -> list[Candidate]:
                 step.add("outside lookback")
             elif _already_alerted(ctx, item):
                 step.add("already alerted")
+            elif _set_aside(ctx, item):
+                step.add("quarantined, not re-created")
             else:
                 found.append(item)
     step.add("new detections", len(found))
@@ -130,17 +133,15 @@ def new_detections(ctx: Context, step: StepLog) -> list[Candidate]:
 
 def first_seen(ctx: Context, probe: str, ids: list[str]) -> dict[str, str]:
     """When each series was first monitored (kept in `state/probes/<probe>.json`)."""
-    path = f"probes/{probe}.json"
-    known = ctx.store.read_json(path) or {}
-    series = dict(known.get("series", {})) if isinstance(known, dict) else {}
+    record = ctx.store.first_seen(probe) or FirstSeen(probe)
     changed = False
     for sid in ids:
-        if sid not in series or series[sid] > ctx.run_date:
-            series[sid] = ctx.run_date
+        if sid not in record.series or record.series[sid] > ctx.run_date:
+            record.series[sid] = ctx.run_date
             changed = True
     if changed:
-        ctx.store.write_json(path, {"probe": probe, "series": series})
-    return series
+        ctx.store.save_first_seen(record)
+    return record.series
 
 
 def _already_alerted(ctx: Context, item: Candidate) -> bool:
@@ -152,4 +153,15 @@ def _already_alerted(ctx: Context, item: Candidate) -> bool:
     return any(
         (a.probe, a.platform, a.label, a.channel) == where and is_same_change(a.date, date)
         for a in ctx.alerts.values()
+    )
+
+
+def _set_aside(ctx: Context, item: Candidate) -> bool:
+    """The change's alert record sits in `state/quarantine/`: a person decides, not the run."""
+    where = (item.config.probe, item.platform, item.key.metric_key, item.channel)
+    date = item.detection.date.isoformat()
+    return any(
+        q.alert_id == alert_id(*where, date)
+        or (q.change is not None and q.change[:4] == where and is_same_change(q.change[4], date))
+        for q in ctx.quarantined
     )

@@ -51,16 +51,19 @@ def run(
     configs = select_configs(configs, probe_glob)
     store = StateStore(root / settings.state_dir, dry_run=dry_run)
     as_of, outcomes = detection_outcomes(settings, configs, as_of)
+    alerts, summaries = store.alerts(), store.summaries()
+    store.quarantine_failed()  # unusable records: kept for a person, never re-created
     ctx = Context(
         settings=settings,
         store=store,
         configs=configs,
         outcomes=outcomes,
         as_of=as_of,
-        alerts=store.alerts(),
-        summaries=store.summaries(),
+        alerts=alerts,
+        summaries=summaries,
         sample_builds=uses_sample_builds(settings),
         progress=progress,
+        quarantined=store.quarantined(),
     )
     result = RunResult(date=ctx.run_date, mode=settings.delivery.mode, dry_run=dry_run)
     result.config_errors = [str(p) for p in problems]
@@ -74,6 +77,7 @@ def run(
     deliver.email_owners(ctx, result.step(STEPS[6]))
 
     result.steps[3].errors += store.errors
+    result.quarantined = [str(q) for q in store.quarantined()]
     if not dry_run and os.environ.get("ALERTING_RUN_RESULT"):
         Path(os.environ["ALERTING_RUN_RESULT"]).write_text(dumps(result.to_json()), "utf-8")
     return result

@@ -13,7 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONLINT = ROOT / ".ci" / "actionlint"
-NAMES = ("daily", "probes", "ci", "sync")
+NAMES = ("daily", "probes", "ci", "sync", "state")
 SECRET_REF = re.compile(r"\$\{\{\s*secrets\.")
 
 
@@ -132,6 +132,17 @@ def test_probes_check_runs_on_pull_requests_touching_probes_without_secrets():
     assert "--days 90" in backtest
     for script in (diff, backtest):
         assert script.endswith('>> "$GITHUB_STEP_SUMMARY"')
+
+
+def test_state_check_runs_on_pull_requests_touching_state_without_secrets():
+    workflow = load("state")
+    on = triggers(workflow)
+    assert set(on) == {"pull_request"}  # never pull_request_target
+    assert on["pull_request"]["paths"] == ["state/**"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert not SECRET_REF.search((WORKFLOWS / "state.yml").read_text())
+    scripts = [s.get("run", "") for s in steps(workflow)]
+    assert "alerting state check --format github" in scripts
 
 
 def test_ci_runs_the_test_command_on_push_and_pull_request():

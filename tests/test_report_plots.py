@@ -87,3 +87,16 @@ def test_gaps_break_the_daily_line():
     ax = plots.series_figure(alert).axes[0]
     median = next(line for line in ax.get_lines() if line.get_label() == "median")
     assert sum(1 for v in median.get_ydata() if v != v) == 1  # NaN, not a bridged value
+
+
+def test_the_bug_attachment_draws_the_plot_kept_in_state(tmp_path):
+    """Alerts read back through the store (the plot from its own file) draw the same
+    attachment as the alerts that were written."""
+    from alerting.alerts.store import StateStore
+    from tests.report_fixtures import write_state
+
+    written = write_state(tmp_path)
+    loaded = StateStore(tmp_path).alerts()
+    for alert in written:
+        assert loaded[alert.id].plot == alert.plot and not alert.plot.is_empty()
+        assert plots.change_png(loaded[alert.id]) == plots.change_png(alert)

@@ -96,3 +96,12 @@ def test_github_format_annotates_the_file(state, capsys):
     assert check(state, "--format", "github", "-q") == 1
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith(f"::error file={state / 'alerts' / ids[0]}.json,line=1,title=/channel::")
+
+
+def test_a_plot_whose_arrays_do_not_line_up_is_located(state, capsys):
+    state, ids = state
+    plot = state / "plots" / f"{ids[0]}.json"
+    days = len(json.loads(plot.read_text())["days"])
+    edit(plot, lambda d: d["median"].pop())
+    assert check(state, "-q") == 1
+    assert capsys.readouterr().out == f"{plot}: /median: {days - 1} values for {days} days\n"

@@ -102,6 +102,19 @@ def validate(kind: str, data: object, file: str, at: str = "") -> list[Problem]:
     return sorted(problems, key=lambda p: p.pointer or "")
 
 
+def consistency(kind: str, data: dict, file: str, at: str = "") -> list[Problem]:
+    """What a JSON Schema cannot say: a plot's arrays line up with its days and buckets."""
+    if kind != "plot":
+        return []
+    lengths = {"median": "days", "p05": "days", "p95": "days"}
+    lengths |= {"cdf_before": "buckets", "cdf_after": "buckets"}
+    return [
+        Problem(file, f"{len(data[k])} values for {len(data[axis])} {axis}", pointer=f"{at}/{k}")
+        for k, axis in lengths.items()
+        if len(data[k]) != len(data[axis])
+    ]
+
+
 def _message(error) -> str:
     if error.validator == "anyOf" and error.context:
         return min(error.context, key=lambda e: len(e.message)).message
@@ -140,14 +153,15 @@ def load(kind: str, path: Path, file: str | None = None) -> Loaded:
         except MigrationError as error:
             loaded.problems.append(Problem(file, str(error), pointer="/schema"))
             return loaded
-    loaded.problems += validate(kind, data, file)
+    loaded.problems += validate(kind, data, file) or consistency(kind, data, file)
     name = NAMED_BY.get(kind)
     if not loaded.problems and name and data[name] != path.name.removesuffix(".json"):
         loaded.problems.append(
             Problem(file, f"{data[name]!r} does not match the file name", pointer=f"/{name}")
         )
     for other, record in split.items():
-        loaded.problems += validate(other, record, file, at=f"/{other}")
+        at = f"/{other}"
+        loaded.problems += validate(other, record, file, at) or consistency(other, record, file, at)
     if not loaded.problems:
         loaded.data, loaded.split = data, split
     return loaded

@@ -7,7 +7,6 @@ left out, and every other alert is still published.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,26 +24,11 @@ class Records:
 
 
 def _check_alert(alert: Alert) -> None:
-    """What the pages and plots rely on; anything else is shown as it is."""
-    dt.date.fromisoformat(alert.date)
-    for day in alert.plot.days:
-        dt.date.fromisoformat(day)
+    """What the pages and plots rely on beyond the record's schema (which the store checks)."""
     for name in ("median", "p05", "p95", "samples"):
         for values in (alert.before, alert.after):
             if not isinstance(getattr(values, name), int | float):
                 raise ValueError(f"before/after {name} must be a number")
-    numbers = [*alert.plot.buckets, *alert.plot.cdf_before, *alert.plot.cdf_after]
-    series = [*alert.plot.median, *alert.plot.p05, *alert.plot.p95]
-    if any(not isinstance(v, int | float) for v in numbers) or any(
-        v is not None and not isinstance(v, int | float) for v in series
-    ):
-        raise ValueError("plot values must be numbers (or null for a missing day)")
-    if len({len(alert.plot.days), len(alert.plot.median), len(alert.plot.p05)}) > 1 or len(
-        alert.plot.p95
-    ) != len(alert.plot.days):
-        raise ValueError("plot days, median, p05 and p95 must have the same length")
-    if not all(isinstance(v, str) for v in (alert.id, alert.probe, alert.platform, alert.label)):
-        raise ValueError("id, probe, platform and label must be strings")
     if not math.isfinite(float(alert.score)):
         raise ValueError("score must be a finite number")
 

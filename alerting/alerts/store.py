@@ -105,14 +105,6 @@ class StateStore:
             self._move_aside(relative)
         return write_text_atomic(path, text)
 
-    def read_json(self, relative: str) -> object | None:
-        path = self.root / relative
-        if not path.is_file():
-            return None
-        raw, problems = schema.parse(path, str(path))
-        self._report(relative, problems)
-        return raw
-
     def _report(self, relative: str, problems: list[Problem]) -> None:
         if problems:
             self.failed.setdefault(relative, []).extend(problems)

@@ -97,3 +97,22 @@ def test_body_names_the_alerts_and_carries_the_run_summary():
     assert "new: a1" in lines
     assert "bugs filed: a1" in lines
     assert message.endswith("3 probes checked\n")
+
+
+def test_a_record_set_aside_is_quarantined_not_removed():
+    changes = [
+        StateChange("alerts/q1.json", b"[]", None),
+        StateChange("quarantine/alerts/q1.json", None, b"[]"),
+        StateChange("quarantine/alerts/q1.json.problems", None, b"- broken\n"),
+        StateChange("alerts/gone.json", alert_json("gone"), None),
+    ]
+    message = commit_message(changes)
+    assert message.splitlines()[0] == "alerts: 1 record quarantined, 1 removed"
+    assert "quarantined: alerts/q1.json" in message and "removed: gone" in message
+
+
+def test_the_run_summary_counts_records_awaiting_a_person():
+    from alerting.gitops.message import run_summary_text
+
+    raw = json.dumps({"date": "2026-11-02", "mode": "outbox", "steps": [], "quarantined": ["x"]})
+    assert "- records awaiting a person in quarantine/: 1" in run_summary_text(raw)

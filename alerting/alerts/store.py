@@ -19,6 +19,7 @@ from alerting.alerts.model import Alert, FirstSeen, Plot, Summary
 from alerting.alerts.quarantine import Quarantined
 from alerting.alerts.schema import Problem
 
+NAME_BYTES = 255  # the longest file name common file systems accept
 WIDTH = 120  # a list or object of plain values fitting in this many columns takes one line
 
 
@@ -77,6 +78,32 @@ def write_text_atomic(path: Path, text: str) -> bool:
     return True
 
 
+class StatePathError(ValueError):
+    """A record's file name would leave `state/` or is not a file name at all (a hostile or
+    broken probe or alert name): that one record is refused, the run goes on."""
+
+
+def state_path(root: Path, relative: str) -> Path:
+    """`root / relative`, refused unless it names a file inside `root` with plain names.
+
+    Every path of the store is built here, so no name from a YAML file, a data row or a
+    record can reach a file outside `state/`.
+    """
+    parts = relative.split("/")
+    for part in parts:
+        if part in ("", ".", "..") or "\\" in part or not part.isprintable():
+            raise StatePathError(f"refused state file name {relative!r}: not a plain file name")
+        try:
+            size = len(part.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise StatePathError(f"refused state file name {relative!r}: not valid text") from None
+        if size > NAME_BYTES:
+            raise StatePathError(
+                f"refused state file name {relative[:80]!r}…: longer than {NAME_BYTES} bytes"
+            )
+    return root.joinpath(*parts)
+
+
 class StateStore:
     """Reads and writes the records under one `state/` directory.
 
@@ -93,12 +120,15 @@ class StateStore:
         self.set_aside: list[Quarantined] = []  # moved to quarantine/ (dry run: would be)
 
     # -- generic ---------------------------------------------------------------------------
+    def path(self, relative: str) -> Path:
+        return state_path(self.root, relative)
+
     def write_json(self, relative: str, data: object, width: int | None = WIDTH) -> bool:
         return self.write_text(relative, dumps(data, width))
 
     def write_text(self, relative: str, text: str) -> bool:
         """Write one file; a file that failed to read is set aside first, never overwritten."""
-        path = self.root / relative
+        path = self.path(relative)
         if self.dry_run:
             return not (path.is_file() and path.read_text(encoding="utf-8") == text)
         if relative in self.failed:
@@ -111,7 +141,7 @@ class StateStore:
             self.errors += [str(p) for p in problems]
 
     def _read(self, kind: str, relative: str) -> schema.Loaded:
-        path = self.root / relative
+        path = self.path(relative)
         loaded = schema.load(kind, path, str(path))
         self._report(relative, loaded.problems)
         return loaded
@@ -143,8 +173,8 @@ class StateStore:
     def plot(self, alert_id: str) -> Plot:
         """The alert's plot; empty (and reported) when its file is missing or unusable."""
         relative = f"plots/{alert_id}.json"
-        if not (self.root / relative).is_file():
-            self.errors.append(f"{self.root / relative}: missing: alert {alert_id} has no plot")
+        if not (self.path(relative)).is_file():
+            self.errors.append(f"{self.path(relative)}: missing: alert {alert_id} has no plot")
             return Plot()
         data = self._read("plot", relative).data
         return Plot.from_json(data) if data is not None else Plot()
@@ -154,7 +184,7 @@ class StateStore:
         once: it shows the change as first reported)."""
         wrote_plot = False
         plot_file = f"plots/{alert.id}.json"
-        if not alert.plot.is_empty() and not (self.root / plot_file).exists():
+        if not alert.plot.is_empty() and not self.path(plot_file).exists():
             wrote_plot = self.write_json(plot_file, alert.plot.to_json(alert.id), width=None)
         return self.write_json(f"alerts/{alert.id}.json", alert.to_json()) or wrote_plot
 
@@ -168,7 +198,7 @@ class StateStore:
     def first_seen(self, probe: str) -> FirstSeen | None:
         """When the probe's series were first monitored; None when never (or unusable)."""
         relative = f"probes/{probe}.json"
-        if not (self.root / relative).is_file():
+        if not (self.path(relative)).is_file():
             return None
         data = self._read("first_seen", relative).data
         return FirstSeen.from_json(data) if data is not None else None
@@ -186,7 +216,7 @@ class StateStore:
         problems = [str(p) for p in self.failed.pop(relative, [])]
         if self.dry_run:
             moved = Quarantined(f"{quarantine.FOLDER}/{relative}", relative, tuple(problems))
-        elif (self.root / relative).is_file():
+        elif (self.path(relative)).is_file():
             moved = quarantine.move_aside(self.root, relative, problems)
         else:
             return None

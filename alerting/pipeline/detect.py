@@ -15,6 +15,7 @@ from itertools import repeat
 
 from alerting.alerts.ids import alert_id, is_same_change, series_id
 from alerting.alerts.model import FirstSeen
+from alerting.alerts.store import StatePathError
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.monitored import monitored_series
 from alerting.data.source import default_as_of, load_series
@@ -110,13 +111,17 @@ def new_detections(ctx: Context, step: StepLog) -> list[Candidate]:
     for outcome in ctx.progress(ctx.outcomes, "detect"):
         step.notes += outcome.notes
         step.errors += outcome.errors
-        since = {
-            probe: first_seen(ctx, probe, [series_id(probe, *m) for m in monitored])
-            for probe, monitored in sorted(outcome.monitored.items())
-        }
-        step.add("series", sum(len(m) for m in outcome.monitored.values()))
+        since = {}
+        for probe, monitored in sorted(outcome.monitored.items()):
+            try:
+                since[probe] = first_seen(ctx, probe, [series_id(probe, *m) for m in monitored])
+            except (StatePathError, OSError) as error:  # this probe only; the others go on
+                step.errors.append(f"{probe}: first-monitored dates not kept, skipped: {error}")
+        step.add("series", sum(len(m) for p, m in outcome.monitored.items() if p in since))
         for item in outcome.candidates:
             probe, label, detection = item.config.probe, item.key.metric_key, item.detection
+            if probe not in since:
+                continue
             sid = series_id(probe, item.platform, label, item.channel)
             earliest = dt.date.fromisoformat(since[probe][sid]) - lookback
             if not earliest <= detection.date <= ctx.as_of:

@@ -28,7 +28,9 @@ def test_hostile_or_broken_names_are_refused(tmp_path, relative):
 
 
 def test_plain_names_stay_inside(tmp_path):
-    assert state_path(tmp_path, "probes/net.work.time.json") == tmp_path / "probes/net.work.time.json"
+    assert (
+        state_path(tmp_path, "probes/net.work.time.json") == tmp_path / "probes/net.work.time.json"
+    )
 
 
 def test_a_hostile_probe_name_overwrites_no_alert(tmp_path):

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from alerting.cliargs import add_command, add_group
+from alerting.cliargs import add_command, add_group, iso_date
 
 
 def register(subparsers) -> None:
@@ -83,6 +83,12 @@ def _add_validate(group) -> None:
         default="text",
         help="github: problems as workflow annotations on the pull request (default: text)",
     )
+    parser.add_argument(
+        "--date",
+        type=iso_date,
+        help="the day silences are checked against: `until` at most 90 days after it, and "
+        "before it a warning (default: today)",
+    )
 
 
 def _add_list(group) -> None:
@@ -111,11 +117,28 @@ def _collect(args: argparse.Namespace):
 
 
 def _validate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from alerting.gitops.annotations import error_annotation
+    from alerting.probes.config import silences_files
+    from alerting.probes.silences_file import read_silences
 
     files, configs, problems = _collect(args)
+    known = [c.probe for c in configs]
+    warnings = []
+    for path in silences_files(args.paths or None):
+        check = read_silences(path, known, args.date or dt.date.today())
+        problems += check.problems
+        warnings += check.warnings
+        files.append(path)
     for problem in problems:
         print(error_annotation(problem) if args.format == "github" else problem)
+    for warning in warnings:
+        print(
+            error_annotation(warning, "warning")
+            if args.format == "github"
+            else f"{warning} (warning)"
+        )
     if not args.quiet:
         noun = "file" if len(files) == 1 else "files"
         if problems:

@@ -13,6 +13,7 @@ from pathlib import Path
 from alerting.errors import Problem, UserError
 from alerting.probes.model import DESKTOP_APP, MOBILE_APP, MonitorConfig
 from alerting.probes.monitor import FileContext, resolve_metric
+from alerting.probes.silences import SILENCES_FILE
 from alerting.probes.yamlsafe import LineDict, YamlFileError, line_of, load_file
 from alerting.settings import Settings
 
@@ -23,6 +24,7 @@ __all__ = [
     "collect",
     "collect_for",
     "probe_files",
+    "silences_files",
 ]
 
 DEFAULT_PROBES_DIR = Path("probes")
@@ -90,7 +92,8 @@ def collect_for(
 
 
 def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
-    """`*.yaml` files under each directory (sorted) and each file as given, each once."""
+    """`*.yaml` files under each directory (sorted) and each file as given, each once; the
+    silences file is not a metrics file (see `silences_files`)."""
     files: list[Path] = []
     seen: set[Path] = set()
     for given in [Path(p) for p in paths] if paths else [DEFAULT_PROBES_DIR]:
@@ -101,11 +104,24 @@ def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
         else:
             raise UserError(f"{given}: no such file or directory")
         for path in found:
+            if path.name == SILENCES_FILE:
+                continue
             key = path.resolve()
             if key not in seen:
                 seen.add(key)
                 files.append(path)
     return files
+
+
+def silences_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
+    """The silences files among `paths` (default `probes/`): a file so named, or the one
+    directly inside a folder."""
+    found = []
+    for given in [Path(p) for p in paths] if paths else [DEFAULT_PROBES_DIR]:
+        candidate = given / SILENCES_FILE if given.is_dir() else given
+        if candidate.name == SILENCES_FILE and candidate.is_file():
+            found.append(candidate)
+    return found
 
 
 def app_of(path: Path | str) -> str:

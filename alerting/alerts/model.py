@@ -19,14 +19,21 @@ PLOT_SCHEMA = 1
 # Lifecycle: `new` until Bugzilla says otherwise; `resolved` carries the resolution.
 STATUS_NEW = "new"
 STATUS_RESOLVED = "resolved"
+# Covered by an entry of `probes/silences.yaml` when created (`reason` says why); never
+# followed in Bugzilla, since no bug of ours exists for them.
+STATUS_SILENCED = "silenced"
+STATUS_EXPECTED = "expected"  # reported as a comment on the landing's bug (`bug`)
 
 # How an alert reaches its owners, and how far that has got.
 DELIVERY_BUG = "bug"
 DELIVERY_EMAIL = "email"
+DELIVERY_COMMENT = "comment"  # an expected change: one comment on the landing's bug
 PENDING = "pending"  # not yet delivered (retried on every run)
 DRAFTED = "drafted"  # rendered to state/outbox/ (outbox mode)
 FILED = "filed"  # bug created (or adopted) in Bugzilla
 SENT = "sent"  # digest email sent
+SILENCED = "silenced"  # never delivered: a silence covered it
+COMMENTED = "commented"  # comment posted (or found) on the expected change's bug
 
 
 @dataclass
@@ -108,7 +115,7 @@ class Alert:
     before: Values
     after: Values
     summary: str  # summary id
-    delivery: str  # DELIVERY_BUG | DELIVERY_EMAIL
+    delivery: str  # DELIVERY_BUG | DELIVERY_EMAIL | DELIVERY_COMMENT
     delivery_state: str = PENDING
     status: str = STATUS_NEW
     resolution: str = ""
@@ -122,6 +129,7 @@ class Alert:
     links: dict[str, str] = field(default_factory=dict)  # treeherder, pushlog, glam, bug
     plot: Plot = field(default_factory=Plot)  # kept in its own file, see `Plot`
     last_reminder: str = ""  # run date of the last inactivity reminder
+    reason: str = ""  # the silence's or expected change's reason, when one covered it
     history: list[Event] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -143,6 +151,12 @@ class Alert:
 
     def record(self, date: str, event: str, detail: str = "") -> None:
         self.history.append(Event(date, event, detail))
+
+    @property
+    def own_bug(self) -> int | None:
+        """The bug filed for this alert, to follow and link; a silenced or expected alert's
+        bug belongs to the work that explains it and is left alone."""
+        return None if self.status in (STATUS_SILENCED, STATUS_EXPECTED) else self.bug
 
 
 @dataclass

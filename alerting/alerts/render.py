@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alerting.alerts.classify import REGRESSION
 from alerting.alerts.ids import whiteboard_marker
-from alerting.alerts.markdown import render
+from alerting.alerts.markdown import Trusted, render
 from alerting.alerts.model import Alert
 from alerting.numbers import format_count, format_value, percent_change
 
@@ -27,7 +27,8 @@ def bug_summary(alert: Alert) -> str:
     return f"Telemetry Alert for {alert.probe} on {alert.date} ({where})"
 
 
-def bug_description(alert: Alert, description: str = "") -> str:
+def bug_description(alert: Alert, description: str = "", expected: bool = False) -> str:
+    """The new bug's description; `expected`: as a comment on the bug that expected it."""
     range_text = "pushes between the nightlies"
     if alert.push_range.from_rev:
         range_text = f"{alert.push_range.from_rev[:12]}…{alert.push_range.to_rev[:12]}"
@@ -38,8 +39,26 @@ def bug_description(alert: Alert, description: str = "") -> str:
         volume_warning=volume_changed(alert),
         score=format_value(alert.score),
         range_text=range_text,
+        expected=expected,
         **_context(alert),
     )
+
+
+def expected_comment(alert: Alert, description: str = "") -> str:
+    """The comment reporting an expected change on the landing's bug: what a new bug would
+    have said, ending with the alert's marker so it is posted once."""
+    return render(
+        "expected_comment.md.j2",
+        alert=alert,
+        summary=bug_summary(alert),
+        body=Trusted(bug_description(alert, description, expected=True)),
+        marker=Trusted(f"`{whiteboard_marker(alert.id)}`"),
+    )
+
+
+def comment_request(alert: Alert, description: str = "") -> dict:
+    """The body of `POST /rest/bug/{alert.bug}/comment`, and the bug it goes to."""
+    return {"bug": alert.bug, "comment": expected_comment(alert, description), "is_markdown": True}
 
 
 def bug_request(alert: Alert, description: str = "") -> dict:

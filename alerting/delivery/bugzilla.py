@@ -78,6 +78,11 @@ def check_url(url: str) -> str:
     )
 
 
+def bug_url(base_url: str, bug_id: int) -> str:
+    """The page of one bug, as people open it."""
+    return f"{base_url.rstrip('/')}/show_bug.cgi?id={int(bug_id)}"
+
+
 class BugzillaClient:
     """The REST subset the alerts need, on one session with the key in its headers."""
 
@@ -115,7 +120,7 @@ class BugzillaClient:
         self._session.close()
 
     def bug_url(self, bug_id: int) -> str:
-        return f"{self.url}/show_bug.cgi?id={bug_id}"
+        return bug_url(self.url, bug_id)
 
     # -- transport -------------------------------------------------------------------------
 
@@ -225,6 +230,12 @@ class BugzillaClient:
     def add_comment(self, bug_id: int, markdown: str) -> int:
         body = {"comment": markdown, "is_markdown": True}
         return int(self._request("POST", f"/rest/bug/{int(bug_id)}/comment", body=body)["id"])
+
+    def comments(self, bug_id: int) -> list[dict]:
+        """`GET /rest/bug/{id}/comment`: the bug's comments, oldest first (id and text)."""
+        params = {"include_fields": "id,text"}
+        data = self._request("GET", f"/rest/bug/{int(bug_id)}/comment", params=params)
+        return data.get("bugs", {}).get(str(int(bug_id)), {}).get("comments", [])
 
     def add_attachment(
         self, bug_id: int, png: bytes, file_name: str, summary: str, comment: str = ""

@@ -115,7 +115,7 @@ def link_summaries(
 ) -> None:
     """Give the bugs of one summary each other in `see_also`; adds only what is missing."""
     for summary in sorted(summaries, key=lambda s: s.id):
-        members = [alerts[i] for i in summary.alerts if i in alerts and alerts[i].bug]
+        members = [alerts[i] for i in summary.alerts if i in alerts and alerts[i].own_bug]
         ids = sorted({a.bug for a in members if a.bug})
         if len(ids) < 2:
             continue

@@ -34,7 +34,7 @@ def sync_bugs(
 ) -> None:
     """Read every alert bug's state (also on quiet days), record resolutions, nudge the
     owner of a bug that has been quiet for `reminder_days`."""
-    tracked = [a for a in alerts if a.bug]
+    tracked = [a for a in alerts if a.own_bug]
     if not tracked:
         return
     try:

@@ -12,13 +12,26 @@ from alerting.alerts import pushes
 from alerting.alerts.classify import classify
 from alerting.alerts.grouping import assign_summaries
 from alerting.alerts.ids import alert_id
-from alerting.alerts.model import DELIVERY_BUG, DELIVERY_EMAIL, Alert, Plot, PushRange, Values
+from alerting.alerts.model import (
+    DELIVERY_BUG,
+    DELIVERY_COMMENT,
+    DELIVERY_EMAIL,
+    SILENCED,
+    STATUS_EXPECTED,
+    STATUS_SILENCED,
+    Alert,
+    Plot,
+    PushRange,
+    Values,
+)
 from alerting.data.histogram import cdf, quantiles
 from alerting.data.model import DailySeries
+from alerting.delivery.bugzilla import bug_url
 from alerting.detect.model import Snapshot
 from alerting.pipeline.context import Context
 from alerting.pipeline.findings import Candidate
 from alerting.probes.model import MonitorConfig
+from alerting.probes.silences import Change, Expected, Silences
 from alerting.steplog import StepLog
 
 log = logging.getLogger(__name__)
@@ -39,6 +52,8 @@ def create_alerts(ctx: Context, found: list[Candidate], step: StepLog) -> list[A
             continue
         if alert.id not in new and alert.id not in ctx.alerts:
             new[alert.id] = alert
+            if apply_silences(alert, ctx.silences, ctx.settings.bugzilla.url, ctx.run_date):
+                step.add(alert.status)
     ordered = [new[k] for k in sorted(new)]
     changed = assign_summaries(ordered, ctx.summaries, {**ctx.alerts, **new})
     for alert in ordered:
@@ -92,6 +107,33 @@ def make_alert(ctx: Context, item: Candidate) -> Alert:
     )
     alert.record(ctx.run_date, "created", f"{detection.technique} score {alert.score}")
     return alert
+
+
+def apply_silences(alert: Alert, silences: Silences, bugzilla_url: str, run_date: str) -> bool:
+    """Silence the new alert, or turn it into a comment on an expected change's bug, when an
+    entry of `probes/silences.yaml` covers its change; returns whether one did."""
+    change = Change(
+        alert.probe,
+        alert.platform,
+        alert.label,
+        alert.channel,
+        dt.date.fromisoformat(alert.date),
+        alert.direction,
+    )
+    rule = silences.rule_for(change)
+    if rule is None:
+        return False
+    alert.reason = rule.reason
+    if rule.bug:
+        alert.bug = rule.bug
+        alert.links["bug"] = bug_url(bugzilla_url, rule.bug)
+    if isinstance(rule, Expected):
+        alert.status, alert.delivery = STATUS_EXPECTED, DELIVERY_COMMENT
+        alert.record(run_date, "expected", f"bug {rule.bug}: {rule.reason}")
+    else:
+        alert.status, alert.delivery_state = STATUS_SILENCED, SILENCED
+        alert.record(run_date, "silenced", f"until {rule.until}: {rule.reason}")
+    return True
 
 
 def display_unit(config: MonitorConfig) -> tuple[float, str]:

@@ -11,6 +11,7 @@ from alerting.alerts.quarantine import Quarantined
 from alerting.alerts.store import StateStore
 from alerting.pipeline.findings import Outcome
 from alerting.probes.model import MonitorConfig
+from alerting.probes.silences import Silences
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
@@ -36,6 +37,7 @@ class Context:
     progress: Progress = no_progress
     # Records set aside for a person: their alerts are neither re-created nor re-notified.
     quarantined: list[Quarantined] = field(default_factory=list)
+    silences: Silences = field(default_factory=Silences)  # probes/silences.yaml, checked
 
     @property
     def run_date(self) -> str:
@@ -58,6 +60,7 @@ class RunResult:
     new_alerts: list[str] = field(default_factory=list)
     config_errors: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)  # files awaiting a person
+    expiring: list[str] = field(default_factory=list)  # silences ending within a week
 
     def step(self, name: str) -> StepLog:
         result = StepLog(name)
@@ -76,6 +79,7 @@ class RunResult:
             "new_alerts": self.new_alerts,
             "config_errors": self.config_errors,
             "quarantined": self.quarantined,
+            "expiring_silences": self.expiring,
             "steps": [
                 {"name": s.name, "counts": s.counts, "notes": s.notes, "errors": s.errors}
                 for s in self.steps

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alerting.alerts.model import DELIVERY_BUG, DELIVERY_EMAIL, DRAFTED, PENDING, Alert
-from alerting.alerts.render import bug_request
+from alerting.alerts.model import (
+    DELIVERY_BUG,
+    DELIVERY_COMMENT,
+    DELIVERY_EMAIL,
+    DRAFTED,
+    PENDING,
+    Alert,
+)
+from alerting.alerts.render import bug_request, comment_request
 from alerting.delivery.bugzilla import BugzillaClient
+from alerting.delivery.comments import post_comments
 from alerting.delivery.digests import digests_for, draft_digests, send_digests
 from alerting.delivery.filing import file_bugs as file_live
 from alerting.delivery.filing import link_summaries
@@ -50,6 +58,14 @@ def _with_bugzilla(
         client.close()
 
 
+def _draft(ctx: Context, alert: Alert, path: str, request: dict) -> None:
+    """Outbox mode: what would be sent, under `state/`, and the alert marked drafted."""
+    ctx.store.write_json(path, request)
+    alert.delivery_state = DRAFTED
+    alert.record(ctx.run_date, "drafted", f"state/{path}")
+    ctx.store.save_alert(alert)
+
+
 # -- step 1 -------------------------------------------------------------------------------
 def sync_bugs(ctx: Context, step: StepLog) -> None:
     if not goes_live(ctx.settings, BUGS):
@@ -80,10 +96,7 @@ def file_bugs(ctx: Context, step: StepLog) -> None:
     requests = {a.id: bug_request(a, ctx.description_of(a.probe)) for a in owed}
     if not goes_live(ctx.settings, BUGS):
         for alert in owed:
-            ctx.store.write_json(f"outbox/bugs/{alert.id}.json", requests[alert.id])
-            alert.delivery_state = DRAFTED
-            alert.record(ctx.run_date, "drafted", f"state/outbox/bugs/{alert.id}.json")
-            ctx.store.save_alert(alert)
+            _draft(ctx, alert, f"outbox/bugs/{alert.id}.json", requests[alert.id])
             step.add("bugs drafted")
         return
     alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
@@ -94,6 +107,33 @@ def file_bugs(ctx: Context, step: StepLog) -> None:
         lambda client: file_live(
             alerts, requests, client, ctx.run_date, ctx.settings, ctx.store.save_alert, step
         ),
+    )
+
+
+def comment_expected(ctx: Context, step: StepLog) -> None:
+    """Expected changes, on their landing's bug: live, one comment each (exactly once);
+    outbox, the comment as a draft."""
+    live = goes_live(ctx.settings, BUGS)
+    owed = [
+        ctx.alerts[k]
+        for k in sorted(ctx.alerts)
+        if ctx.alerts[k].delivery == DELIVERY_COMMENT
+        and ctx.alerts[k].delivery_state in ((PENDING, DRAFTED) if live else (PENDING,))
+    ]
+    if not owed:
+        return
+    requests = {a.id: comment_request(a, ctx.description_of(a.probe)) for a in owed}
+    if not live:
+        for alert in owed:
+            _draft(ctx, alert, f"outbox/comments/{alert.id}.json", requests[alert.id])
+            step.add("comments drafted")
+        return
+    texts = {key: request["comment"] for key, request in requests.items()}
+    _with_bugzilla(
+        ctx,
+        step,
+        "commented",
+        lambda client: post_comments(owed, texts, client, ctx.run_date, ctx.store.save_alert, step),
     )
 
 

@@ -22,6 +22,8 @@ from alerting.pipeline.detect import detection_outcomes, new_detections
 from alerting.pipeline.push_ranges import map_pushes
 from alerting.probes.config import collect_for
 from alerting.probes.model import MonitorConfig
+from alerting.probes.silences import SILENCES_FILE, describe
+from alerting.probes.silences_file import read_silences
 from alerting.settings import Settings
 
 STEPS = (
@@ -48,11 +50,13 @@ def run(
     if settings.delivery.mode == "live" and not dry_run:
         check_live_credentials(settings)
     configs, problems = collect_for(settings, [root / settings.probes_dir])
+    known = [c.probe for c in configs]
     configs = select_configs(configs, probe_glob)
     store = StateStore(root / settings.state_dir, dry_run=dry_run)
     as_of, outcomes = detection_outcomes(settings, configs, as_of)
     alerts, summaries = store.alerts(), store.summaries()
     store.quarantine_failed()  # unusable records: kept for a person, never re-created
+    silences = read_silences(root / settings.probes_dir / SILENCES_FILE, known, as_of)
     ctx = Context(
         settings=settings,
         store=store,
@@ -64,15 +68,23 @@ def run(
         sample_builds=uses_sample_builds(settings),
         progress=progress,
         quarantined=store.quarantined(),
+        silences=silences.silences,
     )
     result = RunResult(date=ctx.run_date, mode=settings.delivery.mode, dry_run=dry_run)
-    result.config_errors = [str(p) for p in problems]
+    result.config_errors = [str(p) for p in [*problems, *silences.problems]]
+    result.expiring = [
+        f"{describe(s)}: {s.reason} ({s.file}:{s.line})" for s in silences.silences.expiring(as_of)
+    ]
 
     deliver.sync_bugs(ctx, result.step(STEPS[0]))
     found = new_detections(ctx, result.step(STEPS[1]))
     map_pushes(ctx, found, result.step(STEPS[2]))
-    result.new_alerts = [a.id for a in create_alerts(ctx, found, result.step(STEPS[3]))]
-    deliver.file_bugs(ctx, result.step(STEPS[4]))
+    creating = result.step(STEPS[3])
+    creating.notes += [str(w) for w in silences.warnings]
+    result.new_alerts = [a.id for a in create_alerts(ctx, found, creating)]
+    filing = result.step(STEPS[4])
+    deliver.file_bugs(ctx, filing)
+    deliver.comment_expected(ctx, filing)
     deliver.link_bugs(ctx, result.step(STEPS[5]))
     deliver.email_owners(ctx, result.step(STEPS[6]))
 

@@ -172,9 +172,31 @@ class BugzillaDouble:
                 comment_count=1,
             )
             self.bugs[bug_id] = bug
-            self.comments[bug_id] = [{"id": self._item(), "text": body.get("description", "")}]
+            self._comment(bug_id, body.get("description", ""))
             self.created += 1
         return bug_id
+
+    def _comment(self, bug_id: int, text: str) -> dict:
+        """A comment in Bugzilla's shape (`GET /rest/bug/{id}/comment`); `count` 0 is the
+        description."""
+        existing = self.comments.setdefault(bug_id, [])
+        comment = {
+            "id": self._item(),
+            "bug_id": bug_id,
+            "attachment_id": None,
+            "count": len(existing),
+            "text": text,
+            "raw_text": text,
+            "author": "telemetry-alerts@mozilla.com",
+            "creator": "telemetry-alerts@mozilla.com",
+            "time": self.now,
+            "creation_time": self.now,
+            "is_private": False,
+            "is_markdown": True,
+            "tags": [],
+        }
+        existing.append(comment)
+        return comment
 
     def _item(self) -> int:
         self._next_item += 1
@@ -207,9 +229,7 @@ class BugzillaDouble:
                 bug["see_also"].extend(added)
                 changes["see_also"] = {"added": ", ".join(added), "removed": ""}
             if "comment" in body:
-                self.comments.setdefault(bug_id, []).append(
-                    {"id": self._item(), "text": body["comment"]["body"]}
-                )
+                self._comment(bug_id, body["comment"]["body"])
                 bug["comment_count"] += 1
             for flag in body.get("flags", []):
                 bug["flags"].append(self._flag(flag))
@@ -322,6 +342,11 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[3:] == ["comment"] and method == "POST":
             double.update(bug_id, {"comment": {"body": body["comment"]}})
             return 201, {"id": double.comments[bug_id][-1]["id"]}
+        if parts[3:] == ["comment"] and method == "GET":
+            double.bug(bug_id)
+            fields = ",".join(query.get("include_fields", [])).split(",")
+            shown = [_only(c, fields) for c in double.comments.get(bug_id, [])]
+            return 200, {"bugs": {str(bug_id): {"comments": shown}}, "comments": {}}
         if parts[3:] == ["attachment"] and method == "POST":
             data = base64.b64decode(body["data"], validate=True)
             with double.lock:

@@ -33,14 +33,7 @@ def configs_at(
 ) -> tuple[list[MonitorConfig], list[Problem]]:
     """`collect()` over `paths` (default `probes/`) as they were at commit `ref`."""
     cwd = Path.cwd()
-    root = toplevel(cwd)
-    commit = git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
-    if commit.returncode != 0:
-        raise UserError(
-            f"--base {ref}: no such commit here; fetch it first "
-            "(in a workflow: actions/checkout with fetch-depth: 0)"
-        )
-    sha = commit.stdout.strip()
+    root, sha = resolve_base(ref)
     wanted = [_repo_relative(root, cwd, p) for p in (paths or [str(DEFAULT_PROBES_DIR)])]
     listing = git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", sha, "--", *wanted)
     files = [f for f in listing.stdout.split("\0") if f]
@@ -65,6 +58,26 @@ def configs_at(
     configs = [dataclasses.replace(c, file=as_given[c.file]) for c in configs]
     problems = [dataclasses.replace(p, file=as_given.get(p.file, p.file)) for p in problems]
     return configs, problems
+
+
+def resolve_base(ref: str) -> tuple[Path, str]:
+    """(root of the repository around the working directory, commit of `ref` in it)."""
+    root = toplevel(Path.cwd())
+    commit = git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if commit.returncode != 0:
+        raise UserError(
+            f"--base {ref}: no such commit here; fetch it first "
+            "(in a workflow: actions/checkout with fetch-depth: 0)"
+        )
+    return root, commit.stdout.strip()
+
+
+def text_at(ref: str, path: Path | str) -> str | None:
+    """The text of `path` (relative to the working directory) at commit `ref`; None when it
+    did not exist there."""
+    root, sha = resolve_base(ref)
+    data = show(root, f"{sha}:{_repo_relative(root, Path.cwd(), str(path))}")
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
 def _repo_relative(root: Path, cwd: Path, path: str) -> str:

@@ -14,12 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from alerting.alerts.model import (
+    COMMENTED,
     DELIVERY_BUG,
+    DELIVERY_COMMENT,
     DELIVERY_EMAIL,
     FILED,
     PENDING,
+    SILENCED,
+    STATUS_EXPECTED,
     STATUS_NEW,
     STATUS_RESOLVED,
+    STATUS_SILENCED,
     Alert,
     Event,
     Plot,
@@ -32,6 +37,9 @@ from alerting.data.histogram import cdf, quantiles
 
 HOSTILE_PROBE = "evil.<script>alert('probe')</script>"
 HOSTILE_LABEL = '"><img src=x onerror=alert(1)>'
+SILENCE_REASON = "TRR rework: noisy until the new resolver lands"
+EXPECTED_REASON = "bigger IPC buffers <on purpose>"
+EXPECTED_BUG = 1913500
 
 # Glean timing_distribution buckets: 2**(i/8) ns, rounded to integers, shown in ms.
 TIMING_BUCKETS_MS = np.unique(np.floor(2 ** (np.arange(60, 260) / 8.0))) / 1e6
@@ -240,6 +248,45 @@ def sample_alerts() -> list[Alert]:
             metric_type="labeled_custom_distribution",
             status=STATUS_NEW,
             push_range=range_b,
+        ),
+        _alert(
+            "2025-08-22-networking.trr_fetch_duration-Darwin-h2",
+            "networking.trr_fetch_duration",
+            "Darwin",
+            "2025-08-22",
+            "up",
+            "regression",
+            "ms",
+            make_plot(aug22, TIMING_BUCKETS_MS, 20.0, 26.0, 0.6),
+            "2025-08-22-0f9e8d7c6b5a",
+            label="h2",
+            metric_type="labeled_timing_distribution",
+            delivery=DELIVERY_EMAIL,
+            delivery_state=SILENCED,
+            status=STATUS_SILENCED,
+            reason=SILENCE_REASON,
+            push_range=range_b,
+            history=[Event("2025-08-23", "silenced", f"until 2025-09-30: {SILENCE_REASON}")],
+        ),
+        _alert(
+            "2025-08-22-fog.ipc.buffer_sizes-Windows",
+            "fog.ipc.buffer_sizes",
+            "Windows",
+            "2025-08-22",
+            "up",
+            "change",
+            "B",
+            make_plot(aug22, TIMING_BUCKETS_MS * 1e3, 2800.0, 3300.0, 0.5),
+            "2025-08-22-0f9e8d7c6b5a",
+            metric_type="memory_distribution",
+            delivery=DELIVERY_COMMENT,
+            delivery_state=COMMENTED,
+            status=STATUS_EXPECTED,
+            reason=EXPECTED_REASON,
+            bug=EXPECTED_BUG,
+            push_range=range_b,
+            links={"bug": f"https://bugzilla.mozilla.org/show_bug.cgi?id={EXPECTED_BUG}"},
+            history=[Event("2025-08-23", "expected", f"bug {EXPECTED_BUG}: {EXPECTED_REASON}")],
         ),
     ]
 

@@ -16,7 +16,14 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from alerting.report.site import build_site, page_name
-from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_PROBE, write_state
+from tests.report_fixtures import (
+    EXPECTED_BUG,
+    EXPECTED_REASON,
+    HOSTILE_LABEL,
+    HOSTILE_PROBE,
+    SILENCE_REASON,
+    write_state,
+)
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
@@ -152,6 +159,53 @@ def test_filters_hide_what_they_should(site, page):
     page.goto("about:blank")
     page.goto(shared)
     assert set(_visible_ids(page)) == expected
+
+
+def _href(alert) -> str:
+    return f"alerts/{page_name(alert.id)}.html"
+
+
+def test_silenced_and_expected_alerts_are_greyed_with_reason_and_filterable(site, page):
+    url, alerts = site
+    page.goto(url + "index.html")
+    quiet = {_href(a) for a in alerts if a.status in ("silenced", "expected")}
+    loud = {_href(a) for a in alerts} - quiet
+    assert len(quiet) == 2 and loud
+    rows = page.locator("#alerts tbody tr.quiet")
+    assert rows.count() == 2
+    color = "row => getComputedStyle(row.querySelector('td')).color"
+    normal = page.locator("#alerts tbody tr:not(.quiet)").first.evaluate(color)
+    assert {rows.nth(i).evaluate(color) for i in range(2)} == {"rgb(95, 107, 118)"} != {normal}
+
+    silenced = page.locator("#alerts tbody tr[data-status=silenced]")
+    expect(silenced.locator(".reason")).to_have_text(SILENCE_REASON)
+    expected = page.locator("#alerts tbody tr[data-status=expected]")
+    expect(expected.locator(".reason")).to_have_text(EXPECTED_REASON)  # text, not markup
+    bug_link = expected.locator(f"a:has-text('bug {EXPECTED_BUG}')")
+    assert bug_link.get_attribute("href") == (
+        f"https://bugzilla.mozilla.org/show_bug.cgi?id={EXPECTED_BUG}"
+    )
+    _screenshot(page, "index-quiet")
+
+    page.select_option("select[name=status]", "silenced")
+    assert set(_visible_ids(page)) == {_href(a) for a in alerts if a.status == "silenced"}
+    page.select_option("select[name=status]", "expected")
+    assert set(_visible_ids(page)) == {_href(a) for a in alerts if a.status == "expected"}
+
+    page.click("button[type=reset]")
+    expect(page.locator("#shown")).to_have_text(str(len(alerts)))
+    page.check("input[name=hide_quiet]")
+    assert set(_visible_ids(page)) == loud
+    assert page.locator("#shown").inner_text() == str(len(loud))
+    shared = page.url
+    assert "hide_quiet=1" in shared
+    page.goto("about:blank")
+    page.goto(shared)
+    assert page.locator("input[name=hide_quiet]").is_checked()
+    assert set(_visible_ids(page)) == loud
+
+    page.goto(url + _href(next(a for a in alerts if a.status == "expected")))
+    expect(page.locator(".quiet-note")).to_contain_text(EXPECTED_REASON)
 
 
 def test_alert_page_shows_both_plots(site, page):

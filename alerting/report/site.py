@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from alerting.alerts.model import STATUS_RESOLVED, Alert
+from alerting.alerts.model import STATUS_EXPECTED, STATUS_RESOLVED, STATUS_SILENCED, Alert
 from alerting.errors import UserError
 from alerting.numbers import (
     format_change,
@@ -42,6 +42,7 @@ LINK_TITLES = {
 }
 ALWAYS_SHOWN = ("bug", "treeherder", "treeherder_range", "pushlog", "glam")  # "none" if missing
 RANGE_LINKS = ("treeherder_range", "pushlog")  # shared by the alerts of one push range
+QUIET = (STATUS_SILENCED, STATUS_EXPECTED)  # shown greyed, with the entry's reason
 
 
 @dataclass
@@ -91,6 +92,8 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
         "classification": alert.classification,
         "status": alert.status,
         "status_text": status_text(alert),
+        "quiet": alert.status in QUIET,
+        "reason": alert.reason,
         "change": format_change(alert.before.median, alert.after.median, alert.unit),
         "bug": alert.bug,
         "bug_url": http_url(alert.links.get("bug")),

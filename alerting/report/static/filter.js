@@ -1,6 +1,6 @@
 // Filters for the alerts table. Plain DOM, no network: works from file:// and GitHub Pages.
 // The chosen filters live in the URL fragment (#status=new&platform=Linux), so a view can be
-// bookmarked or shared.
+// bookmarked or shared. Silenced and expected alerts (rows marked data-quiet) can be hidden.
 (function () {
   "use strict";
   var form = document.getElementById("filters");
@@ -18,6 +18,7 @@
       wanted[name] = form.elements[name].value;
     });
     wanted.probe = form.elements.probe.value.trim().toLowerCase();
+    wanted.hide_quiet = form.elements.hide_quiet.checked ? "1" : "";
     return wanted;
   }
 
@@ -27,6 +28,9 @@
       if (wanted[name] && row.getAttribute("data-" + name) !== wanted[name]) {
         return false;
       }
+    }
+    if (wanted.hide_quiet && row.getAttribute("data-quiet") === "1") {
+      return false;
     }
     var probe = (row.getAttribute("data-probe") || "").toLowerCase();
     return !wanted.probe || probe.indexOf(wanted.probe) !== -1;
@@ -46,7 +50,7 @@
     var params = new URLSearchParams();
     Object.keys(wanted).forEach(function (name) {
       if (wanted[name]) {
-        params.set(name, form.elements[name].value.trim());
+        params.set(name, name === "hide_quiet" ? "1" : form.elements[name].value.trim());
       }
     });
     var fragment = params.toString();
@@ -60,7 +64,9 @@
       if (!field) {
         return;
       }
-      if (field.tagName === "SELECT") {
+      if (field.type === "checkbox") {
+        field.checked = value === "1";
+      } else if (field.tagName === "SELECT") {
         var known = Array.prototype.some.call(field.options, function (option) {
           return option.value === value;
         });

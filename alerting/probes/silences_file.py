@@ -101,7 +101,7 @@ class _Entry:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        self.problem(key, f"{value!r} is not {EXAMPLE_DATE}")
+        self.problem(key, f"{_shown(value)} is not {EXAMPLE_DATE}")
         return None
 
     def bug(self, required: bool) -> int | None:
@@ -111,7 +111,7 @@ class _Entry:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.problem("bug", f"{value!r} is not a bug number; write it as e.g. 1234567")
+            self.problem("bug", f"{_shown(value)} is not a bug number; write it as e.g. 1234567")
             return None
         return value
 
@@ -130,6 +130,11 @@ class _Entry:
         labels = self.names("labels", None, "h2")
         chosen = self.names("channels", CHANNELS, "nightly") if channels else None
         return Scope(glob, platforms, labels, chosen) if glob is not None else None
+
+
+def _shown(value: object) -> str:
+    """A value as written: text quoted, anything else (numbers, timestamps) plain."""
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _check_glob(entry: _Entry, glob: object, known: list[str]) -> bool:

@@ -66,8 +66,8 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def _silences_section(args: argparse.Namespace, settings, old: list, new: list) -> str:
-    """The silences part of `probes diff`; empty when the pull request has no silences file
-    on either side."""
+    """The silences part of `probes diff`; empty when the pull request adds and removes no
+    entry."""
     import datetime as dt
     import fnmatch
     from pathlib import Path
@@ -98,6 +98,8 @@ def _silences_section(args: argparse.Namespace, settings, old: list, new: list) 
         document = None  # a broken base file silenced nothing
     before = check_document(document, str(path), [c.probe for c in old], today).silences
     diff = diff_silences(before, current)
+    if diff.empty:
+        return ""
     alerts = list(StateStore(Path(settings.state_dir), dry_run=True).alerts().values())
     named = [
         c

@@ -71,9 +71,6 @@ def silences_markdown(
     """The section; `hits` are the backtest's detections over `window` for the probes the
     added entries name, on the data `note` describes."""
     lines = [f"### Silences and expected changes against {base}", ""]
-    if diff.empty:
-        lines.append("No silence or expected change is added or removed.")
-        return "\n".join(lines) + "\n"
     lines += [
         f"{len(diff.added)} entr{'y' if len(diff.added) == 1 else 'ies'} added, "
         f"{len(diff.removed)} removed. Entries apply to alerts created from now on: silenced "

@@ -116,3 +116,23 @@ def test_the_run_summary_counts_records_awaiting_a_person():
 
     raw = json.dumps({"date": "2026-11-02", "mode": "outbox", "steps": [], "quarantined": ["x"]})
     assert "- records awaiting a person in quarantine/: 1" in run_summary_text(raw)
+
+
+def test_silenced_and_expected_alerts_and_their_comments_are_named_not_counted_as_bugs():
+    expected = {"status": "expected", "delivery": "comment", "bug": 1234568}
+    changes = [
+        StateChange("alerts/s1.json", None, alert_json("s1", status="silenced", bug=99)),
+        StateChange("alerts/x1.json", None, alert_json("x1", delivery_state=DRAFTED, **expected)),
+        StateChange(
+            "alerts/x2.json",
+            alert_json("x2", delivery_state=DRAFTED, **expected),
+            alert_json("x2", delivery_state="commented", **expected),
+        ),
+        StateChange("outbox/comments/x1.json", None, b"{}"),
+    ]
+    message = commit_message(changes)
+    assert message.splitlines()[0] == (
+        "alerts: 2 new, 1 silenced, 1 expected, 1 comment posted, 1 comment draft"
+    )
+    assert "silenced: s1\nexpected: x1\ncomments posted: x2\n" in message
+    assert "comment drafts: x1" in message and "bugs filed" not in message

@@ -13,7 +13,9 @@ from alerting.errors import UserError
 def register(subparsers) -> None:
     alerts = add_group(subparsers, "alerts", "list and show alerts in state/")
     listing = add_command(alerts, "list", "list alerts, newest first", list_command)
-    listing.add_argument("--status", help="only alerts with this status (new, resolved)")
+    listing.add_argument(
+        "--status", help="only alerts with this status (new, resolved, silenced, expected)"
+    )
     listing.add_argument("--json", action="store_true", help="JSON array instead of a table")
     listing.add_argument("--state", default="state", help="state directory (default: state)")
     show = add_command(alerts, "show", "show one alert as JSON", show_command)

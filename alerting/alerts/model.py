@@ -23,6 +23,7 @@ STATUS_RESOLVED = "resolved"
 # followed in Bugzilla, since no bug of ours exists for them.
 STATUS_SILENCED = "silenced"
 STATUS_EXPECTED = "expected"  # reported as a comment on the landing's bug (`bug`)
+QUIET_STATUSES = (STATUS_SILENCED, STATUS_EXPECTED)
 
 # How an alert reaches its owners, and how far that has got.
 DELIVERY_BUG = "bug"
@@ -156,7 +157,7 @@ class Alert:
     def own_bug(self) -> int | None:
         """The bug filed for this alert, to follow and link; a silenced or expected alert's
         bug belongs to the work that explains it and is left alone."""
-        return None if self.status in (STATUS_SILENCED, STATUS_EXPECTED) else self.bug
+        return None if self.status in QUIET_STATUSES else self.bug
 
 
 @dataclass

@@ -10,7 +10,14 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from alerting.alerts.model import SENT, STATUS_RESOLVED
+from alerting.alerts.model import (
+    COMMENTED,
+    QUIET_STATUSES,
+    SENT,
+    STATUS_EXPECTED,
+    STATUS_RESOLVED,
+    STATUS_SILENCED,
+)
 from alerting.alerts.quarantine import NOTE, original_name
 
 
@@ -26,12 +33,16 @@ class StateChange:
 @dataclass
 class ChangeCounts:
     new: list[str] = field(default_factory=list)
+    silenced: list[str] = field(default_factory=list)  # new alerts a silence covered
+    expected: list[str] = field(default_factory=list)  # new alerts of an expected change
     bugs_filed: list[str] = field(default_factory=list)
+    comments_posted: list[str] = field(default_factory=list)  # on expected changes' bugs
     resolved: Counter[str] = field(default_factory=Counter)  # resolution -> count
     resolved_ids: list[str] = field(default_factory=list)
     reopened: list[str] = field(default_factory=list)
     emails_sent: set[str] = field(default_factory=set)  # recipients newly sent a digest
     bug_drafts: list[str] = field(default_factory=list)
+    comment_drafts: list[str] = field(default_factory=list)
     email_drafts: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)  # files newly set aside for a person
@@ -47,6 +58,8 @@ def count_changes(changes: list[StateChange]) -> ChangeCounts:
             _count_alert(counts, change)
         elif parts[:2] == ["outbox", "bugs"] and change.old is None and change.new is not None:
             counts.bug_drafts.append(parts[-1].removesuffix(".json"))
+        elif parts[:2] == ["outbox", "comments"] and change.old is None and change.new is not None:
+            counts.comment_drafts.append(parts[-1].removesuffix(".json"))
         elif parts[:2] == ["outbox", "emails"] and change.old is None and change.new is not None:
             counts.email_drafts.append("/".join(parts[2:]))
         elif parts[0] == "quarantine" and change.old is None and not change.path.endswith(NOTE):
@@ -71,9 +84,15 @@ def _count_alert(counts: ChangeCounts, change: StateChange) -> None:
     described = False
     if change.old is None:
         counts.new.append(alert_id)
+        quiet = {STATUS_SILENCED: counts.silenced, STATUS_EXPECTED: counts.expected}
+        quiet.get(new.get("status"), []).append(alert_id)
         described = True
-    if old.get("bug") is None and isinstance(new.get("bug"), int):
+    filed = new.get("status") not in QUIET_STATUSES  # their bug is someone else's
+    if filed and old.get("bug") is None and isinstance(new.get("bug"), int):
         counts.bugs_filed.append(alert_id)
+        described = True
+    if new.get("delivery_state") == COMMENTED != old.get("delivery_state"):
+        counts.comments_posted.append(alert_id)
         described = True
     was_resolved = old.get("status") == STATUS_RESOLVED
     is_resolved = new.get("status") == STATUS_RESOLVED
@@ -110,8 +129,14 @@ def subject(counts: ChangeCounts) -> str:
     parts = []
     if counts.new:
         parts.append(f"{len(counts.new)} new")
+    if counts.silenced:
+        parts.append(f"{len(counts.silenced)} silenced")
+    if counts.expected:
+        parts.append(f"{len(counts.expected)} expected")
     if counts.bugs_filed:
         parts.append(_n(len(counts.bugs_filed), "bug") + " filed")
+    if counts.comments_posted:
+        parts.append(_n(len(counts.comments_posted), "comment") + " posted")
     if counts.resolved:
         total = sum(counts.resolved.values())
         named = {r: n for r, n in sorted(counts.resolved.items()) if r}
@@ -129,6 +154,8 @@ def subject(counts: ChangeCounts) -> str:
         parts.append(_n(len(counts.emails_sent), "email") + " sent")
     if counts.bug_drafts:
         parts.append(_n(len(counts.bug_drafts), "bug draft"))
+    if counts.comment_drafts:
+        parts.append(_n(len(counts.comment_drafts), "comment draft"))
     if counts.email_drafts:
         parts.append(_n(len(counts.email_drafts), "email draft"))
     if counts.quarantined:
@@ -146,11 +173,15 @@ def body(counts: ChangeCounts) -> str:
     """Which alerts each count refers to, so `git log` answers "which ones?"."""
     sections = [
         ("new", counts.new),
+        ("silenced", counts.silenced),
+        ("expected", counts.expected),
         ("bugs filed", counts.bugs_filed),
+        ("comments posted", counts.comments_posted),
         ("resolved", counts.resolved_ids),
         ("reopened", counts.reopened),
         ("emails sent to", sorted(counts.emails_sent)),
         ("bug drafts", counts.bug_drafts),
+        ("comment drafts", counts.comment_drafts),
         ("email drafts", counts.email_drafts),
         ("quarantined", counts.quarantined),
         ("removed", counts.removed),

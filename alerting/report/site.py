@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from alerting.alerts.model import STATUS_EXPECTED, STATUS_RESOLVED, STATUS_SILENCED, Alert
+from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert
 from alerting.errors import UserError
 from alerting.numbers import (
     format_change,
@@ -42,7 +42,6 @@ LINK_TITLES = {
 }
 ALWAYS_SHOWN = ("bug", "treeherder", "treeherder_range", "pushlog", "glam")  # "none" if missing
 RANGE_LINKS = ("treeherder_range", "pushlog")  # shared by the alerts of one push range
-QUIET = (STATUS_SILENCED, STATUS_EXPECTED)  # shown greyed, with the entry's reason
 
 
 @dataclass
@@ -92,7 +91,7 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
         "classification": alert.classification,
         "status": alert.status,
         "status_text": status_text(alert),
-        "quiet": alert.status in QUIET,
+        "quiet": alert.status in QUIET_STATUSES,  # greyed, with the entry's reason
         "reason": alert.reason,
         "change": format_change(alert.before.median, alert.after.median, alert.unit),
         "bug": alert.bug,

@@ -82,59 +82,60 @@ def sync_bugs(ctx: Context, step: StepLog) -> None:
 
 
 # -- step 5 -------------------------------------------------------------------------------
-def bug_alerts(ctx: Context, states: tuple[str, ...]) -> list[Alert]:
+def owed(ctx: Context, delivery: str) -> list[Alert]:
+    """Alerts of one delivery kind still to deliver; a draft is owed too once bugs go live
+    (an outbox draft was never filed or posted)."""
+    states = (PENDING, DRAFTED) if goes_live(ctx.settings, BUGS) else (PENDING,)
     return [
         ctx.alerts[k]
         for k in sorted(ctx.alerts)
-        if ctx.alerts[k].delivery == DELIVERY_BUG and ctx.alerts[k].delivery_state in states
+        if ctx.alerts[k].delivery == delivery and ctx.alerts[k].delivery_state in states
     ]
 
 
 def file_bugs(ctx: Context, step: StepLog) -> None:
     """Live: file in Bugzilla (exactly once). Outbox: the create request as a draft."""
-    owed = bug_alerts(ctx, (PENDING, DRAFTED) if goes_live(ctx.settings, BUGS) else (PENDING,))
-    requests = {a.id: bug_request(a, ctx.description_of(a.probe)) for a in owed}
-    if not goes_live(ctx.settings, BUGS):
-        for alert in owed:
-            _draft(ctx, alert, f"outbox/bugs/{alert.id}.json", requests[alert.id])
-            step.add("bugs drafted")
-        return
+    requests = {a.id: bug_request(a, ctx.description_of(a.probe)) for a in owed(ctx, DELIVERY_BUG)}
     alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
-    _with_bugzilla(
-        ctx,
-        step,
-        "filed",
-        lambda client: file_live(
-            alerts, requests, client, ctx.run_date, ctx.settings, ctx.store.save_alert, step
-        ),
-    )
+
+    def file(client: BugzillaClient) -> None:
+        save = ctx.store.save_alert
+        file_live(alerts, requests, client, ctx.run_date, ctx.settings, save, step)
+
+    _to_bugzilla(ctx, step, requests, "bugs", "filed", file)
 
 
 def comment_expected(ctx: Context, step: StepLog) -> None:
     """Expected changes, on their landing's bug: live, one comment each (exactly once);
     outbox, the comment as a draft."""
-    live = goes_live(ctx.settings, BUGS)
-    owed = [
-        ctx.alerts[k]
-        for k in sorted(ctx.alerts)
-        if ctx.alerts[k].delivery == DELIVERY_COMMENT
-        and ctx.alerts[k].delivery_state in ((PENDING, DRAFTED) if live else (PENDING,))
-    ]
-    if not owed:
+    comments = owed(ctx, DELIVERY_COMMENT)
+    if not comments:
         return
-    requests = {a.id: comment_request(a, ctx.description_of(a.probe)) for a in owed}
-    if not live:
-        for alert in owed:
-            _draft(ctx, alert, f"outbox/comments/{alert.id}.json", requests[alert.id])
-            step.add("comments drafted")
-        return
+    requests = {a.id: comment_request(a, ctx.description_of(a.probe)) for a in comments}
     texts = {key: request["comment"] for key, request in requests.items()}
-    _with_bugzilla(
-        ctx,
-        step,
-        "commented",
-        lambda client: post_comments(owed, texts, client, ctx.run_date, ctx.store.save_alert, step),
-    )
+
+    def post(client: BugzillaClient) -> None:
+        post_comments(comments, texts, client, ctx.run_date, ctx.store.save_alert, step)
+
+    _to_bugzilla(ctx, step, requests, "comments", "commented", post)
+
+
+def _to_bugzilla(
+    ctx: Context,
+    step: StepLog,
+    requests: dict[str, dict],
+    folder: str,
+    done: str,
+    send: Callable[[BugzillaClient], None],
+) -> None:
+    """Outbox: each request drafted as `state/outbox/<folder>/<alert id>.json`. Live: `send`
+    with a Bugzilla client."""
+    if goes_live(ctx.settings, BUGS):
+        _with_bugzilla(ctx, step, done, send)
+        return
+    for key in sorted(requests):
+        _draft(ctx, ctx.alerts[key], f"outbox/{folder}/{key}.json", requests[key])
+        step.add(f"{folder} drafted")
 
 
 # -- step 6 -------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_each_broken_record_is_located(state, capsys):
     count = len(json.loads(summary.read_text())["alerts"]) - 1
     expected = [
         f"{first}: /bug: '12345' is not of type 'integer', 'null'",
-        f"{second}: /status: 'fixed' is not one of ['new', 'resolved']",
+        f"{second}: /status: 'fixed' is not one of ['new', 'resolved', 'silenced', 'expected']",
         f"{second}: /stauts: unknown field (misspelt?)",
         f"{third}: no plot file plots/{ids[2]}.json",
         f"{summary}: /alerts/{count}: no alert 0123456789abcdef",
@@ -65,7 +65,7 @@ def test_each_broken_record_is_located(state, capsys):
     ]
     for line in expected:
         assert any(o.startswith(line) for o in out), (line, out)
-    assert out[-1] == "7 problem(s) in 6 of 13 file(s)"
+    assert out[-1] == "7 problem(s) in 6 of 17 file(s)"
 
 
 def test_drafts_and_alerts_name_each_other(tmp_path, capsys):
@@ -79,6 +79,24 @@ def test_drafts_and_alerts_name_each_other(tmp_path, capsys):
     assert f"{alert}: /delivery_state: drafted, but there is no outbox/bugs/{draft.name}" in out
     assert "0000000000000000.json: draft of no alert 0000000000000000" in out
     assert "0000000000000000.json: /whiteboard: does not name alert 0000000000000000" in out
+
+
+def test_comment_drafts_and_expected_alerts_name_each_other(tmp_path, capsys):
+    state = tmp_path / "state"
+    shutil.copytree(ROOT / "state", state)
+    draft = next((state / "outbox" / "comments").glob("*.json"))
+    alert = state / "alerts" / draft.name
+    edit(draft, lambda d: d.update(bug=d["bug"] + 1))
+    assert check(state) == 1
+    assert f"{draft}: /bug: not the comment of alert {draft.stem} on its bug" in (
+        capsys.readouterr().out
+    )
+    shutil.move(draft, state / "outbox" / "comments" / "0000000000000000.json")
+    assert check(state) == 1
+    out = capsys.readouterr().out
+    assert f"{alert}: /delivery_state: drafted, but there is no outbox/comments/{draft.name}" in out
+    assert "0000000000000000.json: draft of no alert 0000000000000000" in out
+    assert "0000000000000000.json: /comment: does not name alert 0000000000000000" in out
 
 
 def test_quarantined_files_are_listed_not_checked(state, capsys):

@@ -124,6 +124,16 @@ def cross_references(root: Path, records: Records) -> list[Problem]:
             problems.append(Problem(file, f"draft of no bug alert {aid}"))
         if f"[telemetry-alert:{aid}]" not in draft["whiteboard"]:
             problems.append(Problem(file, f"does not name alert {aid}", pointer="/whiteboard"))
+    for aid, draft in records.of("comment_draft").items():
+        file = records.file("comment_draft", aid)
+        if aid not in alerts:
+            if not records.exists("alert", aid):
+                problems.append(Problem(file, f"draft of no alert {aid}"))
+        elif alerts[aid]["delivery"] != "comment" or alerts[aid]["bug"] != draft["bug"]:
+            message = f"not the comment of alert {aid} on its bug"
+            problems.append(Problem(file, message, pointer="/bug"))
+        if f"[telemetry-alert:{aid}]" not in draft["comment"]:
+            problems.append(Problem(file, f"does not name alert {aid}", pointer="/comment"))
     return problems
 
 
@@ -137,9 +147,10 @@ def _alert_references(root: Path, records: Records, aid: str, alert: dict) -> li
         problems.append(Problem(file, message, pointer="/summary"))
     if not records.exists("plot", aid):
         problems.append(Problem(file, f"no plot file plots/{aid}.json"))
-    drafted = alert["delivery"] == "bug" and alert["delivery_state"] == "drafted"
-    if drafted and not records.exists("bug_draft", aid):
-        message = f"drafted, but there is no outbox/bugs/{aid}.json"
+    drafts = {"bug": ("bug_draft", "bugs"), "comment": ("comment_draft", "comments")}
+    kind, folder = drafts.get(alert["delivery"], ("", ""))
+    if kind and alert["delivery_state"] == "drafted" and not records.exists(kind, aid):
+        message = f"drafted, but there is no outbox/{folder}/{aid}.json"
         problems.append(Problem(file, message, pointer="/delivery_state"))
     for i, event in enumerate(alert["history"]):
         detail = event["detail"]

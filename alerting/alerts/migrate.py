@@ -36,9 +36,15 @@ def _alert_1_to_2(record: dict) -> tuple[dict, Split]:
     return record, {"plot": {"schema": 1, "alert": record.get("id"), **plot}}
 
 
+def _alert_2_to_3(record: dict) -> tuple[dict, Split]:
+    """`reason`: why a silence or an expected change covered the alert (none before)."""
+    return {**record, "reason": ""}, {}
+
+
 # (record type, from version) -> the step to the next version.
 STEPS: dict[tuple[str, int], Step] = {
     ("alert", 1): _alert_1_to_2,
+    ("alert", 2): _alert_2_to_3,
 }
 
 

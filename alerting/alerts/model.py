@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 # Current `schema` version of each record type.
-ALERT_SCHEMA = 2  # 2: the plot moved to its own file
+ALERT_SCHEMA = 3  # 2: the plot moved to its own file; 3: `reason` (silences.yaml)
 SUMMARY_SCHEMA = 1
 FIRST_SEEN_SCHEMA = 1
 PLOT_SCHEMA = 1

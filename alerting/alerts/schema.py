@@ -25,8 +25,9 @@ LAYOUT = {
     "first_seen": "probes/*.json",
     "plot": "plots/*.json",
     "bug_draft": "outbox/bugs/*.json",
+    "comment_draft": "outbox/comments/*.json",
 }
-UNVERSIONED = {"bug_draft"}  # Bugzilla's own request body, stored as sent
+UNVERSIONED = {"bug_draft", "comment_draft"}  # Bugzilla's own request bodies, stored as sent
 # Record type -> the field that names its file (`alerts/<id>.json`).
 NAMED_BY = {"alert": "id", "summary": "id", "first_seen": "probe", "plot": "alert"}
 

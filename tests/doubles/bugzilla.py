@@ -4,7 +4,8 @@ Bug records are built from a real BMO record (tests/fixtures/bugzilla/), errors 
 Bugzilla's shapes (`{"error": true, "code", "message", "documentation"}` with its HTTP
 statuses, 414 as plain text, 429 as HTML), and faults can be queued per route: a server
 error or rate limit, a hang past the client's timeout, or a connection reset, each before or
-after the bug was created. `created` counts bugs created through the API.
+after the bug was created. `created` counts bugs created through the API. Comments are
+kept in Bugzilla's shape and listed by `GET /rest/bug/{id}/comment`.
 """
 
 from __future__ import annotations

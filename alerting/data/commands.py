@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from alerting.cliargs import add_command, iso_date
+from alerting.data.families import FAMILIES
 from alerting.errors import UserError
 
 
@@ -23,6 +24,19 @@ def register(subparsers) -> None:
     parser.add_argument("--days", type=_positive, default=365, help="days of data")
     parser.add_argument(
         "--end", type=iso_date, default=None, help="last day YYYY-MM-DD (default yesterday)"
+    )
+    parser.add_argument(
+        "--family",
+        choices=FAMILIES,
+        default="standard",
+        help="what the series do besides their changes: other bucketings, wandering levels,"
+        " weekly cycles, drifts, gaps, low volume ...; `hard` mixes them (default standard)",
+    )
+    parser.add_argument(
+        "--sampling-seed",
+        type=int,
+        default=None,
+        help="sample the same series again with this seed (same changes, other samples)",
     )
 
 
@@ -41,7 +55,14 @@ def sample_data(args: argparse.Namespace) -> int:
 
     from alerting.data.generator import generate
 
-    data = generate(seed=args.seed, n_series=args.series, days=args.days, end=args.end)
+    data = generate(
+        seed=args.seed,
+        n_series=args.series,
+        days=args.days,
+        end=args.end,
+        family=args.family,
+        sampling_seed=args.sampling_seed,
+    )
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         with open(args.out / "rows.jsonl", "wb") as out:

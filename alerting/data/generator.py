@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
+from alerting.data.families import Traits, gap_days, level_path, plan_nuisances, traits_for
 from alerting.data.histogram import quantiles
 from alerting.data.model import ALL_OS, os_of
 
@@ -90,6 +91,13 @@ class _Group:
     change_free: bool
     changes: list[dict] = field(default_factory=list)
     nuisances: list[dict] = field(default_factory=list)
+    traits: Traits = field(default_factory=Traits)
+    # Draws of a family's traits come from their own generator, so the default setting's
+    # series stay what they were.
+    traits_rng: np.random.Generator | None = None
+    # Draws of the samples themselves (given a day's distribution and volume), when they come
+    # from another seed than the process: the same series sampled again.
+    sampling_rng: np.random.Generator | None = None
 
 
 def generate(
@@ -98,24 +106,35 @@ def generate(
     days: int = 365,
     end: dt.date | None = None,
     change_free_share: float = 1 / 3,
+    family: str = "standard",
+    sampling_seed: int | None = None,
 ) -> GeneratedData:
-    """`n_series` independent series, a `change_free_share` of them without any change."""
+    """`n_series` independent series, a `change_free_share` of them without any change, drawn
+    as `family` describes (see alerting.data.families). With a `sampling_seed`, the same
+    series (same changes, same day-to-day behaviour) are sampled again with other samples."""
     end = end or dt.date.today() - dt.timedelta(days=1)
     rng = np.random.default_rng([seed, 0x5E71E5])
     n_free = round(n_series * change_free_share)
     free = set(rng.permutation(n_series)[:n_free].tolist())
     groups = []
     for i, (metric, metric_type, label, os_value, app) in enumerate(_generic_series(n_series)):
+        traits_rng = np.random.default_rng([seed, 0xFA, i])
+        traits = traits_for(family, traits_rng, metric_type)
         groups.append(
             _Group(
                 metric=metric,
-                metric_type=metric_type,
+                metric_type=traits.metric_type or metric_type,
                 label=label,
                 app=app,
                 oses=(os_value,),
                 emit=(os_value,),
                 rng=np.random.default_rng([seed, 0x6E0, i]),
                 change_free=i in free,
+                traits=traits,
+                traits_rng=traits_rng,
+                sampling_rng=(
+                    None if sampling_seed is None else np.random.default_rng([sampling_seed, i])
+                ),
             )
         )
     return _simulate(groups, seed=seed, end=end, days=days)
@@ -325,7 +344,8 @@ class _Shape:
 
 
 def _shape(group: _Group, n_days: int, mu0: float, sigma0: float) -> _Shape:
-    """Apply the group's changes (not noise, not nuisances) to the base parameters."""
+    """Apply the group's changes (not noise, not nuisances) to the base parameters (on linear
+    buckets the location is in value units, and a step moves it by an absolute amount)."""
     mu = np.full(n_days, mu0)
     sigma = np.full(n_days, sigma0)
     slow_share = np.zeros(n_days)
@@ -334,7 +354,9 @@ def _shape(group: _Group, n_days: int, mu0: float, sigma0: float) -> _Shape:
     for change in sorted(group.changes, key=lambda c: c["day"]):
         d = change["day"]
         if change["kind"] == "median_step":
-            mu[d:] += change["shift"]
+            mu[d:] += (
+                mu0 * math.expm1(change["shift"]) if group.traits.linear_width else change["shift"]
+            )
         elif change["kind"] == "tail":
             sigma[d:] *= change["sigma_factor"]
         elif change["up"]:  # a slow sub-population (or a rare slowdown) appears
@@ -349,14 +371,28 @@ def _shape(group: _Group, n_days: int, mu0: float, sigma0: float) -> _Shape:
 
 
 def _bucket_probs(
-    mu: np.ndarray, sigma: np.ndarray, share: np.ndarray, slowdown: np.ndarray, edges: np.ndarray
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    share: np.ndarray,
+    slowdown: np.ndarray,
+    edges: np.ndarray,
+    traits: Traits,
 ) -> np.ndarray:
-    """Share of samples per bucket for each row of parameters (rows x buckets)."""
-    log_edges = np.log(edges)[None, :]
-    main = ndtr((log_edges - mu[:, None]) / sigma[:, None])
-    slow_mu = (mu + np.log(slowdown))[:, None]
-    slow = ndtr((log_edges - slow_mu) / sigma[:, None])
-    cdf = (1 - share)[:, None] * main + share[:, None] * slow
+    """Share of samples per bucket for each row of parameters (rows x buckets): a main
+    population, a slow one of `share` (a change) and, for a bimodal baseline, a slow path that
+    is always there. On linear buckets the parameters are in value units."""
+    linear = bool(traits.linear_width)
+    at = edges[None, :] if linear else np.log(edges)[None, :]
+
+    def mode(offset: np.ndarray) -> np.ndarray:
+        step = 1.5 * sigma * offset if linear else offset
+        return ndtr((at - (mu + step)[:, None]) / sigma[:, None])
+
+    cdf = (1 - share)[:, None] * mode(np.zeros_like(mu)) + share[:, None] * mode(np.log(slowdown))
+    if traits.bimodal:
+        base_share, base_slowdown = traits.bimodal
+        slow_path = mode(np.full_like(mu, math.log(base_slowdown)))
+        cdf = (1 - base_share) * cdf + base_share * slow_path
     cdf[:, 0] = 0.0
     cdf[:, -1] = 1.0
     return np.diff(cdf, axis=1)
@@ -396,16 +432,30 @@ def _simulate_group(group: _Group, cal: _Calendar) -> tuple[list[dict], list[dic
     mu_group = rng.uniform(math.log(lo), math.log(hi))
     sigma_group = rng.uniform(0.5, 1.2)
     _plan(group, cal, cal.build_day)
+    traits = group.traits
+    if group.traits_rng is not None and traits != Traits():
+        change_days = [c["day"] for c in group.changes]
+        group.nuisances += plan_nuisances(traits, group.traits_rng, cal.n_days, change_days)
 
-    # One bucket range for the whole group so components add up for `All`.
-    span = 7.5 * sigma_group * 1.6 + math.log(8.0)
-    top = math.log(max_value)
-    lo_index = max(0, math.floor(per_magnitude * (mu_group - span - 1.0) / math.log(2)))
-    hi_index = math.ceil(per_magnitude * min(top, mu_group + span + 1.0) / math.log(2))
-    # Small indices share a minimum (floor(2 ** (i / n)) is 1 for several i): one bucket then.
-    lower = np.unique(np.floor(np.exp2(np.arange(lo_index, hi_index + 1) / per_magnitude)))
-    edges = np.append(lower, 1e300)  # everything above the last bucket lands in it
-    edges[0] = 1e-300  # and everything below the first one in the first
+    if traits.linear_width:
+        # A custom distribution with linear buckets from 0 to 100 (a percentage, a count).
+        mu_group = rng.uniform(20.0, 60.0)
+        sigma_group = rng.uniform(6.0, 15.0)
+        lower = np.arange(0.0, 100.0, traits.linear_width)
+        edges = np.append(lower, np.inf)
+        edges[0] = -np.inf
+    else:
+        # One bucket range for the whole group so components add up for `All`.
+        span = 7.5 * sigma_group * 1.6 + math.log(8.0)
+        if traits.bimodal:
+            span += math.log(traits.bimodal[1])
+        top = math.log(max_value)
+        lo_index = max(0, math.floor(per_magnitude * (mu_group - span - 1.0) / math.log(2)))
+        hi_index = math.ceil(per_magnitude * min(top, mu_group + span + 1.0) / math.log(2))
+        # Small indices share a minimum (floor(2 ** (i / n)) is 1 for several i): one bucket.
+        lower = np.unique(np.floor(np.exp2(np.arange(lo_index, hi_index + 1) / per_magnitude)))
+        edges = np.append(lower, 1e300)  # everything above the last bucket lands in it
+        edges[0] = 1e-300  # and everything below the first one in the first
     names = [str(int(m)) for m in lower]
 
     components = [
@@ -439,30 +489,39 @@ def _simulate_component(
     ]
     weekend = weekday >= 5
 
-    mu0 = mu_group + rng.normal(0, 0.15)
+    traits = group.traits
+    mu0 = mu_group + rng.normal(0, 0.15 * (mu_group if traits.linear_width else 1.0))
     sigma0 = sigma_group * rng.uniform(0.9, 1.1)
     shape = _shape(group, n_days, mu0, sigma0)
-    expected = _bucket_probs(shape.mu, shape.sigma, shape.slow_share, shape.slowdown, edges)
+    expected = _bucket_probs(shape.mu, shape.sigma, shape.slow_share, shape.slowdown, edges, traits)
 
     # Day-to-day noise: a little autocorrelated, plus a weekend shift (other machines, other use).
-    tau = rng.uniform(0.01, 0.04)
-    noise = rng.normal(0, tau, n_days)
-    for d in range(1, n_days):
-        noise[d] += 0.3 * noise[d - 1]
+    tau = rng.uniform(*traits.tau)
+    if group.traits_rng is None or traits == Traits():
+        noise = rng.normal(0, tau, n_days)
+        for d in range(1, n_days):
+            noise[d] += 0.3 * noise[d - 1]
+    else:
+        noise = level_path(traits, group.traits_rng, tau, weekday)
     weekly = rng.uniform(-1.5, 1.5) * tau * weekend
     spikes = np.zeros(n_days)
     volume = np.ones(n_days)
     for nuisance in group.nuisances:
         d, length = nuisance["day"], nuisance["days"]
-        if nuisance["kind"] == "spike":
+        if nuisance["kind"] in ("spike", "holiday"):
             spikes[d : d + length] += nuisance["shift"]
-        else:
+        if nuisance["kind"] == "drift":
+            spikes[d:] += nuisance["shift"] * np.minimum(np.arange(1, n_days - d + 1) / length, 1)
+        if nuisance["kind"] in ("volume", "holiday"):
             volume[d : d + length] *= nuisance["factor"]
-    mu_day = shape.mu + noise + weekly + spikes
+    offset = noise + weekly + spikes  # relative to the median: log units, or shares of mu0
+    mu_day = shape.mu + offset * (mu0 if traits.linear_width else 1.0)
     sigma_day = shape.sigma * np.exp(rng.normal(0, tau / 2, n_days))
 
     # Volume: per-series level, slow drift of the nightly population, weekends lower.
     level = math.exp(rng.uniform(math.log(3e3), math.log(3e6)))
+    if traits.low_volume:  # 40-1,000 samples a build, about two builds a day
+        level = 2.0 * math.exp(rng.uniform(math.log(40), math.log(1000)))
     drift = np.exp(np.linspace(0, rng.normal(0, 0.3), n_days))
     daily_samples = (
         level
@@ -471,13 +530,16 @@ def _simulate_component(
         * np.where(weekend, rng.uniform(0.6, 0.9), 1.0)
         * np.exp(rng.normal(0, 0.15, n_days))
     )
-    samples_per_user = rng.uniform(3, 40)
+    samples_per_user = rng.uniform(1, 3) if traits.low_volume else rng.uniform(3, 40)
 
     # Missing days for this OS: scattered days plus the odd outage of a few days.
     missing = rng.random(n_days) < 0.02
     for _ in range(rng.poisson(n_days / 180)):
         start = int(rng.integers(0, n_days))
         missing[start : start + int(rng.integers(2, 6))] = True
+    if group.traits_rng is not None and traits.gaps:
+        changes = [c["day"] for c in group.changes]
+        missing |= gap_days(traits, group.traits_rng, n_days, changes)
     protected = [c["day"] for c in group.changes] + [x["day"] for x in group.nuisances]
     missing[protected] = False
 
@@ -486,13 +548,16 @@ def _simulate_component(
     # Builds of a day split its samples; each build also wobbles a little around the day.
     share = rng.gamma(4.0, size=len(builds))
     share /= np.bincount(bday, weights=share, minlength=n_days)[bday]
-    build_mu = mu_day[bday] + rng.normal(0, tau / 2, len(builds))
-    probs = _bucket_probs(
-        build_mu, sigma_day[bday], shape.slow_share[bday], shape.slowdown[bday], edges
+    build_mu = mu_day[bday] + rng.normal(0, tau / 2, len(builds)) * (
+        mu0 if traits.linear_width else 1.0
     )
-    counts = rng.poisson(probs * (daily_samples[bday] * share)[:, None])
+    probs = _bucket_probs(
+        build_mu, sigma_day[bday], shape.slow_share[bday], shape.slowdown[bday], edges, traits
+    )
+    sampler = rng if group.sampling_rng is None else group.sampling_rng
+    counts = sampler.poisson(probs * (daily_samples[bday] * share)[:, None])
     totals = counts.sum(axis=1)
-    users = np.floor(totals / samples_per_user * np.exp(rng.normal(0, 0.1, len(builds))))
+    users = np.floor(totals / samples_per_user * np.exp(sampler.normal(0, 0.1, len(builds))))
     keep = users > 10  # GLAM publishes only aggregates of more than ten clients
     return _Component(
         os=os_value,

@@ -13,24 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from alerting.data.model import DailySeries
-from alerting.detect.days import too_short, usable_days, weekday_adjusted
-from alerting.detect.model import Detection
-from alerting.detect.registry import Technique, register
-from alerting.detect.steps import (
-    MIN_NOISE_DAYS,
-    STEP_ARGS,
-    Features,
-    confirm,
-    rules_from,
-    to_detections,
-    windows,
-)
+from alerting.detect.days import Days, weekday_adjusted
+from alerting.detect.registry import register
+from alerting.detect.step_technique import step_technique
+from alerting.detect.window_scores import Features
 
-NAME = "cdf_squared"
-MIN_DAYS = MIN_NOISE_DAYS + 3
-SCORE_MEANING = (
-    "root mean square over buckets of the CDF shift, in the series' own day-to-day noise widths"
-)
 # Buckets whose CDF level is this close to 0 or 1 on both sides say nothing about a change.
 ACTIVE = (0.01, 0.99)
 # Grid marks per octave. The CDF of a day moves smoothly over an octave, and a step moves it
@@ -56,10 +43,8 @@ def grid_columns(buckets: np.ndarray) -> np.ndarray:
     return picked[picked >= 0]
 
 
-def detect(series: DailySeries, args: dict) -> list[Detection]:
-    days = usable_days(series)
-    if too_short(series, days, NAME, MIN_DAYS):
-        return []
+def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features:
+    """The CDF of each day on the grid, over the buckets where it can move."""
     columns = grid_columns(series.buckets)
     cdf = days.pmf.cumsum(axis=1)[:, columns]
     # Columns at or beyond the active range on every day can never be compared (any window's
@@ -71,23 +56,22 @@ def detect(series: DailySeries, args: dict) -> list[Detection]:
     # while its level is inside the active range (near 0 or 1 the CDF cannot move).
     occupied = np.diff(np.cumsum(days.pmf > 0, axis=1)[:, columns], axis=1, prepend=0) > 0
     informative = occupied & (cdf > lo) & (cdf < hi)
-    transient = days.transient if args["short_term_spikes_ignored"] else np.zeros(days.n, bool)
     values = weekday_adjusted(cdf, days.weekday, transient)
-    features = Features(values=values, present=informative, combine="rms")
-    rules = rules_from(args)
-    found = confirm(windows(features, transient), features, days, series.buckets, rules)
-    return to_detections(series, days, found, NAME, SCORE_MEANING)
+    return Features(values=values, present=informative, combine="rms")
 
 
 TECHNIQUE = register(
-    Technique(
-        name=NAME,
+    step_technique(
+        name="cdf_squared",
         aliases=("cdf-squared",),
         summary=(
             "Compares the per-day CDFs of the days before and after each day, bucket by bucket,"
             " in units of the series' own day-to-day noise."
         ),
-        detect=detect,
-        args=STEP_ARGS,
+        score_meaning=(
+            "root mean square over buckets of the CDF shift, in the series' own day-to-day"
+            " noise widths"
+        ),
+        features=features,
     )
 )

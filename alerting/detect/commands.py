@@ -45,8 +45,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from alerting.data.rows import load_series
+    from alerting.detect.fleet import detect_all
     from alerting.detect.registry import get_technique, parse_args, techniques
-    from alerting.detect.run import detect_all
 
     technique = get_technique(args.technique)
     if technique is None:

@@ -15,56 +15,39 @@ import numpy as np
 
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
-from alerting.detect.days import log_scale, too_short, usable_days, weekday_adjusted
-from alerting.detect.model import Detection
-from alerting.detect.registry import Technique, register
-from alerting.detect.steps import (
-    MIN_NOISE_DAYS,
-    STEP_ARGS,
-    Features,
-    confirm,
-    rules_from,
-    to_detections,
-    windows,
-)
+from alerting.detect.days import Days, log_scale, weekday_adjusted
+from alerting.detect.registry import register
+from alerting.detect.step_technique import step_technique
+from alerting.detect.window_scores import Features
 
-NAME = "quantile_steps"
-MIN_DAYS = MIN_NOISE_DAYS + 3
 # p90 and p99 see a slow path of a few per cent of the samples, which moves no other quantile.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.9, 0.99)
 # Daily quantiles of bucketed histograms (p99 most) have heavier-tailed noise than the CDF
 # levels `cdf_squared` compares, so the largest of them reaches a given cut more often:
 # calibrated so that change-free series alert about as rarely as with `cdf_squared`.
 TESTS_PER_DAY = 9.0
-SCORE_MEANING = (
-    "largest shift of the daily p05/p25/median/p75/p90/p99 (log scale), in the series' own"
-    " day-to-day noise widths"
-)
 
 
-def detect(series: DailySeries, args: dict) -> list[Detection]:
-    days = usable_days(series)
-    if too_short(series, days, NAME, MIN_DAYS):
-        return []
-    transient = days.transient if args["short_term_spikes_ignored"] else np.zeros(days.n, bool)
+def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features:
+    """The six daily quantiles on a log scale."""
     values = log_scale(quantiles(series.buckets, days.pmf, QUANTILES))
-    features = Features(
-        values=weekday_adjusted(values, days.weekday, transient), present=None, combine="max"
-    )
-    rules = rules_from(args, n_features=len(QUANTILES), tests_per_day=TESTS_PER_DAY)
-    found = confirm(windows(features, transient), features, days, series.buckets, rules)
-    return to_detections(series, days, found, NAME, SCORE_MEANING)
+    return Features(values=weekday_adjusted(values, days.weekday, transient), combine="max")
 
 
 TECHNIQUE = register(
-    Technique(
-        name=NAME,
+    step_technique(
+        name="quantile_steps",
         aliases=("quantile-steps",),
         summary=(
             "Finds steps in the daily p05/p25/median/p75/p90/p99 series, each measured in its"
             " own day-to-day noise; strongest on changes confined to the top percent."
         ),
-        detect=detect,
-        args=STEP_ARGS,
+        score_meaning=(
+            "largest shift of the daily p05/p25/median/p75/p90/p99 (log scale), in the series'"
+            " own day-to-day noise widths"
+        ),
+        features=features,
+        n_features=len(QUANTILES),
+        tests_per_day=TESTS_PER_DAY,
     )
 )

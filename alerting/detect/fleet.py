@@ -1,4 +1,4 @@
-"""Running one technique over many series: the shared core of `alerting detect` and the pipeline."""
+"""One technique over a fleet of series: the shared core of `alerting detect` and the daily run."""
 
 from __future__ import annotations
 

@@ -1,0 +1,246 @@
+"""Confirmation: walk the days in order and confirm changes as the daily run would see them.
+
+A change is confirmed on the first day T whose data make the evidence strong enough, and
+located at the best-scoring start then; everything used for that decision comes from days up
+to T. Replaying the series day by day therefore reports the change once, with the same date on
+every later day. A start is not confirmed while a later start explains the recent days better
+(a new step right after some noise belongs to the later start). After a change, later
+candidates take their baseline from the days since the change only, so one change is never
+reported twice and a second change soon after it is measured against the new level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import stdtrit
+
+from alerting.data.histogram import quantiles
+from alerting.detect.days import Days, pooled
+from alerting.detect.window_scores import (
+    AFTER_DAYS,
+    MAX_AFTER_DAYS,
+    MIN_BASE_AFTER,
+    Features,
+    Windows,
+    ar_variance,
+    rebase_after,
+)
+
+_COLUMN = np.full(MAX_AFTER_DAYS + 2, -1)
+_COLUMN[AFTER_DAYS] = np.arange(AFTER_DAYS.size)
+# The effective number of independent tests per series-day of the confirmation rule, used to
+# turn "chance that a change-free series stays silent for a year" into a score cut.
+TESTS_PER_DAY = 3.0
+PERSISTENCE = 0.5  # days after a possible spike must carry at least half of the mean shift
+LOCATE_DAYS = 3  # the per-day vote may move the start this many days either way
+
+
+@dataclass(frozen=True)
+class Rules:
+    tail: float  # two-sided tail probability per test (from `threshold`)
+    min_effect: float  # smallest relative shift of p05/median/p95
+    spike_days: int  # leading days of a new behaviour that may still be a spike that reverts
+
+
+SPIKE_DAYS = 2  # a 1-2 day spike that reverts is no change
+
+
+def rules_from(args: dict, n_features: int = 1, tests_per_day: float = TESTS_PER_DAY) -> Rules:
+    """The confirmation rules for a technique's parsed arguments (`n_features` compared by
+    their maximum share the false-alert budget; `tests_per_day` is the technique's measured
+    effective number of tests per series-day)."""
+    return Rules(
+        tail=tail_for(args["threshold"], n_features, tests_per_day),
+        min_effect=args["min_effect"],
+        spike_days=SPIKE_DAYS if args["short_term_spikes_ignored"] else 0,
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    first: int  # usable-day row of the first day of the new behaviour
+    last: int  # usable-day row of the day the change was confirmed
+    score: float
+    base_start: int  # usable-day row of the baseline's first day
+
+
+def tail_for(threshold: float, n_features: int = 1, tests_per_day: float = TESTS_PER_DAY) -> float:
+    """The two-sided tail probability per test at which a change-free series stays silent for
+    a year with chance `threshold` (over the year's effective tests, Bonferroni over features
+    for a "max" combination)."""
+    if threshold >= 1.0:
+        return 0.0
+    tests = 365.0 * tests_per_day * max(1, n_features)
+    return min(0.5, -math.log(max(threshold, 1e-12)) / tests)
+
+
+def cuts(tail: float, noise_days: np.ndarray) -> np.ndarray:
+    """Score cut per candidate: a Student-t quantile, since the noise is measured on a few
+    weeks of days only and a short history must not make small wobbles look significant."""
+    if tail <= 0.0:
+        return np.full(noise_days.shape, np.inf)
+    df = np.maximum(noise_days - 1.0, 1.0)
+    unique, where = np.unique(df, return_inverse=True)  # a few dozen distinct day counts
+    return stdtrit(unique, 1.0 - tail / 2.0)[where].reshape(df.shape)
+
+
+def confirm(
+    w: Windows, features: Features, days: Days, buckets: np.ndarray, rules: Rules
+) -> list[Change]:
+    """Walk the days in order and confirm changes as the daily run would see them."""
+    k_min = rules.spike_days + 1
+    ks = AFTER_DAYS
+    cut = cuts(rules.tail, np.nan_to_num(w.noise_days))
+    found: list[Change] = []
+    last_first = -(10**9)
+    from_day = 0
+    while True:
+        change = _next_change(
+            w, features, days, buckets, rules, cut, ks, k_min, last_first, from_day
+        )
+        if change is None:
+            return found
+        found.append(change)
+        last_first, from_day = change.first, change.last + 1
+        rebase_after(w, last_first)
+
+
+def _next_change(
+    w: Windows,
+    features: Features,
+    days: Days,
+    buckets: np.ndarray,
+    rules: Rules,
+    cut: np.ndarray,
+    ks: np.ndarray,
+    k_min: int,
+    last_first: int,
+    from_day: int,
+) -> Change | None:
+    """The first change confirmed on day `from_day` or later, starting after `last_first`."""
+    score = w.score
+    with np.errstate(invalid="ignore"):
+        hit = (score >= cut[:, None]) & (ks[None, :] >= k_min)
+    hit[: max(last_first + 1, 0)] = False
+    ts, cols = np.nonzero(hit)
+    confirm_day = ts + ks[cols] - 1  # usable-day row on which (t, k) is known
+    keep = confirm_day >= from_day
+    ts, confirm_day = ts[keep], confirm_day[keep]
+    for day in np.unique(confirm_day):
+        day = int(day)
+        # Every candidate start known on this day, best first.
+        starts = np.arange(max(last_first + 1, day - MAX_AFTER_DAYS + 1), day - k_min + 2)
+        s = _score_on(score, starts, day)
+        ok = np.isfinite(s) & (s >= cut[starts])
+        for j in np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())][:3]:
+            first = int(starts[j])
+            k = day - first + 1
+            if _later_start_explains(score, first, day):
+                continue
+            if _persists(
+                w, features, first, k, rules.spike_days, float(cut[first])
+            ) and _big_enough(days, buckets, w, first, k, rules.min_effect):
+                earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0
+                first = _locate(w, features, first, day, earliest)
+                return Change(first, day, float(s[j]), int(w.base_start[first]))
+    return None
+
+
+def _later_start_explains(score: np.ndarray, first: int, day: int) -> bool:
+    """A later start fits the days up to `day` better than `first` does: the window's evidence
+    sits in its last days, so the change more likely begins there (a new step right after
+    some noise). Wait until that start can be judged on its own days instead of dating the
+    change days too early."""
+    if day <= first:
+        return False
+    scores = _score_on(score, np.arange(first, day + 1), day)
+    return bool(np.nanmax(scores[1:], initial=-np.inf) > scores[0])
+
+
+def _score_on(score: np.ndarray, starts: np.ndarray, day: int) -> np.ndarray:
+    """The score of each start with the days up to `day`; NaN where that many days after the
+    start are not scored."""
+    col = _COLUMN[day - starts + 1]  # starts lie within MAX_AFTER_DAYS before `day`
+    return np.where(col >= 0, score[starts, np.maximum(col, 0)], np.nan)
+
+
+def _locate(w: Windows, features: Features, first: int, day: int, earliest: int) -> int:
+    """The first day of the new behaviour, to the day: each day near the best-scoring start
+    joins whichever level it is closer to (the baseline, or the mean of the days since), and
+    the start is where the run of new-level days begins. Scores of neighbouring starts differ
+    by less than one day's noise; this per-day vote does not."""
+    lo = max(first - LOCATE_DAYS, earliest)
+    if lo > day:
+        return first
+    mask = w.mask(first, day - first + 1)
+    e = np.where(mask, (features.values[lo : day + 1] - w.base[first]) / w.scale[first], 0.0)
+    d = e[first - lo :].mean(axis=0)
+    dd = float(d @ d)
+    if dd <= 0:
+        return first
+    votes = (e @ d) / dd - 0.5  # > 0: closer to the new level
+    gain = np.cumsum(votes[::-1])[::-1]  # the new level's case for starting at each day
+    last_start = min(first + LOCATE_DAYS, day)
+    return lo + int(np.argmax(gain[: last_start - lo + 1]))
+
+
+def _persists(
+    w: Windows, features: Features, first: int, k: int, spike_days: int, cut: float
+) -> bool:
+    """No run of up to `spike_days` days explains the shift: whichever such run is set aside,
+    the other days still carry half the mean shift and on their own reach half the cut. A
+    spike that reverts fails this for the run that is the spike; a real change passes for all.
+    And the typical (median) day carries half the shift, so two spikes are no change either.
+    """
+    if spike_days <= 0:
+        return True
+    if k <= spike_days:
+        return False
+    mask = w.mask(first, k)
+    x = features.values[first : first + k]
+    e = np.where(mask, (x - w.base[first]) / w.scale[first], 0.0)
+    d = e.mean(axis=0)
+    dd = float(d @ d)
+    if dd <= 0:
+        return False
+    share = (e @ d) / dd  # how much of the mean shift each day carries
+    if np.median(share) < PERSISTENCE:  # most days must carry it (several spikes do not)
+        return False
+    width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
+    phi = w.phi[first]
+    base_var = float(ar_variance(w.base_rows[first], phi))
+    total = float(share.sum())
+    ends = np.concatenate([[0.0], np.cumsum(share)])
+    for run in range(1, spike_days + 1):
+        n_rest = k - run
+        factor = math.sqrt(float(ar_variance(n_rest, phi)) + base_var)
+        # Every run of `run` days set aside: the mean share of the other days.
+        rest = (total - (ends[run:] - ends[:-run])) / n_rest
+        if rest.min() < PERSISTENCE or rest.min() * width / factor < cut / 2:
+            return False
+    return True
+
+
+def _big_enough(
+    days: Days, buckets: np.ndarray, w: Windows, first: int, k: int, min_effect: float
+) -> bool:
+    before = pooled(days, baseline_rows(days, int(w.base_start[first]), first))
+    after = pooled(days, np.arange(first, first + k))
+    return effect(buckets, before, after) >= min_effect
+
+
+def baseline_rows(days: Days, start: int, first: int) -> np.ndarray:
+    rows = np.arange(start, first)
+    return rows[~days.transient[rows]]
+
+
+def effect(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> float:
+    """Largest relative shift of p05, median or p95 between two histograms."""
+    q = quantiles(buckets, np.stack([before, after]), (0.05, 0.5, 0.95))
+    positive = buckets[buckets > 0]
+    unit = float(positive[0]) if positive.size else 1.0
+    denominator = np.maximum(np.maximum(np.abs(q[0]), np.abs(q[1])), unit)
+    return float(np.nanmax(np.abs(q[1] - q[0]) / denominator, initial=0.0))

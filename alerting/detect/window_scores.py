@@ -1,0 +1,204 @@
+"""Window scores: for every candidate first day of a new behaviour, how far the days since sit
+from the weeks before, in the series' own day-to-day noise.
+
+For every candidate first day `t` and every number `k` of days seen since (1 to 28: a clear
+step shows in three days, a small one needs weeks), the mean of days [t, t+k) is compared with
+the baseline (the non-spike days of the four weeks ahead of t). Each feature's difference is
+divided by that feature's own day-to-day spread in the weeks before t (inflated for day-to-day
+correlation), so a score is "how many noise widths the new days sit from the old ones".
+Cumulative sums over days make every window mean O(1), so a year costs a few array passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BEFORE_DAYS = 28  # baseline length: four weeks, so a small change is judged on a steady mean
+NOISE_DAYS = 42  # history the day-to-day spread is measured on
+MIN_NOISE_DAYS = 21
+MIN_BASE_AFTER = 5  # days since a change that make a baseline for the next one
+# The numbers of days after a candidate start that are scored: every day for the first week
+# (a clear change is confirmed on its third day), then sparser up to four weeks, where a small
+# change has gathered enough days to stand out of the noise.
+AFTER_DAYS = np.array([1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 21, 28])
+MAX_AFTER_DAYS = int(AFTER_DAYS[-1])
+FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log units)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a technique compares: one row per usable day."""
+
+    values: np.ndarray  # (n, F)
+    # (n, F) bool: the day's data say something about the feature; a feature is compared only
+    # for windows where it was informative on some day. None: always.
+    present: np.ndarray | None = None
+    combine: str = "rms"  # "rms": root mean square of feature scores; "max": largest one
+
+
+def ar_variance(k: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray:
+    """Variance of the mean of k AR(1) days with lag-1 correlation phi (< 1), per unit day
+    variance: (1/k) [(1 + phi) / (1 - phi) - 2 phi (1 - phi^k) / (k (1 - phi)^2)]."""
+    k = np.maximum(np.asarray(k, dtype=float), 1.0)
+    phi = np.asarray(phi, dtype=float)
+    one = 1.0 - phi
+    return ((1.0 + phi) / one - 2.0 * phi * (1.0 - phi**k) / (k * one * one)) / k
+
+
+@dataclass
+class Windows:
+    """Per candidate t: the baseline and noise; per (t, k): the combined score."""
+
+    base: np.ndarray  # (n, F) baseline mean
+    base_rows: np.ndarray  # (n,) usable days in the baseline
+    base_start: np.ndarray  # (n,) first usable-day row of the baseline
+    scale: np.ndarray  # (n, F) day-to-day spread
+    noise_days: np.ndarray  # (n,) days the spread was measured on
+    phi: np.ndarray  # (n,) day-to-day correlation
+    seen: np.ndarray  # (n + 1, F) cumulative count of days each feature was informative
+    score: np.ndarray  # (n, K) combined score for k = 1..K days after, NaN if not computable
+    sums: np.ndarray  # (n + 1, F) cumulative sums of the values of non-spike days
+    squares: np.ndarray  # (n + 1, F) cumulative sums of their squares
+    good: np.ndarray  # (n + 1,) cumulative count of non-spike days
+    steps: np.ndarray  # (n + 1, F) cumulative squared day-to-day steps between non-spike days
+    pairs: np.ndarray  # (n + 1,) cumulative count of such steps
+    every: np.ndarray  # (n + 1, F) cumulative sums of the values of all days
+    combine: str
+
+    def mask(self, t: int, k: int) -> np.ndarray:
+        """The features compared for candidate t after k days: informative in the windows."""
+        return (self.seen[t + k] - self.seen[self.base_start[t]]) > 0
+
+
+def _cumsum0(a: np.ndarray) -> np.ndarray:
+    """Cumulative sums with a leading zero row, so a window sum is one subtraction."""
+    out = np.zeros((a.shape[0] + 1, *a.shape[1:]))
+    np.cumsum(a, axis=0, out=out[1:])
+    return out
+
+
+def windows(features: Features, transient: np.ndarray) -> Windows:
+    x = np.asarray(features.values, dtype=float)
+    n, f = x.shape
+    good = (~transient).astype(float)
+    informative = np.ones((n, f)) if features.present is None else features.present.astype(float)
+
+    c1 = _cumsum0(x * good[:, None])
+    c2 = _cumsum0(x * x * good[:, None])
+    cn = _cumsum0(good)
+    pair = good * np.concatenate([[0.0], good[:-1]])  # day and the day before both good
+    step = np.diff(x, axis=0, prepend=x[:1])
+    cl = _cumsum0(step * step * pair[:, None])
+    cp = _cumsum0(pair)
+    seen = _cumsum0(informative)
+
+    t = np.arange(n)
+    w = Windows(
+        base=np.zeros((n, f)),
+        base_rows=np.zeros(n),
+        base_start=np.maximum(t - BEFORE_DAYS, 0),
+        scale=np.zeros((n, f)),
+        noise_days=np.zeros(n),
+        phi=np.zeros(n),
+        seen=seen,
+        score=np.full((n, AFTER_DAYS.size), np.nan),
+        sums=c1,
+        squares=c2,
+        good=cn,
+        steps=cl,
+        pairs=cp,
+        every=_cumsum0(x),
+        combine=features.combine,
+    )
+    _noise(w, t, None)
+    ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
+    _score_rows(w, t, ready, BEFORE_DAYS / 2)
+    return w
+
+
+def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
+    """Day-to-day spread and correlation of rows `t` over the NOISE_DAYS before each (in
+    place). With a `split` (a confirmed change), the days before and after it are measured
+    around their own means and the step across it is left out, so a change does not pass
+    for noise and hide the next one."""
+    s0 = np.maximum(t - NOISE_DAYS, 0)
+    bounds = (
+        [(s0, t)] if split is None else [(s0, np.minimum(split, t)), (np.maximum(s0, split), t)]
+    )
+    squares = np.zeros((t.size, w.sums.shape[1]))
+    nn = np.zeros(t.size)
+    groups = np.zeros(t.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for a, b in bounds:
+            n = w.good[b] - w.good[a]
+            total = w.sums[b] - w.sums[a]
+            inside = (w.squares[b] - w.squares[a]) - total**2 / n[:, None]
+            squares += np.where(n[:, None] > 0, inside, 0.0)
+            nn += n
+            groups += n > 0
+        var = np.maximum(squares / (nn - groups)[:, None], 0.0)
+        # Day-to-day steps have variance 2 var (1 - phi) for AR(1) days; features never
+        # informative in the noise window take no part.
+        step_sum = w.steps[t] - w.steps[s0]
+        pairs = w.pairs[t] - w.pairs[s0]
+        if split is not None:
+            across = (s0 < split) & (split < t)  # the step from the day before the change
+            step_sum -= across[:, None] * (w.steps[split + 1] - w.steps[split])
+            pairs -= across * (w.pairs[split + 1] - w.pairs[split])
+        used_n = (w.seen[t] - w.seen[s0]) > 0
+        step_var = step_sum / pairs[:, None]
+        phi = 1.0 - np.sum(step_var * used_n, axis=1) / (2.0 * np.sum(var * used_n, axis=1))
+    w.phi[t] = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
+    w.scale[t] = np.maximum(np.sqrt(var), FLOOR)
+    w.noise_days[t] = nn
+
+
+def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -> None:
+    """Baseline and scores of candidate rows `t` against their `base_start` (in place)."""
+    n = w.score.shape[0]
+    ks = AFTER_DAYS
+    b0 = w.base_start[t]
+    nb = w.good[t] - w.good[b0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = (w.sums[t] - w.sums[b0]) / nb[:, None]
+    ends = np.minimum(t[:, None] + ks[None, :], n)  # (T, K) exclusive end of the after window
+    inside = t[:, None] + ks[None, :] <= n
+    # Standardized shift of every feature for every (t, k), built in place: (T, K, F).
+    inv = 1.0 / w.scale[t]
+    dz = w.every[ends]
+    dz -= w.every[t][:, None, :]
+    dz *= inv[:, None, :] / ks[None, :, None]
+    dz -= (base * inv)[:, None, :]
+    mask = w.seen[ends] > w.seen[b0][:, None, :]
+    used = mask.sum(axis=2)
+    phi = w.phi[t]
+    factor = np.sqrt(ar_variance(ks[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if w.combine == "max":
+            np.abs(dz, out=dz)
+            dz *= mask
+            score = np.max(dz, axis=2) / factor
+        else:
+            dz *= dz
+            dz *= mask
+            score = np.sqrt(np.sum(dz, axis=2) / used) / factor
+    ok = inside & (ready & (nb >= min_base))[:, None] & (used > 0)
+    w.base[t] = base
+    w.base_rows[t] = nb
+    w.score[t] = np.where(ok, score, np.nan)
+
+
+def rebase_after(w: Windows, first: int) -> None:
+    """After a change at `first`, later candidates measure the noise around the level on
+    either side of it, and those whose baseline would reach back before it are compared with
+    the days since the change only (at least MIN_BASE_AFTER of them), so a second change soon
+    after a first one is still found, against the new level."""
+    t = np.arange(first + 1, min(first + NOISE_DAYS, w.score.shape[0]))
+    if t.size == 0:
+        return
+    w.base_start[t] = np.maximum(w.base_start[t], first)
+    _noise(w, t, first)
+    ready = (t >= BEFORE_DAYS) & (w.noise_days[t] >= MIN_NOISE_DAYS)
+    _score_rows(w, t, ready, MIN_BASE_AFTER)

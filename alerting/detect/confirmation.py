@@ -36,6 +36,9 @@ _COLUMN[AFTER_DAYS] = np.arange(AFTER_DAYS.size)
 TESTS_PER_DAY = 3.0
 PERSISTENCE = 0.5  # days after a possible spike must carry at least half of the mean shift
 LOCATE_DAYS = 3  # the per-day vote may move the start this many days either way
+# A step must fit the days around it better than a bent line by this many times the residual
+# day variance (an F-like test with one degree of freedom more for the step's jump).
+GRADUAL_MARGIN = 8.0
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,11 @@ def _next_change(
             k = day - first + 1
             if _later_start_explains(score, first, day):
                 continue
-            if _persists(
-                w, features, first, k, rules.spike_days, float(cut[first])
-            ) and _big_enough(days, buckets, w, first, k, rules.min_effect):
+            if (
+                _persists(w, features, first, k, rules.spike_days, float(cut[first]))
+                and _big_enough(days, buckets, w, first, k, rules.min_effect)
+                and _abrupt(w, features, days, first, k)
+            ):
                 earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0
                 first = _locate(w, features, first, day, earliest)
                 return Change(first, day, float(s[j]), int(w.base_start[first]))
@@ -222,6 +227,45 @@ def _persists(
         if rest.min() < PERSISTENCE or rest.min() * width / factor < cut / 2:
             return False
     return True
+
+
+def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> bool:
+    """The days fit a step at `first` clearly better than a line that bends there without
+    jumping: a slow drift (population, hardware mix), the start or end of one, or a smooth
+    trend moves the mean of the weeks after away from the weeks before as much as a step does,
+    but it is no change of a build. Measured along the direction of the shift, in calendar
+    days (gaps keep their length), against the residual noise of the step fit itself."""
+    b0 = int(w.base_start[first])
+    rows = np.arange(b0, first + k)
+    rows = rows[np.diff(w.good)[rows] > 0]  # spike days take no part
+    if rows.size < 8:
+        return True
+    mask = w.mask(first, k)
+    e = np.where(mask, (features.values[rows] - w.base[first]) / w.scale[first], 0.0)
+    after = rows >= first
+    d = e[after].mean(axis=0)
+    norm = math.sqrt(float(d @ d))
+    if norm <= 0 or after.all() or not after.any():
+        return True
+    z = e @ d / norm
+    u = (days.index[rows] - days.index[first]).astype(float)
+    step = np.column_stack([~after, after]).astype(float)
+    rss_step = _rss(step[None], z)[0]
+    # Continuous lines bent once, at any day of the window (a drift starts and ends anywhere).
+    bends = u[1:-1, None]
+    ones = np.ones((bends.size, u.size))
+    bend = np.stack([ones, np.minimum(u - bends, 0.0), np.maximum(u - bends, 0.0)], axis=2)
+    rss_bend = float(np.min(_rss(bend, z)))
+    noise = rss_step / max(rows.size - 2, 1)
+    return rss_bend - rss_step >= GRADUAL_MARGIN * max(noise, 1e-12)
+
+
+def _rss(design: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Residual sums of squares of the least-squares fits of `y` on each (n, p) design."""
+    xtx = np.einsum("cnp,cnq->cpq", design, design) + 1e-9 * np.eye(design.shape[2])
+    coef = np.linalg.solve(xtx, np.einsum("cnp,n->cp", design, y)[..., None])[..., 0]
+    r = y[None, :] - np.einsum("cnp,cp->cn", design, coef)
+    return np.einsum("cn,cn->c", r, r)
 
 
 def _big_enough(

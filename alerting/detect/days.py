@@ -9,9 +9,11 @@ i + 2 (the transient-day flag looks two days ahead), never on the length of the 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
@@ -87,12 +89,16 @@ def nanmedian_last(a: np.ndarray) -> np.ndarray:
     return np.where(finite > 0, median, np.nan)
 
 
-def robust_scale(values: np.ndarray, span: int, step: int = 7, min_n: int = 7) -> np.ndarray:
+def robust_scale(
+    values: np.ndarray, span: int, step: int = 7, min_n: int = 7, clip: float | None = None
+) -> np.ndarray:
     """Per row i, 1.4826 * median |value| over the `span` rows before row i's block.
 
     Rows are taken in blocks of `step`: every row of a block uses the same earlier window, so a
     row's scale depends only on rows before it and costs a median per block, not per row.
-    NaN where the window holds fewer than `min_n` finite values.
+    NaN where the window holds fewer than `min_n` finite values. With `clip`, the root mean
+    square of the values within `clip` such scales instead (as steady as a standard deviation,
+    and still blind to a few far-off values; the share a normal loses at the clip put back).
     """
     n, f = values.shape
     if n == 0:
@@ -103,7 +109,19 @@ def robust_scale(values: np.ndarray, span: int, step: int = 7, min_n: int = 7) -
     windows = np.stack([padded[b0 : b0 + span].T for b0 in starts])  # (blocks, f, span)
     enough = np.isfinite(windows).sum(axis=-1) >= min_n
     scale = np.where(enough, 1.4826 * nanmedian_last(windows), np.nan)
+    if clip is not None:
+        with np.errstate(invalid="ignore"):
+            inside = windows <= clip * scale[..., None]
+        squares = np.where(inside, windows * windows, 0.0).sum(axis=-1)
+        kept = np.maximum(inside.sum(axis=-1), 1)
+        scale = np.where(enough, np.sqrt(squares / kept / _clipped_variance(clip)), np.nan)
     return np.repeat(scale, step, axis=0)[:n]
+
+
+def _clipped_variance(clip: float) -> float:
+    """Variance of a standard normal restricted to [-clip, clip]."""
+    inside = 2.0 * ndtr(clip) - 1.0
+    return 1.0 - 2.0 * clip * math.exp(-clip * clip / 2.0) / math.sqrt(2.0 * math.pi) / inside
 
 
 def transient_days(summary: np.ndarray) -> np.ndarray:

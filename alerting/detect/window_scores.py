@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alerting.detect.days import robust_scale
+
 BEFORE_DAYS = 28  # baseline length: four weeks, so a small change is judged on a steady mean
 NOISE_DAYS = 42  # history the day-to-day spread is measured on
 MIN_NOISE_DAYS = 21
@@ -24,6 +26,18 @@ MIN_BASE_AFTER = 5  # days since a change that make a baseline for the next one
 # change has gathered enough days to stand out of the noise.
 AFTER_DAYS = np.array([1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 21, 28])
 MAX_AFTER_DAYS = int(AFTER_DAYS[-1])
+# Wandering: the lag whose differences show how far the level wanders (a week, so the weekday
+# pattern cancels), measured over the 16 weeks before a candidate; the correlation is capped
+# where an AR(1) model stops describing a level (a random walk has no noise width).
+LAG = 7
+PHI_DAYS = 112
+STEP = 14
+# The ratio of spreads is itself measured on a few months of days: it must exceed what white
+# noise gives by this factor before a level counts as wandering.
+SLACK = 1.15
+MAX_PHI = 0.95
+_PHI_GRID = np.linspace(0.0, MAX_PHI, 96)
+_GEOMETRIC_SUMS = (1.0 - _PHI_GRID**LAG) / (1.0 - _PHI_GRID)  # Var(lag diff) / Var(1-day diff)
 FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log units)
 
 
@@ -66,6 +80,9 @@ class Windows:
     pairs: np.ndarray  # (n + 1,) cumulative count of such steps
     every: np.ndarray  # (n + 1, F) cumulative sums of the values of all days
     combine: str
+    # (n,) lag-1 correlation from robust spreads of day-to-day and LAG-day differences over
+    # the PHI_DAYS before each row: how far the level wanders.
+    wander_phi: np.ndarray | None = None
 
     def mask(self, t: int, k: int) -> np.ndarray:
         """The features compared for candidate t after k days: informative in the windows."""
@@ -112,10 +129,31 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
         every=_cumsum0(x),
         combine=features.combine,
     )
+    w.wander_phi = _wander(x, good)
     _noise(w, t, None)
     ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
     _score_rows(w, t, ready, BEFORE_DAYS / 2)
     return w
+
+
+def _wander(x: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Day-to-day correlation of AR(1) days from the robust spread of 1-day and LAG-day
+    differences over the PHI_DAYS before each row (per block of two weeks):
+    Var(x[t] - x[t-h]) = 2 var (1 - phi^h). Differences hardly see a step of the level or a
+    far-off day (medians), so a change does not pass for wandering, and months of history let
+    a level that wanders for weeks show how far it goes. The features' spreads are pooled."""
+    spreads = []
+    for h in (1, LAG):
+        d = np.full(x.shape, np.nan)
+        ok = good[h:] * good[:-h] > 0
+        d[h:][ok] = (x[h:] - x[:-h])[ok]
+        spreads.append(
+            robust_scale(d, span=PHI_DAYS, step=STEP, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.nansum(spreads[1], axis=1) / np.nansum(spreads[0], axis=1)
+    phi = np.interp(ratio / SLACK, _GEOMETRIC_SUMS, _PHI_GRID)
+    return np.where(np.isfinite(ratio), phi, 0.0)
 
 
 def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
@@ -150,7 +188,9 @@ def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
         used_n = (w.seen[t] - w.seen[s0]) > 0
         step_var = step_sum / pairs[:, None]
         phi = 1.0 - np.sum(step_var * used_n, axis=1) / (2.0 * np.sum(var * used_n, axis=1))
-    w.phi[t] = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
+    phi = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
+    phi = np.maximum(phi, w.wander_phi[t])
+    w.phi[t] = phi
     w.scale[t] = np.maximum(np.sqrt(var), FLOOR)
     w.noise_days[t] = nn
 

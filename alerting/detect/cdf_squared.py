@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from alerting.data.model import DailySeries
-from alerting.detect.days import Days, weekday_adjusted
+from alerting.detect.days import Days, linear_buckets, weekday_adjusted
 from alerting.detect.registry import register
 from alerting.detect.step_technique import step_technique
 from alerting.detect.window_scores import Features
@@ -25,13 +25,23 @@ ACTIVE = (0.01, 0.99)
 PER_OCTAVE = 2
 
 
+# Linear buckets: the CDF is read at most at this many evenly spaced buckets.
+LINEAR_COLUMNS = 64
+
+
 def grid_columns(buckets: np.ndarray) -> np.ndarray:
-    """The buckets the CDF is read at: the last bucket below each half-octave mark.
+    """The buckets the CDF is read at: the last bucket below each half-octave mark, or for
+    linear buckets evenly spaced ones.
 
     The CDF moves smoothly between neighbouring buckets, so a half-octave grid loses nothing
     a detector can use and keeps the work per day small whatever the bucketing (Glean timings
-    have 8 buckets per octave, memory 16, custom distributions anything).
+    have 8 buckets per octave, memory 16, custom distributions anything). On linear buckets
+    (a custom distribution of 0-100) octaves would crowd the low values and leave a handful
+    of marks where the values are.
     """
+    if linear_buckets(buckets):
+        step = max(1, -(-buckets.size // LINEAR_COLUMNS))
+        return np.arange(0, buckets.size, step)
     positive = buckets[buckets > 0]
     columns = [np.flatnonzero(buckets <= 0)[-1:]]
     if positive.size:

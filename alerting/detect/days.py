@@ -66,6 +66,19 @@ def log_scale(values: np.ndarray) -> np.ndarray:
     return np.arcsinh(values)
 
 
+def linear_buckets(buckets: np.ndarray) -> bool:
+    """Whether the buckets are evenly spaced (a custom distribution's linear buckets, where a
+    change moves values by absolute amounts) rather than exponential (timings, memory)."""
+    widths = np.diff(buckets)
+    return bool(widths.size >= 3 and widths.min() > 0 and widths.max() <= 1.5 * widths.min())
+
+
+def value_scale(buckets: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Values in the space that fits the buckets: as they are for linear buckets, on a log
+    scale for exponential ones."""
+    return values if linear_buckets(buckets) else log_scale(values)
+
+
 def _thin(samples: np.ndarray, span: int = 14) -> np.ndarray:
     """Days far below the volume of the days just before them (judged on earlier days only)."""
     thin = np.zeros(samples.size, dtype=bool)

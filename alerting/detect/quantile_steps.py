@@ -1,7 +1,7 @@
 """`quantile_steps`: steps in the daily p05, p25, median, p75, p90 and p99, each in its own noise.
 
 Where `cdf_squared` averages the shift over the whole distribution, this looks at six daily
-quantile series (on a log scale) separately and takes the one that moved most, with the cut
+quantile series (on a log scale, or as they are for linear buckets) separately and takes the one that moved most, with the cut
 raised for looking six times. A change confined to the top of the distribution (a slow path
 hit by 1-3 % of the samples) moves p99 a lot and the rest of the CDF hardly at all: here it
 stands out, averaged over all buckets it can drown. A small step of the median is also seen
@@ -15,7 +15,7 @@ import numpy as np
 
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
-from alerting.detect.days import Days, log_scale, weekday_adjusted
+from alerting.detect.days import Days, value_scale, weekday_adjusted
 from alerting.detect.registry import register
 from alerting.detect.step_technique import step_technique
 from alerting.detect.window_scores import Features
@@ -29,8 +29,8 @@ TESTS_PER_DAY = 9.0
 
 
 def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features:
-    """The six daily quantiles on a log scale."""
-    values = log_scale(quantiles(series.buckets, days.pmf, QUANTILES))
+    """The six daily quantiles, on a log scale unless the buckets are linear."""
+    values = value_scale(series.buckets, quantiles(series.buckets, days.pmf, QUANTILES))
     return Features(values=weekday_adjusted(values, days.weekday, transient), combine="max")
 
 
@@ -43,7 +43,8 @@ TECHNIQUE = register(
             " own day-to-day noise; strongest on changes confined to the top percent."
         ),
         score_meaning=(
-            "largest shift of the daily p05/p25/median/p75/p90/p99 (log scale), in the series'"
+            "largest shift of the daily p05/p25/median/p75/p90/p99 (log scale unless the buckets"
+            " are linear), in the series'"
             " own day-to-day noise widths"
         ),
         features=features,

@@ -129,3 +129,35 @@ def test_all_rows_are_exactly_the_sum_of_their_components():
         for k, v in hist.items():
             acc[k] = acc.get(k, 0) + sign * v
     assert per_build and all(v == 0 for acc in per_build.values() for v in acc.values())
+
+
+def test_families_label_drifts_and_holidays_as_nuisances_and_keep_their_bucketing():
+    hard = generate(seed=6, n_series=12, days=200, end=END, family="hard")
+    kinds = {n["kind"] for t in hard.truth for n in t["nuisances"]}
+    assert {"drift", "holiday"} <= kinds
+    linear = series_from_rows(generate(seed=6, n_series=3, days=60, end=END, family="linear").rows)
+    for series in linear.values():
+        widths = np.diff(series.buckets)
+        assert series.metric_type == "custom_distribution"
+        assert np.all(widths % widths.min() == 0)  # evenly spaced (empty buckets dropped)
+    memory = series_from_rows(generate(seed=6, n_series=3, days=60, end=END, family="memory").rows)
+    assert {s.metric_type for s in memory.values()} == {"memory_distribution"}
+
+
+def test_the_same_series_sampled_again_has_the_same_truth_and_other_samples():
+    a = generate(seed=6, n_series=4, days=90, end=END, family="wandering", sampling_seed=1)
+    b = generate(seed=6, n_series=4, days=90, end=END, family="wandering", sampling_seed=2)
+
+    def injected(data):  # noise widths are measured on the samples, the rest is the process
+        return [
+            ([(c["date"], c["kind"]) for c in t["changes"]], t["nuisances"]) for t in data.truth
+        ]
+
+    assert injected(a) == injected(b)
+    assert a.rows != b.rows
+
+
+def test_the_default_family_is_what_the_generator_always_drew():
+    assert generate(seed=3, n_series=4, days=60, end=END, family="standard").rows == (
+        generate(seed=3, n_series=4, days=60, end=END).rows
+    )

@@ -173,6 +173,18 @@ def test_sample_data_command_writes_rows_and_truth(tmp_path, capsys):
     assert all(WHERE not in r for r in rows)
 
 
+def test_sample_data_command_draws_a_family_and_samples_again(tmp_path):
+    out = tmp_path / "out"
+    assert main(["sample-data", "--out", str(out), "--seed", "7", "--series", "2", "--days",
+                 "40", "--end", "2025-02-01", "--family", "linear", "--sampling-seed", "3"]) == 0  # fmt: skip
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    again = generate(
+        seed=7, n_series=2, days=40, end=dt.date(2025, 2, 1), family="linear", sampling_seed=3
+    )
+    assert rows == again.rows
+    assert {r["metric_type"] for r in rows} == {"custom_distribution"}
+
+
 def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_path, monkeypatch):
     from alerting.data import rows as rows_module
 

@@ -2,6 +2,10 @@
 
     python benchmarks/detection.py                       # the recorded run (a few minutes)
     python benchmarks/detection.py --quick               # one small seed, no mozdetect
+    python benchmarks/detection.py --families            # per family, hard mix, resampling
+
+`--families` runs detection_families.py (see there): every family of series real telemetry
+has, the untuned hard mix, the resampling stability and the worst family next to the overall.
 
 For every technique in the registry: precision, recall, F1 (a detection matches a labelled
 change when its date lies within [-3, +7] days of it, one match per change), false alerts per
@@ -332,7 +336,16 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=150, help="series per seed")
     parser.add_argument("--mozdetect-series", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="one seed of 40 series, no mozdetect")
-    args = parser.parse_args()
+    parser.add_argument("--families", action="store_true", help="per family, hard mix, resampling")
+    args, rest = parser.parse_known_args()
+    if args.families:
+        import detection_families
+
+        sys.argv = [sys.argv[0], *rest]
+        detection_families.main()
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from alerting.textable import format_table
 
     seeds = [int(s) for s in args.seeds.split(",")]

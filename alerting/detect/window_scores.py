@@ -32,6 +32,7 @@ MAX_AFTER_DAYS = int(AFTER_DAYS[-1])
 LAG = 7
 PHI_DAYS = 112
 STEP = 14
+WANDER_FEATURES = 8
 # The ratio of spreads is itself measured on a few months of days: it must exceed what white
 # noise gives by this factor before a level counts as wandering.
 SLACK = 1.15
@@ -141,7 +142,10 @@ def _wander(x: np.ndarray, good: np.ndarray) -> np.ndarray:
     differences over the PHI_DAYS before each row (per block of two weeks):
     Var(x[t] - x[t-h]) = 2 var (1 - phi^h). Differences hardly see a step of the level or a
     far-off day (medians), so a change does not pass for wandering, and months of history let
-    a level that wanders for weeks show how far it goes. The features' spreads are pooled."""
+    a level that wanders for weeks show how far it goes. The spreads of a few features spread
+    over the range are pooled (a wandering level moves them all)."""
+    if x.shape[1] > WANDER_FEATURES:
+        x = x[:, np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)]
     spreads = []
     for h in (1, LAG):
         d = np.full(x.shape, np.nan)

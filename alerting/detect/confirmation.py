@@ -145,8 +145,8 @@ def _next_change(
                 continue
             if (
                 _persists(w, features, first, k, rules.spike_days, float(cut[first]))
-                and _big_enough(days, buckets, w, first, k, rules.min_effect)
                 and _abrupt(w, features, days, first, k)
+                and _big_enough(days, buckets, w, first, k, rules.min_effect)
             ):
                 earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0
                 first = _locate(w, features, first, day, earliest)
@@ -249,23 +249,44 @@ def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> b
         return True
     z = e @ d / norm
     u = (days.index[rows] - days.index[first]).astype(float)
-    step = np.column_stack([~after, after]).astype(float)
-    rss_step = _rss(step[None], z)[0]
-    # Continuous lines bent once, at any day of the window (a drift starts and ends anywhere).
-    bends = u[1:-1:2, None]  # every other day: a bend a day off fits about as well
-    ones = np.ones((bends.size, u.size))
-    bend = np.stack([ones, np.minimum(u - bends, 0.0), np.maximum(u - bends, 0.0)], axis=2)
-    rss_bend = float(np.min(_rss(bend, z)))
+    rss_step = float(sum(((z[part] - z[part].mean()) ** 2).sum() for part in (~after, after)))
     noise = rss_step / max(rows.size - 2, 1)
-    return rss_bend - rss_step >= GRADUAL_MARGIN * max(noise, 1e-12)
+    return _bent_rss(u, z) - rss_step >= GRADUAL_MARGIN * max(noise, 1e-12)
 
 
-def _rss(design: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Residual sums of squares of the least-squares fits of `y` on each (n, p) design."""
-    xtx = np.einsum("cnp,cnq->cpq", design, design) + 1e-9 * np.eye(design.shape[2])
-    coef = np.linalg.solve(xtx, np.einsum("cnp,n->cp", design, y)[..., None])[..., 0]
-    r = y[None, :] - np.einsum("cnp,cp->cn", design, coef)
-    return np.einsum("cn,cn->c", r, r)
+def _bent_rss(u: np.ndarray, y: np.ndarray) -> float:
+    """Smallest residual sum of squares of a continuous line bent once at one of the inner
+    days `u` (a drift starts and ends anywhere): y ~ a + b min(u - c, 0) + d max(u - c, 0),
+    solved for every bend c at once from running sums."""
+    ones = np.ones_like(u)
+    # Running sums over the days up to each bend (left part) and the total.
+    left = {name: np.cumsum(v) for name, v in (("n", ones), ("u", u), ("uu", u * u),
+                                                  ("y", y), ("uy", u * y))}  # fmt: skip
+    total = {name: v[-1] for name, v in left.items()}
+    idx = np.arange(1, u.size - 1)
+    c = u[idx]
+    lo = {name: v[idx] for name, v in left.items()}
+    hi = {name: total[name] - lo[name] for name in lo}
+    # Sums of the left slope column a = u - c (left days) and right one b = u - c (right days).
+    sa = lo["u"] - c * lo["n"]
+    saa = lo["uu"] - 2 * c * lo["u"] + c * c * lo["n"]
+    say = lo["uy"] - c * lo["y"]
+    sb = hi["u"] - c * hi["n"]
+    sbb = hi["uu"] - 2 * c * hi["u"] + c * c * hi["n"]
+    sby = hi["uy"] - c * hi["y"]
+    zero = np.zeros_like(c)
+    xtx = np.stack(
+        [
+            np.stack([np.full_like(c, u.size), sa, sb], axis=-1),
+            np.stack([sa, saa, zero], axis=-1),
+            np.stack([sb, zero, sbb], axis=-1),
+        ],
+        axis=1,
+    ) + 1e-9 * np.eye(3)
+    xty = np.stack([np.full_like(c, total["y"]), say, sby], axis=-1)
+    coef = np.linalg.solve(xtx, xty[..., None])[..., 0]
+    rss = float(y @ y) - np.einsum("cp,cp->c", coef, xty)
+    return float(np.min(rss))
 
 
 def _big_enough(

@@ -119,7 +119,9 @@ def robust_scale(
     padded = np.concatenate([np.full((span, f), np.nan), np.abs(values)])
     starts = np.arange(0, n, step)
     # Block b0 looks at padded rows [b0, b0 + span), i.e. value rows [b0 - span, b0).
-    windows = np.stack([padded[b0 : b0 + span].T for b0 in starts])  # (blocks, f, span)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0)[
+        starts
+    ]  # (blocks, f, span)
     enough = np.isfinite(windows).sum(axis=-1) >= min_n
     scale = np.where(enough, 1.4826 * nanmedian_last(windows), np.nan)
     if clip is not None:

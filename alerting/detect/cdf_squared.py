@@ -14,7 +14,6 @@ import numpy as np
 
 from alerting.data.model import DailySeries
 from alerting.detect.days import Days, linear_buckets, weekday_adjusted
-from alerting.detect.registry import register
 from alerting.detect.step_technique import step_technique
 from alerting.detect.window_scores import Features
 
@@ -70,18 +69,15 @@ def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features
     return Features(values=values, present=informative, combine="rms")
 
 
-TECHNIQUE = register(
-    step_technique(
-        name="cdf_squared",
-        aliases=("cdf-squared",),
-        summary=(
-            "Compares the per-day CDFs of the days before and after each day, bucket by bucket,"
-            " in units of the series' own day-to-day noise."
-        ),
-        score_meaning=(
-            "root mean square over buckets of the CDF shift, in the series' own day-to-day"
-            " noise widths"
-        ),
-        features=features,
-    )
+TECHNIQUE = step_technique(
+    name="cdf_squared",
+    aliases=("cdf-squared",),
+    summary=(
+        "Compares the per-day CDFs of the days before and after each day, bucket by bucket,"
+        " in units of the series' own day-to-day noise."
+    ),
+    score_meaning=(
+        "root mean square over buckets of the CDF shift, in the series' own day-to-day noise widths"
+    ),
+    features=features,
 )

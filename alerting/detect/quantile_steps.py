@@ -16,7 +16,6 @@ import numpy as np
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.days import Days, value_scale, weekday_adjusted
-from alerting.detect.registry import register
 from alerting.detect.step_technique import step_technique
 from alerting.detect.window_scores import Features
 
@@ -34,21 +33,19 @@ def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features
     return Features(values=weekday_adjusted(values, days.weekday, transient), combine="max")
 
 
-TECHNIQUE = register(
-    step_technique(
-        name="quantile_steps",
-        aliases=("quantile-steps",),
-        summary=(
-            "Finds steps in the daily p05/p25/median/p75/p90/p99 series, each measured in its"
-            " own day-to-day noise; strongest on changes confined to the top percent."
-        ),
-        score_meaning=(
-            "largest shift of the daily p05/p25/median/p75/p90/p99 (log scale unless the buckets"
-            " are linear), in the series'"
-            " own day-to-day noise widths"
-        ),
-        features=features,
-        n_features=len(QUANTILES),
-        tests_per_day=TESTS_PER_DAY,
-    )
+TECHNIQUE = step_technique(
+    name="quantile_steps",
+    aliases=("quantile-steps",),
+    summary=(
+        "Finds steps in the daily p05/p25/median/p75/p90/p99 series, each measured in its"
+        " own day-to-day noise; strongest on changes confined to the top percent."
+    ),
+    score_meaning=(
+        "largest shift of the daily p05/p25/median/p75/p90/p99 (log scale unless the buckets"
+        " are linear), in the series'"
+        " own day-to-day noise widths"
+    ),
+    features=features,
+    n_features=len(QUANTILES),
+    tests_per_day=TESTS_PER_DAY,
 )

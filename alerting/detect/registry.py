@@ -7,40 +7,14 @@ registry, and `alerting detect` runs what it finds here. A technique is a plain 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from alerting.data.model import DailySeries
-from alerting.detect.model import Detection
+from alerting.detect.technique import ArgSpec, Technique
+
+__all__ = ["ArgSpec", "Technique", "get_technique", "parse_args", "register", "techniques"]
 
 DEFAULT_TECHNIQUE = "cdf_squared"
-
-
-@dataclass(frozen=True)
-class ArgSpec:
-    """One argument: its type (bool, int, float or str), default and a one-line meaning."""
-
-    name: str
-    type: type
-    default: object
-    help: str
-    minimum: float | None = None
-    maximum: float | None = None
-
-
-@dataclass(frozen=True)
-class Technique:
-    name: str
-    summary: str
-    detect: Callable[[DailySeries, dict], list[Detection]]
-    args: tuple[ArgSpec, ...] = ()
-    aliases: tuple[str, ...] = ()
-
-    def arg(self, name: str) -> ArgSpec | None:
-        return next((a for a in self.args if a.name == name), None)
-
-    def defaults(self) -> dict:
-        return {a.name: a.default for a in self.args}
 
 
 _TECHNIQUES: dict[str, Technique] = {}
@@ -55,8 +29,13 @@ def register(technique: Technique) -> Technique:
 
 
 def _load_builtin() -> None:
-    # Importing the technique modules registers them; kept here so callers only need this module.
-    from alerting.detect import techniques  # noqa: F401
+    # The built-in techniques are registered on first use, so callers only need this module
+    # and the technique modules need not know the registry.
+    from alerting.detect.techniques import BUILTIN
+
+    for technique in BUILTIN:
+        if technique.name not in _TECHNIQUES:
+            register(technique)
 
 
 def techniques() -> dict[str, Technique]:

@@ -17,7 +17,7 @@ from alerting.detect.confirmation import SPIKE_DAYS, TESTS_PER_DAY, confirm, rul
 from alerting.detect.days import Days, too_short, usable_days
 from alerting.detect.detections import to_detections
 from alerting.detect.model import Detection
-from alerting.detect.registry import ArgSpec, Technique
+from alerting.detect.technique import ArgSpec, Technique
 from alerting.detect.window_scores import MIN_NOISE_DAYS, Features, windows
 
 MIN_DAYS = MIN_NOISE_DAYS + 3

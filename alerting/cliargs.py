@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
+
+from alerting.errors import UserError
 
 
 def add_verbosity(parser: argparse.ArgumentParser) -> None:
@@ -39,3 +42,49 @@ def iso_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def add_date(parser: argparse.ArgumentParser, help_text: str, *old_names: str) -> None:
+    """`--date YYYY-MM-DD` (the one name for a day across commands); earlier spellings keep
+    working but are not shown."""
+    parser.add_argument("--date", type=iso_date, default=None, metavar="YYYY-MM-DD", help=help_text)
+    for name in old_names:
+        parser.add_argument(name, dest="date", type=iso_date, default=None, help=argparse.SUPPRESS)
+
+
+def add_root(parser: argparse.ArgumentParser) -> None:
+    """`--root DIR`, the alerting repository (the one name across commands); the earlier
+    `--state DIR` (the state directory itself) keeps working but is not shown."""
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the alerting repository (default: the current directory)",
+    )
+    parser.add_argument("--state", type=Path, default=None, help=argparse.SUPPRESS)
+
+
+def repository(root: Path):
+    """The settings of the alerting repository at `root`, or a clear error when `root` is not
+    one (no probes folder, state folder or alerting.toml)."""
+    from alerting.settings import CONFIG_FILE, load_settings
+
+    settings = load_settings(root)
+    marks = (root / settings.probes_dir, root / settings.state_dir, root / CONFIG_FILE)
+    if not any(p.exists() for p in marks):
+        raise UserError(
+            f"{root.resolve()} is not an alerting repository (no {settings.probes_dir}/, "
+            f"{settings.state_dir}/ or {CONFIG_FILE} there); run from the repository's root "
+            "or pass --root DIR"
+        )
+    return settings
+
+
+def state_dir(args: argparse.Namespace) -> Path:
+    """The state directory: `--state` when given, else the repository's (`--root`)."""
+    if args.state is not None:
+        if not args.state.is_dir():
+            raise UserError(f"{args.state}: no such state directory")
+        return args.state
+    return args.root / repository(args.root).state_dir

@@ -40,22 +40,26 @@ def relative_change(before: float | None, after: float | None) -> float | None:
     return (after - before) / abs(before)
 
 
-def format_percent(change: float | None) -> str:
-    """`+45.2%`, `-3.0%`, small changes still visible (`-0.025%`, never `-0.0%`)."""
+def format_percent(change: float | None, signed: bool = True) -> str:
+    """`+45.2%`, `-3.0%`, small changes still visible (`-0.025%`, never `-0.0%`);
+    `45.2%` unsigned, for sentences that say "rose" or "fell"."""
     if change is None:
         return MISSING
     percent = change * 100
+    sign = "+" if signed else ""
     if percent == 0 or abs(percent) >= 0.1:
-        return f"{percent:+.1f}%"
-    return f"{percent:+.2g}%"
+        return f"{percent:{sign}.1f}%"
+    return f"{percent:{sign}.2g}%"
 
 
 def percent_change(before: float | None, after: float | None) -> str:
     return format_percent(relative_change(before, after))
 
 
-def format_change(before: float | None, after: float | None, unit: str = "") -> str:
-    """`42 ms → 61.2 ms (+45.7%)`."""
+def format_change(
+    before: float | None, after: float | None, unit: str = "", percent: bool = True
+) -> str:
+    """`42 ms → 61.2 ms (+45.7%)`; without the percentage when `percent` is false."""
     text = f"{format_value(before, unit)} → {format_value(after, unit)}"
     change = relative_change(before, after)
-    return f"{text} ({format_percent(change)})" if change is not None else text
+    return f"{text} ({format_percent(change)})" if percent and change is not None else text

@@ -74,6 +74,23 @@ class HgSettings:
 
 
 @dataclass
+class ReportSettings:
+    # Where the dashboard (`alerting report`, published by pages.yml) is read; bugs and digests
+    # link to its pages. Set it to the deployment's GitHub Pages address.
+    url: str = "https://mozilla.github.io/telemetry-alerting/"
+
+
+@dataclass
+class HelpSettings:
+    """What bugs and digests tell owners about handling an alert and whom to ask."""
+
+    docs: str = "https://firefox-source-docs.mozilla.org/testing/perfdocs/telemetry-alerting.html"
+    contact: str = (
+        "Questions: #perftest on Matrix (chat.mozilla.org), or a bug in Testing :: Performance."
+    )
+
+
+@dataclass
 class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     detect: DetectSettings = field(default_factory=DetectSettings)
@@ -83,6 +100,8 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     taskcluster: TaskclusterSettings = field(default_factory=TaskclusterSettings)
     hg: HgSettings = field(default_factory=HgSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    help: HelpSettings = field(default_factory=HelpSettings)
     probes_dir: str = "probes"
     state_dir: str = "state"
 

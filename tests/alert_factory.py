@@ -20,6 +20,7 @@ def make_alert(**overrides) -> Alert:
         build_id="2026102009",
         direction="up",
         classification=REGRESSION,
+        lower_is_better=True,
         technique="cdf_squared",
         score=9.5,
         score_meaning="noise widths",

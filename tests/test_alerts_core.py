@@ -4,12 +4,14 @@ import re
 
 import pytest
 
-from alerting.alerts.classify import CHANGE, IMPROVEMENT, REGRESSION, classify
+from alerting.alerts.classify import CHANGE, IMPROVEMENT, REGRESSION, classify, explain
+from alerting.alerts.digest import digest_markdown, digest_subject, digest_text
 from alerting.alerts.grouping import assign_summaries
 from alerting.alerts.ids import alert_id, is_same_change, whiteboard_marker
 from alerting.alerts.markdown import escape_markdown, link
 from alerting.alerts.model import Summary, Values
-from alerting.alerts.render import bug_request, digest_markdown, digest_subject
+from alerting.alerts.render import bug_request
+from alerting.settings import Settings
 from tests.alert_factory import make_alert
 
 
@@ -28,24 +30,52 @@ def test_small_date_drift_is_the_same_change():
 
 
 @pytest.mark.parametrize(
-    ("direction", "lower_is_better", "expected"),
+    ("after", "lower_is_better", "expected"),
     [
-        ("up", True, REGRESSION),
-        ("down", True, IMPROVEMENT),
-        ("up", False, IMPROVEMENT),
-        ("down", False, REGRESSION),
-        ("up", None, CHANGE),
-        ("down", None, CHANGE),
+        (Values(12, 2.4, 60, 100), True, REGRESSION),
+        (Values(8, 1.6, 40, 100), True, IMPROVEMENT),
+        (Values(12, 2.4, 60, 100), False, IMPROVEMENT),
+        (Values(8, 1.6, 40, 100), False, REGRESSION),
+        (Values(12, 2.4, 60, 100), None, CHANGE),
+        (Values(8, 1.6, 40, 100), None, CHANGE),
     ],
 )
-def test_classification_for_every_lower_is_better_case(direction, lower_is_better, expected):
-    before, after = Values(10, 2, 50, 100), Values(12, 2.4, 60, 100)
-    assert classify(direction, lower_is_better, before, after) == expected
+def test_classification_for_every_lower_is_better_case(after, lower_is_better, expected):
+    assert classify(lower_is_better, Values(10, 2, 50, 100), after) == expected
 
 
 def test_negligible_effect_is_a_generic_change():
     before, after = Values(10, 2, 50, 100), Values(10.05, 2, 50.1, 100)
-    assert classify("up", True, before, after) == CHANGE
+    assert classify(True, before, after) == CHANGE
+    assert "each moved less than 1%" in explain(before, after, True).what
+
+
+def test_a_median_that_did_not_move_is_never_the_reason():
+    """Was: "590 → 590 (+0.0%)" called a regression from the detector's direction alone."""
+    explained = explain(Values(590, 100, 2000, 100), Values(590, 100, 1700, 100), True, "ms")
+    assert explained.kind == IMPROVEMENT
+    assert explained.what == "p95 fell 15.0% (2,000 ms → 1,700 ms)"
+    assert explained.sentence.endswith("lower is better, so an improvement.")
+
+
+def test_a_mixed_picture_says_so_and_names_what_got_worse():
+    """Was: throughput (higher is better) called a regression from its median, which rose."""
+    before, after = Values(488, 146, 1627, 7349), Values(501, 190, 1324, 6935)
+    explained = explain(before, after, False, "mbps")
+    assert explained.kind == CHANGE and explained.mixed
+    assert "p95 fell 18.6% (1,627 mbps → 1,324 mbps)" in explained.what
+    assert "p05 rose 30.1%" in explained.what and "median" not in explained.what
+    assert explained.why == (
+        "higher is better, so a mixed picture: better at the low end, worse at the top"
+    )
+    worse = explain(before, Values(488, 146, 1324, 7349), False, "mbps")
+    assert worse.kind == REGRESSION and worse.why == "higher is better, so a regression"
+
+
+def test_volume_warning_comes_with_the_explanation():
+    explained = explain(Values(10, 2, 50, 1000), Values(12, 2, 60, 290), True)
+    assert explained.volume.startswith("samples per day fell 71.0%")
+    assert not explain(Values(10, 2, 50, 1000), Values(12, 2, 60, 900), True).volume
 
 
 def test_alerts_within_a_day_share_a_summary_and_later_ones_join_it():
@@ -87,23 +117,58 @@ def test_bug_request_has_the_fields_bugzilla_needs():
     ]
     assert request["cc"] == ["cc@example.com"]
     description = request["description"]
-    assert "10.0 → 12.0" in description and "+20.0%" in description
+    assert "median rose 20.0% (10.0 millisecond → 12.0 millisecond)" in description
+    assert "| median | 10.0 millisecond | 12.0 millisecond | +20.0% |" in description
+    assert "lower is better, so a regression." in description
     assert "Warning" not in description  # samples moved by 1 %
     assert "[pushes between the nightlies](https://hg.mozilla.org/" in description
+    assert "(build 20261020094512)" in description  # the nightly's 14 digits, as on its page
+
+
+def test_bug_description_says_how_to_handle_it_whom_to_ask_and_what_else_moved():
+    settings = Settings()
+    settings.help.docs = "https://docs.example.org/alerts"
+    settings.help.contact = "Ask in #alerts."
+    settings.report.url = "https://dash.example.org/site/"
+    alert = make_alert(id="a1", summary="s1")
+    same = make_alert(id="a2", platform="Darwin", summary="s1")
+    nearby = make_alert(id="a3", platform="Linux", summary="s1")
+    nearby.push_range.from_rev = "c" * 40
+    text = bug_request(alert, "", settings, [same, nearby])["description"]
+    assert "[how to handle telemetry alerts](https://docs.example.org/alerts)" in text
+    assert "a day before or after" in text
+    assert "Ask in \\#alerts." in text
+    assert "(https://dash.example.org/site/alerts/a1.html)" in text
+    assert "(https://dash.example.org/site/summaries/s1.html)" in text
+    assert "on Darwin nightly](https://dash.example.org/site/alerts/a2.html): regression, same push range" in text
+    assert "on Linux nightly](https://dash.example.org/site/alerts/a3.html): regression, a push range within a day" in text
+
+
+def test_one_build_id_form_everywhere():
+    """Was: `2026100215` in a bug and `20261002150000` on its page."""
+    from alerting.alerts.describe import build_text
+    from alerting.alerts.model import PushRange
+
+    assert build_text(make_alert()) == "20261020094512"  # the nightly's, from hg
+    unmapped = make_alert(push_range=PushRange(build="2026102009"))
+    assert build_text(unmapped) == "2026102009, known to the hour only"
+    sample = make_alert(push_range=PushRange(build="20261020090000", to_rev="b" * 40, sample=True))
+    assert build_text(sample) == "2026102009, known to the hour only"  # padding is no build id
+    assert build_text(make_alert(build_id="20261006033436", push_range=PushRange())) == "20261006033436"
 
 
 def test_improvements_are_not_filed_as_regressions_and_volume_changes_warn():
     alert = make_alert(classification=IMPROVEMENT, after=Values(8, 1.5, 40, 14000))
     request = bug_request(alert)
     assert request["keywords"] == ["telemetry-alert"]
-    assert "**Warning:** the number of samples changed by +40.0%" in request["description"]
+    assert "**Warning:** samples per day rose 40.0%" in request["description"]
 
 
 def test_hostile_probe_names_and_descriptions_are_escaped():
     hostile = "evil<script>alert(1)</script>[click](javascript:x)|`rm`\n# heading"
     alert = make_alert(label=hostile, probe="p.q_<img src=x onerror=1>")
     text = bug_request(alert, description=hostile)["description"]
-    digest = digest_markdown([alert], "2026-10-22")
+    digest = digest_markdown([alert], "2026-10-22", Settings())
     for rendered in (text, digest):
         assert not re.search(r"(?<!\\)[<>]", rendered)  # every angle bracket escaped
         assert "[click](javascript" not in rendered
@@ -125,7 +190,7 @@ def test_links_only_for_http_targets():
 
 
 def test_values_and_units_are_spaced_and_unitless_probes_have_no_stray_space():
-    digest = digest_markdown([make_alert()], "2026-10-22")
-    assert "Median 10.0 → 12.0 millisecond (+20.0%)" in digest
-    unitless = digest_markdown([make_alert(unit="")], "2026-10-22")
-    assert "Median 10.0 → 12.0 (+20.0%)" in unitless
+    digest = digest_text([make_alert()], "2026-10-22", Settings())
+    assert "median rose 20.0% (10.0 millisecond → 12.0 millisecond)" in digest
+    unitless = digest_text([make_alert(unit="")], "2026-10-22", Settings())
+    assert "median rose 20.0% (10.0 → 12.0)" in unitless

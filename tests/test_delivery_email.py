@@ -67,7 +67,7 @@ def owed(alerts) -> dict:
 
 def send_run(store, send, cap=50, save=None):
     alerts = store.alerts()
-    digests = digesting.digests_for(owed(alerts), RUN)
+    digests = digesting.digests_for(owed(alerts), RUN, settings_for())
     step = StepLog("email owners")
     settings = settings_for(cap=cap)
     digesting.send_digests(digests, alerts, send, RUN, settings, save or store.save_alert, step)
@@ -93,7 +93,9 @@ def test_one_digest_per_recipient_over_smtp(store, smtp):
     assert received_by(smtp) == {"a@example.com": 1, "b@example.com": 1, "team@example.com": 1}
     team = next(m for r, m in smtp.received if r == ["team@example.com"])
     assert team["From"] == SENDER and "4 change(s)" in team["Subject"]
-    assert "dom.probe" in team.get_content()
+    assert team.get_content_type() == "multipart/alternative"
+    assert "dom.probe" in team.get_body(("plain",)).get_content()
+    assert "dom.probe" in team.get_body(("html",)).get_content()
     assert {a.delivery_state for a in store.alerts().values()} == {SENT}
     assert send_run(store, smtp_backend(smtp)).counts == {}  # rerun: nothing owed, nothing sent
     assert len(smtp.received) == 3
@@ -170,7 +172,7 @@ def test_header_injection_through_probe_names_is_neutralised(store, smtp):
         make_alert("h1", delivery=DELIVERY_EMAIL, recipients=("a@example.com",), probe=hostile)
     )
     alerts = store.alerts()
-    digest = digesting.digests_for(owed(alerts), RUN)[0]
+    digest = digesting.digests_for(owed(alerts), RUN, settings_for())[0]
     digest.subject = "Alert: " + hostile + "\n\n" + "body?"
     step = StepLog("email owners")
     digesting.send_digests(
@@ -198,7 +200,7 @@ def test_subjects_are_one_line_of_at_most_255_characters():
     assert header_text("a\r\nb\tc\u2028d") == "a b c d"
     long = header_text("x" * 400)
     assert len(long) == 255 and long.endswith("…")
-    digest = Digest("a@example.com", "é" * 300 + "\n", "body", ["a"], "d1")
+    digest = Digest("a@example.com", "é" * 300 + "\n", "body", "<p>body</p>", "body", ["a"], "d1")
     message = build_message(digest, SENDER, "Fri, 10 Jan 2025 00:00:00 GMT")
     parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
     assert (
@@ -234,12 +236,12 @@ def test_taskcluster_notify_with_hawk(store):
 def test_outbox_drafts_are_stable_files(store):
     email_alerts(store, ["a@example.com"])
     alerts = store.alerts()
-    digests = digesting.digests_for(owed(alerts), RUN)
+    digests = digesting.digests_for(owed(alerts), RUN, settings_for())
     step = StepLog("email owners")
     digesting.draft_digests(
         digests, alerts, store.write_text, RUN, settings_for(), store.save_alert, step
     )
-    path = store.root / "outbox" / "emails" / RUN / "a@example.com.eml"
+    [path] = (store.root / "outbox" / "emails" / RUN).glob("a@example.com-*.eml")
     text = path.read_text()
     assert step.counts == {"digests drafted": 2} and "Subject: Telemetry alert" in text
     assert "Date: Fri, 10 Jan 2025 00:00:00 +0000" in text
@@ -270,3 +272,61 @@ def test_live_mode_needs_its_credentials_before_anything():
         check_live_credentials(settings, environ=env)
     settings.delivery.mode = "outbox"
     check_live_credentials(settings, environ={})
+
+
+def test_a_second_digest_on_the_same_day_is_its_own_file_and_message(store):
+    """Was: a later run on the same day overwrote the earlier digest (same name, same id)."""
+    email_alerts(store, ["a@example.com"])
+    settings = settings_for()
+
+    def draft():
+        alerts = store.alerts()
+        digests = digesting.digests_for(owed(alerts), RUN, settings)
+        step = StepLog("email owners")
+        digesting.draft_digests(
+            digests, alerts, store.write_text, RUN, settings, store.save_alert, step
+        )
+        return {d.digest_id for d in digests}
+
+    first = draft()
+    files = {p.name: p.read_text() for p in (store.root / "outbox/emails" / RUN).iterdir()}
+    store.save_alert(make_alert("later", delivery=DELIVERY_EMAIL, recipients=("a@example.com",)))
+    second = draft()
+    now = {p.name: p.read_text() for p in (store.root / "outbox/emails" / RUN).iterdir()}
+    assert first.isdisjoint(second) and len(now) == len(files) + 1
+    assert all(now[name] == text for name, text in files.items())  # nothing overwritten
+    [new] = set(now) - set(files)
+    assert f"<{next(iter(second))}@telemetry-alerting>" in now[new]
+    history = store.alerts()["e0-0"].history[-1].detail
+    assert (store.root.parent / history).read_text() == files[history.rsplit("/", 1)[-1]]
+
+
+def test_digest_is_plain_text_and_html_with_every_part_of_an_entry():
+    """Was: Markdown in a text/plain mail, the push range glued to the p95 line, no dashboard,
+    pushlog or next step; and step 7 crashed on an alert without a push range."""
+    from alerting.alerts.digest import digest_html, digest_text
+    from alerting.alerts.model import PushRange
+
+    settings = settings_for()
+    settings.report.url = "https://dash.example.org"
+    hostile = make_alert(
+        "x1", delivery=DELIVERY_EMAIL, probe="cat.<b>bold</b>_*x*", recipients=("a@example.com",)
+    )
+    unmapped = make_alert("x2", delivery=DELIVERY_EMAIL, recipients=("a@example.com",))
+    unmapped.push_range, unmapped.build_id = PushRange(build="2025010109"), "2025010109"
+    unmapped.links = {"glam": unmapped.links["glam"]}
+    text = digest_text([hostile, unmapped], RUN, settings)
+    html = digest_html([hostile, unmapped], RUN, settings)
+    for marker in ("### ", "](", "\\_", "**"):
+        assert marker not in text
+    assert "cat.<b>bold</b>_*x*" in text and "cat.&lt;b&gt;bold&lt;/b&gt;_*x*" in html
+    assert "<b>bold" not in html
+    assert "Regression from 2025-01-01 (build 20250101093000)" in text
+    assert "median rose 40.0% (10.0 ms → 14.0 ms)" in text and "lower is better" in text
+    assert "Treeherder: https://treeherder.mozilla.org/jobs?" in text
+    assert "Pushlog: https://hg.mozilla.org/mozilla-central/pushloghtml?" in text
+    assert "Dashboard: https://dash.example.org/alerts/x1.html" in text
+    assert "Next: look through the pushes" in text
+    assert "Push range: not known yet." in text  # the alert without a push range
+    assert "build 2025010109, known to the hour only" in text
+    assert 'href="https://dash.example.org/alerts/x2.html"' in html

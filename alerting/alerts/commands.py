@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from alerting.cliargs import add_command, add_group
+from alerting.cliargs import add_command, add_group, add_root, state_dir
 from alerting.errors import UserError
 
 
@@ -14,13 +14,15 @@ def register(subparsers) -> None:
     alerts = add_group(subparsers, "alerts", "list and show alerts in state/")
     listing = add_command(alerts, "list", "list alerts, newest first", list_command)
     listing.add_argument(
-        "--status", help="only alerts with this status (new, resolved, silenced, expected)"
+        "--status",
+        help="only alerts with this status or resolution (new, resolved, silenced, expected, fixed, ...)",
     )
     listing.add_argument("--json", action="store_true", help="JSON array instead of a table")
-    listing.add_argument("--state", default="state", help="state directory (default: state)")
-    show = add_command(alerts, "show", "show one alert as JSON", show_command)
+    add_root(listing)
+    show = add_command(alerts, "show", "show one alert: what changed, where, what happened", show_command)
     show.add_argument("id", help="alert id (a unique prefix is enough)")
-    show.add_argument("--state", default="state", help="state directory (default: state)")
+    show.add_argument("--json", action="store_true", help="the whole record as JSON")
+    add_root(show)
 
 
 ALERT_KEYS = (
@@ -47,51 +49,86 @@ ALERT_KEYS = (
 )
 
 
-def _load(state: str):
+def _load(args: argparse.Namespace):
     from alerting.alerts.store import StateStore
 
-    store = StateStore(state)
+    store = StateStore(state_dir(args))
     alerts = store.alerts()
     for error in store.errors:
         print(f"alerting: warning: {error}", file=sys.stderr)
     return alerts
 
 
+RESOLUTIONS = ("fixed", "wontfix", "invalid", "worksforme", "duplicate", "incomplete", "moved")
+
+
+def known_statuses() -> list[str]:
+    """Every alert status the model defines, so a new one is accepted without listing it here."""
+    from alerting.alerts import model
+
+    return sorted({v for k, v in vars(model).items() if k.startswith("STATUS_")})
+
+
+def _matches_status(alert, wanted: str) -> bool:
+    return wanted in (alert.status, alert.resolution.lower())
+
+
 def list_command(args: argparse.Namespace) -> int:
-    alerts = sorted(_load(args.state).values(), key=lambda a: (a.date, a.id), reverse=True)
+    from alerting.alerts.describe import delivery_text, explanation
+    from alerting.alerts.digest import one_line
+    from alerting.numbers import format_change
+    from alerting.textable import format_table
+
+    alerts = sorted(_load(args).values(), key=lambda a: (a.date, a.id), reverse=True)
     if args.status:
-        alerts = [a for a in alerts if a.status == args.status]
+        wanted = args.status.lower()
+        resolutions = {a.resolution.lower() for a in alerts if a.resolution}
+        if wanted not in {*known_statuses(), *RESOLUTIONS, *resolutions}:
+            raise UserError(
+                f"unknown status {args.status!r}; use one of {', '.join(known_statuses())} "
+                f"or a resolution ({', '.join(RESOLUTIONS)})"
+            )
+        alerts = [a for a in alerts if _matches_status(a, wanted)]
     if args.json:
         rows = [{k: a.to_json()[k] for k in ALERT_KEYS} for a in alerts]
         print(json.dumps(rows, indent=2, sort_keys=True))
         return 0
-    from alerting.numbers import format_value
-    from alerting.textable import format_table
-
-    headers = ("DATE", "PROBE", "LABEL", "PLATFORM", "CLASS", "MEDIAN", "STATUS", "BUG", "ID")
+    headers = ("DATE", "PROBE", "LABEL", "PLATFORM", "KIND", "MEDIAN", "STATUS", "DELIVERY", "ID")
     rows = [
         (
             a.date,
-            a.probe,
-            a.label or "-",
-            a.platform,
-            a.classification,
-            f"{format_value(a.before.median)} → {format_value(a.after.median, a.unit)}",
+            one_line(a.probe),
+            one_line(a.label) or "-",
+            one_line(a.platform),
+            explanation(a).kind,
+            format_change(a.before.median, a.after.median, one_line(a.unit)),
             a.resolution or a.status,
-            a.bug or f"{a.delivery}: {a.delivery_state}",
+            delivery_text(a),
             a.id,
         )
         for a in alerts
     ]
-    print(format_table(headers, rows) if rows else "no alerts")
+    if rows:
+        print(format_table(headers, rows))
+    elif args.status:
+        print(f"no alerts with status {args.status}")
+    else:
+        print("no alerts yet: `alerting run` creates them")
     return 0
 
 
 def show_command(args: argparse.Namespace) -> int:
-    alerts = _load(args.state)
+    from alerting.alerts.show import alert_text
+
+    alerts = _load(args)
     matches = [a for key, a in alerts.items() if key.startswith(args.id)]
     if len(matches) != 1:
         found = "no alert" if not matches else f"{len(matches)} alerts"
-        raise UserError(f"{found} with id {args.id!r} in {args.state}/alerts")
-    print(json.dumps(matches[0].to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+        raise UserError(f"{found} with id {args.id!r}; `alerting alerts list` shows the ids")
+    if args.json:
+        print(json.dumps(matches[0].to_json(), indent=2, sort_keys=True, ensure_ascii=False))
+        return 0
+    from alerting.settings import load_settings
+
+    print(alert_text(matches[0], load_settings(args.root)))
     return 0

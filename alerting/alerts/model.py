@@ -131,6 +131,7 @@ class Alert:
     plot: Plot = field(default_factory=Plot)  # kept in its own file, see `Plot`
     last_reminder: str = ""  # run date of the last inactivity reminder
     reason: str = ""  # the silence's or expected change's reason, when one covered it
+    lower_is_better: bool | None = None  # the probe's goal when the alert was made
     history: list[Event] = field(default_factory=list)
 
     def to_json(self) -> dict:

@@ -1,72 +1,125 @@
-"""What would be filed or sent, rendered from alerts: Bugzilla create requests, digest
-emails and the run summary. Pure functions; the outbox and delivery steps decide where it goes."""
+"""What would be filed, rendered from alerts: Bugzilla create requests and the run summary.
+Pure functions; the outbox and delivery steps decide where it goes. Digests: `digest.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from alerting.alerts.classify import REGRESSION
+from alerting.alerts.describe import (
+    alert_page,
+    build_text,
+    delivery_text,
+    explanation,
+    summary_page,
+    where,
+)
 from alerting.alerts.ids import whiteboard_marker
 from alerting.alerts.markdown import Trusted, render
 from alerting.alerts.model import Alert
-from alerting.numbers import format_count, format_value, percent_change
-
-VOLUME_WARNING = 0.20  # warn when samples per day changed by this share or more
-SUBJECT_LIMIT = 255  # Taskcluster Notify's limit, and a sane one for SMTP
+from alerting.numbers import format_change, format_count, format_value, percent_change
+from alerting.settings import Settings
 
 
-def volume_changed(alert: Alert) -> bool:
-    before, after = alert.before.samples, alert.after.samples
-    return bool(before) and abs(after - before) / before >= VOLUME_WARNING
+def values_table(alert: Alert) -> list[dict]:
+    """Before, after and change of each quantile and of the samples per day (bug and page)."""
+    rows = []
+    for name in ("median", "p05", "p95", "samples"):
+        before, after = getattr(alert.before, name), getattr(alert.after, name)
+        shown = format_count if name == "samples" else lambda v: format_value(v, alert.unit)
+        rows.append(
+            {
+                "name": "samples per day" if name == "samples" else name,
+                "before": shown(before),
+                "after": shown(after),
+                "change": percent_change(before, after),
+            }
+        )
+    return rows
 
 
-def _context(alert: Alert) -> dict:
-    return {"values": format_value, "count": format_count, "percent": percent_change}
+def same_range(a: Alert, b: Alert) -> bool:
+    """Two alerts share a push range when both know it and it is the same pushes."""
+    pa, pb = a.push_range, b.push_range
+    return bool(pa.to_rev) and (pa.from_rev, pa.to_rev) == (pb.from_rev, pb.to_rev)
 
 
 def bug_summary(alert: Alert) -> str:
-    where = alert.platform + (f", {alert.label}" if alert.label else "")
-    return f"Telemetry Alert for {alert.probe} on {alert.date} ({where})"
+    where_text = alert.platform + (f", {alert.label}" if alert.label else "")
+    return f"Telemetry Alert for {alert.probe} on {alert.date} ({where_text})"
 
 
-def bug_description(alert: Alert, description: str = "", expected: bool = False) -> str:
-    """The new bug's description; `expected`: as a comment on the bug that expected it."""
-    range_text = "pushes between the nightlies"
-    if alert.push_range.from_rev:
-        range_text = f"{alert.push_range.from_rev[:12]}…{alert.push_range.to_rev[:12]}"
+def bug_description(
+    alert: Alert,
+    description: str = "",
+    settings: Settings | None = None,
+    others: Iterable[Alert] = (),
+    expected: bool = False,
+) -> str:
+    """The bug's first comment: what changed and why it is called what it is, where to look,
+    the other alerts of the same summary, what to do and whom to ask. `expected`: as a
+    comment on the bug that expected the change."""
+    settings = settings or Settings()
+    push = alert.push_range
+    range_text = f"{push.from_rev[:12]}…{push.to_rev[:12]}" if push.from_rev else ""
+    base = settings.report.url
     return render(
         "bug_description.md.j2",
         alert=alert,
+        explained=explanation(alert),
+        build=build_text(alert),
+        table=values_table(alert),
         description=description,
-        volume_warning=volume_changed(alert),
         score=format_value(alert.score),
         range_text=range_text,
+        dashboard=alert_page(base, alert.id),
+        summary_url=summary_page(base, alert.summary) if alert.summary else "",
+        others=[
+            {
+                "where": where(o),
+                "url": alert_page(base, o.id),
+                "kind": explanation(o).kind,
+                "delivery": delivery_text(o),
+                "same": same_range(alert, o),
+            }
+            for o in sorted(others, key=lambda o: (o.probe, o.platform, o.label, o.id))
+            if o.id != alert.id
+        ],
+        docs=settings.help.docs,
+        contact=settings.help.contact,
         expected=expected,
-        **_context(alert),
     )
 
 
-def expected_comment(alert: Alert, description: str = "") -> str:
+def expected_comment(alert: Alert, description: str = "", settings: Settings | None = None) -> str:
     """The comment reporting an expected change on the landing's bug: what a new bug would
     have said, ending with the alert's marker so it is posted once."""
     return render(
         "expected_comment.md.j2",
         alert=alert,
         summary=bug_summary(alert),
-        body=Trusted(bug_description(alert, description, expected=True)),
+        body=Trusted(bug_description(alert, description, settings, expected=True)),
         marker=Trusted(f"`{whiteboard_marker(alert.id)}`"),
     )
 
 
-def comment_request(alert: Alert, description: str = "") -> dict:
+def comment_request(alert: Alert, description: str = "", settings: Settings | None = None) -> dict:
     """The body of `POST /rest/bug/{alert.bug}/comment`, and the bug it goes to."""
-    return {"bug": alert.bug, "comment": expected_comment(alert, description), "is_markdown": True}
+    comment = expected_comment(alert, description, settings)
+    return {"bug": alert.bug, "comment": comment, "is_markdown": True}
 
 
-def bug_request(alert: Alert, description: str = "") -> dict:
+def bug_request(
+    alert: Alert,
+    description: str = "",
+    settings: Settings | None = None,
+    others: Iterable[Alert] = (),
+) -> dict:
     """The body of `POST /rest/bug` for one alert (needinfo the first owner, CC the rest)."""
     keywords = ["telemetry-alert"]
-    if alert.classification == REGRESSION:
+    if explanation(alert).kind == REGRESSION:
         keywords.append("regression")
-    owner, *others = alert.recipients or [""]
+    owner, *cc = alert.recipients or [""]
     request = {
         "product": alert.bugzilla_product,
         "component": alert.bugzilla_component,
@@ -76,25 +129,12 @@ def bug_request(alert: Alert, description: str = "") -> dict:
         "priority": "P5",
         "keywords": keywords,
         "whiteboard": whiteboard_marker(alert.id),
-        "cc": others,
-        "description": bug_description(alert, description),
+        "cc": cc,
+        "description": bug_description(alert, description, settings, others),
     }
     if owner:
         request["flags"] = [{"name": "needinfo", "status": "?", "requestee": owner}]
     return request
-
-
-def digest_subject(alerts: list[Alert], run_date: str) -> str:
-    probes = sorted({a.probe for a in alerts})
-    shown = ", ".join(probes[:3]) + (f" and {len(probes) - 3} more" if len(probes) > 3 else "")
-    subject = f"Telemetry alert ({run_date}): {len(alerts)} change(s) in {shown}"
-    subject = " ".join(subject.split())  # no line breaks can reach a header
-    return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 1] + "…"
-
-
-def digest_markdown(alerts: list[Alert], run_date: str) -> str:
-    ordered = sorted(alerts, key=lambda a: (a.probe, a.platform, a.label, a.date, a.id))
-    return render("email_digest.md.j2", alerts=ordered, run_date=run_date, **_context(alerts[0]))
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -106,15 +146,22 @@ def _notes(notes: list[str]) -> str:
     return "; ".join(shown) or "-"
 
 
-def run_summary(result, alerts: dict[str, Alert]) -> str:
-    """The Markdown summary of one run (stdout and the GitHub job summary)."""
-    new_alerts = [alerts[i] for i in result.new_alerts if i in alerts]
+def run_summary(result) -> str:
+    """The Markdown summary of one run (stdout and the GitHub job summary); the new alerts are
+    the run's own, so a dry run lists what it would have created."""
     return render(
         "run_summary.md.j2",
         result=result,
-        new_alerts=new_alerts,
+        new_alerts=[
+            {
+                "alert": a,
+                "kind": explanation(a).kind,
+                "change": format_change(a.before.median, a.after.median, a.unit),
+                "delivery": delivery_text(a),
+            }
+            for a in result.created
+        ],
         errors=result.errors,
         counts=_counts,
         notes=_notes,
-        values=format_value,
     )

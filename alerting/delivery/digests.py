@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 
 from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT, Alert
-from alerting.alerts.render import digest_markdown, digest_subject
+from alerting.alerts.digest import digest_html, digest_markdown, digest_subject, digest_text
 from alerting.delivery.email import Digest, outbox_message
 from alerting.settings import Settings
 from alerting.steplog import StepLog
@@ -19,18 +19,27 @@ from alerting.steplog import StepLog
 Save = Callable[[Alert], None]
 
 
-def digests_for(owed: dict[str, list[Alert]], run_date: str) -> list[Digest]:
+def digest_key(run_date: str, recipient: str, alert_ids: list[str]) -> str:
+    """Names the digest (file and Message-ID): the same alerts to the same owner on the same
+    day are the same digest; anything else is another one."""
+    parts = "\x1f".join([run_date, recipient, *sorted(alert_ids)])
+    return hashlib.sha256(parts.encode()).hexdigest()[:20]
+
+
+def digests_for(owed: dict[str, list[Alert]], run_date: str, settings: Settings) -> list[Digest]:
     """One digest per recipient, carrying every email alert still owed to them."""
     digests = []
     for recipient, alerts in sorted(owed.items()):
         if not alerts:
             continue
-        key = hashlib.sha256(f"{run_date}\x1f{recipient}".encode()).hexdigest()[:20]
+        key = digest_key(run_date, recipient, [a.id for a in alerts])
         digests.append(
             Digest(
                 recipient=recipient,
                 subject=digest_subject(alerts, run_date),
-                markdown=digest_markdown(alerts, run_date),
+                text=digest_text(alerts, run_date, settings),
+                html=digest_html(alerts, run_date, settings),
+                markdown=digest_markdown(alerts, run_date, settings),
                 alert_ids=[a.id for a in alerts],
                 digest_id=f"digest-{run_date}-{key}",
             )
@@ -91,8 +100,8 @@ def draft_digests(
     save: Save,
     step: StepLog,
 ) -> None:
-    """Outbox: each digest as `outbox/emails/<run date>/<recipient>.eml` under state/; its
-    alerts become `drafted` (nothing is sent, so there is no cap)."""
+    """Outbox: each digest as its own `outbox/emails/<run date>/<recipient>-<digest>.eml`
+    under state/; its alerts become `drafted` (nothing is sent, so there is no cap)."""
     for digest in sorted(digests, key=lambda d: d.recipient):
         try:
             relative, text = outbox_message(digest, settings.email.sender, run_date)

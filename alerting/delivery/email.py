@@ -1,4 +1,5 @@
-"""Digest emails to probe owners: the message, and the three ways to deliver it.
+"""Digest emails to probe owners: the message (plain text and HTML alternatives), and the
+three ways to deliver it.
 
 Probe names and descriptions come from pull requests, so nothing from them may shape a
 header: header values are folded to one line of text, addresses must be plain addr-specs,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import hashlib
 import json
 import re
 import smtplib
@@ -34,15 +36,17 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass
 class Digest:
-    """One email to one recipient for one run, carrying all their new email alerts.
+    """One email to one recipient, carrying the email alerts owed to them.
 
-    `digest_id` is stable for (run date, recipient), so a resent copy of the same digest
-    carries the same Message-ID and mail clients can fold duplicates.
+    `digest_id` is stable for (run date, recipient, alerts carried): a resent copy of the same
+    digest keeps its Message-ID, and a second digest on the same day gets its own.
     """
 
     recipient: str
     subject: str
-    markdown: str
+    text: str  # the plain-text part
+    html: str  # the HTML part
+    markdown: str  # for Taskcluster Notify, which renders Markdown itself
     alert_ids: list[str]
     digest_id: str
     link_text: str = ""
@@ -66,7 +70,8 @@ def checked_address(value: str) -> str:
 def build_message(
     digest: Digest, sender: str, date: str | None = None, cte: str = "quoted-printable"
 ) -> EmailMessage:
-    """The digest as a plain-text (Markdown) email; `date` an RFC 5322 date (default now)."""
+    """The digest as `multipart/alternative` (plain text, then HTML); `date` an RFC 5322 date
+    (default now)."""
     message = EmailMessage()
     message["From"] = checked_address(sender)
     message["To"] = checked_address(digest.recipient)
@@ -74,10 +79,13 @@ def build_message(
     message["Date"] = date or formatdate(usegmt=True)
     message["Message-ID"] = f"<{header_text(digest.digest_id, 64)}@telemetry-alerting>"
     message["Auto-Submitted"] = "auto-generated"
-    body = digest.markdown
+    body = digest.text
     if digest.link_href:
         body += f"\n\n{header_text(digest.link_text or 'Details', 200)}: {digest.link_href}\n"
     message.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    message.add_alternative(digest.html, subtype="html", charset="utf-8", cte=cte)
+    # Derived from the digest, not random, so a redrafted outbox file changes no byte.
+    message.set_boundary("=_alerting_" + hashlib.sha256(digest.digest_id.encode()).hexdigest()[:24])
     return message
 
 
@@ -88,14 +96,17 @@ def run_date_header(run_date: str) -> str:
 
 
 def outbox_message(digest: Digest, sender: str, run_date: str) -> tuple[str, str]:
-    """The drafted digest: its path under state/ (`outbox/emails/<run date>/<recipient>.eml`)
-    and its text, dated by the run so an unchanged redraft changes no byte. The body stays
-    readable (8bit, not quoted-printable) because drafts are reviewed as diffs."""
+    """The drafted digest: its path under state/
+    (`outbox/emails/<run date>/<recipient>-<digest>.eml`, one file per digest, so a later
+    digest on the same day never replaces an earlier one) and its text, dated by the run so an
+    unchanged redraft changes no byte. The body stays readable (8bit, not quoted-printable)
+    because drafts are reviewed as diffs."""
     if not ISO_DATE.fullmatch(run_date):
         raise ValueError(f"not an ISO date: {run_date!r}")
     message = build_message(digest, sender, run_date_header(run_date), cte="8bit")
     text = message.as_bytes(policy=email.policy.SMTPUTF8.clone(linesep="\n")).decode("utf-8")
-    return f"outbox/emails/{run_date}/{checked_address(digest.recipient)}.eml", text
+    key = digest.digest_id.rsplit("-", 1)[-1]
+    return f"outbox/emails/{run_date}/{checked_address(digest.recipient)}-{key}.eml", text
 
 
 @dataclass

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from alerting.cliargs import add_command, iso_date
+from alerting.cliargs import add_command, add_date
 from alerting.detect.registry import DEFAULT_TECHNIQUE
 
 
@@ -33,13 +33,7 @@ def register(subparsers) -> None:
         metavar="KEY=VALUE",
         help="technique argument, repeatable (e.g. threshold=0.9)",
     )
-    parser.add_argument(
-        "--as-of",
-        type=iso_date,
-        default=None,
-        metavar="DATE",
-        help="use only data up to this day (YYYY-MM-DD), as the daily run on that day would",
-    )
+    add_date(parser, "use only data up to this day, as the daily run on that day would", "--as-of")
     parser.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -65,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     series, problems = load_series(args.files)
     for problem in problems:
         print(f"alerting detect: {problem}", file=sys.stderr)
-    found = detect_all(series, technique, parsed.values, as_of=args.as_of)
+    found = detect_all(series, technique, parsed.values, as_of=args.date)
 
     if args.format == "json":
         json.dump([f.to_json() for f in found], sys.stdout, indent=2, sort_keys=True)

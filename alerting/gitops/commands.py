@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alerting.cliargs import add_command, add_group
+from alerting.cliargs import add_command, add_group, add_root
 
 
 def register(subparsers) -> None:
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--remote", default="origin", help="remote to push to (default origin)")
     parser.add_argument("--branch", help="branch to push to (default: the current branch)")
-    parser.add_argument("--state", help="state directory (default: from settings, state/)")
+    add_root(parser)
     _add_check(state)
 
 
@@ -47,7 +47,7 @@ def _add_check(state) -> None:
         "print each problem as FILE:LINE or FILE: /JSON/pointer (exit 1 when there is any)",
         run_check,
     )
-    parser.add_argument("--state", help="state directory (default: from settings, state/)")
+    add_root(parser)
     parser.add_argument(
         "--format",
         choices=("text", "github"),
@@ -62,9 +62,9 @@ def run_check(args: argparse.Namespace) -> int:
     from alerting.gitops.annotations import annotation
     from alerting.settings import load_settings
 
-    state_dir = Path(args.state or load_settings().state_dir)
+    state_dir = args.state or args.root / load_settings(args.root).state_dir
     if not state_dir.is_dir():
-        raise UserError(f"{state_dir}: no such state directory (pass --state DIR)")
+        raise UserError(f"{state_dir}: no such state directory (pass --root DIR)")
     result = check_state(state_dir)
     for problem in result.problems:
         if args.format == "github":
@@ -89,7 +89,7 @@ def run_publish(args: argparse.Namespace) -> int:
     from alerting.gitops.publish import PublishError, publish
     from alerting.settings import load_settings
 
-    state_dir = args.state or load_settings().state_dir
+    state_dir = str(args.state) if args.state else load_settings(args.root).state_dir
     run_summary = ""
     if args.message_from_run:
         # A run that failed early may have written no result; its state is published anyway
@@ -105,7 +105,7 @@ def run_publish(args: argparse.Namespace) -> int:
             )
     try:
         result = publish(
-            ".",
+            args.root,
             state_dir=state_dir,
             remote=args.remote,
             branch=args.branch,

@@ -41,4 +41,11 @@ def show(repo: Path | str, spec: str) -> bytes | None:
 
 def toplevel(path: Path | str) -> Path:
     """The root of the work tree containing `path`."""
-    return Path(git(path, "rev-parse", "--show-toplevel").stdout.strip())
+    result = git(path, "rev-parse", "--show-toplevel", check=False)
+    if result.returncode != 0:
+        where = Path(path).resolve()
+        raise GitError(
+            f"{where} is not inside a git repository; run this in a checkout of the alerting "
+            "repository (it compares with the repository's history)"
+        )
+    return Path(result.stdout.strip())

@@ -61,6 +61,9 @@ class RunResult:
     config_errors: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)  # files awaiting a person
     expiring: list[str] = field(default_factory=list)  # silences ending within a week
+    created: list[Alert] = field(default_factory=list)  # the new alerts (also in a dry run)
+    alerts_total: int = 0  # alerts known after the run (state/ plus this run's)
+    alerts_open: int = 0  # of those, not resolved
 
     def step(self, name: str) -> StepLog:
         result = StepLog(name)

@@ -93,9 +93,19 @@ def owed(ctx: Context, delivery: str) -> list[Alert]:
     ]
 
 
+def summary_members(ctx: Context, alert: Alert) -> list[Alert]:
+    """The other alerts grouped with `alert` (same or neighbouring push range)."""
+    summary = ctx.summaries.get(alert.summary)
+    ids = summary.alerts if summary else []
+    return [ctx.alerts[i] for i in ids if i != alert.id and i in ctx.alerts]
+
+
 def file_bugs(ctx: Context, step: StepLog) -> None:
     """Live: file in Bugzilla (exactly once). Outbox: the create request as a draft."""
-    requests = {a.id: bug_request(a, ctx.description_of(a.probe)) for a in owed(ctx, DELIVERY_BUG)}
+    requests = {
+        a.id: bug_request(a, ctx.description_of(a.probe), ctx.settings, summary_members(ctx, a))
+        for a in owed(ctx, DELIVERY_BUG)
+    }
     alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
 
     def file(client: BugzillaClient) -> None:
@@ -111,7 +121,9 @@ def comment_expected(ctx: Context, step: StepLog) -> None:
     comments = owed(ctx, DELIVERY_COMMENT)
     if not comments:
         return
-    requests = {a.id: comment_request(a, ctx.description_of(a.probe)) for a in comments}
+    requests = {
+        a.id: comment_request(a, ctx.description_of(a.probe), ctx.settings) for a in comments
+    }
     texts = {key: request["comment"] for key, request in requests.items()}
 
     def post(client: BugzillaClient) -> None:
@@ -179,7 +191,7 @@ def pending_emails(ctx: Context) -> dict[str, list[Alert]]:
 
 def email_owners(ctx: Context, step: StepLog) -> None:
     """Live with a mail backend: send within the cap. Otherwise: draft to the outbox."""
-    digests = digests_for(pending_emails(ctx), ctx.run_date)
+    digests = digests_for(pending_emails(ctx), ctx.run_date, ctx.settings)
     if not digests:
         return
     settings, save = ctx.settings, ctx.store.save_alert

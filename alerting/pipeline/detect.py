@@ -43,14 +43,29 @@ def detection_outcomes(
     """
     if settings.data.source == "files":
         series = load_series(settings, configs)
-        if as_of is None:
-            as_of = max((s.end for s in series.values() if s.n_days), default=None)
-            if as_of is None:
-                raise UserError("the data files hold no data for the monitored probes")
+        held = [s for s in series.values() if s.n_days]
+        if not held:
+            raise UserError("the data files hold no data for the monitored probes")
+        first, last = min(s.start for s in held), max(s.end for s in held)
+        as_of = check_date(as_of or last, first, last)
         return as_of, iter([detect_batch(configs, series, settings.data.channels, as_of)])
-    as_of = as_of or default_as_of(settings)
+    last = default_as_of(settings)
+    first = last - dt.timedelta(days=settings.data.history_days - 1)
+    if settings.data.source == "bigquery":
+        first = dt.date(2010, 1, 1)  # how far back the tables reach is only known by reading
+    as_of = check_date(as_of or last, first, last)
     chunks = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
     return as_of, _parallel(settings, chunks, as_of)
+
+
+def check_date(as_of: dt.date, first: dt.date, last: dt.date) -> dt.date:
+    """The run's date, or a clear error when it lies outside the data."""
+    if not first <= as_of <= last:
+        raise UserError(
+            f"--date {as_of} is outside the data, which covers {first} to {last}; "
+            "pick a day in that range or leave --date out (the latest day with data)"
+        )
+    return as_of
 
 
 def _parallel(

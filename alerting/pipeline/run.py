@@ -12,6 +12,7 @@ import fnmatch
 import os
 from pathlib import Path
 
+from alerting.alerts.model import STATUS_RESOLVED
 from alerting.alerts.store import StateStore, dumps
 from alerting.delivery.live import check_live_credentials
 from alerting.errors import UserError
@@ -81,7 +82,8 @@ def run(
     map_pushes(ctx, found, result.step(STEPS[2]))
     creating = result.step(STEPS[3])
     creating.notes += [str(w) for w in silences.warnings]
-    result.new_alerts = [a.id for a in create_alerts(ctx, found, creating)]
+    result.created = create_alerts(ctx, found, creating)
+    result.new_alerts = [a.id for a in result.created]
     filing = result.step(STEPS[4])
     deliver.file_bugs(ctx, filing)
     deliver.comment_expected(ctx, filing)
@@ -90,6 +92,8 @@ def run(
 
     result.steps[3].errors += store.errors
     result.quarantined = [str(q) for q in store.quarantined()]
+    result.alerts_total = len(ctx.alerts)
+    result.alerts_open = sum(a.status != STATUS_RESOLVED for a in ctx.alerts.values())
     if not dry_run and os.environ.get("ALERTING_RUN_RESULT"):
         Path(os.environ["ALERTING_RUN_RESULT"]).write_text(dumps(result.to_json()), "utf-8")
     return result
@@ -100,8 +104,16 @@ def select_configs(configs: list[MonitorConfig], probe_glob: str | None) -> list
         return configs
     chosen = [c for c in configs if fnmatch.fnmatchcase(c.probe, probe_glob)]
     if not chosen:
-        raise UserError(f"no monitored probe matches --probe {probe_glob!r}")
+        raise UserError(f"no monitored probe matches --probe {probe_glob!r}{_hint(configs, probe_glob)}")
     return chosen
+
+
+def _hint(configs: list[MonitorConfig], pattern: str) -> str:
+    """A glob that would have matched: `networking` meant `networking.*`."""
+    for guess in (f"{pattern}.*", f"{pattern}*", f"*{pattern}*"):
+        if guess != pattern and any(fnmatch.fnmatchcase(c.probe, guess) for c in configs):
+            return f"; the pattern matches whole dotted names: did you mean {guess!r}?"
+    return "; `alerting probes list` shows the monitored probes"
 
 
 def uses_sample_builds(settings: Settings) -> bool:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alerting.cliargs import add_command
+from alerting.cliargs import add_command, add_root, state_dir
 
 
 def register(subparsers) -> None:
@@ -17,15 +17,13 @@ def register(subparsers) -> None:
         run_report,
     )
     parser.add_argument("--out", required=True, type=Path, help="directory to write the site to")
-    parser.add_argument(
-        "--state", default=Path("state"), type=Path, help="state directory (default: state/)"
-    )
+    add_root(parser)
 
 
 def run_report(args: argparse.Namespace) -> int:
     from alerting.report.site import build_site  # matplotlib/jinja2 only when used
 
-    result = build_site(args.state, args.out)
+    result = build_site(state_dir(args), args.out)
     # A broken record is reported and left out; the rest of the site still deploys.
     for problem in result.skipped:
         print(f"alerting: warning: skipped {problem}", file=sys.stderr)

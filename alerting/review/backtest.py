@@ -224,7 +224,6 @@ def data_settings(settings: Settings) -> tuple[Settings, str]:
 
 def backtest_command(args: argparse.Namespace) -> int:
     from alerting.data.source import load_series
-    from alerting.errors import UserError
     from alerting.review.baseline import base_and_current
     from alerting.review.diff import diff_configs
     from alerting.settings import load_settings
@@ -237,13 +236,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     pairs = [(before.get(p), after.get(p)) for p in changed]
     settings, data_note = data_settings(configured)
     series = load_series(settings, union_configs(pairs)) if pairs else {}
-    if args.end:
-        try:
-            end = dt.date.fromisoformat(args.end)
-        except ValueError:
-            raise UserError(f"--end {args.end!r}: expected a date YYYY-MM-DD") from None
-    else:
-        end = max((s.end for s in series.values() if s.n_days), default=dt.date.today())
+    end = args.date or max((s.end for s in series.values() if s.n_days), default=dt.date.today())
     start = end - dt.timedelta(days=args.days - 1)
     results = backtest(pairs, series, settings, start, end)
     print(backtest_markdown(results, args.base, start, end, data_note), end="")

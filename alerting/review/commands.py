@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from alerting.cliargs import add_command
+from alerting.cliargs import add_command, add_date
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--days", type=_positive, default=90, help="how many days back to test (default 90)"
     )
-    parser.add_argument("--end", help="last day tested, YYYY-MM-DD (default: the data's last day)")
+    add_date(parser, "last day tested (default: the data's last day)", "--end")
 
 
 def add_diff(probes_group) -> None:

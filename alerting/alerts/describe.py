@@ -1,0 +1,93 @@
+"""How an alert is named wherever people read it: its explanation, its build, its delivery
+state and its dashboard pages. Bugs, digests, the dashboard and the terminal call these, so
+they never disagree."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import urlsplit
+
+from alerting.alerts.classify import IMPROVEMENT, REGRESSION, Explanation, explain
+from alerting.alerts.model import (
+    DELIVERY_BUG,
+    DRAFTED,
+    FILED,
+    PENDING,
+    SENT,
+    Alert,
+)
+
+
+def explanation(alert: Alert) -> Explanation:
+    """The alert's explanation. Records written before the probe's goal was kept get it back
+    from their stored verdict and direction (a regression that went up: lower is better)."""
+    goal = alert.lower_is_better
+    if goal is None and alert.classification in (REGRESSION, IMPROVEMENT):
+        goal = (alert.direction == "up") == (alert.classification == REGRESSION)
+    return explain(alert.before, alert.after, goal, alert.unit)
+
+
+def build_text(alert: Alert) -> str:
+    """One form of the build everywhere: the nightly's 14-digit build id when known (from
+    hg, or from data that carries it), else the hour the data gives, said to be only that."""
+    push = alert.push_range
+    if push.build and len(push.build) == 14 and not push.sample:
+        return push.build
+    build = alert.build_id
+    if len(build) == 14:
+        return build
+    if len(build) == 10 and build.isdigit():
+        return f"{build}, known to the hour only"
+    return build or "unknown"
+
+
+def delivery_text(alert: Alert) -> str:
+    """`bug 1234 (filed)`, `bug drafted (outbox)`, `email sent`, ... the same on the
+    dashboard and in `alerting alerts list`."""
+    if alert.delivery == DELIVERY_BUG:
+        if alert.bug:
+            return f"bug {alert.bug}" + (" (filed)" if alert.delivery_state == FILED else "")
+        return {DRAFTED: "bug drafted (outbox)", PENDING: "bug pending"}.get(
+            alert.delivery_state, f"bug {alert.delivery_state}"
+        )
+    if alert.delivery_state == SENT:
+        return "email sent"
+    if alert.delivery_state == DRAFTED:
+        return "email drafted (outbox)"
+    if alert.notified:
+        return f"email sent to {len(alert.notified)} of {len(alert.recipients)}"
+    return f"email {alert.delivery_state}"
+
+
+def page_name(key: str) -> str:
+    """A file name for a record id: the id itself when it is plain, else a slug plus a hash so
+    that ids differing only in odd characters still get distinct pages."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._") or "_"
+    if slug == key and len(slug) <= 150:
+        return slug
+    return f"{slug[:120]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def alert_page(base_url: str, alert_id: str) -> str:
+    """The alert's dashboard page under the dashboard's address `base_url`."""
+    return f"{base_url.rstrip('/')}/alerts/{page_name(alert_id)}.html"
+
+
+def summary_page(base_url: str, summary_id: str) -> str:
+    return f"{base_url.rstrip('/')}/summaries/{page_name(summary_id)}.html"
+
+
+def where(alert: Alert) -> str:
+    """`networking.x [label] on Windows nightly`."""
+    label = f" [{alert.label}]" if alert.label else ""
+    return f"{alert.probe}{label} on {alert.platform} {alert.channel}"
+
+
+def http_url(url: object) -> str | None:
+    """The URL if it is an absolute http(s) link; `javascript:`, `data:` etc. never become
+    links on a page or in a mail."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None

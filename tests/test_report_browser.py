@@ -257,3 +257,45 @@ def test_filters_and_plots_work_from_a_local_file_without_a_server(built, page):
     page.locator("#alerts tbody tr:not([hidden]) td.date a").first.click()
     sizes = page.eval_on_selector_all(".plots img", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(sizes) == 2 and all(size > 0 for size in sizes)
+
+
+# Anything wider than the viewport, outside the boxes that scroll on purpose.
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('.scroll')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && (box.right > width + 1 || box.left < -1)) {
+      wide.push(el.tagName + '.' + el.className + ' ' + Math.round(box.left) + '..' + Math.round(box.right));
+    }
+  }
+  for (const box of document.querySelectorAll('.scroll')) {
+    if (box.getBoundingClientRect().right > width + 1) wide.push('scroll box ' + box.getBoundingClientRect().right);
+  }
+  return [document.documentElement.scrollWidth, width, wide.slice(0, 5)];
+}"""
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_nothing_overflows_from_phone_to_desktop(site, browser, width):
+    """Was: at 400 px the index was 1,190 px wide and an alert page 514 px, plots and the Change
+    column cut off. Tables now scroll inside their box and plots scale."""
+    url, alerts = site
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        summaries = sorted({a.summary for a in alerts if a.summary})
+        pages = ["index.html", *(f"alerts/{page_name(a.id)}.html" for a in alerts[:3])]
+        pages += [f"summaries/{page_name(s)}.html" for s in summaries[:2]]
+        for path in pages:
+            page.goto(url + path)
+            page.wait_for_load_state("load")
+            scroll_width, client_width, wide = page.evaluate(OVERFLOWING)
+            assert scroll_width <= client_width and not wide, (path, width, wide)
+            for image in page.locator(".plots img").all():
+                box = image.bounding_box()
+                assert box and box["width"] <= client_width and box["height"] > 100
+        _screenshot(page, f"alert-at-{width}px")
+    finally:
+        page.close()

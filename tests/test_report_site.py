@@ -174,3 +174,68 @@ def test_refuses_to_overwrite_a_directory_that_is_not_a_report(tmp_path):
         build_site(tmp_path / "state", tmp_path / "state" / "site")
     assert (tmp_path / "src" / "keep.txt").read_text() == "mine"
     assert (tmp_path / "state" / "alerts").is_dir()
+
+
+def _readers_state(tmp_path: Path):
+    """Windows and Darwin in one push range, Linux in the next: one summary."""
+    import json
+
+    from alerting.alerts.model import DRAFTED, FILED, PushRange, Summary, Values
+    from tests.alert_factory import make_alert
+
+    windows = make_alert(id="w1", summary="s1", delivery_state=DRAFTED)
+    darwin = make_alert(id="d1", platform="Darwin", summary="s1", bug=77, delivery_state=FILED)
+    darwin.links["bug"] = "https://bugzilla.mozilla.org/show_bug.cgi?id=77"
+    linux = make_alert(
+        id="l1",
+        platform="Linux",
+        summary="s1",
+        after=Values(12.0, 2.5, 60.0, 2900),  # samples per day fell 71 %
+        push_range=PushRange("20261020094512", "20261021094512", "", "b" * 40, "c" * 40),
+        build_id="2026102109",
+    )
+    linux.links["treeherder_range"] = "https://treeherder.mozilla.org/jobs?fromchange=bbb&tochange=ccc"
+    state = tmp_path / "state"
+    for alert in (windows, darwin, linux):
+        (state / "alerts").mkdir(parents=True, exist_ok=True)
+        (state / "alerts" / f"{alert.id}.json").write_text(json.dumps(alert.to_json()))
+    summary = Summary("s1", "2026-10-20", ["d1", "l1", "w1"], windows.push_range)
+    (state / "summaries").mkdir()
+    (state / "summaries" / "s1.json").write_text(json.dumps(summary.to_json()))
+    build_site(state, tmp_path / "site")
+    return tmp_path / "site", (windows, darwin, linux)
+
+
+def test_summary_page_shows_each_range_with_its_own_links(tmp_path):
+    """Was: pushes of one alert next to links of another, and "likely one culprit" for
+    alerts whose ranges differ."""
+    site, _ = _readers_state(tmp_path)
+    page = (site / "summaries" / "s1.html").read_text()
+    assert "likely one culprit" not in page and "2 different push ranges" in page
+    first, second = page.split("Push range 2 of 2")
+    assert "a" * 40 in first and "fromchange=x&amp;tochange=y" in first
+    assert "c" * 40 in second and "fromchange=bbb&amp;tochange=ccc" in second
+    assert "fromchange=x" not in second
+
+
+def test_pages_and_terminal_agree_on_delivery_build_numbers_and_volume(tmp_path, capsys):
+    """Was: "no bug" on the page where the terminal said "bug: drafted"; the volume warning
+    only in bugs; build ids in two forms."""
+    site, (windows, darwin, linux) = _readers_state(tmp_path)
+    index = (site / "index.html").read_text()
+    assert "bug drafted (outbox)" in index and "bug 77 (filed)" in index
+    assert "no bug" not in index
+    assert "10.0 millisecond → 12.0 millisecond (+20.0%)" in index
+    linux_page = (site / "alerts" / "l1.html").read_text()
+    assert "samples per day fell 71.0%" in linux_page
+    assert "2026102109, known to the hour only" not in linux_page  # the nightly is known
+    assert "<code>20261021094512</code>" in linux_page
+    assert "median rose 20.0% (10.0 millisecond → 12.0 millisecond)" in linux_page
+    assert main(["alerts", "list", "--root", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "bug drafted (outbox)" in listing and "bug 77 (filed)" in listing
+    assert "10.0 millisecond → 12.0 millisecond (+20.0%)" in listing
+    assert main(["alerts", "show", "l1", "--root", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert "samples per day fell 71.0%" in shown and "build 20261021094512" in shown
+    assert "median rose 20.0%" in shown and "lower is better, so a regression" in shown

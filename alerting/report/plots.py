@@ -23,6 +23,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 
+from alerting.alerts.describe import explanation  # noqa: E402
 from alerting.alerts.model import Alert  # noqa: E402
 from alerting.numbers import format_change, format_value  # noqa: E402
 
@@ -42,7 +43,7 @@ def title(alert: Alert) -> str:
 
 def change_line(alert: Alert) -> str:
     median = format_change(alert.before.median, alert.after.median, alert.unit)
-    return f"{alert.classification}: median {median}"
+    return f"{explanation(alert).kind}: median {median}"
 
 
 def axis_label(unit: str, log: bool = False) -> str:
@@ -95,7 +96,7 @@ def _no_data(ax: Axes, what: str) -> None:
 
 def draw_series(ax: Axes, alert: Alert) -> None:
     """Daily median and p05..p95 band over time, the change day and the before/after levels."""
-    plot, after_colour = alert.plot, AFTER_COLOURS.get(alert.classification, "#6a1b9a")
+    plot, after_colour = alert.plot, AFTER_COLOURS.get(explanation(alert).kind, "#6a1b9a")
     ax.set_title("Daily median, p05 and p95", loc="left", fontsize=11)
     if not plot.days:
         _no_data(ax, "daily values")
@@ -143,7 +144,7 @@ def _interesting(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> 
 
 def draw_cdfs(ax: Axes, alert: Alert) -> None:
     """Share of samples at or below each value, before and after: a shift right means larger."""
-    plot, after_colour = alert.plot, AFTER_COLOURS.get(alert.classification, "#6a1b9a")
+    plot, after_colour = alert.plot, AFTER_COLOURS.get(explanation(alert).kind, "#6a1b9a")
     ax.set_title("Distribution before and after (CDF)", loc="left", fontsize=11)
     n = min(len(plot.buckets), len(plot.cdf_before), len(plot.cdf_after))
     if n == 0:

@@ -8,24 +8,24 @@ pure function of `state/`, so an unchanged state rebuilds byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert
-from alerting.errors import UserError
-from alerting.numbers import (
-    format_change,
-    format_count,
-    format_value,
-    percent_change,
+from alerting.alerts.describe import (
+    build_text,
+    delivery_text,
+    explanation,
+    http_url,
+    page_name,
 )
+from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert, Summary
+from alerting.alerts.render import same_range, values_table
+from alerting.errors import UserError
+from alerting.numbers import format_change, format_value
 from alerting.report import plots
 from alerting.report.records import load_records
 
@@ -51,23 +51,6 @@ class SiteResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def http_url(url: object) -> str | None:
-    """The URL if it is an absolute http(s) link; `javascript:`, `data:` etc. never reach a page."""
-    if not isinstance(url, str):
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
-
-
-def page_name(key: str) -> str:
-    """A file name for a record id: the id itself when it is plain, else a slug plus a hash so
-    that ids differing only in odd characters still get distinct pages."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._") or "_"
-    if slug == key and len(slug) <= 150:
-        return slug
-    return f"{slug[:120]}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-
-
 def newest_first(alerts: list[Alert]) -> list[Alert]:
     ordered = sorted(alerts, key=lambda a: (a.probe, a.label, a.platform, a.channel, a.id))
     return sorted(ordered, key=lambda a: a.date, reverse=True)
@@ -88,7 +71,7 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
         "label": alert.label,
         "platform": alert.platform,
         "channel": alert.channel,
-        "classification": alert.classification,
+        "classification": explanation(alert).kind,
         "status": alert.status,
         "status_text": status_text(alert),
         "quiet": alert.status in QUIET_STATUSES,  # greyed, with the entry's reason
@@ -96,6 +79,8 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
         "change": format_change(alert.before.median, alert.after.median, alert.unit),
         "bug": alert.bug,
         "bug_url": http_url(alert.links.get("bug")),
+        "delivery": delivery_text(alert),
+        "volume": bool(explanation(alert).volume),
         "href": f"{root}alerts/{page_name(alert.id)}.html",
         "probe_href": f"{root}probes/{page_name(alert.probe)}.html",
         "summary_href": (
@@ -104,25 +89,6 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
             else None
         ),
     }
-
-
-def _values_table(alert: Alert) -> list[dict]:
-    rows = [
-        {
-            "name": name,
-            "before": format_value(getattr(alert.before, name), alert.unit),
-            "after": format_value(getattr(alert.after, name), alert.unit),
-            "change": percent_change(getattr(alert.before, name), getattr(alert.after, name)),
-        }
-        for name in ("median", "p05", "p95")
-    ]
-    samples = {
-        "name": "samples",
-        "before": format_count(alert.before.samples),
-        "after": format_count(alert.after.samples),
-        "change": percent_change(alert.before.samples, alert.after.samples),
-    }
-    return [*rows, samples]
 
 
 def _links(links: dict, keys: tuple[str, ...] = tuple(LINK_TITLES)) -> list[dict]:
@@ -156,7 +122,7 @@ def _filters(alerts: list[Alert]) -> dict[str, list[str]]:
     return {
         "status": sorted({a.status for a in alerts}),
         "platform": sorted({a.platform for a in alerts}),
-        "classification": sorted({a.classification for a in alerts}),
+        "classification": sorted({explanation(a).kind for a in alerts}),
     }
 
 
@@ -236,8 +202,9 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             alert=alert,
             row=_row(alert, "../", summary_ids),
             title=plots.title(alert),
-            headline=plots.change_line(alert),
-            values=_values_table(alert),
+            explained=explanation(alert),
+            build=build_text(alert),
+            values=values_table(alert),
             links=_links(alert.links),
             series_svg=series_file,
             cdf_svg=cdf_file,
@@ -250,9 +217,8 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             "summary.html.j2",
             "../",
             summary=summary,
-            rows=[_row(a, "../", summary_ids) for a in newest_first(members)],
+            ranges=_ranges(summary, members, summary_ids),
             missing=[i for i in summary.alerts if i not in by_id],
-            links=_summary_links(members),
         )
     for probe, history in sorted(by_probe.items()):
         render(
@@ -266,13 +232,24 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
     return result
 
 
-def _summary_links(members: list[Alert]) -> list[dict]:
-    """The push-range links of the first alert that has any."""
-    for alert in members:
-        links = _links(alert.links, RANGE_LINKS)
-        if any(link["url"] for link in links):
-            return links
-    return _links({}, RANGE_LINKS)
+def _ranges(summary: Summary, members: list[Alert], summary_ids: set[str]) -> list[dict]:
+    """The summary's alerts grouped by their push range, each group with its own range and
+    links (taken from its alerts), so a page never shows one range and links another."""
+    groups: list[list[Alert]] = []
+    for alert in newest_first(members):
+        group = next((g for g in groups if same_range(g[0], alert)), None)
+        if group is None:
+            groups.append([alert])
+        else:
+            group.append(alert)
+    return [
+        {
+            "push": group[0].push_range,
+            "links": _links(group[0].links, RANGE_LINKS),
+            "rows": [_row(a, "../", summary_ids) for a in group],
+        }
+        for group in groups
+    ]
 
 
 def _glam_links(history: list[Alert]) -> list[dict]:

@@ -45,7 +45,7 @@ def toplevel(path: Path | str) -> Path:
     if result.returncode != 0:
         where = Path(path).resolve()
         raise GitError(
-            f"{where} is not inside a git repository; run this in a checkout of the alerting "
-            "repository (it compares with the repository's history)"
+            f"{where}: not a git repository; run this in a checkout of the alerting "
+            "repository (the command works with its history)"
         )
     return Path(result.stdout.strip())

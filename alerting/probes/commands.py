@@ -124,6 +124,11 @@ def _validate(args: argparse.Namespace) -> int:
     from alerting.probes.silences_file import read_silences
 
     files, configs, problems = _collect(args)
+    if not files:
+        from alerting.errors import UserError
+
+        where = ", ".join(map(str, args.paths)) if args.paths else "probes/"
+        raise UserError(f"no metrics.yaml files in {where}: nothing to validate")
     known = [c.probe for c in configs]
     warnings = []
     for path in silences_files(args.paths or None):

@@ -140,8 +140,14 @@ def test_bug_description_says_how_to_handle_it_whom_to_ask_and_what_else_moved()
     assert "Ask in \\#alerts." in text
     assert "(https://dash.example.org/site/alerts/a1.html)" in text
     assert "(https://dash.example.org/site/summaries/s1.html)" in text
-    assert "on Darwin nightly](https://dash.example.org/site/alerts/a2.html): regression, same push range" in text
-    assert "on Linux nightly](https://dash.example.org/site/alerts/a3.html): regression, a push range within a day" in text
+    assert (
+        "on Darwin nightly](https://dash.example.org/site/alerts/a2.html): regression, same push range"
+        in text
+    )
+    assert (
+        "on Linux nightly](https://dash.example.org/site/alerts/a3.html): regression, a push range within a day"
+        in text
+    )
 
 
 def test_one_build_id_form_everywhere():
@@ -154,7 +160,10 @@ def test_one_build_id_form_everywhere():
     assert build_text(unmapped) == "2026102009, known to the hour only"
     sample = make_alert(push_range=PushRange(build="20261020090000", to_rev="b" * 40, sample=True))
     assert build_text(sample) == "2026102009, known to the hour only"  # padding is no build id
-    assert build_text(make_alert(build_id="20261006033436", push_range=PushRange())) == "20261006033436"
+    assert (
+        build_text(make_alert(build_id="20261006033436", push_range=PushRange()))
+        == "20261006033436"
+    )
 
 
 def test_improvements_are_not_filed_as_regressions_and_volume_changes_warn():

@@ -194,7 +194,9 @@ def _readers_state(tmp_path: Path):
         push_range=PushRange("20261020094512", "20261021094512", "", "b" * 40, "c" * 40),
         build_id="2026102109",
     )
-    linux.links["treeherder_range"] = "https://treeherder.mozilla.org/jobs?fromchange=bbb&tochange=ccc"
+    linux.links["treeherder_range"] = (
+        "https://treeherder.mozilla.org/jobs?fromchange=bbb&tochange=ccc"
+    )
     state = tmp_path / "state"
     for alert in (windows, darwin, linux):
         (state / "alerts").mkdir(parents=True, exist_ok=True)

@@ -289,22 +289,28 @@ def test_dry_run_writes_nothing(repo):
     assert not (repo / "state").exists()
 
 
-def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypatch):
+def _hg_unreachable(repo, monkeypatch) -> str:
+    """Point hg at a closed port (one quick try); returns the settings to restore."""
     from alerting.alerts import pushes
     from alerting.http import make_session
 
     monkeypatch.setattr(pushes, "make_session", lambda: make_session(retries=1, backoff=0))
-    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
     settings_text = (repo / "alerting.toml").read_text()
     (repo / "alerting.toml").write_text(
         settings_text.replace('url = "http://127.0.0.1:', 'url = "http://127.0.0.1:1/x#')
     )
+    return settings_text
+
+
+def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypatch):
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    settings_text = _hg_unreachable(repo, monkeypatch)
     first = run_in(repo, START + dt.timedelta(days=59))
     assert any("nightly builds unavailable" in e for e in first.errors)
     alert = next(iter(StateStore(repo / "state").alerts().values()))
     assert alert.push_range.to_rev == "" and "treeherder" not in alert.links
     (repo / "alerting.toml").write_text(settings_text)
-    second = run_in(repo, START + dt.timedelta(days=59))  # a rerun once hg answers again
+    second = run_in(repo, START + dt.timedelta(days=60))
     assert second.errors == []
     alert = StateStore(repo / "state").alerts()[alert.id]
     assert alert.push_range.build == "20261021094512"
@@ -314,15 +320,8 @@ def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypa
 
 def test_a_digest_goes_out_for_an_alert_without_push_range(repo, monkeypatch):
     """Was: step 7 crashed on every run when hg was unreachable (no push range, no digest)."""
-    from alerting.alerts import pushes
-    from alerting.http import make_session
-
-    monkeypatch.setattr(pushes, "make_session", lambda: make_session(retries=1, backoff=0))
     write_rows(repo / "rows.jsonl", 60, {("networking_dns_time", "Windows"): 50})
-    settings_text = (repo / "alerting.toml").read_text()
-    (repo / "alerting.toml").write_text(
-        settings_text.replace('url = "http://127.0.0.1:', 'url = "http://127.0.0.1:1/x#')
-    )
+    _hg_unreachable(repo, monkeypatch)
     result = run_in(repo, START + dt.timedelta(days=59))
     assert [e for e in result.errors if "nightly builds unavailable" not in e] == []
     drafts = sorted((repo / "state/outbox/emails/2026-10-30").glob("*.eml"))
@@ -378,7 +377,7 @@ def test_a_corrupt_bug_alert_is_set_aside_and_not_recreated_or_refiled(repo, dam
     assert detect.counts.get("quarantined, not re-created") == 1
     assert any(str(path) in e for e in result.errors)  # reported where it was found
     assert [q.split(" ")[0] for q in result.quarantined] == [f"quarantine/alerts/{alert_id}.json"]
-    summary = run_summary(result, {})
+    summary = run_summary(result)
     assert "### Set aside in state/quarantine/ (1)" in summary and alert_id in summary
 
     before = snapshot(state)

@@ -131,7 +131,9 @@ def test_one_name_per_option_and_old_spellings_still_work(demo, capsys):
     parser = build_parser()
     for argv in (["run"], ["detect", "x"], ["backtest", "--base", "HEAD"]):
         assert parser.parse_args([*argv, "--date", "2026-10-01"]).date.isoformat() == "2026-10-01"
-    assert parser.parse_args(["detect", "x", "--as-of", "2026-10-01"]).date.isoformat() == "2026-10-01"
+    assert (
+        parser.parse_args(["detect", "x", "--as-of", "2026-10-01"]).date.isoformat() == "2026-10-01"
+    )
     assert parser.parse_args(["backtest", "--base", "B", "--end", "2026-10-01"]).date is not None
     for argv in (["alerts", "list"], ["alerts", "show", "x"], ["report", "--out", "o"], ["run"]):
         assert parser.parse_args([*argv, "--root", "r"]).root == Path("r")

@@ -19,7 +19,9 @@ def register(subparsers) -> None:
     )
     listing.add_argument("--json", action="store_true", help="JSON array instead of a table")
     add_root(listing)
-    show = add_command(alerts, "show", "show one alert: what changed, where, what happened", show_command)
+    show = add_command(
+        alerts, "show", "show one alert: what changed, where, what happened", show_command
+    )
     show.add_argument("id", help="alert id (a unique prefix is enough)")
     show.add_argument("--json", action="store_true", help="the whole record as JSON")
     add_root(show)

@@ -29,7 +29,7 @@ def one_line(value: object) -> str:
 def _environment(html: bool) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("alerting.alerts", "templates"),
-        autoescape=html,
+        autoescape=html,  # noqa: S701 -- plain text is made safe by `one_line` (finalize)
         finalize=None if html else one_line,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -87,11 +87,19 @@ def _context(alerts: list[Alert], run_date: str, settings: Settings) -> dict:
 
 
 def digest_text(alerts: list[Alert], run_date: str, settings: Settings) -> str:
-    return _environment(False).get_template("digest.txt.j2").render(**_context(alerts, run_date, settings))
+    return (
+        _environment(False)
+        .get_template("digest.txt.j2")
+        .render(**_context(alerts, run_date, settings))
+    )
 
 
 def digest_html(alerts: list[Alert], run_date: str, settings: Settings) -> str:
-    return _environment(True).get_template("digest.html.j2").render(**_context(alerts, run_date, settings))
+    return (
+        _environment(True)
+        .get_template("digest.html.j2")
+        .render(**_context(alerts, run_date, settings))
+    )
 
 
 def digest_markdown(alerts: list[Alert], run_date: str, settings: Settings) -> str:

@@ -39,14 +39,18 @@ def alert_text(alert: Alert, settings: Settings) -> str:
     else:
         lines.append("push range: not known yet")
     status = alert.status + (f" ({alert.resolution})" if alert.resolution else "")
-    lines.append(f"status: {status} · delivery: {delivery_text(alert)} · summary: {alert.summary or '-'}")
+    lines.append(
+        f"status: {status} · delivery: {delivery_text(alert)} · summary: {alert.summary or '-'}"
+    )
     lines.append(f"detected by {alert.technique}, score {alert.score}")
     lines.append("")
     lines.append(f"dashboard: {alert_page(settings.report.url, alert.id)}")
     lines += [f"{title}: {one_line(alert.links[k])}" for k, title in LINKS if alert.links.get(k)]
     lines.append("")
     lines.append("history:")
-    lines += [f"  {e.date}  {one_line(e.event)}  {one_line(e.detail)}".rstrip() for e in alert.history]
+    lines += [
+        f"  {e.date}  {one_line(e.event)}  {one_line(e.detail)}".rstrip() for e in alert.history
+    ]
     lines.append("")
     lines.append(f"everything (plot series included): alerting alerts show {alert.id} --json")
     return "\n".join(lines)

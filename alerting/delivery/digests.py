@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT, Alert
 from alerting.alerts.digest import digest_html, digest_markdown, digest_subject, digest_text
+from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT, Alert
 from alerting.delivery.email import Digest, outbox_message
 from alerting.settings import Settings
 from alerting.steplog import StepLog

@@ -49,7 +49,9 @@ def what_next(result) -> str:
     noun = "alert" if result.alerts_total == 1 else "alerts"
     counts = f"{result.alerts_total} {noun} ({result.alerts_open} open)"
     if result.dry_run:
-        return f"Dry run: nothing written; {counts} counting the {len(result.created)} it would add."
+        return (
+            f"Dry run: nothing written; {counts} counting the {len(result.created)} it would add."
+        )
     if not result.alerts_total:
         return "No alerts yet."
     return (
@@ -64,4 +66,4 @@ def _progress(args: argparse.Namespace):
         return lambda items, label: items
     from tqdm import tqdm
 
-    return lambda items, label: tqdm(items, desc=label, unit="batch", leave=False)
+    return lambda items, label: tqdm(items, desc=label, unit="batch", leave=False, delay=2)

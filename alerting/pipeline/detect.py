@@ -30,6 +30,7 @@ from alerting.steplog import StepLog
 log = logging.getLogger(__name__)
 
 BATCH = 40  # probes whose data is held in memory at once (and the unit of parallel work)
+LATE_DATA = dt.timedelta(days=7)  # how far past the data's last day a run date may lie
 
 
 def detection_outcomes(
@@ -59,8 +60,9 @@ def detection_outcomes(
 
 
 def check_date(as_of: dt.date, first: dt.date, last: dt.date) -> dt.date:
-    """The run's date, or a clear error when it lies outside the data."""
-    if not first <= as_of <= last:
+    """The run's date, or a clear error when it lies outside the data. A run up to LATE_DATA
+    days after the last day is the normal case of data that arrives late: it sees no new day."""
+    if not first <= as_of <= last + LATE_DATA:
         raise UserError(
             f"--date {as_of} is outside the data, which covers {first} to {last}; "
             "pick a day in that range or leave --date out (the latest day with data)"

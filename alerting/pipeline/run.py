@@ -104,7 +104,9 @@ def select_configs(configs: list[MonitorConfig], probe_glob: str | None) -> list
         return configs
     chosen = [c for c in configs if fnmatch.fnmatchcase(c.probe, probe_glob)]
     if not chosen:
-        raise UserError(f"no monitored probe matches --probe {probe_glob!r}{_hint(configs, probe_glob)}")
+        raise UserError(
+            f"no monitored probe matches --probe {probe_glob!r}{_hint(configs, probe_glob)}"
+        )
     return chosen
 
 

@@ -40,7 +40,9 @@ def load_records(state_dir: Path) -> Records:
     files and none of them can be shown."""
     alerts_dir = state_dir / "alerts"
     if not state_dir.is_dir():
-        raise UserError(f"{state_dir}: no such state directory (pass --root DIR, the alerting repository)")
+        raise UserError(
+            f"{state_dir}: no such state directory (pass --root DIR, the alerting repository)"
+        )
     store = StateStore(state_dir, dry_run=True)
     records = Records(summaries=sorted(store.summaries().values(), key=lambda s: s.id))
     for alert in sorted(store.alerts().values(), key=lambda a: a.id):

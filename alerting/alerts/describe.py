@@ -29,10 +29,11 @@ def explanation(alert: Alert) -> Explanation:
 
 
 def build_text(alert: Alert) -> str:
-    """One form of the build everywhere: the nightly's 14-digit build id when known (from
-    hg, or from data that carries it), else the hour the data gives, said to be only that."""
+    """One form of the build everywhere: the nightly's 14-digit build id when known (the
+    push range's, so it matches the range shown next to it; or the data's own), else the hour
+    the data gives, said to be only that."""
     push = alert.push_range
-    if push.build and len(push.build) == 14 and not push.sample:
+    if len(push.build) == 14 and push.to_rev:
         return push.build
     build = alert.build_id
     if len(build) == 14:

@@ -79,7 +79,6 @@ def bug_description(
                 "where": where(o),
                 "url": alert_page(base, o.id),
                 "kind": explanation(o).kind,
-                "delivery": delivery_text(o),
                 "same": same_range(alert, o),
             }
             for o in sorted(others, key=lambda o: (o.probe, o.platform, o.label, o.id))

@@ -92,7 +92,7 @@ def test_one_digest_per_recipient_over_smtp(store, smtp):
     assert step.counts == {"sent": 3} and step.errors == []
     assert received_by(smtp) == {"a@example.com": 1, "b@example.com": 1, "team@example.com": 1}
     team = next(m for r, m in smtp.received if r == ["team@example.com"])
-    assert team["From"] == SENDER and "4 change(s)" in team["Subject"]
+    assert team["From"] == SENDER and "4 changes in dom.probe" in team["Subject"]
     assert team.get_content_type() == "multipart/alternative"
     assert "dom.probe" in team.get_body(("plain",)).get_content()
     assert "dom.probe" in team.get_body(("html",)).get_content()

@@ -41,7 +41,8 @@ def _environment(html: bool) -> jinja2.Environment:
 def digest_subject(alerts: list[Alert], run_date: str) -> str:
     probes = sorted({a.probe for a in alerts})
     shown = ", ".join(probes[:3]) + (f" and {len(probes) - 3} more" if len(probes) > 3 else "")
-    subject = one_line(f"Telemetry alert ({run_date}): {len(alerts)} change(s) in {shown}")
+    changes = f"{len(alerts)} change" + ("" if len(alerts) == 1 else "s")
+    subject = one_line(f"Telemetry alert ({run_date}): {changes} in {shown}")
     return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 1] + "…"
 
 

@@ -7,6 +7,7 @@ from alerting.alerts.describe import alert_page, build_text, delivery_text, expl
 from alerting.alerts.digest import one_line
 from alerting.alerts.model import Alert
 from alerting.alerts.render import values_table
+from alerting.numbers import format_value
 from alerting.settings import Settings
 from alerting.textable import format_table
 
@@ -31,10 +32,10 @@ def alert_text(alert: Alert, settings: Settings) -> str:
     table = [(r["name"], r["before"], r["after"], r["change"]) for r in values_table(alert)]
     lines += ["", format_table(("", "BEFORE", "AFTER", "CHANGE"), table), ""]
     if push.to_rev and push.from_rev:
-        sample = " (sample builds)" if push.sample else ""
+        sample = ", sample builds" if push.sample else ""
         lines.append(
             f"push range: {push.from_rev[:12]}…{push.to_rev[:12]} "
-            f"(nightly {push.previous_build} to {push.build}){sample}"
+            f"(nightly {push.previous_build} to {push.build}{sample})"
         )
     else:
         lines.append("push range: not known yet")
@@ -42,7 +43,7 @@ def alert_text(alert: Alert, settings: Settings) -> str:
     lines.append(
         f"status: {status} · delivery: {delivery_text(alert)} · summary: {alert.summary or '-'}"
     )
-    lines.append(f"detected by {alert.technique}, score {alert.score}")
+    lines.append(f"detected by {alert.technique}, score {format_value(alert.score)}")
     lines.append("")
     lines.append(f"dashboard: {alert_page(settings.report.url, alert.id)}")
     lines += [f"{title}: {one_line(alert.links[k])}" for k, title in LINKS if alert.links.get(k)]

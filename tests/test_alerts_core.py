@@ -203,3 +203,22 @@ def test_values_and_units_are_spaced_and_unitless_probes_have_no_stray_space():
     assert "median rose 20.0% (10.0 millisecond → 12.0 millisecond)" in digest
     unitless = digest_text([make_alert(unit="")], "2026-10-22", Settings())
     assert "median rose 20.0% (10.0 → 12.0)" in unitless
+
+
+def test_delivery_words_for_every_way_an_alert_goes_out():
+    from alerting.alerts.describe import delivery_text
+    from alerting.alerts.model import COMMENTED, DRAFTED, FILED, PENDING, SENT, SILENCED
+
+    assert delivery_text(make_alert(delivery_state=PENDING)) == "bug pending"
+    assert delivery_text(make_alert(delivery_state=DRAFTED)) == "bug drafted (outbox)"
+    assert delivery_text(make_alert(delivery_state=FILED, bug=5)) == "bug 5 (filed)"
+    email = dict(delivery="email", recipients=["a@x.org", "b@x.org"])
+    assert delivery_text(make_alert(**email, delivery_state=SENT)) == "email sent"
+    partly = make_alert(**email, notified=["a@x.org"])
+    assert delivery_text(partly) == "email sent to 1 of 2"
+    assert delivery_text(make_alert(delivery_state=SILENCED)) == "silenced, not delivered"
+    comment = dict(delivery="comment", bug=9)
+    assert delivery_text(make_alert(**comment, delivery_state=DRAFTED)) == (
+        "comment on bug 9 drafted (outbox)"
+    )
+    assert delivery_text(make_alert(**comment, delivery_state=COMMENTED)) == "comment on bug 9"

@@ -202,11 +202,11 @@ def test_the_run_summary_lists_silences_ending_within_a_week(quiet, monkeypatch)
         "networking.dns_*; until 2026-11-05: DNS resolver rework: noisy until it lands "
         f"({root / 'probes' / 'silences.yaml'}:2)"
     ]
-    text = run_summary(result, StateStore(root / "state").alerts())
+    text = run_summary(result)
     assert "### Silences ending within a week (1)" in text
     assert "until 2026-11-05" in text and "DNS resolver rework" in text
 
     (root / "probes" / "silences.yaml").write_text(silences_yaml(run_date + dt.timedelta(days=8)))
     later = run_on(root, bugzilla, RUN_DAY)
     assert later.expiring == []
-    assert "Silences ending" not in run_summary(later, {})
+    assert "Silences ending" not in run_summary(later)

@@ -10,11 +10,14 @@ from urllib.parse import urlsplit
 
 from alerting.alerts.classify import IMPROVEMENT, REGRESSION, Explanation, explain
 from alerting.alerts.model import (
+    COMMENTED,
     DELIVERY_BUG,
+    DELIVERY_COMMENT,
     DRAFTED,
     FILED,
     PENDING,
     SENT,
+    SILENCED,
     Alert,
 )
 
@@ -46,6 +49,13 @@ def build_text(alert: Alert) -> str:
 def delivery_text(alert: Alert) -> str:
     """`bug 1234 (filed)`, `bug drafted (outbox)`, `email sent`, ... the same on the
     dashboard and in `alerting alerts list`."""
+    if alert.delivery_state == SILENCED:
+        return "silenced, not delivered"
+    if alert.delivery == DELIVERY_COMMENT:
+        on = f"comment on bug {alert.bug}"
+        return {COMMENTED: on, DRAFTED: f"{on} drafted (outbox)"}.get(
+            alert.delivery_state, f"{on} {alert.delivery_state}"
+        )
     if alert.delivery == DELIVERY_BUG:
         if alert.bug:
             return f"bug {alert.bug}" + (" (filed)" if alert.delivery_state == FILED else "")

@@ -63,7 +63,7 @@ class RunResult:
     expiring: list[str] = field(default_factory=list)  # silences ending within a week
     created: list[Alert] = field(default_factory=list)  # the new alerts (also in a dry run)
     alerts_total: int = 0  # alerts known after the run (state/ plus this run's)
-    alerts_open: int = 0  # of those, not resolved
+    alerts_open: int = 0  # of those, still new (not resolved, silenced or expected)
 
     def step(self, name: str) -> StepLog:
         result = StepLog(name)

@@ -12,7 +12,7 @@ import fnmatch
 import os
 from pathlib import Path
 
-from alerting.alerts.model import STATUS_RESOLVED
+from alerting.alerts.model import STATUS_NEW
 from alerting.alerts.store import StateStore, dumps
 from alerting.delivery.live import check_live_credentials
 from alerting.errors import UserError
@@ -93,7 +93,7 @@ def run(
     result.steps[3].errors += store.errors
     result.quarantined = [str(q) for q in store.quarantined()]
     result.alerts_total = len(ctx.alerts)
-    result.alerts_open = sum(a.status != STATUS_RESOLVED for a in ctx.alerts.values())
+    result.alerts_open = sum(a.status == STATUS_NEW for a in ctx.alerts.values())
     if not dry_run and os.environ.get("ALERTING_RUN_RESULT"):
         Path(os.environ["ALERTING_RUN_RESULT"]).write_text(dumps(result.to_json()), "utf-8")
     return result

@@ -329,4 +329,8 @@ def test_digest_is_plain_text_and_html_with_every_part_of_an_entry():
     assert "Next: look through the pushes" in text
     assert "Push range: not known yet." in text  # the alert without a push range
     assert "build 2025010109, known to the hour only" in text
+    assert "Warning" not in text  # samples per day moved 1 %
+    dropped = make_alert("x3", delivery=DELIVERY_EMAIL, recipients=("a@example.com",))
+    dropped.after.samples = 290.0
+    assert "Warning: samples per day fell 71.0%" in digest_text([dropped], RUN, settings)
     assert 'href="https://dash.example.org/alerts/x2.html"' in html

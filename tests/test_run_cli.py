@@ -106,10 +106,14 @@ def test_alerts_show_is_a_readable_summary(demo, capsys):
     assert " from 2026-" in shown and "push range:" in shown and "--json" in shown
 
 
-def test_clear_errors_for_the_usual_mistakes(demo, tmp_path, capsys):
+def test_clear_errors_for_the_usual_mistakes(demo, tmp_path, capsys, monkeypatch):
     """Each was silent, exit 0, or a raw message without a hint."""
     elsewhere = tmp_path / "not-a-repo"
     elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["probes", "diff", "--base", "HEAD"]) == 1
+    error = capsys.readouterr().err
+    assert "not a git repository; run this in a checkout" in error and "rev-parse" not in error
     for argv in (["alerts", "list"], ["run"], ["report", "--out", str(tmp_path / "site")]):
         assert main([*argv, "--root", str(elsewhere)]) == 1
         assert "is not an alerting repository" in capsys.readouterr().err

@@ -112,6 +112,11 @@ def _collect(args: argparse.Namespace):
         default_component=args.default_component or settings.bugzilla.default_component,
     )
     files = probe_files(args.paths or None)
+    if not files:
+        from alerting.errors import UserError
+
+        where = ", ".join(map(str, args.paths)) if args.paths else "probes/"
+        raise UserError(f"no metrics.yaml files in {where}: no probe to check or list")
     configs, problems = collect_for(dataclasses.replace(settings, bugzilla=bugzilla), files)
     return files, configs, problems
 
@@ -124,11 +129,6 @@ def _validate(args: argparse.Namespace) -> int:
     from alerting.probes.silences_file import read_silences
 
     files, configs, problems = _collect(args)
-    if not files:
-        from alerting.errors import UserError
-
-        where = ", ".join(map(str, args.paths)) if args.paths else "probes/"
-        raise UserError(f"no metrics.yaml files in {where}: nothing to validate")
     known = [c.probe for c in configs]
     warnings = []
     for path in silences_files(args.paths or None):

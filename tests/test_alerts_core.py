@@ -56,6 +56,8 @@ def test_a_median_that_did_not_move_is_never_the_reason():
     assert explained.kind == IMPROVEMENT
     assert explained.what == "p95 fell 15.0% (2,000 ms → 1,700 ms)"
     assert explained.sentence.endswith("lower is better, so an improvement.")
+    unknown = explain(Values(590, 100, 2000, 100), Values(590, 100, 1700, 100), None, "ms")
+    assert unknown.kind == CHANGE and "(lower_is_better), so a change" in unknown.why
 
 
 def test_a_mixed_picture_says_so_and_names_what_got_worse():

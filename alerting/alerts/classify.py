@@ -112,7 +112,7 @@ def explain(
         return Explanation(CHANGE, moved, False, what, why, volume)
     what = ", ".join(m.text(unit) for m in moved)
     if lower_is_better is None:
-        why = "the probe does not say whether lower or higher is better, so a change"
+        why = "its monitor block does not say which side is better (lower_is_better), so a change"
         return Explanation(CHANGE, moved, False, what, why, volume)
     goal = "lower is better" if lower_is_better else "higher is better"
     better = [m for m in moved if m.better]

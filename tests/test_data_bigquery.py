@@ -27,7 +27,7 @@ def test_query_names_only_allow_listed_tables_and_passes_values_as_parameters():
     assert by_name["ping_type"].value == "metrics"
     assert by_name["oses"].value == ["Android"]
     # Per-day sums happen in the query: grouped by day and bucket, not one row per build.
-    assert "GROUP BY app_id, channel, metric, metric_type, os, metric_key, day, bucket_key" in sql
+    assert "GROUP BY app_id, channel, metric, os, metric_key, day, bucket_key" in sql
     assert "build_id != '*'" in sql
 
 
@@ -85,7 +85,10 @@ def test_fetch_series_with_a_fake_client():
     assert params["metrics"].values == ["m"]
     assert params["start_day"].value == "20250101"
     assert params["ping_type"].value == "*"
-    assert problems == ["bigquery:m:Windows::20250103: 3 bucket counts were not numbers, skipped"]
+    assert problems == [
+        "bigquery:m:Windows::20250103: 3 build rows skipped (build id not a date and hour, or "
+        "histogram not an object of numeric buckets and non-negative counts)"
+    ]
     s = series[SeriesKey("m", "Windows", "", "firefox_desktop", "nightly")]
     assert s.buckets.tolist() == [1.0, 2.0, 10.0]
     assert s.counts.tolist() == [[0, 4, 1], [0, 0, 0], [2, 0, 0]]

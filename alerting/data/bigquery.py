@@ -28,17 +28,28 @@ TABLES: dict[tuple[str, str], str] = {
     for channel in CHANNELS
 }
 
-# Per build row: its day and its histogram as (key, count) pairs; then summed per day and
-# bucket, and folded back into one row per (series, day). The first build of the day (the
-# smallest id) names the day. Counts that are not numbers are counted, not summed, so they
-# can be reported.
-_SQL = """
-WITH builds AS (
+# Per build row: its day, its histogram (`non_norm_histogram`; older rows only have the
+# normalized `histogram`, weighted by their sample or user count, as `series_from_rows` does)
+# and whether it is usable. A build row is used whole or not at all: its build id must be a
+# real date and hour, its histogram a flat JSON object of numeric keys and finite
+# non-negative counts. Unusable rows are counted per day, not summed, so they can be reported.
+# The usable rows are summed per day and bucket and folded into one row per (series, day),
+# named by the day's first build. Written in the part of BigQuery's SQL that the tests can run
+# on DuckDB (transpiled by sqlglot): regular expressions instead of JSON functions.
+_SQL = r"""
+WITH source AS (
   SELECT
-    app_id, channel, metric, metric_type, os, metric_key, build_id,
+    IFNULL(app_id, '') AS app_id, IFNULL(channel, '') AS channel, metric,
+    IFNULL(metric_type, '') AS metric_type, IFNULL(os, '') AS os,
+    IFNULL(metric_key, '') AS metric_key, build_id,
     SUBSTR(build_id, 1, 8) AS day,
-    REGEXP_EXTRACT_ALL(non_norm_histogram, r'"([^"]*)"\\s*:') AS bucket_keys,
-    REGEXP_EXTRACT_ALL(non_norm_histogram, r':\\s*([^,}\\s]+)') AS bucket_counts
+    IF(IFNULL(non_norm_histogram, '') != '', non_norm_histogram, histogram) AS histogram,
+    CASE
+      WHEN IFNULL(non_norm_histogram, '') != '' THEN 1.0
+      WHEN total_sample > 0 THEN CAST(total_sample AS FLOAT64)
+      WHEN total_users > 0 THEN CAST(total_users AS FLOAT64)
+      ELSE 1.0
+    END AS weight
   FROM `{table}`
   WHERE metric IN UNNEST(@metrics)
     AND build_id != '*'
@@ -48,36 +59,72 @@ WITH builds AS (
     AND SUBSTR(build_id, 1, 8) <= @end_day
     AND (ARRAY_LENGTH(@oses) = 0 OR os IN UNNEST(@oses))
 ),
-entries AS (
+parsed AS (
   SELECT
-    app_id, channel, metric, metric_type, os, metric_key, day, build_id, bucket_key,
-    SAFE_CAST(bucket_counts[SAFE_OFFSET(position)] AS FLOAT64) AS count
-  FROM builds, UNNEST(bucket_keys) AS bucket_key WITH OFFSET AS position
+    *,
+    REGEXP_EXTRACT_ALL(histogram, r'"([^"]*)"\s*:') AS bucket_keys,
+    REGEXP_EXTRACT_ALL(histogram, r':\s*([^,}\s]+)') AS bucket_counts
+  FROM source
+),
+builds AS (
+  SELECT
+    *,
+    IFNULL(
+      REGEXP_CONTAINS(build_id, r'^[0-9]{10}([0-9]{4})?$')
+      AND SAFE_CAST(
+        CONCAT(SUBSTR(build_id, 1, 4), '-', SUBSTR(build_id, 5, 2), '-', SUBSTR(build_id, 7, 2))
+        AS DATE
+      ) IS NOT NULL
+      AND SAFE_CAST(SUBSTR(build_id, 9, 2) AS INT64) < 24
+      AND IFNULL(SAFE_CAST(NULLIF(SUBSTR(build_id, 11, 2), '') AS INT64), 0) < 60
+      AND IFNULL(SAFE_CAST(NULLIF(SUBSTR(build_id, 13, 2), '') AS INT64), 0) < 62
+      AND REGEXP_CONTAINS(
+        histogram,
+        r'^\s*\{\s*("[^"]*"\s*:\s*[^\s",:{}\[\]]+\s*(,\s*"[^"]*"\s*:\s*[^\s",:{}\[\]]+\s*)*)?\}\s*$'
+      )
+      AND ARRAY_LENGTH(bucket_keys) = ARRAY_LENGTH(bucket_counts)
+      AND NOT EXISTS (
+        SELECT 1 FROM UNNEST(bucket_keys) AS text
+        WHERE SAFE_CAST(text AS FLOAT64) IS NULL OR IS_INF(SAFE_CAST(text AS FLOAT64))
+          OR IS_NAN(SAFE_CAST(text AS FLOAT64))
+      )
+      AND NOT EXISTS (
+        SELECT 1 FROM UNNEST(bucket_counts) AS text
+        WHERE SAFE_CAST(text AS FLOAT64) IS NULL OR IS_INF(SAFE_CAST(text AS FLOAT64))
+          OR IS_NAN(SAFE_CAST(text AS FLOAT64)) OR SAFE_CAST(text AS FLOAT64) < 0
+      ),
+      FALSE
+    ) AS usable
+  FROM parsed
 ),
 daily AS (
   SELECT
-    app_id, channel, metric, metric_type, os, metric_key, day, bucket_key,
-    SUM(count) AS count,
-    COUNTIF(count IS NULL OR count < 0) AS unusable
-  FROM entries
-  GROUP BY app_id, channel, metric, metric_type, os, metric_key, day, bucket_key
+    app_id, channel, metric, os, metric_key, day, bucket_key,
+    SUM(SAFE_CAST(bucket_counts[OFFSET(position)] AS FLOAT64) * weight) AS count
+  FROM builds, UNNEST(bucket_keys) AS bucket_key WITH OFFSET AS position
+  WHERE usable
+  GROUP BY app_id, channel, metric, os, metric_key, day, bucket_key
+),
+days AS (
+  SELECT
+    app_id, channel, metric, os, metric_key, day,
+    MIN(IF(usable, metric_type, NULL)) AS metric_type,
+    MIN(IF(usable, build_id, NULL)) AS first_build_id,
+    COUNTIF(NOT usable) AS unusable
+  FROM builds
+  GROUP BY app_id, channel, metric, os, metric_key, day
 )
 SELECT
   d.app_id, d.channel, d.metric, d.metric_type, d.os, d.metric_key, d.day,
-  b.first_build_id,
+  d.first_build_id, d.unusable,
   ARRAY_AGG(
-    IF(d.count IS NULL, NULL, STRUCT(d.bucket_key AS key, d.count AS count)) IGNORE NULLS
-  ) AS buckets,
-  SUM(d.unusable) AS unusable
-FROM daily AS d
-JOIN (
-  SELECT app_id, channel, metric, os, metric_key, day, MIN(build_id) AS first_build_id
-  FROM builds
-  GROUP BY app_id, channel, metric, os, metric_key, day
-) AS b
+    IF(b.count IS NULL, NULL, STRUCT(b.bucket_key AS key, b.count AS count)) IGNORE NULLS
+  ) AS buckets
+FROM days AS d
+LEFT JOIN daily AS b
 USING (app_id, channel, metric, os, metric_key, day)
 GROUP BY d.app_id, d.channel, d.metric, d.metric_type, d.os, d.metric_key, d.day,
-  b.first_build_id
+  d.first_build_id, d.unusable
 """
 
 # Fenix has one ping per row kind; desktop FOG aggregates over all pings ('*').
@@ -193,8 +240,15 @@ def _glam_rows(result: Iterable[Mapping], problems: list[str]) -> Iterable[dict]
     """Query result rows -> GLAM-shaped rows (one per series and day) for `series_from_rows`."""
     for row in result:
         where = f"bigquery:{row['metric']}:{row['os']}:{row['metric_key']}:{row['day']}"
-        if row.get("unusable"):
-            problems.append(f"{where}: {row['unusable']} bucket counts were not numbers, skipped")
+        skipped = row.get("unusable") or 0
+        if skipped:
+            rows = "build row" if skipped == 1 else "build rows"
+            problems.append(
+                f"{where}: {skipped} {rows} skipped (build id not a date and hour, or histogram "
+                "not an object of numeric buckets and non-negative counts)"
+            )
+        if row["first_build_id"] is None:  # no usable build that day
+            continue
         yield {
             WHERE: where,
             "app_id": row["app_id"],
@@ -204,7 +258,7 @@ def _glam_rows(result: Iterable[Mapping], problems: list[str]) -> Iterable[dict]
             "os": row["os"],
             "metric_key": row["metric_key"],
             "build_id": row["first_build_id"],
-            "non_norm_histogram": {b["key"]: b["count"] for b in row["buckets"]},
+            "non_norm_histogram": {b["key"]: b["count"] for b in row["buckets"] or ()},
         }
 
 

@@ -17,6 +17,11 @@ from alerting.errors import UserError
 
 CONFIG_FILE = "alerting.toml"
 
+# Bytes one BigQuery query may bill unless `[data] maximum_bytes_billed` says otherwise: 1 TiB,
+# a few dollars at on-demand prices. A guard against a query that scans far more than expected,
+# not a budget: `alerting run --estimate` tells what a run scans.
+MAXIMUM_BYTES_BILLED = 1 << 40
+
 
 @dataclass
 class DataSettings:
@@ -27,6 +32,7 @@ class DataSettings:
     sample_seed: int = 11  # the embedded default's seed: a demo with bugs, digests, every class
     sample_end: str = ""  # last day of the embedded sample data (ISO); "" = a fixed default
     bigquery_project: str = ""
+    maximum_bytes_billed: int = MAXIMUM_BYTES_BILLED  # per query (one per app and channel)
 
 
 @dataclass

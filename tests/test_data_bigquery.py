@@ -1,5 +1,6 @@
 import datetime as dt
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -105,10 +106,13 @@ def test_missing_extra_is_a_clear_user_error(monkeypatch):
 
 def test_pipeline_source_queries_each_app_and_channel_once():
     pytest.importorskip("google.cloud.bigquery")
-    from types import SimpleNamespace
-
     settings = SimpleNamespace(
-        data=SimpleNamespace(history_days=30, channels=["nightly", "beta"], bigquery_project="")
+        data=SimpleNamespace(
+            history_days=30,
+            channels=["nightly", "beta"],
+            bigquery_project="",
+            maximum_bytes_billed=12345,
+        )
     )
     configs = [
         SimpleNamespace(metric="m", app="fog"),
@@ -124,6 +128,7 @@ def test_pipeline_source_queries_each_app_and_channel_once():
         "moz-fx-data-shared-prod.glam_etl.glam_fog_beta_aggregates",
         "moz-fx-data-shared-prod.glam_etl.glam_fog_nightly_aggregates",
     ]
+    assert {c.maximum_bytes_billed for _, c in client.calls} == {12345}
     metrics = sorted(
         tuple(p.values) for _, c in client.calls for p in c.query_parameters if p.name == "metrics"
     )
@@ -132,3 +137,66 @@ def test_pipeline_source_queries_each_app_and_channel_once():
     assert series[SeriesKey("m", "Windows", "", "firefox_desktop", "nightly")].counts.tolist() == [
         [4.0]
     ]
+
+
+def fleet_settings(limit=10**12):
+    from alerting.settings import Settings
+
+    settings = Settings()
+    settings.data.channels = ["nightly", "beta"]
+    settings.data.maximum_bytes_billed = limit
+    return settings
+
+
+FLEET = [SimpleNamespace(metric="m", app="fog"), SimpleNamespace(metric="k", app="fenix")]
+
+
+class DryRunClient(FakeClient):
+    """Answers dry runs with the bytes the query would scan: 1,000 per query parameter value."""
+
+    def query(self, sql, job_config=None):
+        self.calls.append((sql, job_config))
+        assert job_config.dry_run and not job_config.use_query_cache
+        job = FakeJob([])
+        job.total_bytes_processed = 1000 * len(job_config.query_parameters[0].values)
+        return job
+
+
+def test_estimate_dry_runs_the_queries_of_the_run():
+    pytest.importorskip("google.cloud.bigquery")
+    client = DryRunClient([])
+    settings = fleet_settings()
+    assert bq.estimate_bytes(settings, FLEET, client=client, today=END) == 4000
+    runs = FakeClient([])
+    bq.load_series(settings, FLEET, client=runs, today=END)
+    # The very queries (text and parameters) the run makes, each with the cost guard.
+    assert [sql for sql, _ in client.calls] == [sql for sql, _ in runs.calls]
+    for (_, dry), (_, real) in zip(client.calls, runs.calls, strict=True):
+        assert [p.to_api_repr() for p in dry.query_parameters] == [
+            p.to_api_repr() for p in real.query_parameters
+        ]
+        assert real.maximum_bytes_billed == 10**12 and not real.dry_run
+
+
+class RefusingClient(FakeClient):
+    def query(self, sql, job_config=None):
+        from google.api_core.exceptions import BadRequest
+
+        message = "Query exceeded limit for bytes billed: 1000. 10485760 or higher required."
+        raise BadRequest(message, errors=[{"reason": "bytesBilledLimitExceeded"}])
+
+
+def test_a_query_refused_for_its_size_names_the_setting():
+    pytest.importorskip("google.cloud.bigquery")
+    with pytest.raises(UserError) as caught:
+        bq.load_series(fleet_settings(1000), FLEET, client=RefusingClient([]), today=END)
+    message = str(caught.value)
+    assert "would bill more than 1,000 bytes" in message
+    assert "[data] maximum_bytes_billed" in message
+    assert "ALERTING_DATA_MAXIMUM_BYTES_BILLED" in message
+    assert "10485760 or higher required" in message
+
+
+def test_limit_must_be_positive():
+    with pytest.raises(UserError, match=r"maximum_bytes_billed.* is 0; it must be a positive"):
+        bq.load_series(fleet_settings(0), FLEET, client=FakeClient([]), today=END)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from alerting.data.model import CHANNELS, DailySeries, SeriesKey
 from alerting.data.series import WHERE, merge_series, series_from_rows
 from alerting.errors import UserError
+from alerting.settings import MAXIMUM_BYTES_BILLED
 
 PROJECT_DATASET = "moz-fx-data-shared-prod.glam_etl"
 APPS = ("fog", "fenix")
@@ -173,6 +174,9 @@ def build_query(
     return sql, parameters
 
 
+_LIMIT_SETTING = "[data] maximum_bytes_billed (or ALERTING_DATA_MAXIMUM_BYTES_BILLED)"
+
+
 def fetch_series(
     metrics: Sequence[str],
     start: dt.date,
@@ -181,26 +185,21 @@ def fetch_series(
     channel: str = "nightly",
     oses: Sequence[str] = (),
     client=None,
+    maximum_bytes_billed: int = MAXIMUM_BYTES_BILLED,
 ) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     """Daily series of `metrics` from the GLAM table of `app` and `channel`.
 
     `client` is a `google.cloud.bigquery.Client` (made from the environment's credentials
-    when omitted).
+    when omitted). BigQuery refuses the query, before it runs, if it would bill more than
+    `maximum_bytes_billed`.
     """
     sql, parameters = build_query(metrics, start, end, app, channel, oses)
-    bigquery = _bigquery()
-    if client is None:
-        try:
-            client = bigquery.Client()
-        except Exception as error:  # the library raises many kinds for missing credentials
-            raise UserError(f"cannot connect to BigQuery: {error}") from None
-    job_config = bigquery.QueryJobConfig(
-        query_parameters=[_to_bigquery(bigquery, p) for p in parameters]
-    )
+    client = client or _client("")
+    job_config = _job_config(parameters, maximum_bytes_billed=maximum_bytes_billed)
     try:
         result = client.query(sql, job_config=job_config).result()
     except Exception as error:  # google.api_core errors: permissions, quota, bad request
-        raise UserError(f"BigQuery query failed: {error}") from None
+        raise _query_error(error, maximum_bytes_billed) from None
     problems: list[str] = []
     rows = list(_glam_rows(result, problems))
     series = series_from_rows(rows, problems)
@@ -210,30 +209,94 @@ def fetch_series(
 def load_series(settings, configs, client=None, today: dt.date | None = None):
     """The pipeline's BigQuery source: every monitored metric, per app and channel.
 
-    `settings.data` gives the channels, the days of history and the billing project;
-    `configs` are monitor configs (`metric`, `app`). Skipped rows are logged as warnings.
+    `settings.data` gives the channels, the days of history, the billing project and the
+    bytes a query may bill; `configs` are monitor configs (`metric`, `app`). Skipped rows
+    are logged as warnings.
     """
+    queries = _queries(settings, configs, today)
+    limit = _maximum_bytes_billed(settings)
+    if client is None and queries:
+        client = _client(settings.data.bigquery_project)
+    parts = []
+    for query in queries:
+        found, problems = fetch_series(*query, client=client, maximum_bytes_billed=limit)
+        for problem in problems:
+            log.warning("%s", problem)
+        parts.append(found)
+    return merge_series(parts)
+
+
+def estimate_bytes(settings, configs, client=None, today: dt.date | None = None) -> int:
+    """Bytes the run's queries would scan (and bill), from BigQuery dry runs of the very same
+    queries and parameters: nothing is read and nothing billed."""
+    queries = _queries(settings, configs, today)
+    if client is None and queries:
+        client = _client(settings.data.bigquery_project)
+    total = 0
+    for metrics, start, end, app, channel in queries:
+        sql, parameters = build_query(metrics, start, end, app, channel)
+        job_config = _job_config(parameters, dry_run=True)
+        try:
+            job = client.query(sql, job_config=job_config)
+        except Exception as error:  # google.api_core errors: permissions, bad request
+            raise _query_error(error, None) from None
+        total += int(job.total_bytes_processed or 0)
+    return total
+
+
+def _queries(settings, configs, today: dt.date | None) -> list[tuple]:
+    """(metrics, start, end, app, channel) of each query a run makes: one per app and channel."""
     today = today or dt.date.today()
     start = today - dt.timedelta(days=settings.data.history_days)
     by_app: dict[str, set[str]] = {}
     for config in configs:
         by_app.setdefault(getattr(config, "app", None) or "fog", set()).add(config.metric)
-    if client is None and by_app:
-        bigquery = _bigquery()
-        try:
-            client = bigquery.Client(project=settings.data.bigquery_project or None)
-        except Exception as error:  # the library raises many kinds for missing credentials
-            raise UserError(f"cannot connect to BigQuery: {error}") from None
-    parts = []
-    for app, metrics in sorted(by_app.items()):
-        for channel in settings.data.channels:
-            found, problems = fetch_series(
-                sorted(metrics), start, today, app=app, channel=channel, client=client
-            )
-            for problem in problems:
-                log.warning("%s", problem)
-            parts.append(found)
-    return merge_series(parts)
+    return [
+        (sorted(metrics), start, today, app, channel)
+        for app, metrics in sorted(by_app.items())
+        for channel in settings.data.channels
+    ]
+
+
+def _maximum_bytes_billed(settings) -> int:
+    limit = settings.data.maximum_bytes_billed
+    if limit < 1:
+        raise UserError(f"{_LIMIT_SETTING} is {limit}; it must be a positive number of bytes")
+    return limit
+
+
+def _client(project: str):
+    bigquery = _bigquery()
+    try:
+        return bigquery.Client(project=project or None)
+    except Exception as error:  # the library raises many kinds for missing credentials
+        raise UserError(f"cannot connect to BigQuery: {error}") from None
+
+
+def _job_config(parameters: list[Parameter], maximum_bytes_billed: int = 0, dry_run=False):
+    bigquery = _bigquery()
+    job_config = bigquery.QueryJobConfig(
+        query_parameters=[_to_bigquery(bigquery, p) for p in parameters]
+    )
+    if dry_run:
+        job_config.dry_run = True
+        job_config.use_query_cache = False  # a cached answer would estimate 0 bytes
+    else:
+        job_config.maximum_bytes_billed = maximum_bytes_billed
+    return job_config
+
+
+def _query_error(error: Exception, maximum_bytes_billed: int | None) -> UserError:
+    """A failed query as a user error; refused for its size, it names the setting to raise."""
+    reasons = {e.get("reason") for e in getattr(error, "errors", None) or () if isinstance(e, dict)}
+    if "bytesBilledLimitExceeded" in reasons or "limit for bytes billed" in str(error):
+        return UserError(
+            f"BigQuery refused the query: it would bill more than {maximum_bytes_billed:,} "
+            f"bytes, the limit set by {_LIMIT_SETTING}. Raise the setting if the cost is "
+            f"expected, or monitor fewer metrics or fewer days ([data] history_days). "
+            f"BigQuery said: {error}"
+        )
+    return UserError(f"BigQuery query failed: {error}")
 
 
 def _glam_rows(result: Iterable[Mapping], problems: list[str]) -> Iterable[dict]:

@@ -210,3 +210,33 @@ def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_pa
         np.testing.assert_array_equal(s.counts, sequential[key].counts)
         np.testing.assert_array_equal(s.present, sequential[key].present)
         assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start
+
+
+def test_big_parquet_files_read_in_parallel_by_row_groups(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from alerting.data import rows as rows_module
+
+    data = generate(seed=9, n_series=4, days=40, end=dt.date(2025, 3, 1))
+    rows = [dict(r) for r in data.rows]
+    rows[len(rows) // 2 + 3]["non_norm_histogram"] = '{"1": -4}'
+    rows[-2]["build_id"] = "20251399"
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=50)
+    sequential, seq_problems = load_series([path])
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
+    parts = rows_module._parts([path])
+    assert len(parts) == 3 and parts[0].start == 0 and parts[-1].end == -(-len(rows) // 50)
+    assert [p.line for p in parts] == [1, 1 + 50 * parts[0].end, 1 + 50 * parts[1].end]
+    parallel, par_problems = load_series([path])
+    assert par_problems == seq_problems
+    assert [p.split(": ")[0] for p in par_problems] == [
+        f"{path}:row {len(rows) // 2 + 4}",
+        f"{path}:row {len(rows) - 1}",
+    ]
+    assert parallel.keys() == sequential.keys()
+    for key, s in parallel.items():
+        np.testing.assert_array_equal(s.counts, sequential[key].counts)
+        assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start

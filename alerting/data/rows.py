@@ -13,7 +13,7 @@ import gzip
 import io
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.series import PROBLEM, WHERE, merge_series, series_from_rows
+from alerting.data.series import PROBLEM, ROW_COLUMNS, WHERE, merge_series, series_from_rows
 from alerting.errors import UserError
 
 JSON_LINES = "jsonl"
@@ -70,7 +70,7 @@ def load_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
         problems = [problem for _, part_problems in results for problem in part_problems]
     else:
         problems = []
-        series = series_from_rows(_all_rows(paths), problems)
+        series = series_from_rows(_all_rows(paths, ROW_COLUMNS), problems)
     if not series and problems:
         shown = "\n  ".join(problems[:5])
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -87,37 +87,50 @@ def _existing(paths: Iterable[str | Path]) -> list[Path]:
     return paths
 
 
-def _all_rows(paths: Iterable[str | Path]) -> Iterator[dict]:
-    return itertools.chain.from_iterable(iter_rows(p) for p in _existing(paths))
+def _all_rows(
+    paths: Iterable[str | Path], columns: Collection[str] | None = None
+) -> Iterator[dict]:
+    return itertools.chain.from_iterable(iter_rows(p, columns) for p in _existing(paths))
 
 
-# Big JSON lines files are read by all cores, each a range of lines. Smaller inputs are not
-# worth starting processes for.
+# Big inputs are read by all cores: JSON lines files in ranges of lines, Parquet files in
+# ranges of row groups. Smaller inputs are not worth starting processes for.
 PARALLEL_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class _Part:
-    """Lines [start, end) (byte offsets) of a JSON lines file, first line numbered `line`."""
+    """Lines [start, end) (byte offsets) of a JSON lines file, or row groups [start, end) of
+    a Parquet file; its first line or row is numbered `line`."""
 
     path: Path
     start: int
     end: int
     line: int
+    kind: str = JSON_LINES
 
 
 def _parts(paths: list[Path]) -> list[_Part]:
     """Split the input for parallel reading; [] when it should be read in one go."""
     cores = os.cpu_count() or 1
-    total = sum(p.stat().st_size for p in paths)
-    if cores < 2 or total < PARALLEL_BYTES or any(file_kind(p) != JSON_LINES for p in paths):
+    kinds = [file_kind(p) for p in paths]
+    if cores < 2 or any(k not in (JSON_LINES, PARQUET) for k in kinds):
         return []
     if any(p.suffix.lower() == ".gz" for p in paths):
         return []
+    sizes = [
+        _parquet_size(p) if k == PARQUET else p.stat().st_size
+        for p, k in zip(paths, kinds, strict=True)
+    ]
+    total = sum(sizes)
+    if total < PARALLEL_BYTES:
+        return []
     parts = []
-    for path in paths:
-        size = path.stat().st_size
+    for path, kind, size in zip(paths, kinds, sizes, strict=True):
         pieces = max(1, round(cores * size / total))
+        if kind == PARQUET:
+            parts += _parquet_parts(path, pieces)
+            continue
         with open(path, "rb") as handle:
             offsets = [0]
             for i in range(1, pieces):
@@ -130,6 +143,27 @@ def _parts(paths: list[Path]) -> list[_Part]:
             for start, end in itertools.pairwise(offsets):
                 parts.append(_Part(path, start, end, line))
                 line += _count_lines(handle, end - start)
+    return parts
+
+
+def _parquet_size(path: Path) -> int:
+    """Bytes of a Parquet file's data once decoded (what reading it costs)."""
+    metadata = _parquet_file(path).metadata
+    return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+
+
+def _parquet_parts(path: Path, pieces: int) -> list[_Part]:
+    """Up to `pieces` ranges of whole row groups with about the same number of rows."""
+    metadata = _parquet_file(path).metadata
+    rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    total = sum(rows)
+    parts, start, line, taken = [], 0, 1, 0
+    for group, count in enumerate(rows):
+        taken += count
+        if taken * pieces >= total * (len(parts) + 1) or group == len(rows) - 1:
+            parts.append(_Part(path, start, group + 1, line, PARQUET))
+            line += sum(rows[start : group + 1])
+            start = group + 1
     return parts
 
 
@@ -146,6 +180,10 @@ def _count_lines(handle, size: int) -> int:
 
 def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     problems: list[str] = []
+    if part.kind == PARQUET:
+        groups = range(part.start, part.end)
+        rows = _parquet_rows(part.path, ROW_COLUMNS, groups, first=part.line)
+        return series_from_rows(rows, problems), problems
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
         lines = _lines_until(handle, part.end - part.start)
@@ -161,12 +199,15 @@ def _lines_until(handle, size: int) -> Iterator[bytes]:
         yield line
 
 
-def iter_rows(path: Path) -> Iterator[dict]:
-    """Rows of one file; lines that are not rows come as {WHERE, PROBLEM} markers."""
+def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[dict]:
+    """Rows of one file; lines that are not rows come as {WHERE, PROBLEM} markers.
+
+    `columns` may name the only columns needed (a hint: formats read row by row ignore it).
+    """
     kind = file_kind(path)
     try:
         if kind == PARQUET:
-            yield from _parquet_rows(path)
+            yield from _parquet_rows(path, columns)
         elif kind == CSV:
             yield from _csv_rows(path)
         else:
@@ -285,18 +326,42 @@ def _csv_rows(path: Path) -> Iterator[dict]:
             raise UserError(f"{path}:{reader.line_num}: not valid CSV: {error}") from None
 
 
-def _parquet_rows(path: Path) -> Iterator[dict]:
+def _parquet_rows(
+    path: Path,
+    columns: Collection[str] | None = None,
+    row_groups: Iterable[int] | None = None,
+    first: int = 1,
+) -> Iterator[dict]:
+    """Rows of a Parquet file (or of some of its row groups, the first numbered `first`),
+    converted column by column (much faster than row by row); only `columns` (those the
+    file has) when given."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
-        batches = parquet.iter_batches(batch_size=65536)
-        number = 0
-        for batch in batches:
-            for row in batch.to_pylist():
+        parquet = _parquet_file(path)
+        names = parquet.schema_arrow.names
+        if columns is not None:
+            names = [name for name in names if name in columns]
+        groups = None if row_groups is None else list(row_groups)
+        number = first - 1
+        for batch in parquet.iter_batches(batch_size=65536, columns=names, row_groups=groups):
+            values = [batch.column(i).to_pylist() for i in range(len(names))]
+            for row_values in zip(*values, strict=True):
                 number += 1
+                row = dict(zip(names, row_values, strict=True))
                 row[WHERE] = f"{path}:row {number}"
                 yield row
     except (pa.ArrowException, ValueError) as error:
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+
+
+def _parquet_file(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, ValueError) as error:
+        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None

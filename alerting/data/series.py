@@ -25,6 +25,12 @@ from alerting.data.model import DailySeries, SeriesKey
 WHERE = "_where"
 PROBLEM = "_problem"
 
+# The columns of a GLAM row that series are made of (readers may skip the others).
+ROW_COLUMNS = frozenset(
+    ("app_id", "channel", "metric", "metric_type", "os", "metric_key", "build_id")
+    + ("non_norm_histogram", "histogram", "total_sample", "total_users")
+)
+
 # `build_id = '*'` rows aggregate a whole version, not a build.
 VERSION_AGGREGATE = "*"
 

@@ -1,17 +1,34 @@
-"""Reading and aggregating a year of generated GLAM rows: rows/second, and the total time.
+"""Reading GLAM rows, and `alerting detect` end to end against the published mozdetect.
 
-Writes the rows as JSON lines first (not timed), then times `load_series` (read, validate,
-sum per day) on that file. Aim: a year of 1,000 series in under 30 s on 2 cores.
+Generates a year of series (1-3 builds a day) and writes their rows once, with every bucket
+of a series present in every row (zeros included, the most text to parse), as JSON lines and
+as Parquet (not timed). Then:
 
-    python benchmarks/data.py [--series 1000] [--days 365] [--dir /tmp/alerting-bench-data]
+- reading: `load_series` on each file (read, validate, sum per day) against the bare parse of
+  the same JSON (each line and its histogram text with orjson, nothing else), the floor any
+  reader of this format pays;
+- end to end: `alerting detect FILE --format json` in a subprocess on each file, median of
+  `--runs` runs, wall and CPU time (all processes of the run);
+- mozdetect 0.2.0 (`cdf_squared`, its defaults, its own aggregation of the rows) on the first
+  `--mozdetect-series` series in this same process, median time per series, and the ratios.
+
+    pip install mozdetect==0.2.0   # benchmark-only, by hand; never a project dependency
+    python benchmarks/data.py [--series 150] [--days 365] [--mozdetect-series 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
+import resource
+import statistics
+import subprocess
+import sys
 import time
+import warnings
+from collections import defaultdict
 from pathlib import Path
 
 import orjson
@@ -20,42 +37,145 @@ from alerting.data.generator import generate
 from alerting.data.rows import load_series
 
 
+def write_rows(folder: Path, series: int, days: int, seed: int) -> tuple[Path, Path]:
+    """The JSON lines and Parquet files of the dataset (made once, then reused)."""
+    jsonl = folder / f"full-buckets-{series}x{days}-seed{seed}.jsonl"
+    parquet = jsonl.with_suffix(".parquet")
+    if jsonl.exists() and parquet.exists():
+        return jsonl, parquet
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    started = time.perf_counter()
+    data = generate(seed=seed, n_series=series, days=days, end=dt.date(2025, 6, 30))
+    keys: dict[tuple, set[str]] = defaultdict(set)
+    for row in data.rows:
+        keys[row["metric"], row["os"], row["metric_key"]].update(
+            orjson.loads(row["non_norm_histogram"])
+        )
+    ordered = {key: sorted(names, key=float) for key, names in keys.items()}
+    rows = []
+    for row in data.rows:
+        histogram = orjson.loads(row["non_norm_histogram"])
+        names = ordered[row["metric"], row["os"], row["metric_key"]]
+        full = {name: histogram.get(name, 0) for name in names}
+        rows.append({**row, "non_norm_histogram": orjson.dumps(full).decode()})
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(jsonl.with_suffix(".tmp"), "wb") as out:
+        out.writelines(orjson.dumps(row) + b"\n" for row in rows)
+    os.replace(jsonl.with_suffix(".tmp"), jsonl)
+    pq.write_table(pa.Table.from_pylist(rows), parquet, row_group_size=65536)
+    print(f"wrote {len(rows):,} rows in {time.perf_counter() - started:.0f} s")
+    return jsonl, parquet
+
+
+def bare_parse(path: Path) -> float:
+    """CPU seconds to parse every line and its histogram text with orjson, nothing else."""
+    started = time.process_time()
+    with open(path, "rb") as handle:
+        for line in handle:
+            orjson.loads(orjson.loads(line)["non_norm_histogram"])
+    return time.process_time() - started
+
+
+def detect_end_to_end(path: Path, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of `alerting detect FILE --format json`."""
+    command = [sys.executable, "-m", "alerting", "detect", str(path), "--format", "json"]
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def mozdetect_seconds(path: Path, n_series: int) -> tuple[float, float] | None:
+    """mozdetect's median wall and CPU seconds per series on the first `n_series` series."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import pandas as pd
+        from mozdetect.data import TelemetryTimeSeries
+        from mozdetect.timeseries_detectors import get_timeseries_detectors
+    except ImportError:
+        return None
+    logging.getLogger("CDFSquaredTimeSeries").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
+    detector = get_timeseries_detectors()["cdf_squared"]
+    by_key = defaultdict(list)
+    with open(path, "rb") as handle:
+        for line in handle:
+            row = orjson.loads(line)
+            by_key[row["metric"], row["os"], row["metric_key"]].append(row)
+    walls, cpus = [], []
+    for key in sorted(by_key)[:n_series]:
+        rows = sorted(by_key[key], key=lambda r: r["build_id"])
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            detector(TelemetryTimeSeries(pd.DataFrame(rows))).detect_changes()
+        except Exception as error:  # it fails on some inputs; the time still counts
+            print(f"  mozdetect failed on {key}: {type(error).__name__}: {error}")
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--series", type=int, default=150)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mozdetect-series", type=int, default=10)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/alerting-bench-data"))
     args = parser.parse_args()
-
-    args.dir.mkdir(parents=True, exist_ok=True)
-    path = args.dir / f"rows-{args.series}x{args.days}-seed{args.seed}.jsonl"
-    started = time.perf_counter()
-    if not path.exists():
-        data = generate(
-            seed=args.seed, n_series=args.series, days=args.days, end=dt.date(2025, 6, 30)
-        )
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as out:
-            out.writelines(orjson.dumps(row) + b"\n" for row in data.rows)
-        os.replace(tmp, path)
-        print(
-            f"generated and wrote {len(data.rows):,} rows in {time.perf_counter() - started:.1f} s"
-        )
-    size_mb = path.stat().st_size / 2**20
-
-    started = time.perf_counter()
-    series, problems = load_series([path])
-    elapsed = time.perf_counter() - started
-    with open(path, "rb") as handle:
+    jsonl, parquet = write_rows(args.dir, args.series, args.days, args.seed)
+    with open(jsonl, "rb") as handle:
         n_rows = sum(1 for _ in handle)
-    entries = sum(int((s.counts > 0).sum()) for s in series.values())
-    print(f"file: {path} ({size_mb:,.0f} MiB, {n_rows:,} rows)")
+    print(f"{args.series} series x {args.days} days: {n_rows:,} rows, every bucket present")
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
+
+    print("\nreading (in this process; files over 64 MiB of JSON lines use every core):")
+    floor = bare_parse(jsonl)
+    print(f"  bare orjson parse of the JSON lines: {floor:.2f} s CPU")
+    for path in (jsonl, parquet):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        series, problems = load_series([path])
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        size = path.stat().st_size / 2**20
+        print(
+            f"  load_series {path.suffix[1:]:8} ({size:,.0f} MiB): {wall:.2f} s wall, "
+            f"{cpu:.2f} s CPU in this process, {n_rows / wall:,.0f} rows/s; "
+            f"{len(series)} series, {len(problems)} problems"
+        )
+
+    print(f"\n`alerting detect` end to end, median of {args.runs} runs:")
+    ours = {}
+    for path in (jsonl, parquet):
+        wall, cpu = detect_end_to_end(path, args.runs)
+        ours[path.suffix[1:]] = (wall / args.series, cpu / args.series)
+        print(
+            f"  {path.suffix[1:]:8} {1000 * wall / args.series:6.1f} ms wall, "
+            f"{1000 * cpu / args.series:6.1f} ms CPU per series"
+        )
+    moz = mozdetect_seconds(jsonl, args.mozdetect_series) if args.mozdetect_series else None
+    if moz is None:
+        print("\nmozdetect: not run (pip install mozdetect==0.2.0 to compare)")
+        return
     print(
-        f"series: {len(series):,}; non-empty day-bucket cells: {entries:,}; problems: {len(problems)}"
+        f"\nmozdetect 0.2.0 cdf_squared, median of {args.mozdetect_series} series: "
+        f"{moz[0]:.2f} s wall, {moz[1]:.2f} s CPU per series"
     )
-    print(f"read + aggregate: {elapsed:.1f} s = {n_rows / elapsed:,.0f} rows/s")
-    print(f"cores available: {os.cpu_count()}")
+    for kind, (wall, cpu) in ours.items():
+        print(
+            f"  alerting detect on {kind}: {moz[0] / wall:,.0f}x faster in wall time, "
+            f"{moz[1] / cpu:,.0f}x in CPU time"
+        )
 
 
 if __name__ == "__main__":

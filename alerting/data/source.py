@@ -47,6 +47,21 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
     return load_bigquery(settings, configs)
 
 
+def estimate_bytes(settings: Settings, batches: list[list]) -> int | None:
+    """Bytes the queries of a run would scan (and bill), loading `batches` of monitor configs
+    one after the other as the run does; from BigQuery dry runs, so nothing is read or billed.
+    None when the source is not BigQuery (nothing to bill)."""
+    if settings.data.source != "bigquery":
+        return None
+    from alerting.data.bigquery import estimate_bytes as estimate
+
+    return sum(estimate(settings, batch) for batch in batches)
+
+
+def describe_bytes(count: int) -> str:
+    return f"{count / 2**30:,.2f} GiB ({count:,} bytes)"
+
+
 def sample_end(settings: Settings) -> dt.date:
     """The last day of the embedded sample data."""
     if settings.data.sample_end:

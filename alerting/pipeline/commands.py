@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from alerting.cliargs import add_command, add_date, add_root
 
@@ -17,6 +18,12 @@ def register(subparsers) -> None:
     )
     run.add_argument("--dry-run", action="store_true", help="write nothing under state/")
     add_root(run)
+    run.add_argument(
+        "--estimate",
+        action="store_true",
+        help="only print the bytes the run's BigQuery queries would scan (a dry run: nothing "
+        "is read, billed, detected or written)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -25,6 +32,10 @@ def run_command(args: argparse.Namespace) -> int:
     from alerting.pipeline.run import run
 
     settings = repository(args.root)
+    if args.estimate:
+        print(_estimate_line(settings, args.root, args.probe))
+        return 0
+    estimate = _estimate_line(settings, args.root, args.probe) if _bills(settings) else ""
     result = run(
         settings,
         root=args.root,
@@ -34,6 +45,8 @@ def run_command(args: argparse.Namespace) -> int:
         progress=_progress(args),
     )
     summary = run_summary(result)
+    if estimate:
+        summary += f"\n{estimate}\n"
     if not args.quiet:
         print(summary, end="")
         print(f"\n{what_next(result)}")
@@ -57,6 +70,30 @@ def what_next(result) -> str:
     return (
         f"{counts} in state/. Next: `alerting alerts list`, `alerting alerts show ID`, "
         "or `alerting report --out site` for the dashboard."
+    )
+
+
+def _bills(settings) -> bool:
+    return settings.data.source == "bigquery"
+
+
+def _estimate_line(settings, root: str, probe_glob: str | None) -> str:
+    """What the run's queries scan, from BigQuery dry runs of the same queries."""
+    from alerting.data.source import describe_bytes, estimate_bytes
+    from alerting.pipeline.detect import BATCH
+    from alerting.pipeline.run import select_configs
+    from alerting.probes.config import collect_for
+
+    if not _bills(settings):
+        return f"Data source {settings.data.source!r}: no BigQuery query, nothing billed."
+    configs, _ = collect_for(settings, [Path(root) / settings.probes_dir])
+    configs = select_configs(configs, probe_glob)
+    batches = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
+    total = estimate_bytes(settings, batches) or 0
+    limit = describe_bytes(settings.data.maximum_bytes_billed)
+    return (
+        f"BigQuery: the run's queries scan {describe_bytes(total)} for {len(configs)} "
+        f"probe(s) (dry-run estimate; each query may bill at most {limit})."
     )
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from alerting.data.entries import Entries, plain_number
 from alerting.data.model import DailySeries, SeriesKey
 
 # Rows may carry their origin under this key ("FILE:LINE"); readers set it so problems can
@@ -170,7 +170,7 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     row_position: list[int] = []
     row_weight: list[float] = []
     lengths: list[int] = []
-    entries = _Entries()
+    entries = Entries()
     bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
 
     for position, row in enumerate(rows, start=1):
@@ -198,7 +198,11 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
         if hist is None:
             problems.append((position, f"{where}: no non_norm_histogram or histogram"))
             continue
+        plain = False
         if type(hist) is str or type(hist) is bytes:
+            # Without the letters of true, false, null, NaN or Infinity, counts are numbers
+            # or strings, which the bulk path tells apart.
+            plain = type(hist) is str and "e" not in hist and "n" not in hist
             try:
                 hist = _loads(hist)
             except _JSONError:
@@ -220,7 +224,7 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
         row_position.append(position)
         row_weight.append(weight)
         lengths.append(len(hist))
-        entries.add(hist)
+        entries.add(hist, plain)
 
     n_rows = len(row_ids)
     entry_row = np.repeat(np.arange(n_rows), np.asarray(lengths, dtype=np.int64))
@@ -242,7 +246,7 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
         negative = counts < 0
     for e in _first_entry_per_row(~np.isfinite(counts), entry_row):
         value = raw_counts(e)
-        what = "not a number" if math.isnan(_plain_number(value)) else "not finite"
+        what = "not a number" if math.isnan(plain_number(value)) else "not finite"
         key_name = key_names[key_codes[e]]
         bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {key_name!r} is {what}")
     for e in _first_entry_per_row(negative, entry_row):
@@ -295,57 +299,6 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     )
 
 
-class _Entries:
-    """Bucket entries of all rows, turned into arrays every so often to bound memory.
-
-    Python objects for tens of millions of entries would need gigabytes; arrays need 12
-    bytes each. Bucket key strings become codes into `names` (a handful of distinct keys).
-    """
-
-    FLUSH = 1 << 21
-
-    def __init__(self) -> None:
-        # Key -> code; a missing key gets the next code (the factory is the dict's length).
-        self.names: defaultdict[object, int] = defaultdict()
-        self.names.default_factory = self.names.__len__
-        self.codes: list[int] = []
-        self.values: list = []
-        self.code_parts: list[np.ndarray] = []
-        self.count_parts: list[np.ndarray] = []
-        self.odd: dict[int, object] = {}  # entry index -> original value that is no number
-        self.flushed = 0
-
-    def add(self, hist: dict) -> None:
-        self.codes.extend(map(self.names.__getitem__, hist))
-        self.values.extend(hist.values())
-        if len(self.codes) >= self.FLUSH:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.codes:
-            return
-        self.code_parts.append(np.array(self.codes, dtype=np.int32))
-        counts = _counts(self.values)
-        for i in np.flatnonzero(np.isnan(counts)):
-            self.odd[self.flushed + int(i)] = self.values[i]
-        self.count_parts.append(counts)
-        self.flushed += len(self.codes)
-        self.codes, self.values = [], []
-
-    def arrays(self):
-        """(key codes, key names, counts, original value of entry i) over all entries."""
-        self.flush()
-        codes = np.concatenate(self.code_parts) if self.code_parts else np.zeros(0, np.int32)
-        counts = np.concatenate(self.count_parts) if self.count_parts else np.zeros(0)
-        names = list(self.names)
-        odd = self.odd
-
-        def raw(i: int) -> object:
-            return odd.get(int(i), counts[i].item())
-
-        return codes, names, counts, raw
-
-
 def _build_times(ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calendar day (days since 1970) and build time (ns) of YYYYMMDDHH / YYYYMMDDhhmmss ids,
     and whether each is a real date and time; digit arithmetic on all ids at once, since
@@ -392,23 +345,6 @@ def _build_id_problem(build_id: object) -> str:
 def _key_value(key: object) -> float:
     number = _number(key)
     return math.nan if number is None else number
-
-
-def _counts(values: list) -> np.ndarray:
-    """Counts as float64; anything that is not a plain JSON number becomes NaN."""
-    if not values:
-        return np.zeros(0)
-    counts = np.array(values)
-    if counts.dtype.kind in "iuf" and counts.ndim == 1:
-        return counts.astype(float, copy=False)
-    # Strings, booleans, nulls, huge integers: look at each value.
-    return np.array([_plain_number(v) for v in values], dtype=float)
-
-
-def _plain_number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
 
 
 def _first_entry_per_row(mask: np.ndarray, entry_row: np.ndarray) -> np.ndarray:

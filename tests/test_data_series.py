@@ -136,7 +136,7 @@ def test_no_rows_no_series():
 
 
 def test_merging_parts_equals_building_from_all_rows():
-    from alerting.data.series import merge_series
+    from alerting.data.merge import merge_series
 
     rows = [
         row("2025010115", {"1": 1, "4": 2}),
@@ -155,3 +155,28 @@ def test_merging_parts_equals_building_from_all_rows():
         assert s.present.tolist() == whole[key].present.tolist()
         assert s.build_ids == whole[key].build_ids
     assert merged[SeriesKey("m", "Windows")].build_ids[0] == "20250101030000"
+
+
+def test_rows_read_in_chunks_give_the_same_series_and_problems(monkeypatch):
+    from alerting.data import series as series_module
+    from alerting.data.generator import generate
+
+    rows = [
+        {**r, WHERE: f"line {i}"} for i, r in enumerate(generate(seed=4, n_series=6, days=30).rows)
+    ]
+    rows[7] = {**rows[7], "non_norm_histogram": '{"1": -2}'}
+    rows[40] = {**rows[40], "build_id": "x"}
+    rows.insert(0, {"_where": "line -1", "_problem": "not valid JSON"})
+    whole_problems: list[str] = []
+    whole = series_from_rows(rows, whole_problems)
+    for size in (7, len(rows)):  # many chunks; exactly one full chunk and an empty one
+        monkeypatch.setattr(series_module, "CHUNK_ROWS", size)
+        problems: list[str] = []
+        chunked = series_from_rows(rows, problems)
+        assert problems == whole_problems and len(problems) == 3
+        assert chunked.keys() == whole.keys()
+        for key, s in chunked.items():
+            assert s.start == whole[key].start and s.build_ids == whole[key].build_ids
+            np.testing.assert_array_equal(s.buckets, whole[key].buckets)
+            np.testing.assert_allclose(s.counts, whole[key].counts, rtol=1e-15)
+            np.testing.assert_array_equal(s.present, whole[key].present)

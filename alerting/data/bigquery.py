@@ -13,8 +13,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from alerting.data.merge import merge_series
 from alerting.data.model import CHANNELS, DailySeries, SeriesKey
-from alerting.data.series import WHERE, merge_series, series_from_rows
+from alerting.data.series import WHERE, series_from_rows
 from alerting.errors import UserError
 from alerting.settings import MAXIMUM_BYTES_BILLED
 

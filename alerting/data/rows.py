@@ -20,8 +20,9 @@ from pathlib import Path
 
 import orjson
 
+from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.series import PROBLEM, ROW_COLUMNS, WHERE, merge_series, series_from_rows
+from alerting.data.series import PROBLEM, ROW_COLUMNS, WHERE, series_from_rows
 from alerting.errors import UserError
 
 JSON_LINES = "jsonl"

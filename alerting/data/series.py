@@ -9,14 +9,16 @@ buckets, so positions differ between rows.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from alerting.data.entries import Entries, plain_number
+from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
 
 # Rows may carry their origin under this key ("FILE:LINE"); readers set it so problems can
@@ -62,6 +64,11 @@ class _Flat:
     buckets: np.ndarray  # float64, ascending bucket lower bounds over all rows
 
 
+# Rows turned into series at a time: bounds the per-bucket arrays of a big input (about 100
+# MB for rows of 100 buckets) while keeping the per-chunk overhead negligible.
+CHUNK_ROWS = 1 << 16
+
+
 def series_from_rows(
     rows: Iterable[Mapping], problems: list[str] | None = None
 ) -> dict[SeriesKey, DailySeries]:
@@ -73,57 +80,30 @@ def series_from_rows(
     non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
     """
     found: list[tuple[int, str]] = []
-    flat = _flatten(rows, found)
+    parts = []
+    rows = iter(rows)
+    first = 1
+    while True:
+        chunk = _Counted(itertools.islice(rows, CHUNK_ROWS))
+        parts.append(_aggregate(_flatten(chunk, found, first)))
+        first += chunk.count
+        if chunk.count < CHUNK_ROWS:
+            break
     if problems is not None:
         problems.extend(message for _, message in sorted(found, key=lambda p: p[0]))
-    return _aggregate(flat)
+    return parts[0] if len(parts) == 1 else merge_series(parts)
 
 
-def merge_series(
-    parts: Iterable[dict[SeriesKey, DailySeries]],
-) -> dict[SeriesKey, DailySeries]:
-    """Series built from separate parts of the rows (files, chunks read in parallel) as one.
+class _Counted:
+    """An iterator that counts what it yields."""
 
-    Days and buckets are unions, counts add up, and the earliest build names a day.
-    """
-    merged: dict[SeriesKey, DailySeries] = {}
-    for part in parts:
-        for key, series in part.items():
-            merged[key] = _merge_two(merged[key], series) if key in merged else series
-    return dict(sorted(merged.items()))
+    def __init__(self, items: Iterator) -> None:
+        self.items, self.count = items, 0
 
-
-def _merge_two(a: DailySeries, b: DailySeries) -> DailySeries:
-    start, end = min(a.start, b.start), max(a.end, b.end)
-    n_days = (end - start).days + 1
-    buckets = np.union1d(a.buckets, b.buckets)
-    counts = np.zeros((n_days, len(buckets)))
-    present = np.zeros(n_days, dtype=bool)
-    build_ids = [""] * n_days
-    for part in (a, b):
-        first = (part.start - start).days
-        days = slice(first, first + part.n_days)
-        counts[days, np.searchsorted(buckets, part.buckets)] += part.counts
-        present[days] |= part.present
-        for i, build_id in enumerate(part.build_ids, start=first):
-            if build_id and (
-                not build_ids[i] or _build_order(build_id) < _build_order(build_ids[i])
-            ):
-                build_ids[i] = build_id
-    return DailySeries(
-        key=a.key,
-        metric_type=a.metric_type or b.metric_type,
-        start=start,
-        buckets=buckets,
-        counts=counts,
-        present=present,
-        build_ids=tuple(build_ids),
-    )
-
-
-def _build_order(build_id: str) -> str:
-    """10-digit (hour) and 14-digit (second) ids compared as times."""
-    return build_id.ljust(14, "0")
+    def __iter__(self):
+        for item in self.items:
+            self.count += 1
+            yield item
 
 
 def histogram_of(row: Mapping) -> tuple[object, float]:
@@ -160,7 +140,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
+def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: int = 1) -> _Flat:
     """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row."""
     codes: dict[tuple[str, str, str, str, str], int] = {}
     metric_types: list[str] = []
@@ -173,7 +153,7 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]]) -> _Flat:
     entries = Entries()
     bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
 
-    for position, row in enumerate(rows, start=1):
+    for position, row in enumerate(rows, start=first):
         if type(row) is not dict and not isinstance(row, Mapping):
             problems.append((position, f"row {position}: row is not an object"))
             continue

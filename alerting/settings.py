@@ -33,6 +33,7 @@ class DataSettings:
     sample_end: str = ""  # last day of the embedded sample data (ISO); "" = a fixed default
     bigquery_project: str = ""
     maximum_bytes_billed: int = MAXIMUM_BYTES_BILLED  # per query (one per app and channel)
+    cache_dir: str = ""  # source = files: keep the series here between runs ("" = never)
 
 
 @dataclass
@@ -168,6 +169,8 @@ def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None)
     _check_choices(settings)
     # Data files are named relative to the repository root, wherever the command runs from.
     settings.data.paths = [str(Path(root) / p) for p in settings.data.paths]
+    if settings.data.cache_dir:
+        settings.data.cache_dir = str(Path(root) / Path(settings.data.cache_dir).expanduser())
     return settings
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.errors import UserError
@@ -38,7 +39,13 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
 
         if not settings.data.paths:
             raise UserError("data source 'files' needs [data] paths (or ALERTING_DATA_PATHS)")
-        found, problems = load_files(settings.data.paths)
+        if settings.data.cache_dir:
+            from alerting.data.cache import cached_load
+
+            folder = Path(settings.data.cache_dir).expanduser()
+            found, problems = cached_load(folder, settings.data.paths, load_files)
+        else:
+            found, problems = load_files(settings.data.paths)
         for problem in problems:
             log.warning("%s", problem)
         return found

@@ -218,7 +218,7 @@ def timed(args: list[str], root: Path) -> tuple[float, float, int]:
     _, stderr = process.communicate()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if process.returncode not in (0, 1):
+    if process.returncode not in (0, 1) or "Traceback" in stderr:
         raise SystemExit(f"alerting {' '.join(args)} failed:\n{stderr[-3000:]}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return wall, cpu, peak

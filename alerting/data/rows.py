@@ -345,7 +345,7 @@ def _parquet_rows(
             names = [name for name in names if name in columns]
         groups = None if row_groups is None else list(row_groups)
         number = first - 1
-        for batch in parquet.iter_batches(batch_size=65536, columns=names, row_groups=groups):
+        for batch in parquet.iter_batches(batch_size=8192, columns=names, row_groups=groups):
             values = [batch.column(i).to_pylist() for i in range(len(names))]
             for row_values in zip(*values, strict=True):
                 number += 1

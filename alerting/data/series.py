@@ -66,7 +66,7 @@ class _Flat:
 
 # Rows turned into series at a time: bounds the per-bucket arrays of a big input (about 100
 # MB for rows of 100 buckets) while keeping the per-chunk overhead negligible.
-CHUNK_ROWS = 1 << 16
+CHUNK_ROWS = 1 << 14
 
 
 def series_from_rows(

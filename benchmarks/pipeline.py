@@ -231,6 +231,7 @@ def bench(size: int, fmt: str, kinds: list[str], path: Path, folder: Path) -> li
     (root / "probes" / "metrics.yaml").write_text(probes_yaml(kinds))
     (root / "alerting.toml").write_text(
         f'[data]\nsource = "files"\npaths = ["{path}"]\nhistory_days = 365\ncache_dir = "cache"\n'
+        '[hg]\nsource = "sample"\n'  # no network: made-up pushes, as the embedded default
     )
     day = END - dt.timedelta(days=1)
     state = str(root / "state")

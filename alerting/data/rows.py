@@ -30,6 +30,16 @@ JSON_DOCUMENT = "json"
 CSV = "csv"
 PARQUET = "parquet"
 
+# One line (a row of JSON lines or CSV) is read into memory at most this big; a longer one is
+# reported and skipped without ever being held whole (a gzip file can hide gigabytes in one).
+MAX_LINE_BYTES = 64 << 20
+# csv's own cell limit (128 KiB) is below real histogram cells; lines are bounded instead.
+csv.field_size_limit(MAX_LINE_BYTES)
+# What a CSV line over the limit is read as: one cell no real file starts a line with.
+_CSV_TOO_LONG = "\x1ftoo long\n"
+# A whole-document JSON file (a GLAM API response) is read at most this big.
+MAX_DOCUMENT_BYTES = 256 << 20
+
 _SUFFIXES = {
     ".jsonl": JSON_LINES,
     ".ndjson": JSON_LINES,
@@ -67,8 +77,8 @@ def load_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(_load_part, parts))
-        series = merge_series(part for part, _ in results)
         problems = [problem for _, part_problems in results for problem in part_problems]
+        series = merge_series((part for part, _ in results), problems)
     else:
         problems = []
         series = series_from_rows(_all_rows(paths, ROW_COLUMNS), problems)
@@ -193,11 +203,39 @@ def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
 
 
 def _lines_until(handle, size: int) -> Iterator[bytes]:
-    for line in handle:
-        if size <= 0:
+    """The lines starting in the next `size` bytes of a binary file."""
+    end = handle.tell() + size
+    while handle.tell() < end:
+        line = bounded_line(handle, TOO_LONG)
+        if line is None:
             return
-        size -= len(line)
         yield line
+
+
+def bounded_lines(handle, too_long) -> Iterator:
+    """The lines of a file (binary or text) with `too_long` standing for each one over
+    `MAX_LINE_BYTES`."""
+    while (line := bounded_line(handle, too_long)) is not None:
+        yield line
+
+
+def bounded_line(handle, too_long):
+    """The next line, or `too_long` for one over `MAX_LINE_BYTES` (read past in bounded
+    pieces, never held whole), or None at the end."""
+    limit = MAX_LINE_BYTES
+    line = handle.readline(limit + 1)
+    if not line:
+        return None
+    ending = "\n" if isinstance(line, str) else b"\n"
+    if len(line) <= limit or line.endswith(ending):
+        return line
+    while line and not line.endswith(ending):
+        line = handle.readline(limit)
+    return too_long
+
+
+# What a binary line over the limit is read as (a real line always has content).
+TOO_LONG = b""
 
 
 def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[dict]:
@@ -255,7 +293,12 @@ def _open_binary(path: Path):
 def _json_rows(path: Path, kind: str) -> Iterator[dict]:
     with _open_binary(path) as handle:
         if kind == JSON_DOCUMENT:
-            data = handle.read()
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise UserError(
+                    f"{path}: over {MAX_DOCUMENT_BYTES >> 20} MiB as one JSON document; "
+                    "write big inputs as JSON lines (one row a line) or Parquet"
+                )
             try:
                 document = orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -270,10 +313,14 @@ def _json_rows(path: Path, kind: str) -> Iterator[dict]:
 def _json_lines(path: Path, handle, first: int = 1) -> Iterator[dict]:
     loads = orjson.loads
     any_row = first > 1
-    for number, line in enumerate(handle, start=first):
+    lines = bounded_lines(handle, TOO_LONG) if hasattr(handle, "readline") else handle
+    for number, line in enumerate(lines, start=first):
+        where = f"{path}:{number}"
+        if line is TOO_LONG:
+            yield {WHERE: where, PROBLEM: f"line over {MAX_LINE_BYTES:,} bytes; skipped"}
+            continue
         if not line.strip():
             continue
-        where = f"{path}:{number}"
         try:
             row = loads(line)
         except orjson.JSONDecodeError:
@@ -313,18 +360,28 @@ def _document_rows(path: Path, document: object) -> Iterator[dict]:
 
 def _csv_rows(path: Path) -> Iterator[dict]:
     with _open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8") as text:
-        reader = csv.DictReader(text)
-        if not reader.fieldnames or "build_id" not in reader.fieldnames:
-            raise UserError(f"{path}: not a GLAM CSV file (no header with a build_id column)")
+        reader = csv.DictReader(bounded_lines(text, _CSV_TOO_LONG))
         try:
-            for row in reader:
-                row[WHERE] = f"{path}:{reader.line_num}"
-                if None in row:  # more cells than header columns
-                    del row[None]
-                    row[PROBLEM] = "more cells than header columns"
-                yield row
+            header = reader.fieldnames
         except csv.Error as error:
-            raise UserError(f"{path}:{reader.line_num}: not valid CSV: {error}") from None
+            raise UserError(f"{path}:1: not valid CSV: {error}") from None
+        if not header or "build_id" not in header:
+            raise UserError(f"{path}: not a GLAM CSV file (no header with a build_id column)")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:  # this row only (a cell over the limit, a stray quote)
+                yield {WHERE: f"{path}:{reader.line_num}", PROBLEM: f"not valid CSV: {error}"}
+                continue
+            row[WHERE] = f"{path}:{reader.line_num}"
+            if row[header[0]] == _CSV_TOO_LONG[:-1]:
+                row[PROBLEM] = f"line over {MAX_LINE_BYTES:,} bytes; skipped"
+            elif None in row:  # more cells than header columns
+                del row[None]
+                row[PROBLEM] = "more cells than header columns"
+            yield row
 
 
 def _parquet_rows(

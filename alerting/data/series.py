@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alerting.data.entries import Entries, plain_number
-from alerting.data.merge import merge_series
+from alerting.data.merge import merge_series, too_big
 from alerting.data.model import DailySeries, SeriesKey
 
 # Rows may carry their origin under this key ("FILE:LINE"); readers set it so problems can
@@ -37,6 +37,12 @@ ROW_COLUMNS = frozenset(
 VERSION_AGGREGATE = "*"
 
 _EPOCH = dt.date(1970, 1, 1)
+# Build ids are accepted from this day to tomorrow (UTC): Glean nightlies exist since 2019,
+# GLAM's legacy ones since the 2010s; a date outside is a broken or hostile row, and one such
+# row must neither set the run's date nor stretch a series over centuries.
+FIRST_BUILD_DAY = dt.date(2010, 1, 1)
+# The series a row belongs to is named by these columns; each must be text (or absent).
+KEY_COLUMNS = ("os", "metric_key", "app_id", "channel")
 
 try:  # orjson parses the per-row histogram text several times faster than json.
     import orjson
@@ -64,6 +70,11 @@ class _Flat:
     buckets: np.ndarray  # float64, ascending bucket lower bounds over all rows
 
 
+# At most this many buckets in one row's histogram (GLAM's have a few hundred at most).
+MAX_ROW_BUCKETS = 10_000
+# Problems about a whole series sort after those about rows.
+SERIES_PROBLEM = 1 << 62
+
 # Rows turned into series at a time: bounds the per-bucket arrays of a big input (about 100
 # MB for rows of 100 buckets) while keeping the per-chunk overhead negligible.
 CHUNK_ROWS = 1 << 14
@@ -83,15 +94,20 @@ def series_from_rows(
     parts = []
     rows = iter(rows)
     first = 1
+    seen: dict[tuple, str] = {}  # (series, build id) -> where its row was
+    last_day = (latest_build_day() - _EPOCH).days
     while True:
         chunk = _Counted(itertools.islice(rows, CHUNK_ROWS))
-        parts.append(_aggregate(_flatten(chunk, found, first)))
+        parts.append(_aggregate(_flatten(chunk, found, first, seen, last_day), found))
         first += chunk.count
         if chunk.count < CHUNK_ROWS:
             break
+    merged: list[str] = []
+    series = parts[0] if len(parts) == 1 else merge_series(parts, merged)
     if problems is not None:
         problems.extend(message for _, message in sorted(found, key=lambda p: p[0]))
-    return parts[0] if len(parts) == 1 else merge_series(parts)
+        problems.extend(merged)
+    return series
 
 
 class _Counted:
@@ -136,12 +152,32 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def latest_build_day() -> dt.date:
+    """Tomorrow (UTC): no nightly can be built later than that."""
+    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+
+
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: int = 1) -> _Flat:
-    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row."""
+def _is_text(value: object) -> bool:
+    """Absent, text, or a plain number (which names the series as its digits)."""
+    return value is None or type(value) in (str, int, float)
+
+
+def _flatten(
+    rows: Iterable[Mapping],
+    problems: list[tuple[int, str]],
+    first: int,
+    seen: dict[tuple, str],
+    last_day: int,
+) -> _Flat:
+    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row.
+
+    `seen` remembers every accepted (series, build id) across chunks: a second row for the
+    same build of a series is reported and not counted again. Build days after `last_day`
+    (days since 1970) are refused."""
     codes: dict[tuple[str, str, str, str, str], int] = {}
     metric_types: list[str] = []
     row_series: list[int] = []
@@ -193,7 +229,19 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: in
                 (position, f"{where}: histogram is not an object ({type(hist).__name__})")
             )
             continue
-        key = (metric, row.get("os"), row.get("metric_key"), row.get("app_id"), row.get("channel"))
+        if len(hist) > MAX_ROW_BUCKETS:
+            problems.append(
+                (position, f"{where}: {len(hist):,} buckets; at most {MAX_ROW_BUCKETS:,} a row")
+            )
+            continue
+        key = (metric, *(row.get(column) for column in KEY_COLUMNS))
+        wrong = next(
+            (c for c, v in zip(KEY_COLUMNS, key[1:], strict=True) if not _is_text(v)), None
+        )
+        if wrong:
+            kind = type(row.get(wrong)).__name__
+            problems.append((position, f"{where}: {wrong} is {kind}, expected text"))
+            continue
         code = codes.get(key)
         if code is None:
             code = codes[key] = len(codes)
@@ -207,6 +255,7 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: in
         entries.add(hist, plain)
 
     n_rows = len(row_ids)
+    series_keys = list(codes)
     entry_row = np.repeat(np.arange(n_rows), np.asarray(lengths, dtype=np.int64))
     key_codes, key_names, counts, raw_counts = entries.arrays()
 
@@ -214,6 +263,12 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: in
     day, stamp_int, valid = _build_times(row_ids)
     for i in np.flatnonzero(~valid):
         bad.setdefault(int(i), f"build_id {row_ids[i]!r} is not a valid date and hour")
+    first_day = (FIRST_BUILD_DAY - _EPOCH).days
+    for i in np.flatnonzero(valid & ((day < first_day) | (day > last_day))):
+        latest = _EPOCH + dt.timedelta(days=last_day)
+        bad.setdefault(
+            int(i), f"build_id {row_ids[i]!r} is not between {FIRST_BUILD_DAY} and {latest}"
+        )
 
     # Bucket keys: each distinct one converted once.
     key_values = np.array([_key_value(k) for k in key_names], dtype=float).reshape(-1)
@@ -235,6 +290,15 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: in
             int(entry_row[e]), f"count {raw_counts(e)!r} for bucket {key_name!r} is negative"
         )
 
+    # A second row of the same build of a series (after the checks above, so a bad row is
+    # named for what is wrong with it) is reported and not counted again.
+    for i, (code, build_id) in enumerate(zip(row_series, row_ids, strict=True)):
+        if i in bad:
+            continue
+        earlier = seen.setdefault((series_keys[code], build_id), row_where[i])
+        if earlier != row_where[i]:
+            bad[i] = f"same series and build {build_id} as {earlier}; counted once"
+
     for i in sorted(bad):
         problems.append((row_position[i], f"{row_where[i]}: {bad[i]}"))
 
@@ -251,31 +315,35 @@ def _flatten(rows: Iterable[Mapping], problems: list[tuple[int, str]], first: in
     if not (weights == 1.0).all():
         counts = counts * weights[entry_row]
 
-    if not bad:  # the usual case: no copies of the entry arrays
-        return _Flat(
-            keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
-            metric_types=metric_types,
-            series=np.asarray(row_series, dtype=np.int64),
-            day=day,
-            stamp=stamp_int,
-            build_ids=np.asarray(row_ids, dtype=object),
-            entry_row=entry_row,
-            entry_bucket=entry_bucket,
-            entry_count=counts,
-            buckets=buckets,
-        )
-    entry_ok = row_ok[entry_row]
-    return _Flat(
+    flat = _Flat(
         keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
         metric_types=metric_types,
-        series=np.asarray(row_series, dtype=np.int64)[row_ok],
-        day=day[row_ok],
-        stamp=stamp_int[row_ok],
-        build_ids=np.asarray(row_ids, dtype=object)[row_ok],
-        entry_row=_renumber(entry_row[entry_ok], row_ok),
-        entry_bucket=entry_bucket[entry_ok],
-        entry_count=counts[entry_ok],
+        series=np.asarray(row_series, dtype=np.int64),
+        day=day,
+        stamp=stamp_int,
+        build_ids=np.asarray(row_ids, dtype=object),
+        entry_row=entry_row,
+        entry_bucket=entry_bucket,
+        entry_count=counts,
         buckets=buckets,
+    )
+    return _without_rows(flat, row_ok) if bad else flat  # usually no copies of the entries
+
+
+def _without_rows(flat: _Flat, row_ok: np.ndarray) -> _Flat:
+    """The same arrays with only the rows that are ok (and their entries)."""
+    entry_ok = row_ok[flat.entry_row]
+    return _Flat(
+        keys=flat.keys,
+        metric_types=flat.metric_types,
+        series=flat.series[row_ok],
+        day=flat.day[row_ok],
+        stamp=flat.stamp[row_ok],
+        build_ids=flat.build_ids[row_ok],
+        entry_row=_renumber(flat.entry_row[entry_ok], row_ok),
+        entry_bucket=flat.entry_bucket[entry_ok],
+        entry_count=flat.entry_count[entry_ok],
+        buckets=flat.buckets,
     )
 
 
@@ -343,7 +411,7 @@ def _renumber(entry_row: np.ndarray, row_ok: np.ndarray) -> np.ndarray:
     return new_index[entry_row]
 
 
-def _aggregate(flat: _Flat) -> dict[SeriesKey, DailySeries]:
+def _aggregate(flat: _Flat, problems: list[tuple[int, str]]) -> dict[SeriesKey, DailySeries]:
     n_series = len(flat.keys)
     if not len(flat.series):
         return {}
@@ -367,6 +435,15 @@ def _aggregate(flat: _Flat) -> dict[SeriesKey, DailySeries]:
     used = used.reshape(n_series, n_buckets_all)
     local = (np.cumsum(used, axis=1, dtype=np.int64) - 1).reshape(-1)
     n_buckets = used.sum(axis=1)
+    for code in np.flatnonzero(has_rows):
+        refused = too_big(flat.keys[code], int(n_days[code]), int(n_buckets[code]))
+        if refused:
+            problems.append((SERIES_PROBLEM, refused))
+            has_rows[code] = False
+            n_days[code] = n_buckets[code] = 0
+    keep = has_rows[s_row]
+    if not keep.all():  # refused series: their rows and entries take no room
+        return _aggregate(_without_rows(flat, keep), problems)
 
     # One flat buffer holds every series' (days x buckets) block; each row starts at its
     # day's line of its series' block and each entry adds its bucket's column.

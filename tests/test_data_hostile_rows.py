@@ -1,0 +1,128 @@
+"""One bad row, line or series is reported where it is and skipped; nothing a data file holds
+can exhaust memory, stretch a series over centuries or set the run's date."""
+
+import datetime as dt
+import gzip
+import json
+
+from alerting.data import merge, rows
+from alerting.data.rows import load_series
+from alerting.data.series import WHERE, series_from_rows
+from alerting.data.series import latest_build_day as real_latest_build_day
+from tests.conftest import LATEST_BUILD_DAY
+
+GOOD = {"1": 5, "2": 7}
+
+
+def row(build_id, hist=GOOD, **extra):
+    return {
+        "metric": "m",
+        "os": "Windows",
+        "metric_key": "",
+        "build_id": build_id,
+        "metric_type": "timing_distribution",
+        "non_norm_histogram": json.dumps(hist),
+        **extra,
+    }
+
+
+def located(items):
+    for i, item in enumerate(items, start=1):
+        item[WHERE] = f"f.jsonl:{i}"
+    return items
+
+
+def test_a_series_column_that_is_not_text_is_a_bad_row():
+    problems = []
+    series = series_from_rows(
+        located([row("2025010103"), row("2025010203", metric_key={})]), problems
+    )
+    assert problems == ["f.jsonl:2: metric_key is dict, expected text"]
+    assert len(series) == 1
+
+
+def test_build_ids_centuries_apart_are_refused_per_row():
+    problems = []
+    items = located([row("1801010103"), row("2025010103"), row("2261123123")])
+    (series,) = series_from_rows(items, problems).values()
+    assert series.n_days == 1 and series.start == dt.date(2025, 1, 1)
+    assert problems[0] == (
+        f"f.jsonl:1: build_id '1801010103' is not between 2010-01-01 and {LATEST_BUILD_DAY}"
+    )
+    assert problems[1].startswith("f.jsonl:3: build_id '2261123123' is not between")
+
+
+def test_the_latest_build_day_is_tomorrow():
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    assert real_latest_build_day() == tomorrow
+
+
+def test_a_far_future_row_does_not_set_the_last_day(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    lines = [row("2025010103"), row("2025010203"), row("2261123123")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    series, problems = load_series([path])
+    assert max(s.end for s in series.values()) == dt.date(2025, 1, 2)
+    assert problems == [
+        f"{path}:3: build_id '2261123123' is not between 2010-01-01 and {LATEST_BUILD_DAY}"
+    ]
+
+
+def test_duplicate_build_rows_are_reported_and_counted_once():
+    problems = []
+    items = located([row("2025010103"), row("2025010103"), row("2025010115")])
+    (series,) = series_from_rows(items, problems).values()
+    assert problems == ["f.jsonl:2: same series and build 2025010103 as f.jsonl:1; counted once"]
+    assert series.counts.tolist() == [[10.0, 14.0]]  # two builds of the day, not three
+
+
+def test_a_series_too_big_to_hold_is_dropped_with_a_problem(monkeypatch):
+    monkeypatch.setattr(merge, "MAX_SERIES_CELLS", 50)
+    wide = {str(i): 1 for i in range(1, 40)}
+    problems = []
+    items = located(
+        [row("2025010103", wide), row("2025010203", wide), row("2025010103", os="Linux")]
+    )
+    series = series_from_rows(items, problems)
+    assert [k.os for k in series] == ["Linux"]
+    assert problems == [
+        "series m/Windows: 2 days x 39 buckets is more than 50 cells; dropped "
+        "(check the rows' build ids and bucket keys)"
+    ]
+
+
+def test_csv_cells_of_any_size_are_read(tmp_path):
+    path = tmp_path / "rows.csv"
+    big = "x" * (300 << 10)  # over csv's own 128 KiB cell limit
+    header = "metric,os,metric_key,build_id,metric_type,non_norm_histogram,notes\n"
+    hist = json.dumps(GOOD).replace('"', '""')
+    path.write_text(
+        header
+        + f'm,Windows,,2025010103,timing_distribution,"{hist}",{big}\n'
+        + f'm,Windows,,2025010203,timing_distribution,"{hist}",short\n'
+    )
+    series, problems = load_series([path])
+    assert problems == [] and next(iter(series.values())).n_days == 2
+
+
+def test_an_overlong_line_is_skipped_without_being_held(tmp_path, monkeypatch):
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 1000)
+    long_row = json.dumps(row("2025010203", {str(i): 1 for i in range(1, 400)}))
+    lines = [json.dumps(row("2025010103")), long_row, json.dumps(row("2025010303"))]
+    gz = tmp_path / "rows.jsonl.gz"
+    gz.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    csv_path = tmp_path / "rows.csv"
+    hist = json.dumps(GOOD).replace('"', '""')
+    csv_path.write_text(
+        "metric,os,metric_key,build_id,metric_type,non_norm_histogram\n"
+        + "m,Windows,,"
+        + "1" * 3000
+        + "\n"
+        + f'm,Windows,,2025010103,timing_distribution,"{hist}"\n'
+    )
+    series, problems = load_series([gz])
+    assert problems == [f"{gz}:2: line over 1,000 bytes; skipped"]
+    assert next(iter(series.values())).n_days == 3 and not next(iter(series.values())).present[1]
+    csv_series, csv_problems = load_series([csv_path])
+    assert csv_problems == [f"{csv_path}:2: line over 1,000 bytes; skipped"]
+    assert len(csv_series) == 1

@@ -8,17 +8,20 @@ import numpy as np
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.confirmation import Change, baseline_rows
-from alerting.detect.days import Days, pooled
+from alerting.detect.days import Days, linear_buckets, log_scale, pooled, value_scale
 from alerting.detect.model import Detection, Snapshot
 
 
-def _mean_value(buckets: np.ndarray, pmf: np.ndarray) -> float:
-    """Mean of a histogram, each bucket at the geometric middle of its bounds (or its bound)."""
+def _middles(buckets: np.ndarray) -> np.ndarray:
+    """Each bucket's value in the space of the buckets: the middle of its bounds for linear
+    buckets, the log of their geometric middle for exponential ones (the last bucket is a
+    point at its bound)."""
     upper = np.append(buckets[1:], buckets[-1])
-    middle = np.where(
-        (buckets > 0) & (upper > 0), np.sqrt(np.abs(buckets * upper)), (buckets + upper) / 2
-    )
-    return float(pmf @ middle)
+    if linear_buckets(buckets):
+        return (buckets + upper) / 2
+    positive = (buckets > 0) & (upper > 0)
+    middle = np.where(positive, np.sqrt(np.abs(buckets * upper)), (buckets + upper) / 2)
+    return log_scale(middle)
 
 
 def to_detections(
@@ -33,13 +36,12 @@ def to_detections(
         rows_before = baseline_rows(days, change.base_start, change.first)
         rows_after = np.arange(change.first, change.last + 1)
         before, after = pooled(days, rows_before), pooled(days, rows_after)
-        direction = _direction(series.buckets, before, after)
         day = int(days.index[change.first])
         out.append(
             Detection(
                 date=series.day(day),
                 build_id=series.build_ids[day],
-                direction=direction,
+                direction=direction(series.buckets, before, after),
                 technique=technique,
                 score=round(change.score, 3),
                 score_meaning=score_meaning,
@@ -50,10 +52,15 @@ def to_detections(
     return out
 
 
-def _direction(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> str:
-    """`up` when values got larger on average (the mean follows a step of the median as well
-    as a longer or shorter tail); the CDF area decides if the means tie."""
-    diff = _mean_value(buckets, after) - _mean_value(buckets, before)
+def direction(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> str:
+    """`up` when values got larger, read in the space of the buckets (linear buckets as they
+    are, exponential ones on a log scale): the shift of the mean plus that of the upper tail
+    (p95). A step of the whole distribution moves both; a change of spread alone leaves the
+    mean of a symmetric distribution where it was, and then the slow tail, which a
+    regression is about, decides (a longer tail is `up`, a faster path appearing moves the
+    mean down and the tail not). The CDF area decides if they tie."""
+    p95 = value_scale(buckets, quantiles(buckets, np.stack([before, after]), (0.95,)))[:, 0]
+    diff = float((after - before) @ _middles(buckets) + np.nan_to_num(p95[1] - p95[0]))
     if diff == 0:
         diff = float(np.sum(np.cumsum(before) - np.cumsum(after)))
     return "up" if diff > 0 else "down"

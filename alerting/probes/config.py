@@ -13,6 +13,7 @@ from pathlib import Path
 from alerting.errors import Problem, UserError
 from alerting.probes.model import DESKTOP_APP, MOBILE_APP, MonitorConfig
 from alerting.probes.monitor import FileContext, resolve_metric
+from alerting.probes.names import category_problem, labels_problems, name_problem
 from alerting.probes.silences import SILENCES_FILE
 from alerting.probes.yamlsafe import LineDict, YamlFileError, line_of, load_file
 from alerting.settings import Settings
@@ -235,6 +236,10 @@ def _collect_file(
                 )
             )
             continue
+        bad_category = category_problem(category)
+        if bad_category:
+            problems.append(Problem(file, line_of(document, category), "", "", bad_category))
+            continue
         if isinstance(metrics, LineDict):
             for name, line, first in metrics.duplicates:
                 problems.append(
@@ -250,6 +255,10 @@ def _collect_file(
         for name, metric in metrics.items():
             probe = f"{category}.{name}"
             line = line_of(metrics, name)
+            bad_name = name_problem(name)
+            if bad_name:
+                problems.append(Problem(file, line, category, "", bad_name))
+                continue
             if not isinstance(metric, dict):
                 problems.append(
                     Problem(
@@ -264,6 +273,16 @@ def _collect_file(
             definitions.append((probe, line))
             config, metric_problems = resolve_metric(ctx, probe, metric)
             problems += metric_problems
-            if config is not None:
+            if config is None:
+                continue
+            label_problems = labels_problems(metric.get("labels")) if config.labeled else []
+            labels = metric.get("labels")
+            problems += [
+                Problem(
+                    file, line_of(labels, index, line_of(metric, "labels")), probe, "labels", why
+                )
+                for index, why in label_problems
+            ]
+            if not label_problems:
                 configs.append(config)
     return configs, problems, definitions

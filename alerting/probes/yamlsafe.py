@@ -176,7 +176,17 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_line_seq)
 
 def loads(text: str, name: str = "<string>") -> object:
     """Parse one YAML document from `text`; every failure is a `YamlFileError` with a line."""
-    loader = _Loader(text)
+    try:
+        # The reader checks every character up front, so even construction can refuse a file.
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise YamlFileError(
+            name,
+            line,
+            f"character U+{error.character:04X} is not allowed in YAML (a control character?); "
+            "remove it",
+        ) from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as error:

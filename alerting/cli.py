@@ -2,8 +2,9 @@
 
 Each step's package owns its subcommands in a `commands` module exposing
 `register(subparsers)`; handlers take the parsed arguments and return the exit status
-(0 success, 1 findings or errors, 2 usage errors). Heavy imports stay inside handlers so
-`--help` is quick.
+(0 success, 1 findings or errors, 2 usage errors, 3 an unexpected failure: one line, and the
+traceback with `-v`). Heavy imports stay inside handlers so `--help` is quick. Everything
+printed goes through `alerting.terminal`, so no input can put control characters on a terminal.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 
 from alerting import __version__
 from alerting.cliargs import add_verbosity
 from alerting.errors import UserError
+from alerting.terminal import SafeStream
 
 # One line per step package; each adds its subcommands.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -54,6 +57,15 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args)
@@ -72,3 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `alerting alerts list | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:  # last resort: state writes are atomic, so nothing is half-written
+        if getattr(args, "verbose", None):
+            traceback.print_exc(file=sys.stderr)
+        hint = "" if getattr(args, "verbose", None) else " (run again with -v for the traceback)"
+        print(
+            f"alerting: unexpected error in `{args.command}`: {type(error).__name__}: {error}{hint}",
+            file=sys.stderr,
+        )
+        return 3

@@ -103,4 +103,8 @@ def _progress(args: argparse.Namespace):
         return lambda items, label: items
     from tqdm import tqdm
 
-    return lambda items, label: tqdm(items, desc=label, unit="batch", leave=False, delay=2)
+    # The bar redraws itself with carriage returns, which the command's safe stderr escapes.
+    stderr = getattr(sys.stderr, "inner", sys.stderr)
+    return lambda items, label: tqdm(
+        items, desc=label, unit="batch", leave=False, delay=2, file=stderr
+    )

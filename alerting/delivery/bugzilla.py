@@ -21,7 +21,7 @@ import requests
 
 from alerting.alerts.ids import whiteboard_marker
 from alerting.errors import UserError
-from alerting.http import TIMEOUT, make_session
+from alerting.http import REQUEST_DEADLINE, TIMEOUT, DeadlineExceeded, make_session
 
 __all__ = [
     "BugzillaClient",
@@ -96,6 +96,7 @@ class BugzillaClient:
         timeout: tuple[float, float] = TIMEOUT,
         batch_size: int = 200,
         max_target: int = MAX_TARGET,
+        deadline: float = REQUEST_DEADLINE,
     ):
         self.url = check_url(url)
         self.backoff = backoff
@@ -103,7 +104,7 @@ class BugzillaClient:
         self.batch_size = max(1, batch_size)
         self.max_target = max_target
         self._secret = api_key
-        self._session = make_session(retries=retries, backoff=backoff)
+        self._session = make_session(retries=retries, backoff=backoff, deadline=deadline)
         for adapter in self._session.adapters.values():
             # Reads only; no hour-long sleep on Bugzilla's 429 (its block lasts an hour).
             adapter.max_retries = adapter.max_retries.new(
@@ -137,6 +138,8 @@ class BugzillaClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
+        except DeadlineExceeded as error:
+            raise BugzillaError(f"{what}: {error}") from None
         except requests.exceptions.Timeout:
             raise BugzillaError(f"{what}: no answer within {self.timeout[1]:g} s") from None
         except requests.exceptions.RetryError:
@@ -186,7 +189,7 @@ class BugzillaClient:
     def create_bug(self, request: dict) -> int:
         """One attempt; use `file_bug` to create exactly once."""
         data = self._request("POST", "/rest/bug", body=request)
-        return int(data["id"])
+        return answer_id(data.get("id"), "Bugzilla POST /rest/bug")
 
     def search_whiteboard(self, marker: str, fields: Iterable[str] = ("id",)) -> list[dict]:
         """Bugs, open or closed, whose whiteboard contains `marker`."""
@@ -196,8 +199,10 @@ class BugzillaClient:
             "v1": marker,
             "include_fields": ",".join(dict.fromkeys(("id", "whiteboard", *fields))),
         }
-        bugs = self._request("GET", "/rest/bug", params=params).get("bugs", [])
-        return sorted((b for b in bugs if marker in b.get("whiteboard", "")), key=lambda b: b["id"])
+        bugs = answer_bugs(self._request("GET", "/rest/bug", params=params), "Bugzilla search")
+        return sorted(
+            (b for b in bugs if marker in str(b.get("whiteboard", ""))), key=lambda b: b["id"]
+        )
 
     def get_bugs(self, ids: Iterable[int], fields: Iterable[str] = STATUS_FIELDS) -> list[dict]:
         """Bugs by id, in batches that keep each request target under `max_target` bytes."""
@@ -205,7 +210,8 @@ class BugzillaClient:
         found: list[dict] = []
         for batch in self._batches(sorted(set(ids)), budget=self.max_target - len(include) - 64):
             params = {"id": ",".join(map(str, batch)), "include_fields": include}
-            found.extend(self._request("GET", "/rest/bug", params=params).get("bugs", []))
+            data = self._request("GET", "/rest/bug", params=params)
+            found.extend(answer_bugs(data, "Bugzilla GET /rest/bug"))
         return found
 
     def _batches(self, ids: list[int], budget: int) -> Iterator[list[int]]:
@@ -225,11 +231,17 @@ class BugzillaClient:
         """`PUT /rest/bug/{id}`: e.g. see_also add, a comment, flags."""
         data = self._request("PUT", f"/rest/bug/{int(bug_id)}", body=changes)
         bugs = data.get("bugs") or [{}]
+        if not isinstance(bugs, list) or not isinstance(bugs[0], dict):
+            raise BugzillaError(
+                f"Bugzilla PUT /rest/bug/{int(bug_id)}: malformed answer {_brief(data)}"
+            )
         return bugs[0]
 
     def add_comment(self, bug_id: int, markdown: str) -> int:
         body = {"comment": markdown, "is_markdown": True}
-        return int(self._request("POST", f"/rest/bug/{int(bug_id)}/comment", body=body)["id"])
+        path = f"/rest/bug/{int(bug_id)}/comment"
+        data = self._request("POST", path, body=body)
+        return answer_id(data.get("id"), f"Bugzilla POST {path}")
 
     def comments(self, bug_id: int) -> list[dict]:
         """`GET /rest/bug/{id}/comment`: the bug's comments, oldest first (id and text)."""
@@ -250,13 +262,42 @@ class BugzillaClient:
         if comment:
             body["comment"] = comment
             body["is_markdown"] = True
-        data = self._request("POST", f"/rest/bug/{int(bug_id)}/attachment", body=body)
-        return int(data["ids"][0])
+        path = f"/rest/bug/{int(bug_id)}/attachment"
+        ids = self._request("POST", path, body=body).get("ids")
+        return answer_id(ids[0] if isinstance(ids, list) and ids else None, f"Bugzilla POST {path}")
 
     def attachments(self, bug_id: int) -> list[dict]:
         params = {"include_fields": "id,file_name,content_type,is_obsolete"}
-        data = self._request("GET", f"/rest/bug/{int(bug_id)}/attachment", params=params)
-        return data.get("bugs", {}).get(str(int(bug_id)), [])
+        path = f"/rest/bug/{int(bug_id)}/attachment"
+        data = self._request("GET", path, params=params)
+        found = data.get("bugs", {})
+        found = found.get(str(int(bug_id)), []) if isinstance(found, dict) else None
+        if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
+            raise BugzillaError(f"Bugzilla GET {path}: malformed answer {_brief(data)}")
+        return found
+
+
+def answer_id(value: object, what: str) -> int:
+    """The positive integer id an answer must carry; anything else is that request's error."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BugzillaError(f"{what}: the answer has no id (got {_brief(value)})")
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+        raise BugzillaError(f"{what}: the answer's id is not a bug number: {_brief(value)}")
+    return int(text)
+
+
+def answer_bugs(data: dict, what: str) -> list[dict]:
+    """The `bugs` list of an answer, each bug an object with an integer `id`."""
+    bugs = data.get("bugs", [])
+    if not isinstance(bugs, list) or not all(isinstance(bug, dict) for bug in bugs):
+        raise BugzillaError(f"{what}: `bugs` is not a list of bugs: {_brief(bugs)}")
+    return [{**bug, "id": answer_id(bug.get("id"), what)} for bug in bugs]
+
+
+def _brief(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass

@@ -1,19 +1,149 @@
-"""One way to make HTTP sessions: a descriptive User-Agent, timeouts, and retries with
-backoff (urllib3's `Retry`) on connection errors, 429 and 5xx for idempotent requests."""
+"""One way to make HTTP sessions: a descriptive User-Agent, timeouts, retries with backoff
+(urllib3's `Retry`) on connection errors, 429 and 5xx for idempotent requests, and deadlines.
+
+Connect and read timeouts bound each wait, not a whole answer: a server that sends one byte
+every few seconds never trips them. So every request also has a total deadline (retries and
+the body included), and a run step can set a deadline that all its requests share
+(`step_deadline`). When one passes, the request's socket is shut down, which ends any read
+at once, and the caller gets `DeadlineExceeded` (a `requests` timeout).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from alerting import __version__
 
 USER_AGENT = f"firefox-telemetry-alerting/{__version__} (+https://github.com/mozilla)"
 TIMEOUT = (10, 60)  # connect, read (seconds)
+REQUEST_DEADLINE = 300.0  # seconds for one request, retries and the whole answer included
+STEP_DEADLINE = 1800.0  # seconds for all the requests of one run step
 
 
-def make_session(retries: int = 4, backoff: float = 1.0) -> requests.Session:
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """A request, or the step it belongs to, ran out of time."""
+
+
+class _Watch:
+    """The sockets one request uses; `expire` shuts them down."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self.lock = threading.Lock()
+
+    def add(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_WATCH: ContextVar[_Watch | None] = ContextVar("alerting_http_watch", default=None)
+_STEP_END: ContextVar[float | None] = ContextVar("alerting_http_step_end", default=None)
+
+
+class _Watched:
+    """A connection that hands its socket to the current request's watch before waiting for
+    the answer (pooled connections too, whose socket was opened by an earlier request)."""
+
+    sock: socket.socket | None
+
+    def getresponse(self, *args, **kwargs):
+        watch = _WATCH.get()
+        if watch is not None and self.sock is not None:
+            watch.add(self.sock)
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = type("WatchedHTTPConnection", (_Watched, HTTPConnection), {})
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = type("WatchedHTTPSConnection", (_Watched, HTTPSConnection), {})
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class DeadlineSession(requests.Session):
+    """A session whose every request ends by its deadline, however the server answers."""
+
+    def __init__(self, deadline: float = REQUEST_DEADLINE) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        now = time.monotonic()
+        end = now + self.deadline
+        step_end = _STEP_END.get()
+        if step_end is not None:
+            if step_end <= now:
+                raise DeadlineExceeded("this step's time for network requests is used up")
+            end = min(end, step_end)
+        remaining = end - now
+        timeout = kwargs.get("timeout") or TIMEOUT
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        kwargs["timeout"] = (min(connect, remaining), min(read, remaining))
+        watch = _Watch()
+        token = _WATCH.set(watch)
+        timer = threading.Timer(remaining, watch.expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            # Not streamed, so the whole body is read here, under the watch.
+            response = super().request(method, url, **{**kwargs, "stream": False})
+        except requests.RequestException:
+            if watch.expired:
+                raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s") from None
+            raise
+        finally:
+            timer.cancel()
+            _WATCH.reset(token)
+        if watch.expired:  # cut short: headers or a body without a length may look complete
+            raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s")
+        return response
+
+
+@contextlib.contextmanager
+def step_deadline(seconds: float = STEP_DEADLINE) -> Iterator[None]:
+    """All requests made inside share `seconds`; the first one past it fails at once."""
+    token = _STEP_END.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _STEP_END.reset(token)
+
+
+def make_session(
+    retries: int = 4, backoff: float = 1.0, deadline: float = REQUEST_DEADLINE
+) -> DeadlineSession:
     """A session that retries idempotent requests; POSTs are never retried blindly."""
     retry = Retry(
         total=retries,
@@ -26,8 +156,8 @@ def make_session(retries: int = 4, backoff: float = 1.0) -> requests.Session:
         respect_retry_after_header=True,
         raise_on_status=False,
     )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    session = DeadlineSession(deadline)
+    adapter = _Adapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT

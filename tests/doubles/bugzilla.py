@@ -42,7 +42,9 @@ PRODUCTS = {
 class Fault:
     method: str
     path: str  # exact path, or a prefix ending in "/"
-    kind: str  # 500 | 503 | 429 | 500-after-create | hang | hang-after-create | reset | reset-after-create
+    # 500 | 503 | 429 | 500-after-create | hang | hang-after-create | reset | reset-after-create
+    # | trickle (an answer one byte at a time) | bugs-not-a-list | created-without-id
+    kind: str
     times: int = 1
 
 
@@ -56,6 +58,7 @@ class BugzillaDouble:
     def __init__(self, api_key: str = API_KEY, hang_seconds: float = 5.0):
         self.api_key = api_key
         self.hang_seconds = hang_seconds
+        self.trickle_seconds = 0.5
         self.bugs: dict[int, dict] = {}
         self.comments: dict[int, list[dict]] = {}
         self.attachments: dict[int, list[dict]] = {}
@@ -300,6 +303,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "hang":
             double.release.wait(double.hang_seconds)
             return self._reset()
+        if fault == "trickle":
+            return self._trickle(json.dumps({"bugs": []}).encode())
+        if fault == "bugs-not-a-list":
+            return self._send(200, b'{"bugs": "notalist"}', "application/json; charset=UTF-8")
+        if fault == "created-without-id":
+            return self._send(201, b'{"ok": true}', "application/json; charset=UTF-8")
         key = self.headers.get("X-BUGZILLA-API-KEY")
         if key is not None and key != double.api_key:
             return self._error(
@@ -383,6 +392,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _trickle(self, body: bytes) -> None:
+        """A 200 whose body arrives one byte per `trickle_seconds`: every read is quick, the
+        answer never ends in useful time."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for byte in body:
+            if self.double.release.wait(self.double.trickle_seconds):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset, sending nothing back."""

@@ -1,0 +1,162 @@
+"""Servers that answer badly: malformed Bugzilla answers are errors of their own request, and a
+server that trickles its answer a byte at a time is cut off at the request's or the step's
+deadline instead of holding the run."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from alerting.delivery.bugzilla import BugzillaError, answer_bugs, answer_id, file_bug
+from alerting.http import DeadlineExceeded, make_session, step_deadline
+from tests.delivery_helpers import client_for
+from tests.doubles.bugzilla import BugzillaDouble
+from tests.test_delivery_bugzilla import request_for
+from tests.test_delivery_live_run import live, run_on  # noqa: F401  (fixture)
+from tests.test_run import test_technique  # noqa: F401  (fixture: the test-only detector)
+
+
+@pytest.fixture
+def bugzilla():
+    with BugzillaDouble() as double:
+        double.trickle_seconds = 0.4
+        yield double
+
+
+def test_bugs_that_are_not_a_list_are_an_error_of_that_request(bugzilla):
+    client = client_for(bugzilla.url)
+    bugzilla.fail("GET", "/rest/bug", "bugs-not-a-list", times=2)
+    with pytest.raises(BugzillaError, match="`bugs` is not a list of bugs: 'notalist'"):
+        client.get_bugs([1])
+    with pytest.raises(BugzillaError, match="not a list of bugs"):
+        client.search_whiteboard("[telemetry-alert:x]")
+    assert client.get_bugs([]) == []
+
+
+def test_a_create_answered_without_id_is_an_error_then_filed_once(bugzilla):
+    client = client_for(bugzilla.url)
+    bugzilla.fail("POST", "/rest/bug", "created-without-id")
+    with pytest.raises(BugzillaError, match="the answer has no id"):
+        client.create_bug(request_for("a1"))
+    bugzilla.fail("POST", "/rest/bug", "created-without-id")
+    filed = file_bug(client, request_for("a2"), "[telemetry-alert:a2]", sleep=lambda s: None)
+    assert bugzilla.created == 1 and filed.id in bugzilla.bugs
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (7, True),
+        ("12", True),
+        (True, False),
+        (0, False),
+        (-3, False),
+        ("1e3", False),
+        (None, False),
+        ([1], False),
+        ({"id": 1}, False),
+        ("٣", False),
+        (2**64, False),
+    ],
+)
+def test_answer_ids_are_bug_numbers(value, ok):
+    if ok:
+        assert answer_id(value, "w") == int(value)
+    else:
+        with pytest.raises(BugzillaError):
+            answer_id(value, "w")
+
+
+def test_answer_bugs_checks_every_bug():
+    assert answer_bugs({"bugs": [{"id": "5", "x": 1}]}, "w") == [{"id": 5, "x": 1}]
+    assert answer_bugs({}, "w") == []
+    for bad in ({"bugs": {"1": {}}}, {"bugs": [1]}, {"bugs": [{"no": "id"}]}, {"bugs": None}):
+        with pytest.raises(BugzillaError):
+            answer_bugs(bad, "w")
+
+
+def test_a_trickled_answer_is_cut_off_at_the_request_deadline(bugzilla):
+    """The answer's 12 bytes take about 5 s; each read is quick, so only the deadline ends it."""
+    client = client_for(bugzilla.url, deadline=1.0, timeout=(2.0, 5.0))
+    bugzilla.fail("GET", "/rest/bug", "trickle")
+    start = time.monotonic()
+    with pytest.raises(BugzillaError, match="no complete answer within 1 s"):
+        client.get_bugs([1])
+    assert time.monotonic() - start < 3.0
+    assert client.get_bugs([]) == []  # the client still works afterwards
+
+
+class TrickledHeaders:
+    """A raw HTTP server that sends its status line, then one header byte every 0.3 s."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> TrickledHeaders:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.server.close()
+        self.thread.join(5)
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not self.stop.wait(0.3):
+                    conn.sendall(b"X")
+            except OSError:
+                return
+
+
+def test_trickled_headers_are_cut_off_at_the_request_deadline():
+    with TrickledHeaders() as server:
+        session = make_session(retries=2, backoff=0.0, deadline=1.0)
+        start = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            session.get(f"http://127.0.0.1:{server.port}/", timeout=(2, 5))
+        assert time.monotonic() - start < 3.0
+
+
+def test_a_step_deadline_is_shared_by_its_requests():
+    with TrickledHeaders() as server:
+        session = make_session(retries=0, deadline=30.0)
+        url = f"http://127.0.0.1:{server.port}/"
+        start = time.monotonic()
+        with step_deadline(1.0):
+            with pytest.raises(DeadlineExceeded):
+                session.get(url, timeout=(2, 5))
+            with pytest.raises(DeadlineExceeded, match="time for network requests is used up"):
+                session.get(url, timeout=(2, 5))
+        assert time.monotonic() - start < 3.0
+
+
+def test_a_live_run_reports_bad_answers_and_goes_on(live):  # noqa: F811
+    """A sync answered with `{"bugs": "notalist"}` and a create answered without an id each
+    fail their own item; the bugs are filed once and the owner of the email alert is mailed."""
+    root, bugzilla, smtp = live
+    first = run_on(root, bugzilla, 59)
+    assert first.errors == [] and bugzilla.created == 2
+    bugzilla.fail("GET", "/rest/bug", "bugs-not-a-list", times=10)
+    second = run_on(root, bugzilla, 60)
+    sync = next(s for s in second.steps if s.name == "sync bugs")
+    assert any("not a list of bugs" in e for e in sync.errors)
+    assert [s.name for s in second.steps][-1] == "email owners"
+    assert bugzilla.created == 2 and len(smtp.received) == 2

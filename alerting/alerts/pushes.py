@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -121,7 +121,9 @@ def links(
     query = {"normalizationType": "non_normalized", "os": glam_os}
     if label:
         query["aggKey"] = label
-    found["glam"] = _url(f"{GLAM}/{app}/probe/{metric}/explore", **query)
+    found["glam"] = _url(
+        f"{GLAM}/{quote(app, safe='')}/probe/{quote(metric, safe='')}/explore", **query
+    )
     return found
 
 
@@ -130,4 +132,5 @@ def _date(build_id: str) -> dt.date:
 
 
 def _url(base: str, **query: str) -> str:
+    """`base` (its variable path parts already quoted) with every query value percent-encoded."""
     return f"{base}?{urlencode(query)}"

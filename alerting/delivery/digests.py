@@ -108,7 +108,8 @@ def draft_digests(
         except ValueError as error:
             step.errors.append(f"digest to {digest.recipient!r}: {error}")
             continue
-        write(relative, text)
+        if write(relative, text) is None:  # not written: its alerts stay owed
+            continue
         step.add("digests drafted")
         for alert_id in digest.alert_ids:
             alert = alerts.get(alert_id)

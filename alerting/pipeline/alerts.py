@@ -56,12 +56,14 @@ def create_alerts(ctx: Context, found: list[Candidate], step: StepLog) -> list[A
                 step.add(alert.status)
     ordered = [new[k] for k in sorted(new)]
     changed = assign_summaries(ordered, ctx.summaries, {**ctx.alerts, **new})
+    save_alert = ctx.guarded(step, ctx.store.save_alert)
+    save_summary = ctx.guarded(step, ctx.store.save_summary)
     for alert in ordered:
         ctx.alerts[alert.id] = alert
-        ctx.store.save_alert(alert)
+        save_alert(alert)
     for summary in changed:
         ctx.summaries[summary.id] = summary
-        ctx.store.save_summary(summary)
+        save_summary(summary)
     step.add("new alerts", len(ordered))
     step.add("summaries touched", len(changed))
     return ordered

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from alerting.cliargs import add_command, add_date, add_root
+from alerting.statelock import LOCK_WAIT
 
 
 def register(subparsers) -> None:
@@ -23,6 +24,14 @@ def register(subparsers) -> None:
         action="store_true",
         help="only print the bytes the run's BigQuery queries would scan (a dry run: nothing "
         "is read, billed, detected or written)",
+    )
+    run.add_argument(
+        "--lock-wait",
+        type=float,
+        default=LOCK_WAIT,
+        metavar="SECONDS",
+        help="how long to wait for another run or publish using the same state/ "
+        f"(default {LOCK_WAIT:g})",
     )
 
 
@@ -43,6 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
         probe_glob=args.probe,
         dry_run=args.dry_run,
         progress=_progress(args),
+        lock_wait=args.lock_wait,
     )
     summary = run_summary(result)
     if estimate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from alerting.alerts.model import Alert, Summary
 from alerting.alerts.quarantine import Quarantined
@@ -16,6 +17,7 @@ from alerting.settings import Settings
 from alerting.steplog import StepLog
 
 Progress = Callable[[Iterable, str], Iterable]
+Writer = TypeVar("Writer", bound=Callable[..., bool | None])
 
 
 def no_progress(items: Iterable, label: str) -> Iterable:
@@ -49,6 +51,24 @@ class Context:
 
     def description_of(self, probe: str) -> str:
         return next((c.description for c in self.configs if c.probe == probe), "")
+
+    def guarded(self, step: StepLog, write: Writer) -> Writer:
+        """`write` (a store writer) reporting a file it cannot write as an error of `step`
+        instead of ending the run, and then returning None (not written) instead of whether
+        the file changed; the record stays owed and the next run writes it again."""
+
+        def call(*args: object) -> bool | None:
+            try:
+                return write(*args)
+            except OSError as error:
+                where = error.filename2 or error.filename or self.store.root  # rename: the target
+                step.errors.append(
+                    f"{where}: could not write ({error.strerror or error}); "
+                    "left as it was, tried again next run"
+                )
+                return None
+
+        return call  # type: ignore[return-value]
 
 
 @dataclass

@@ -58,12 +58,20 @@ def _with_bugzilla(
         client.close()
 
 
-def _draft(ctx: Context, alert: Alert, path: str, request: dict) -> None:
-    """Outbox mode: what would be sent, under `state/`, and the alert marked drafted."""
-    ctx.store.write_json(path, request)
+def _draft(ctx: Context, step: StepLog, alert: Alert, path: str, request: dict) -> bool:
+    """Outbox mode: what would be sent, under `state/`, and the alert marked drafted. A draft
+    that cannot be written leaves the alert owed (reported in `step`)."""
+    if ctx.guarded(step, ctx.store.write_json)(path, request) is None:
+        return False
     alert.delivery_state = DRAFTED
     alert.record(ctx.run_date, "drafted", f"state/{path}")
-    ctx.store.save_alert(alert)
+    _save(ctx, step)(alert)
+    return True
+
+
+def _save(ctx: Context, step: StepLog) -> Callable[[Alert], bool | None]:
+    """Saving an alert; a file that cannot be written is an error of `step`, not of the run."""
+    return ctx.guarded(step, ctx.store.save_alert)
 
 
 # -- step 1 -------------------------------------------------------------------------------
@@ -76,7 +84,7 @@ def sync_bugs(ctx: Context, step: StepLog) -> None:
         step,
         "read from or written to Bugzilla",
         lambda client: sync_live(
-            ctx.alerts.values(), client, ctx.run_date, ctx.settings, ctx.store.save_alert, step
+            ctx.alerts.values(), client, ctx.run_date, ctx.settings, _save(ctx, step), step
         ),
     )
 
@@ -109,7 +117,7 @@ def file_bugs(ctx: Context, step: StepLog) -> None:
     alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
 
     def file(client: BugzillaClient) -> None:
-        save = ctx.store.save_alert
+        save = _save(ctx, step)
         file_live(alerts, requests, client, ctx.run_date, ctx.settings, save, step)
 
     _to_bugzilla(ctx, step, requests, "bugs", "filed", file)
@@ -127,7 +135,7 @@ def comment_expected(ctx: Context, step: StepLog) -> None:
     texts = {key: request["comment"] for key, request in requests.items()}
 
     def post(client: BugzillaClient) -> None:
-        post_comments(comments, texts, client, ctx.run_date, ctx.store.save_alert, step)
+        post_comments(comments, texts, client, ctx.run_date, _save(ctx, step), step)
 
     _to_bugzilla(ctx, step, requests, "comments", "commented", post)
 
@@ -146,8 +154,8 @@ def _to_bugzilla(
         _with_bugzilla(ctx, step, done, send)
         return
     for key in sorted(requests):
-        _draft(ctx, ctx.alerts[key], f"outbox/{folder}/{key}.json", requests[key])
-        step.add(f"{folder} drafted")
+        if _draft(ctx, step, ctx.alerts[key], f"outbox/{folder}/{key}.json", requests[key]):
+            step.add(f"{folder} drafted")
 
 
 # -- step 6 -------------------------------------------------------------------------------
@@ -165,7 +173,7 @@ def link_bugs(ctx: Context, step: StepLog) -> None:
             client,
             ctx.run_date,
             ctx.settings,
-            ctx.store.save_alert,
+            _save(ctx, step),
             step,
         ),
     )
@@ -194,9 +202,10 @@ def email_owners(ctx: Context, step: StepLog) -> None:
     digests = digests_for(pending_emails(ctx), ctx.run_date, ctx.settings)
     if not digests:
         return
-    settings, save = ctx.settings, ctx.store.save_alert
+    settings, save = ctx.settings, _save(ctx, step)
     if not goes_live(settings, EMAILS):
-        draft_digests(digests, ctx.alerts, ctx.store.write_text, ctx.run_date, settings, save, step)
+        write = ctx.guarded(step, ctx.store.write_text)
+        draft_digests(digests, ctx.alerts, write, ctx.run_date, settings, save, step)
         return
     if _dry_run(ctx, step, "sent"):
         return

@@ -43,5 +43,5 @@ def map_pushes(ctx: Context, found: list[Candidate], step: StepLog) -> None:
                 )
             )
             alert.record(ctx.run_date, "push range", f"{push.from_rev[:12]}..{push.to_rev[:12]}")
-            ctx.store.save_alert(alert)
+            ctx.guarded(step, ctx.store.save_alert)(alert)
             step.add("mapped later")

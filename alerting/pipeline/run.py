@@ -2,20 +2,27 @@
 
 Each step records what it did in the run result. A failure in one probe, bug or email is
 recorded and the rest go on; what could not be done stays pending in `state/` for the next run.
-Rerunning the same day changes nothing: alert ids come from the change, not the run.
+Rerunning the same day changes nothing: alert ids come from the change, not the run. One run
+at a time writes a `state/` directory (`state/.lock`), and each step's network requests share
+one deadline, so a slow server delays a step, never the whole run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import logging
 import os
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from alerting.alerts.model import STATUS_NEW
 from alerting.alerts.store import StateStore, dumps
 from alerting.delivery.live import check_live_credentials
 from alerting.errors import UserError
+from alerting.http import step_deadline
 from alerting.pipeline import deliver
 from alerting.pipeline.alerts import create_alerts
 from alerting.pipeline.context import Context, Progress, RunResult, no_progress
@@ -26,6 +33,11 @@ from alerting.probes.model import MonitorConfig
 from alerting.probes.silences import SILENCES_FILE, describe
 from alerting.probes.silences_file import read_silences
 from alerting.settings import Settings
+from alerting.statelock import LOCK_WAIT, state_lock
+from alerting.steplog import StepLog
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STEPS = (
     "sync bugs",
@@ -45,11 +57,25 @@ def run(
     probe_glob: str | None = None,
     dry_run: bool = False,
     progress: Progress = no_progress,
+    lock_wait: float = LOCK_WAIT,
 ) -> RunResult:
     """Run the whole pipeline once; see the module docstring."""
     root = Path(root)
     if settings.delivery.mode == "live" and not dry_run:
-        check_live_credentials(settings)
+        check_live_credentials(settings)  # before anything, even the lock, is written
+    state_dir = root / settings.state_dir
+    with nullcontext() if dry_run else state_lock(state_dir, lock_wait):
+        return _run(settings, root, as_of, probe_glob, dry_run, progress)
+
+
+def _run(
+    settings: Settings,
+    root: Path,
+    as_of: dt.date | None,
+    probe_glob: str | None,
+    dry_run: bool,
+    progress: Progress,
+) -> RunResult:
     configs, problems = collect_for(settings, [root / settings.probes_dir])
     known = [c.probe for c in configs]
     configs = select_configs(configs, probe_glob)
@@ -77,18 +103,18 @@ def run(
         f"{describe(s)}: {s.reason} ({s.file}:{s.line})" for s in silences.silences.expiring(as_of)
     ]
 
-    deliver.sync_bugs(ctx, result.step(STEPS[0]))
-    found = new_detections(ctx, result.step(STEPS[1]))
-    map_pushes(ctx, found, result.step(STEPS[2]))
+    _guard(result.step(STEPS[0]), lambda step: deliver.sync_bugs(ctx, step))
+    found = _guard(result.step(STEPS[1]), lambda step: new_detections(ctx, step)) or []
+    _guard(result.step(STEPS[2]), lambda step: map_pushes(ctx, found, step))
     creating = result.step(STEPS[3])
     creating.notes += [str(w) for w in silences.warnings]
-    result.created = create_alerts(ctx, found, creating)
+    result.created = _guard(creating, lambda step: create_alerts(ctx, found, step)) or []
     result.new_alerts = [a.id for a in result.created]
     filing = result.step(STEPS[4])
-    deliver.file_bugs(ctx, filing)
-    deliver.comment_expected(ctx, filing)
-    deliver.link_bugs(ctx, result.step(STEPS[5]))
-    deliver.email_owners(ctx, result.step(STEPS[6]))
+    _guard(filing, lambda step: deliver.file_bugs(ctx, step))
+    _guard(filing, lambda step: deliver.comment_expected(ctx, step))
+    _guard(result.step(STEPS[5]), lambda step: deliver.link_bugs(ctx, step))
+    _guard(result.step(STEPS[6]), lambda step: deliver.email_owners(ctx, step))
 
     result.steps[3].errors += store.errors
     result.quarantined = [str(q) for q in store.quarantined()]
@@ -97,6 +123,20 @@ def run(
     if not dry_run and os.environ.get("ALERTING_RUN_RESULT"):
         Path(os.environ["ALERTING_RUN_RESULT"]).write_text(dumps(result.to_json()), "utf-8")
     return result
+
+
+def _guard(step: StepLog, work: Callable[[StepLog], T]) -> T | None:
+    """Part of a step, with its own network deadline. A failure nothing inside caught is
+    recorded as the step's error and the later steps still run: each reads what is in state."""
+    try:
+        with step_deadline():
+            return work(step)
+    except UserError as error:
+        step.errors.append(f"step stopped: {error}")
+    except Exception as error:
+        log.debug("step %s failed", step.name, exc_info=True)
+        step.errors.append(f"step stopped by an unexpected error: {type(error).__name__}: {error}")
+    return None
 
 
 def select_configs(configs: list[MonitorConfig], probe_glob: str | None) -> list[MonitorConfig]:

@@ -3,7 +3,8 @@
 Two runs in one checkout would both draft the same new alerts and the later save would drop
 the earlier run's history; the workflow's `concurrency` setting covers only GitHub Actions.
 The lock is released by the kernel when its process ends, however it ends, so a crashed run
-never leaves a stale lock behind. The file stays empty and is never committed.
+never blocks the next one; a run that ends normally removes the file, so it never shows up in
+`git status` or a state commit (a file left by a crash is empty and harmless).
 """
 
 from __future__ import annotations
@@ -27,20 +28,33 @@ def state_lock(state_dir: Path | str, wait: float = LOCK_WAIT) -> Iterator[None]
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise UserError(
+                    f"{state_dir} is in use by another `alerting run` or `state publish` "
+                    f"(it holds {path}); waited {wait:g} s. Run again once it has finished"
+                ) from None
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            continue
+        if _same_file(fd, path):
+            break
+        os.close(fd)  # the holder removed this file as we got it: lock the new one
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise UserError(
-                        f"{state_dir} is in use by another `alerting run` or `state publish` "
-                        f"(it holds {path}); waited {wait:g} s. Run again once it has finished"
-                    ) from None
-                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # before unlocking, so a waiting process sees a stale file
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False

@@ -219,3 +219,53 @@ def test_outside_a_git_repository_is_a_clear_error(tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     assert main(["state", "publish"]) == 1
     assert "not a git repository" in capsys.readouterr().err
+
+
+def test_other_unpublished_commits_are_refused(remote, monkeypatch, capsys):
+    """A local commit outside state/ would have been pushed along ("pushed earlier local state
+    commits"); now nothing is pushed and the commit is named."""
+    repo = clone(remote, "work")
+    monkeypatch.chdir(repo)
+    (repo / "README.md").write_text("local edit\n")
+    run_git(repo, "commit", "--quiet", "-am", "an unrelated local change")
+    write_alert(repo, "a1")
+    before = remote_log(remote)
+    assert main(["state", "publish"]) == 1
+    err = capsys.readouterr().err
+    assert "state NOT published" in err and "1 commit(s) not on origin/main" in err
+    assert "an unrelated local change" in err
+    assert remote_log(remote) == before
+    assert run_git(repo, "log", "--format=%s", "-1") == "an unrelated local change\n"
+
+
+def test_an_earlier_state_commit_is_still_pushed(remote, monkeypatch, capsys):
+    repo = clone(remote, "work")
+    monkeypatch.chdir(repo)
+    write_alert(repo, "a1")
+    run_git(repo, "add", "state")
+    run_git(repo, "commit", "--quiet", "-m", "state: from a run whose push failed")
+    assert main(["state", "publish"]) == 0
+    assert "pushed earlier local state commits" in capsys.readouterr().out
+    assert remote_files(remote) == ["README.md", "state/.gitkeep", "state/alerts/a1.json"]
+
+
+def test_a_mistyped_remote_is_an_error(remote, monkeypatch, capsys):
+    repo = clone(remote, "work")
+    monkeypatch.chdir(repo)
+    write_alert(repo, "a1")
+    assert main(["state", "publish", "--remote", "orgin"]) == 1
+    err = capsys.readouterr().err
+    assert "no remote named 'orgin' (this repository has origin)" in err
+    assert run_git(repo, "status", "--porcelain").splitlines() == ["?? state/alerts/"]
+
+
+def test_publish_waits_for_a_run_holding_the_state_lock(remote, monkeypatch, capsys):
+    from alerting.statelock import state_lock
+
+    repo = clone(remote, "work")
+    monkeypatch.chdir(repo)
+    write_alert(repo, "a1")
+    with state_lock(repo / "state"), pytest.raises(PublishError, match="is in use by another"):
+        publish(repo, lock_wait=0.2)
+    assert publish(repo).pushed
+    assert "state/.lock" not in remote_files(remote)

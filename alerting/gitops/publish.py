@@ -2,7 +2,9 @@
 
 GitOps tools have lost commits to concurrent pushes and reported success when a push was
 rejected; here a non-fast-forward rejection is fetched, rebased and retried, and any push that
-does not land is an error.
+does not land is an error. Only `state/` is ever published: a checkout whose branch holds
+other commits not on the remote yet is refused (pushing it would publish them too), and so is
+a remote that does not exist. The publish holds the state lock, so no run writes meanwhile.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from alerting.gitops.git import GitError, git, show, toplevel
+from alerting.errors import UserError
+from alerting.gitops.git import git, show, toplevel
 from alerting.gitops.message import StateChange, commit_message
+from alerting.statelock import LOCK_NAME, LOCK_WAIT, state_lock
 
 # `git push --porcelain` reasons that mean "someone pushed first": fetch, rebase, try again.
 # The last two are a push that lost the race on the server, between its check and its update.
@@ -37,28 +41,40 @@ def publish(
     branch: str | None = None,
     retries: int = 3,
     run_summary: str = "",
+    lock_wait: float = LOCK_WAIT,
 ) -> PublishResult:
     """Stage `state_dir` only, commit what changed, push; retry `retries` times on a race."""
     root = toplevel(repo)
     state = _relative_state(root, Path(repo), state_dir)
     try:
+        _check_remote(root, remote)
         branch = branch or _current_branch(root)
-        git(root, "add", "--all", "--", state)
-        changes = staged_changes(root, state)
-        commit = None
-        message = ""
-        if changes:
-            message = commit_message(changes, run_summary)
-            # The pathspec keeps anything else someone staged out of the state commit.
-            git(root, "commit", "--quiet", "--file=-", "--", state, input_text=message)
-            commit = git(root, "rev-parse", "HEAD").stdout.strip()
-        elif not _ahead_of_remote(root, remote, branch):
-            return PublishResult(commit=None, message="", pushed=False, attempts=0)
-        attempts = _push_with_rebase(root, remote, branch, retries)
-        commit = git(root, "rev-parse", "HEAD").stdout.strip() if commit else None
-        return PublishResult(commit=commit, message=message, pushed=True, attempts=attempts)
-    except GitError as error:
+        with state_lock(root / state, lock_wait):
+            return _publish(root, state, remote, branch, retries, run_summary)
+    except UserError as error:  # git's own errors, or the state lock held too long
         raise PublishError(str(error)) from None
+
+
+def _publish(
+    root: Path, state: str, remote: str, branch: str, retries: int, run_summary: str
+) -> PublishResult:
+    base = _remote_head(root, remote, branch)
+    if base is not None:
+        _refuse_other_commits(root, base, state, f"{remote}/{branch}")
+    git(root, "add", "--all", "--", state, f":(exclude){state}/{LOCK_NAME}")
+    changes = staged_changes(root, state)
+    commit = None
+    message = ""
+    if changes:
+        message = commit_message(changes, run_summary)
+        # The pathspec keeps anything else someone staged out of the state commit.
+        git(root, "commit", "--quiet", "--file=-", "--", state, input_text=message)
+        commit = git(root, "rev-parse", "HEAD").stdout.strip()
+    elif base is None or not _ahead(root, base):
+        return PublishResult(commit=None, message="", pushed=False, attempts=0)
+    attempts = _push_with_rebase(root, remote, branch, retries)
+    commit = git(root, "rev-parse", "HEAD").stdout.strip() if commit else None
+    return PublishResult(commit=commit, message=message, pushed=True, attempts=attempts)
 
 
 def staged_changes(root: Path, state: str) -> list[StateChange]:
@@ -115,12 +131,50 @@ def _current_branch(root: Path) -> str:
     return result.stdout.strip()
 
 
-def _ahead_of_remote(root: Path, remote: str, branch: str) -> bool:
+def _check_remote(root: Path, remote: str) -> None:
+    if git(root, "remote", "get-url", remote, check=False).returncode != 0:
+        names = git(root, "remote").stdout.split()
+        known = f"this repository has {', '.join(names)}" if names else "it has none"
+        raise PublishError(f"no remote named {remote!r} ({known}); pass --remote NAME")
+
+
+def _remote_head(root: Path, remote: str, branch: str) -> str | None:
+    """The commit `branch` is at on `remote` (fetched now), or None when it does not exist yet."""
+    result = git(root, "fetch", "--quiet", remote, f"refs/heads/{branch}", check=False)
+    if result.returncode != 0:
+        if "couldn't find remote ref" in result.stderr:
+            return None
+        raise PublishError(f"cannot read {branch} from {remote}: {result.stderr.strip()}")
+    return git(root, "rev-parse", "FETCH_HEAD").stdout.strip()
+
+
+def _refuse_other_commits(root: Path, base: str, state: str, where: str) -> None:
+    """Local commits not on the remote that change anything outside `state` would be pushed
+    along with the state commit: refuse. Earlier state-only commits (a failed push) may go."""
+    listing = git(
+        root,
+        "log",
+        "--full-history",
+        "--format=%h %s",
+        f"{base}..HEAD",
+        "--",
+        ".",
+        f":(exclude){state}",
+    ).stdout.strip()
+    if listing:
+        commits = listing.splitlines()
+        shown = "\n".join(f"  {line}" for line in commits[:5])
+        more = f"\n  ... and {len(commits) - 5} more" if len(commits) > 5 else ""
+        raise PublishError(
+            f"HEAD holds {len(commits)} commit(s) not on {where} that change files outside "
+            f"{state}/; publishing would push them too. Push or drop them first, or publish "
+            f"from a clean checkout:\n{shown}{more}"
+        )
+
+
+def _ahead(root: Path, base: str) -> bool:
     """Local commits not on the remote yet (an earlier push failed): push them now."""
-    ref = f"refs/remotes/{remote}/{branch}"
-    if git(root, "rev-parse", "--verify", "--quiet", ref, check=False).returncode != 0:
-        return False
-    count = git(root, "rev-list", "--count", f"{ref}..HEAD").stdout.strip()
+    count = git(root, "rev-list", "--count", f"{base}..HEAD").stdout.strip()
     return int(count or 0) > 0
 
 

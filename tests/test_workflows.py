@@ -173,3 +173,37 @@ def test_actions_are_pinned_to_commits():
         for step in steps(load(name)):
             if "uses" in step:
                 assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+INSTALL_FROM_LOCK = [
+    "python -m pip install --require-hashes --no-deps -r requirements.txt",
+    "python -m pip install --no-deps --no-build-isolation .",
+]
+TOKEN_REF = re.compile(r"\$\{\{\s*(github\.token|secrets\.GITHUB_TOKEN)\s*\}\}")
+
+
+@pytest.mark.parametrize("name", ["daily", "sync", "pages", "probes"])
+def test_packages_install_from_the_hashed_lock_without_credentials_on_disk(name):
+    """Installed packages run with the job's secrets: they come only from the hash-pinned
+    lock, and the checkout leaves no token in .git/config for them to read."""
+    workflow = load(name)
+    for job in workflow["jobs"].values():
+        scripts = [s.get("run", "") for s in job["steps"]]
+        installs = [s for s in scripts if "pip install" in s]
+        if not installs:
+            continue
+        assert [line.strip() for s in installs for line in s.splitlines()] == INSTALL_FROM_LOCK
+        setup = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-"))
+        assert setup["with"]["cache-dependency-path"] == "requirements.txt"
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_daily_push_token_only_in_the_publish_step():
+    workflow = load("daily")
+    holders = [s["name"] for s in steps(workflow) if TOKEN_REF.search(str(s.get("env", {})))]
+    assert holders == ["Publish state"]
+    env = next(s for s in steps(workflow) if s["name"] == "Publish state")["env"]
+    assert env["GIT_CONFIG_KEY_0"] == "credential.helper"
+    assert "$PUSH_TOKEN" in env["GIT_CONFIG_VALUE_0"] and "${{" not in env["GIT_CONFIG_VALUE_0"]

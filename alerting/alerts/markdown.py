@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
+
+from alerting.terminal import printable
 
 # What can start markup inside one line of Markdown (or inline HTML that Bugzilla would render).
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>&|~#])")
@@ -22,8 +24,9 @@ class Trusted(str):
 
 
 def escape_markdown(value: object) -> str:
-    """One line of literal text: punctuation backslash-escaped, line breaks folded."""
-    text = " ".join(str(value).split())
+    """One line of literal text: punctuation backslash-escaped, line breaks folded, other
+    control characters shown as escapes (`\\x1b`), never emitted raw."""
+    text = printable(" ".join(str(value).split()))
     return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
@@ -32,7 +35,9 @@ def link(text: object, url: str) -> Trusted:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return Trusted(escape_markdown(text))
-    target = url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+    # Percent-encode all but URL syntax: no space, bracket, parenthesis, angle bracket, line
+    # break or non-ASCII character can end the link or start markup of its own.
+    target = quote(url, safe="/:?#&=+;,%@!$*'~")
     return Trusted(f"[{escape_markdown(text)}]({target})")
 
 

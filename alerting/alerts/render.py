@@ -19,6 +19,7 @@ from alerting.alerts.markdown import Trusted, render
 from alerting.alerts.model import Alert
 from alerting.numbers import format_change, format_count, format_value, percent_change
 from alerting.settings import Settings
+from alerting.terminal import printable
 
 
 def values_table(alert: Alert) -> list[dict]:
@@ -45,8 +46,11 @@ def same_range(a: Alert, b: Alert) -> bool:
 
 
 def bug_summary(alert: Alert) -> str:
+    """One line of plain text: a label from the data cannot break or colour it."""
     where_text = alert.platform + (f", {alert.label}" if alert.label else "")
-    return f"Telemetry Alert for {alert.probe} on {alert.date} ({where_text})"
+    return printable(
+        " ".join(f"Telemetry Alert for {alert.probe} on {alert.date} ({where_text})".split())
+    )
 
 
 def bug_description(

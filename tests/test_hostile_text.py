@@ -1,0 +1,58 @@
+"""Text from probe files and data lands in URLs, Markdown (bugs, digests, run summaries) and
+the terminal: every piece is encoded for where it lands, so none of it becomes markup."""
+
+from __future__ import annotations
+
+import re
+
+from alerting.alerts import pushes
+from alerting.alerts.markdown import escape_markdown, link
+from alerting.alerts.model import PushRange
+from alerting.alerts.render import bug_description, bug_summary, digest_markdown
+from tests.alert_factory import make_alert
+
+HOSTILE_NAME = "a\n\n[r]: https://evil.example/x\n<img src=x onerror=alert(1)>"
+HOSTILE_LABEL = "x) [y](javascript:alert(1)) \x1b[31m"
+
+
+def hostile_alert():
+    push = PushRange("20261019094512", "20261020094512", "", "a" * 40, "b" * 40)
+    links = pushes.links(
+        push,
+        "https://hg.mozilla.org/mozilla-central",
+        "fog",
+        HOSTILE_NAME,
+        "Windows",
+        HOSTILE_LABEL,
+    )
+    return make_alert(metric=HOSTILE_NAME, probe=HOSTILE_NAME, label=HOSTILE_LABEL, links=links)
+
+
+def test_every_url_component_is_percent_encoded():
+    glam = hostile_alert().links["glam"]
+    assert glam.startswith("https://glam.telemetry.mozilla.org/fog/probe/a%0A%0A%5Br%5D")
+    assert not any(c in glam for c in "\n []()<>\x1b")
+    assert "aggKey=x%29+%5By%5D%28javascript%3Aalert%281%29%29+%1B%5B31m" in glam
+
+
+def test_links_cannot_end_early_or_carry_markup():
+    rendered = link("text [x]", "https://example.org/a b)\n[r]: https://evil.example")
+    assert rendered == (
+        "[text \\[x\\]](https://example.org/a%20b%29%0A%5Br%5D:%20https://evil.example)"
+    )
+    assert link("t", "javascript:alert(1)") == "t"
+
+
+def test_bug_text_and_digests_hold_no_live_markdown_from_names_or_labels():
+    alert = hostile_alert()
+    for text in (bug_description(alert, HOSTILE_NAME), digest_markdown([alert], "2026-10-21")):
+        lines = text.splitlines()
+        assert not any(line.lstrip().startswith("[r]:") for line in lines)
+        assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript", text)  # escaped only
+        assert "\\<img" in text and "\x1b" not in text
+    summary = bug_summary(alert)
+    assert "\n" not in summary and "\x1b" not in summary and "\\x1b[31m" in summary
+
+
+def test_escape_markdown_shows_control_characters():
+    assert escape_markdown("a\x1b[2Jb\x00\u202e") == "a\\\\x1b\\[2Jb\\\\x00\\\\u202e"

@@ -100,6 +100,8 @@ class DeadlineSession(requests.Session):
         self.deadline = deadline
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
+        if kwargs.get("stream"):
+            raise ValueError("a deadline session reads whole answers; streaming is not supported")
         now = time.monotonic()
         end = now + self.deadline
         step_end = _STEP_END.get()
@@ -118,7 +120,7 @@ class DeadlineSession(requests.Session):
         timer.start()
         try:
             # Not streamed, so the whole body is read here, under the watch.
-            response = super().request(method, url, **{**kwargs, "stream": False})
+            response = super().request(method, url, **kwargs)
         except requests.RequestException:
             if watch.expired:
                 raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s") from None

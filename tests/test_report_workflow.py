@@ -36,7 +36,13 @@ def test_only_calls_the_command_line_and_pins_the_pages_actions():
     jobs = _load("pages")["jobs"]
     steps = [s for job in jobs.values() for s in job["steps"]]
     runs = [s["run"] for s in steps if "run" in s]
-    assert runs == ["python -m pip install .", "alerting report --root . --out site"]
+    install = (
+        "python -m pip install --require-hashes --no-deps -r requirements.txt
+"
+        "python -m pip install --no-deps --no-build-isolation .
+"
+    )
+    assert runs == [install, "alerting report --root . --out site"]
     args = build_parser().parse_args(runs[1].split()[1:])
     assert args.func.__name__ == "run_report" and str(args.out) == "site"
     uses = {s["uses"].split("@")[0]: s["uses"].split("@")[1] for s in steps if "uses" in s}

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from alerting.alerts.model import Alert, Summary
 from alerting.alerts.quarantine import Quarantined
-from alerting.alerts.store import StateStore
+from alerting.alerts.store import StatePathError, StateStore
 from alerting.pipeline.findings import Outcome
 from alerting.probes.model import MonitorConfig
 from alerting.probes.silences import Silences
@@ -60,6 +60,9 @@ class Context:
         def call(*args: object) -> bool | None:
             try:
                 return write(*args)
+            except StatePathError as error:  # a name that would leave state/
+                step.errors.append(f"{error}; not written")
+                return None
             except OSError as error:
                 where = error.filename2 or error.filename or self.store.root  # rename: the target
                 step.errors.append(

@@ -27,8 +27,10 @@ from alerting import __version__
 
 USER_AGENT = f"firefox-telemetry-alerting/{__version__} (+https://github.com/mozilla)"
 TIMEOUT = (10, 60)  # connect, read (seconds)
-REQUEST_DEADLINE = 300.0  # seconds for one request, retries and the whole answer included
-STEP_DEADLINE = 1800.0  # seconds for all the requests of one run step
+REQUEST_DEADLINE = 120.0  # seconds for one request, retries and the whole answer included
+# Seconds for all the requests of one run step: the five steps that talk to servers fit in the
+# daily workflow's hour with room for reading the data.
+STEP_DEADLINE = 600.0
 
 
 class DeadlineExceeded(requests.exceptions.Timeout):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 from alerting.alerts import pushes
+from alerting.alerts.digest import digest_html, digest_markdown, digest_text
 from alerting.alerts.markdown import escape_markdown, link
 from alerting.alerts.model import PushRange
-from alerting.alerts.render import bug_description, bug_summary, digest_markdown
+from alerting.alerts.render import bug_description, bug_summary
+from alerting.settings import Settings
 from tests.alert_factory import make_alert
 
 HOSTILE_NAME = "a\n\n[r]: https://evil.example/x\n<img src=x onerror=alert(1)>"
@@ -45,11 +47,20 @@ def test_links_cannot_end_early_or_carry_markup():
 
 def test_bug_text_and_digests_hold_no_live_markdown_from_names_or_labels():
     alert = hostile_alert()
-    for text in (bug_description(alert, HOSTILE_NAME), digest_markdown([alert], "2026-10-21")):
+    settings = Settings()
+    for text in (
+        bug_description(alert, HOSTILE_NAME),
+        digest_markdown([alert], "2026-10-21", settings),
+    ):
         lines = text.splitlines()
         assert not any(line.lstrip().startswith("[r]:") for line in lines)
         assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript", text)  # escaped only
         assert "\\<img" in text and "\x1b" not in text
+    plain = digest_text([alert], "2026-10-21", settings)
+    assert not any(line.lstrip().startswith("[r]:") for line in plain.splitlines())
+    assert "\x1b" not in plain
+    html = digest_html([alert], "2026-10-21", settings)
+    assert "<img" not in html and "&lt;img" in html and "\x1b" not in html
     summary = bug_summary(alert)
     assert "\n" not in summary and "\x1b" not in summary and "\\x1b[31m" in summary
 

@@ -37,10 +37,8 @@ def test_only_calls_the_command_line_and_pins_the_pages_actions():
     steps = [s for job in jobs.values() for s in job["steps"]]
     runs = [s["run"] for s in steps if "run" in s]
     install = (
-        "python -m pip install --require-hashes --no-deps -r requirements.txt
-"
-        "python -m pip install --no-deps --no-build-isolation .
-"
+        "python -m pip install --require-hashes --no-deps -r requirements.txt\n"
+        "python -m pip install --no-deps --no-build-isolation .\n"
     )
     assert runs == [install, "alerting report --root . --out site"]
     args = build_parser().parse_args(runs[1].split()[1:])

@@ -10,6 +10,7 @@ import re
 from functools import cache
 
 import jinja2
+import markupsafe
 
 from alerting.alerts.describe import alert_page, build_text, explanation, http_url, where
 from alerting.alerts.markdown import render as render_markdown
@@ -25,12 +26,19 @@ def one_line(value: object) -> str:
     return "" if value is None else " ".join(_CONTROL.sub(" ", str(value)).split())
 
 
+def _html_text(value: object) -> object:
+    """Text for HTML (escaped afterwards): no control characters either; markup as it is."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return one_line(value)
+    return value
+
+
 @cache
 def _environment(html: bool) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("alerting.alerts", "templates"),
         autoescape=html,  # noqa: S701 -- plain text is made safe by `one_line` (finalize)
-        finalize=None if html else one_line,
+        finalize=_html_text if html else one_line,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -135,6 +135,7 @@ def test_an_unexpected_error_is_one_line_and_exit_3(monkeypatch, tmp_path, capsy
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(alerting.pipeline.run, "run", broken)
+    (tmp_path / "probes").mkdir()
     assert main(["run", "--root", str(tmp_path)]) == 3
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [

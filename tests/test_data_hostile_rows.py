@@ -6,9 +6,9 @@ import gzip
 import json
 
 from alerting.data import merge, rows
+from alerting.data.buildids import latest_build_day as real_latest_build_day
 from alerting.data.rows import load_series
 from alerting.data.series import WHERE, series_from_rows
-from alerting.data.series import latest_build_day as real_latest_build_day
 from tests.conftest import LATEST_BUILD_DAY
 
 GOOD = {"1": 5, "2": 7}

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alerting.data import buildids
+from alerting.data.buildids import build_id_problem, build_times
 from alerting.data.entries import Entries, plain_number
 from alerting.data.merge import merge_series, too_big
 from alerting.data.model import DailySeries, SeriesKey
@@ -37,10 +39,6 @@ ROW_COLUMNS = frozenset(
 VERSION_AGGREGATE = "*"
 
 _EPOCH = dt.date(1970, 1, 1)
-# Build ids are accepted from this day to tomorrow (UTC): Glean nightlies exist since 2019,
-# GLAM's legacy ones since the 2010s; a date outside is a broken or hostile row, and one such
-# row must neither set the run's date nor stretch a series over centuries.
-FIRST_BUILD_DAY = dt.date(2010, 1, 1)
 # The series a row belongs to is named by these columns; each must be text (or absent).
 KEY_COLUMNS = ("os", "metric_key", "app_id", "channel")
 
@@ -95,7 +93,7 @@ def series_from_rows(
     rows = iter(rows)
     first = 1
     seen: dict[tuple, str] = {}  # (series, build id) -> where its row was
-    last_day = (latest_build_day() - _EPOCH).days
+    last_day = (buildids.latest_build_day() - _EPOCH).days
     while True:
         chunk = _Counted(itertools.islice(rows, CHUNK_ROWS))
         parts.append(_aggregate(_flatten(chunk, found, first, seen, last_day), found))
@@ -152,11 +150,6 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def latest_build_day() -> dt.date:
-    """Tomorrow (UTC): no nightly can be built later than that."""
-    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
-
-
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -201,7 +194,7 @@ def _flatten(
         if build_id == VERSION_AGGREGATE:
             continue
         if type(build_id) is not str or not (len(build_id) in (10, 14) and build_id.isdigit()):
-            reason = _build_id_problem(build_id)
+            reason = build_id_problem(build_id)
             if reason:
                 problems.append((position, f"{where}: {reason}"))
                 continue
@@ -260,14 +253,15 @@ def _flatten(
     key_codes, key_names, counts, raw_counts = entries.arrays()
 
     # Build ids -> calendar day and a sortable build time; impossible dates are bad rows.
-    day, stamp_int, valid = _build_times(row_ids)
+    day, stamp_int, valid = build_times(row_ids)
     for i in np.flatnonzero(~valid):
         bad.setdefault(int(i), f"build_id {row_ids[i]!r} is not a valid date and hour")
-    first_day = (FIRST_BUILD_DAY - _EPOCH).days
+    first_day = (buildids.FIRST_BUILD_DAY - _EPOCH).days
     for i in np.flatnonzero(valid & ((day < first_day) | (day > last_day))):
         latest = _EPOCH + dt.timedelta(days=last_day)
         bad.setdefault(
-            int(i), f"build_id {row_ids[i]!r} is not between {FIRST_BUILD_DAY} and {latest}"
+            int(i),
+            f"build_id {row_ids[i]!r} is not between {buildids.FIRST_BUILD_DAY} and {latest}",
         )
 
     # Bucket keys: each distinct one converted once.
@@ -345,49 +339,6 @@ def _without_rows(flat: _Flat, row_ok: np.ndarray) -> _Flat:
         entry_count=flat.entry_count[entry_ok],
         buckets=flat.buckets,
     )
-
-
-def _build_times(ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Calendar day (days since 1970) and build time (ns) of YYYYMMDDHH / YYYYMMDDhhmmss ids,
-    and whether each is a real date and time; digit arithmetic on all ids at once, since
-    date parsing per id costs more than the rest of a row."""
-    n = len(ids)
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
-    text = np.array(ids, dtype="U14")
-    digits = text.view(np.uint32).reshape(n, 14).astype(np.int64) - ord("0")
-    long = np.char.str_len(text) == 14
-    is_digit = (digits >= 0) & (digits <= 9)
-    valid = is_digit[:, :10].all(axis=1) & (~long | is_digit[:, 10:].all(axis=1))
-    digits = np.where(is_digit, digits, 0)
-
-    def number(lo: int, hi: int) -> np.ndarray:
-        return digits[:, lo:hi] @ (10 ** np.arange(hi - lo - 1, -1, -1))
-
-    year, month, dom, hour = number(0, 4), number(4, 6), number(6, 8), number(8, 10)
-    minute = np.where(long, number(10, 12), 0)
-    second = np.where(long, number(12, 14), 0)
-    # Seconds up to 61, as strptime allows (leap seconds).
-    valid &= (month >= 1) & (month <= 12) & (hour < 24) & (minute < 60) & (second < 62)
-    valid &= (year >= 1678) & (year <= 2261)  # nanosecond times, as numpy and pandas hold them
-    months = (year - 1970) * 12 + np.clip(month, 1, 12) - 1
-    first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    after = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    valid &= (dom >= 1) & (dom <= after - first)
-    day = first + dom - 1
-    stamp = (((day * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000_000
-    return day, stamp, valid
-
-
-def _build_id_problem(build_id: object) -> str:
-    """Why a build id is unusable; "" for a whole number that is fine as its digits."""
-    if build_id is None or build_id == "":
-        return "missing build_id"
-    if isinstance(build_id, int) and not isinstance(build_id, bool):
-        text = str(build_id)
-        if len(text) in (10, 14):
-            return ""
-    return f"build_id {build_id!r} is not YYYYMMDDHH or YYYYMMDDhhmmss digits"
 
 
 def _key_value(key: object) -> float:

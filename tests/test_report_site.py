@@ -10,6 +10,7 @@ from markupsafe import escape
 
 from alerting.cli import main
 from alerting.errors import UserError
+from alerting.report import site
 from alerting.report.site import build_site, http_url, page_name
 from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_PROBE, sample_summaries, write_state
 
@@ -125,6 +126,22 @@ def test_rebuild_is_identical_and_drops_deleted_alerts(tmp_path):
     (tmp_path / "state" / "alerts" / f"{gone.id}.json").unlink()
     build_site(tmp_path / "state", tmp_path / "a")
     assert not (tmp_path / "a" / "alerts" / f"{page_name(gone.id)}.html").exists()
+
+
+def test_figures_drawn_in_worker_processes_are_the_ones_drawn_in_one(tmp_path, monkeypatch):
+    write_state(tmp_path / "state")
+    monkeypatch.setattr(site, "PER_WORKER", 10**6)  # one process
+    build_site(tmp_path / "state", tmp_path / "one")
+    monkeypatch.setattr(site, "PER_WORKER", 1)
+    monkeypatch.setattr(site.os, "cpu_count", lambda: 2)  # workers even on one core
+    build_site(tmp_path / "state", tmp_path / "workers")
+    figures = sorted(p.name for p in (tmp_path / "one" / "alerts").glob("*.svg"))
+    assert figures == sorted(p.name for p in (tmp_path / "workers" / "alerts").glob("*.svg"))
+    assert figures and all(
+        (tmp_path / "one" / "alerts" / f).read_bytes()
+        == (tmp_path / "workers" / "alerts" / f).read_bytes()
+        for f in figures
+    )
 
 
 def test_broken_alert_files_are_skipped_and_reported(tmp_path, capsys):

@@ -8,7 +8,10 @@ pure function of `state/`, so an unchanged state rebuilds byte-identical files.
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +45,7 @@ LINK_TITLES = {
 }
 ALWAYS_SHOWN = ("bug", "treeherder", "treeherder_range", "pushlog", "glam")  # "none" if missing
 RANGE_LINKS = ("treeherder_range", "pushlog")  # shared by the alerts of one push range
+PER_WORKER = 8  # alerts worth starting a worker process for (it imports matplotlib anew)
 
 
 @dataclass
@@ -190,11 +194,11 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
         ],
         skipped=result.skipped,
     )
-    for alert in alerts:
+    for alert, (series_svg, cdf_svg) in zip(alerts, _drawn(alerts), strict=True):
         name = page_name(alert.id)
         series_file, cdf_file = f"{name}-series.svg", f"{name}-cdf.svg"
-        _write(out_dir / "alerts" / series_file, plots.to_svg(plots.series_figure(alert)))
-        _write(out_dir / "alerts" / cdf_file, plots.to_svg(plots.cdf_figure(alert)))
+        _write(out_dir / "alerts" / series_file, series_svg)
+        _write(out_dir / "alerts" / cdf_file, cdf_svg)
         render(
             f"alerts/{name}.html",
             "alert.html.j2",
@@ -230,6 +234,17 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             glam=_glam_links(history),
         )
     return result
+
+
+def _drawn(alerts: list[Alert]) -> Iterator[tuple[str, str]]:
+    """Every alert page's figures, in order. Drawing is most of a report's cost and needs
+    nothing but the alert, so a larger report draws in worker processes on every core."""
+    workers = min(os.cpu_count() or 1, len(alerts) // PER_WORKER)
+    if workers < 2:
+        yield from map(plots.page_svgs, alerts)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(plots.page_svgs, alerts, chunksize=4)
 
 
 def _ranges(summary: Summary, members: list[Alert], summary_ids: set[str]) -> list[dict]:

@@ -21,6 +21,7 @@ from alerting.data.histogram import quantiles
 from alerting.detect import registry
 from alerting.detect.model import Detection, Snapshot
 from alerting.detect.registry import ArgSpec, Technique
+from alerting.pipeline import detect
 from alerting.pipeline.run import run
 from alerting.settings import load_settings
 from tests.doubles.hg_server import HgDouble
@@ -271,6 +272,20 @@ def test_one_failing_probe_does_not_stop_the_others(repo):
     assert any("networking.dns_time" in e and "exploded" in e for e in result.errors)
     alerts = StateStore(repo / "state").alerts().values()
     assert [(a.probe, a.platform) for a in alerts] == [("networking.page_load_time", "Linux")]
+
+
+def test_probes_detected_in_batches_find_what_one_batch_finds(repo, tmp_path, monkeypatch):
+    changes = {("networking_page_load_time", "Linux"): 50, ("networking_dns_time", "Windows"): 45}
+    write_rows(repo / "rows.jsonl", 60, changes)
+    day = START + dt.timedelta(days=59)
+    one = run_in(repo, day)
+    monkeypatch.setattr(detect, "BATCH", 1)  # every probe in its own batch
+    (tmp_path / "batched").mkdir()
+    for name in ("probes", "alerting.toml", "rows.jsonl"):
+        (tmp_path / "batched" / name).symlink_to(repo / name)
+    batched = run_in(tmp_path / "batched", day)
+    assert len(one.new_alerts) == 2 and batched.new_alerts == one.new_alerts
+    assert snapshot(tmp_path / "batched" / "state") == snapshot(repo / "state")
 
 
 def test_a_broken_probe_config_affects_only_itself(repo):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
@@ -38,9 +39,10 @@ def detection_outcomes(
 ) -> tuple[dt.date, Iterator[Outcome]]:
     """The run's date and, lazily, what detection finds for each batch of probes.
 
-    Local files are read once, here (their last day is the default date). Generated and
-    BigQuery data are loaded per batch of probes, in worker processes when there are several
-    batches, so a fleet's data never sits in memory at once and both cores work.
+    Local files are read once, here (their last day is the default date), and detected on
+    batch by batch. Generated and BigQuery data are loaded per batch of probes, in worker
+    processes when there are several batches, so a fleet's data never sits in memory at once
+    and both cores work.
     """
     if settings.data.source == "files":
         series = load_series(settings, configs)
@@ -49,7 +51,7 @@ def detection_outcomes(
             raise UserError("the data files hold no data for the monitored probes")
         first, last = min(s.start for s in held), max(s.end for s in held)
         as_of = check_date(as_of or last, first, last)
-        return as_of, iter([detect_batch(configs, series, settings.data.channels, as_of)])
+        return as_of, _detect_held(series, configs, settings.data.channels, as_of)
     last = default_as_of(settings)
     first = last - dt.timedelta(days=settings.data.history_days - 1)
     if settings.data.source == "bigquery":
@@ -79,6 +81,26 @@ def _parallel(
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         yield from pool.map(load_and_detect, repeat(settings), chunks, repeat(as_of))
+
+
+def _detect_held(
+    series: dict[SeriesKey, DailySeries],
+    configs: list[MonitorConfig],
+    channels: list[str],
+    as_of: dt.date,
+) -> Iterator[Outcome]:
+    """Detection on series already read, batch by batch, each batch given only its probes'
+    series: finding a probe's series then costs the same in a fleet of any size.
+
+    In this process: worker processes were measured to cost more (forking a process that
+    holds the fleet) than they saved."""
+    by_metric: dict[str, dict[SeriesKey, DailySeries]] = defaultdict(dict)
+    for key, daily in series.items():
+        by_metric[key.metric][key] = daily
+    for i in range(0, len(configs), BATCH):
+        chunk = configs[i : i + BATCH]
+        held = {k: v for c in chunk for k, v in by_metric.get(c.metric, {}).items()}
+        yield detect_batch(chunk, held, channels, as_of)
 
 
 def load_and_detect(settings: Settings, configs: list[MonitorConfig], as_of: dt.date) -> Outcome:

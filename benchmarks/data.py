@@ -4,7 +4,7 @@ Generates a year of series (1-3 builds a day) and writes their rows once, with e
 of a series present in every row (zeros included, the most text to parse), as JSON lines and
 as Parquet (not timed). Then:
 
-- reading: `load_series` on each file (read, validate, sum per day) against the bare parse of
+- reading: `read_series` on each file (read, validate, sum per day) against the bare parse of
   the same JSON (each line and its histogram text with orjson, nothing else), the floor any
   reader of this format pays;
 - end to end: `alerting detect FILE --format json` in a subprocess on each file, median of
@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 
 from alerting.data.generator import generate
-from alerting.data.rows import load_series
+from alerting.data.rows import read_series
 
 
 def write_rows(folder: Path, series: int, days: int, seed: int) -> tuple[Path, Path]:
@@ -151,12 +151,12 @@ def main() -> None:
     print(f"  bare orjson parse of the JSON lines: {floor:.2f} s CPU")
     for path in (jsonl, parquet):
         started, cpu_started = time.perf_counter(), _cpu()
-        series, problems = load_series([path])
+        series, problems = read_series([path])
         wall = time.perf_counter() - started
         cpu = _cpu() - cpu_started
         size = path.stat().st_size / 2**20
         print(
-            f"  load_series {path.suffix[1:]:8} ({size:,.0f} MiB): {wall:.2f} s wall, "
+            f"  read_series {path.suffix[1:]:8} ({size:,.0f} MiB): {wall:.2f} s wall, "
             f"{cpu:.2f} s CPU (its reader processes included), {n_rows / wall:,.0f} rows/s; "
             f"{len(series)} series, {len(problems)} problems"
         )

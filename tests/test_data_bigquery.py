@@ -120,7 +120,7 @@ def test_pipeline_source_queries_each_app_and_channel_once():
         SimpleNamespace(metric="k", app="fenix"),
     ]
     client = FakeClient([result_row("20250101", "2025010103", [{"key": "1", "count": 1.0}])])
-    series = bq.load_series(settings, configs, client=client, today=END)
+    series = bq.query_series(settings, configs, client=client, today=END)
     tables = sorted(sql.split("FROM `")[1].split("`")[0] for sql, _ in client.calls)
     assert tables == [
         "moz-fx-data-shared-prod.glam_etl.glam_fenix_beta_aggregates",
@@ -168,7 +168,7 @@ def test_estimate_dry_runs_the_queries_of_the_run():
     settings = fleet_settings()
     assert bq.estimate_bytes(settings, FLEET, client=client, today=END) == 4000
     runs = FakeClient([])
-    bq.load_series(settings, FLEET, client=runs, today=END)
+    bq.query_series(settings, FLEET, client=runs, today=END)
     # The very queries (text and parameters) the run makes, each with the cost guard.
     assert [sql for sql, _ in client.calls] == [sql for sql, _ in runs.calls]
     for (_, dry), (_, real) in zip(client.calls, runs.calls, strict=True):
@@ -189,7 +189,7 @@ class RefusingClient(FakeClient):
 def test_a_query_refused_for_its_size_names_the_setting():
     pytest.importorskip("google.cloud.bigquery")
     with pytest.raises(UserError) as caught:
-        bq.load_series(fleet_settings(1000), FLEET, client=RefusingClient([]), today=END)
+        bq.query_series(fleet_settings(1000), FLEET, client=RefusingClient([]), today=END)
     message = str(caught.value)
     assert "would bill more than 1,000 bytes" in message
     assert "[data] maximum_bytes_billed" in message
@@ -199,4 +199,4 @@ def test_a_query_refused_for_its_size_names_the_setting():
 
 def test_limit_must_be_positive():
     with pytest.raises(UserError, match=r"maximum_bytes_billed.* is 0; it must be a positive"):
-        bq.load_series(fleet_settings(0), FLEET, client=FakeClient([]), today=END)
+        bq.query_series(fleet_settings(0), FLEET, client=FakeClient([]), today=END)

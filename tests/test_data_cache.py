@@ -8,7 +8,7 @@ import numpy as np
 
 from alerting.data.cache import cached_load
 from alerting.data.generator import generate
-from alerting.data.rows import load_series
+from alerting.data.rows import read_series
 from alerting.data.source import load_series as load_source
 from alerting.settings import load_settings
 
@@ -25,7 +25,7 @@ def test_unchanged_files_are_not_read_again(tmp_path, caplog):
 
     def counting(paths):
         calls.append(paths)
-        return load_series(paths)
+        return read_series(paths)
 
     folder = tmp_path / "cache"
     first, first_problems = cached_load(folder, [str(data)], counting)

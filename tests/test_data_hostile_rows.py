@@ -7,7 +7,7 @@ import json
 
 from alerting.data import merge, rows
 from alerting.data.buildids import latest_build_day as real_latest_build_day
-from alerting.data.rows import load_series
+from alerting.data.rows import read_series
 from alerting.data.series import WHERE, series_from_rows
 from tests.conftest import LATEST_BUILD_DAY
 
@@ -61,7 +61,7 @@ def test_a_far_future_row_does_not_set_the_last_day(tmp_path):
     path = tmp_path / "rows.jsonl"
     lines = [row("2025010103"), row("2025010203"), row("2261123123")]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    series, problems = load_series([path])
+    series, problems = read_series([path])
     assert max(s.end for s in series.values()) == dt.date(2025, 1, 2)
     assert problems == [
         f"{path}:3: build_id '2261123123' is not between 2010-01-01 and {LATEST_BUILD_DAY}"
@@ -101,7 +101,7 @@ def test_csv_cells_of_any_size_are_read(tmp_path):
         + f'm,Windows,,2025010103,timing_distribution,"{hist}",{big}\n'
         + f'm,Windows,,2025010203,timing_distribution,"{hist}",short\n'
     )
-    series, problems = load_series([path])
+    series, problems = read_series([path])
     assert problems == [] and next(iter(series.values())).n_days == 2
 
 
@@ -120,9 +120,9 @@ def test_an_overlong_line_is_skipped_without_being_held(tmp_path, monkeypatch):
         + "\n"
         + f'm,Windows,,2025010103,timing_distribution,"{hist}"\n'
     )
-    series, problems = load_series([gz])
+    series, problems = read_series([gz])
     assert problems == [f"{gz}:2: line over 1,000 bytes; skipped"]
     assert next(iter(series.values())).n_days == 3 and not next(iter(series.values())).present[1]
-    csv_series, csv_problems = load_series([csv_path])
+    csv_series, csv_problems = read_series([csv_path])
     assert csv_problems == [f"{csv_path}:2: line over 1,000 bytes; skipped"]
     assert len(csv_series) == 1

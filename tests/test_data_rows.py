@@ -11,8 +11,8 @@ import pytest
 from alerting.cli import main
 from alerting.data.generator import generate
 from alerting.data.model import SeriesKey
-from alerting.data.rows import load_series, read_rows
-from alerting.data.series import WHERE, series_from_rows
+from alerting.data.rows import iter_rows, read_series
+from alerting.data.series import PROBLEM, WHERE, series_from_rows
 from alerting.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
@@ -34,7 +34,7 @@ def glam_row(build_id="2025010103", hist='{"1": 1, "2": 2}', **extra):
 
 
 def test_real_glam_api_responses_load_into_daily_series():
-    series, problems = load_series(
+    series, problems = read_series(
         [
             FIXTURES / "glam_stories__exponential_histogram_build_id.json",
             FIXTURES / "glam_stories__enumerated_histogram_build_id.json",
@@ -77,7 +77,7 @@ def test_mixed_good_and_bad_rows_one_message_per_bad_line(tmp_path):
     ]
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    series, problems = load_series([path])
+    series, problems = read_series([path])
     assert [p.split(": ", 1)[0] for p in problems] == [
         f"{path}:{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10)
     ]
@@ -95,9 +95,9 @@ def test_mixed_good_and_bad_rows_one_message_per_bad_line(tmp_path):
     }
     windows = series[SeriesKey("m", "Windows", "", "nightly")]
     assert windows.counts.tolist() == [[1, 2], [1, 2]]
-    # read_rows reports only what is not a row at all; the rest is for the series step.
-    rows, read_problems = read_rows([path])
-    assert len(rows) == 9 and len(read_problems) == 2
+    # Reading marks only what is not a row at all; the rest is for the series step.
+    read = list(iter_rows(path))
+    assert len(read) == 11 and sum(PROBLEM in r for r in read) == 2
 
 
 def test_same_rows_from_jsonl_csv_parquet_gzip_and_api_shape(tmp_path):
@@ -122,7 +122,7 @@ def test_same_rows_from_jsonl_csv_parquet_gzip_and_api_shape(tmp_path):
         "api.json",
         "no_extension",
     ):
-        series, problems = load_series([tmp_path / name])
+        series, problems = read_series([tmp_path / name])
         assert problems == [], name
         assert series.keys() == expected.keys(), name
         for key, s in series.items():
@@ -134,29 +134,29 @@ def test_csv_problems_name_the_line(tmp_path):
     path = tmp_path / "rows.csv"
     frame = pd.DataFrame([glam_row("2025010103"), glam_row("nope"), glam_row("2025010203")])
     frame.to_csv(path, index=False)
-    series, problems = load_series([path])
+    series, problems = read_series([path])
     assert problems == [f"{path}:3: build_id 'nope' is not YYYYMMDDHH or YYYYMMDDhhmmss digits"]
     assert next(iter(series.values())).n_days == 2
 
 
 def test_unreadable_inputs_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no such file"):
-        load_series([tmp_path / "missing.jsonl"])
+        read_series([tmp_path / "missing.jsonl"])
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(UserError, match="not a readable Parquet"):
-        load_series([tmp_path / "bad.parquet"])
+        read_series([tmp_path / "bad.parquet"])
     (tmp_path / "bad.json").write_text('{"detail": "nope"}')
     with pytest.raises(UserError, match="without GLAM rows"):
-        load_series([tmp_path / "bad.json"])
+        read_series([tmp_path / "bad.json"])
     (tmp_path / "error.json").write_text('["probe not found"]')
     with pytest.raises(UserError, match="error response: probe not found"):
-        load_series([tmp_path / "error.json"])
+        read_series([tmp_path / "error.json"])
     (tmp_path / "all_bad.jsonl").write_text("{oops\n{oops\n")
     with pytest.raises(UserError, match="no usable GLAM row"):
-        load_series([tmp_path / "all_bad.jsonl"])
+        read_series([tmp_path / "all_bad.jsonl"])
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     with pytest.raises(UserError, match="no header with a build_id"):
-        load_series([tmp_path / "x.csv"])
+        read_series([tmp_path / "x.csv"])
 
 
 def test_sample_data_command_writes_rows_and_truth(tmp_path, capsys):
@@ -168,7 +168,7 @@ def test_sample_data_command_writes_rows_and_truth(tmp_path, capsys):
     again = generate(seed=7, n_series=3, days=30, end=dt.date(2025, 2, 1))
     assert rows == again.rows and truth == again.truth
     assert "3 series" in capsys.readouterr().out
-    series, problems = load_series([out / "rows.jsonl"])
+    series, problems = read_series([out / "rows.jsonl"])
     assert len(series) == 3 and problems == []
     assert all(WHERE not in r for r in rows)
 
@@ -194,11 +194,11 @@ def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_pa
     lines[-2] = json.dumps({**data.rows[-2], "build_id": "20251399"})
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    sequential, seq_problems = load_series([path])
+    sequential, seq_problems = read_series([path])
     monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
     assert len(rows_module._parts([path])) == 3
-    parallel, par_problems = load_series([path])
+    parallel, par_problems = read_series([path])
     assert par_problems == seq_problems
     assert [p.split(": ")[0] for p in par_problems] == [
         f"{path}:{len(lines) // 2 + 4}",
@@ -224,13 +224,13 @@ def test_big_parquet_files_read_in_parallel_by_row_groups(tmp_path, monkeypatch)
     rows[-2]["build_id"] = "20251399"
     path = tmp_path / "rows.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=50)
-    sequential, seq_problems = load_series([path])
+    sequential, seq_problems = read_series([path])
     monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
     parts = rows_module._parts([path])
     assert len(parts) == 3 and parts[0].start == 0 and parts[-1].end == -(-len(rows) // 50)
     assert [p.line for p in parts] == [1, 1 + 50 * parts[0].end, 1 + 50 * parts[1].end]
-    parallel, par_problems = load_series([path])
+    parallel, par_problems = read_series([path])
     assert par_problems == seq_problems
     assert [p.split(": ")[0] for p in par_problems] == [
         f"{path}:row {len(rows) // 2 + 4}",

@@ -207,7 +207,7 @@ def fetch_series(
     return series, problems
 
 
-def load_series(settings, configs, client=None, today: dt.date | None = None):
+def query_series(settings, configs, client=None, today: dt.date | None = None):
     """The pipeline's BigQuery source: every monitored metric, per app and channel.
 
     `settings.data` gives the channels, the days of history, the billing project and the

@@ -50,23 +50,7 @@ _SUFFIXES = {
 }
 
 
-def read_rows(paths: Iterable[str | Path]) -> tuple[list[dict], list[str]]:
-    """All rows of all files, and "FILE:LINE: reason" for each line that is not a row.
-
-    Checks of the row contents (build id, histogram) happen when series are built; use
-    `load_series` to get every problem.
-    """
-    rows: list[dict] = []
-    problems: list[str] = []
-    for row in _all_rows(paths):
-        if PROBLEM in row:
-            problems.append(f"{row[WHERE]}: {row[PROBLEM]}")
-        else:
-            rows.append(row)
-    return rows, problems
-
-
-def load_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
+def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     """Daily series from GLAM row files, and one "FILE:LINE: reason" per skipped row.
 
     Raises `UserError` when a file cannot be read, or when not one row was usable.

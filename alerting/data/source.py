@@ -35,7 +35,7 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
         )
         return series_from_rows(data.rows)
     if source == "files":
-        from alerting.data.rows import load_series as load_files
+        from alerting.data.rows import read_series
 
         if not settings.data.paths:
             raise UserError("data source 'files' needs [data] paths (or ALERTING_DATA_PATHS)")
@@ -43,15 +43,15 @@ def load_series(settings: Settings, configs: list) -> dict[SeriesKey, DailySerie
             from alerting.data.cache import cached_load
 
             folder = Path(settings.data.cache_dir).expanduser()
-            found, problems = cached_load(folder, settings.data.paths, load_files)
+            found, problems = cached_load(folder, settings.data.paths, read_series)
         else:
-            found, problems = load_files(settings.data.paths)
+            found, problems = read_series(settings.data.paths)
         for problem in problems:
             log.warning("%s", problem)
         return found
-    from alerting.data.bigquery import load_series as load_bigquery
+    from alerting.data.bigquery import query_series
 
-    return load_bigquery(settings, configs)
+    return query_series(settings, configs)
 
 
 def estimate_bytes(settings: Settings, batches: list[list]) -> int | None:

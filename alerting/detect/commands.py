@@ -38,7 +38,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alerting.data.rows import load_series
+    from alerting.data.rows import read_series
     from alerting.detect.fleet import detect_all
     from alerting.detect.registry import get_technique, parse_args, techniques
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"alerting detect: error: --arg {text}: {message}", file=sys.stderr)
         return 2
 
-    series, problems = load_series(args.files)
+    series, problems = read_series(args.files)
     for problem in problems:
         print(f"alerting detect: {problem}", file=sys.stderr)
     found = detect_all(series, technique, parsed.values, as_of=args.date)

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
+import mozdetect_runner
 import orjson
 
 from alerting.data.generator import generate
@@ -101,33 +100,16 @@ def detect_end_to_end(path: Path, runs: int) -> tuple[float, float]:
 
 def mozdetect_seconds(path: Path, n_series: int) -> tuple[float, float] | None:
     """mozdetect's median wall and CPU seconds per series on the first `n_series` series."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import pandas as pd
-        from mozdetect.data import TelemetryTimeSeries
-        from mozdetect.timeseries_detectors import get_timeseries_detectors
-    except ImportError:
+    run = mozdetect_runner.load()
+    if run is None:
         return None
-    logging.getLogger("CDFSquaredTimeSeries").setLevel(logging.ERROR)
-    warnings.simplefilter("ignore")
-    detector = get_timeseries_detectors()["cdf_squared"]
-    by_key = defaultdict(list)
     with open(path, "rb") as handle:
-        for line in handle:
-            row = orjson.loads(line)
-            by_key[row["metric"], row["os"], row["metric_key"]].append(row)
+        series = mozdetect_runner.by_series(orjson.loads(line) for line in handle)
     walls, cpus = [], []
-    for key in sorted(by_key)[:n_series]:
-        rows = sorted(by_key[key], key=lambda r: r["build_id"])
-        started, cpu_started = time.perf_counter(), time.process_time()
-        try:
-            detector(TelemetryTimeSeries(pd.DataFrame(rows))).detect_changes()
-        except Exception as error:  # it fails on some inputs; the time still counts
-            print(f"  mozdetect failed on {key}: {type(error).__name__}: {error}")
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu_started)
+    for key in sorted(series)[:n_series]:
+        _, wall, cpu = run(key, series[key])
+        walls.append(wall)
+        cpus.append(cpu)
     return statistics.median(walls), statistics.median(cpus)
 
 

@@ -38,11 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import mozdetect_runner
 import numpy as np
 
 from alerting.data.generator import generate
@@ -211,46 +211,24 @@ def _replay(technique, args, series, changes, found, score: Score) -> None:
 def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float, float] | None:
     """mozdetect's figures on the first `n_series` series, and its median wall and CPU
     seconds per series (the median, so one slow moment of a shared machine does not count)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import pandas as pd
-        from mozdetect.data import TelemetryTimeSeries
-        from mozdetect.timeseries_detectors import get_timeseries_detectors
-    except ImportError:
+    run = mozdetect_runner.load()
+    if run is None:
         return None
-    import logging
-
-    logging.getLogger("CDFSquaredTimeSeries").setLevel(logging.ERROR)
-    warnings.simplefilter("ignore")
-    detector_class = get_timeseries_detectors()["cdf_squared"]
-    by_key = defaultdict(list)
-    for row in data.rows:
-        by_key[(row["metric"], row["os"], row["metric_key"])].append(row)
+    series = mozdetect_runner.by_series(data.rows)
     total = Score()
     per_series = []
     cpu_per_series = []
-    for key in sorted(by_key)[:n_series]:
-        rows = sorted(by_key[key], key=lambda r: r["build_id"])
-        truth = data.truth[key]
-        start = time.perf_counter()
-        cpu_start = time.process_time()
-        frame = pd.DataFrame(rows)
-        try:
-            detections = detector_class(TelemetryTimeSeries(frame)).detect_changes()
-        except Exception as error:  # it crashes on some inputs; that counts as no detection
-            print(f"  mozdetect failed on {key}: {type(error).__name__}: {error}")
-            detections = []
-        elapsed = time.perf_counter() - start
+    for key in sorted(series)[:n_series]:
+        rows = series[key]
+        detections, elapsed, cpu = run(key, rows)
         per_series.append(elapsed)
-        cpu_per_series.append(time.process_time() - cpu_start)
+        cpu_per_series.append(cpu)
         found = [(d.location, d.direction) for d in detections]
         n_days = (
             dt.date.fromisoformat(rows[-1]["build_date"][:10])
             - dt.date.fromisoformat(rows[0]["build_date"][:10])
         ).days + 1
-        score = score_series(found, truth["changes"], n_days)
+        score = score_series(found, data.truth[key]["changes"], n_days)
         score.seconds = elapsed
         score.years = n_days / 365.0
         total.add(score)

@@ -45,10 +45,6 @@ class Context:
     def run_date(self) -> str:
         return self.as_of.isoformat()
 
-    @property
-    def live(self) -> bool:
-        return self.settings.delivery.mode == "live"
-
     def description_of(self, probe: str) -> str:
         return next((c.description for c in self.configs if c.probe == probe), "")
 

@@ -90,10 +90,10 @@ def sync_bugs(ctx: Context, step: StepLog) -> None:
 
 
 # -- step 5 -------------------------------------------------------------------------------
-def owed(ctx: Context, delivery: str) -> list[Alert]:
-    """Alerts of one delivery kind still to deliver; a draft is owed too once bugs go live
-    (an outbox draft was never filed or posted)."""
-    states = (PENDING, DRAFTED) if goes_live(ctx.settings, BUGS) else (PENDING,)
+def owed(ctx: Context, delivery: str, medium: str = BUGS) -> list[Alert]:
+    """Alerts of one delivery kind still to deliver; a draft is owed too once its medium
+    goes live (an outbox draft was never filed, posted or sent)."""
+    states = (PENDING, DRAFTED) if goes_live(ctx.settings, medium) else (PENDING,)
     return [
         ctx.alerts[k]
         for k in sorted(ctx.alerts)
@@ -185,16 +185,12 @@ def pending_emails(ctx: Context) -> dict[str, list[Alert]]:
 
     Drafts are owed too once delivery goes live: an outbox draft was never sent.
     """
-    owed_states = (PENDING, DRAFTED) if goes_live(ctx.settings, EMAILS) else (PENDING,)
-    owed: dict[str, list[Alert]] = {}
-    for key in sorted(ctx.alerts):
-        alert = ctx.alerts[key]
-        if alert.delivery != DELIVERY_EMAIL or alert.delivery_state not in owed_states:
-            continue
+    by_recipient: dict[str, list[Alert]] = {}
+    for alert in owed(ctx, DELIVERY_EMAIL, EMAILS):
         for recipient in alert.recipients:
             if recipient not in alert.notified:
-                owed.setdefault(recipient, []).append(alert)
-    return dict(sorted(owed.items()))
+                by_recipient.setdefault(recipient, []).append(alert)
+    return dict(sorted(by_recipient.items()))
 
 
 def email_owners(ctx: Context, step: StepLog) -> None:

@@ -17,6 +17,7 @@ from itertools import repeat
 from alerting.alerts.ids import alert_id, is_same_change, series_id
 from alerting.alerts.model import FirstSeen
 from alerting.alerts.store import StatePathError
+from alerting.data.buildids import FIRST_BUILD_DAY
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.monitored import monitored_series
 from alerting.data.source import default_as_of, load_series
@@ -55,7 +56,7 @@ def detection_outcomes(
     last = default_as_of(settings)
     first = last - dt.timedelta(days=settings.data.history_days - 1)
     if settings.data.source == "bigquery":
-        first = dt.date(2010, 1, 1)  # how far back the tables reach is only known by reading
+        first = FIRST_BUILD_DAY  # how far back the tables reach is only known by reading
     as_of = check_date(as_of or last, first, last)
     chunks = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
     return as_of, _parallel(settings, chunks, as_of)

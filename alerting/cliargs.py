@@ -88,3 +88,18 @@ def state_dir(args: argparse.Namespace) -> Path:
             raise UserError(f"{args.state}: no such state directory")
         return args.state
     return args.root / repository(args.root).state_dir
+
+
+def at_least(minimum: int):
+    """argparse type for a whole number of `minimum` or more (a usage error otherwise)."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        return value
+
+    return whole_number

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from alerting.cliargs import add_command, iso_date
+from alerting.cliargs import add_command, at_least, iso_date
 from alerting.data.families import FAMILIES
 from alerting.errors import UserError
 
@@ -20,8 +20,8 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--series", type=_positive, default=20, help="number of series")
-    parser.add_argument("--days", type=_positive, default=365, help="days of data")
+    parser.add_argument("--series", type=at_least(1), default=20, help="number of series")
+    parser.add_argument("--days", type=at_least(1), default=365, help="days of data")
     parser.add_argument(
         "--end", type=iso_date, default=None, help="last day YYYY-MM-DD (default yesterday)"
     )
@@ -38,16 +38,6 @@ def register(subparsers) -> None:
         default=None,
         help="sample the same series again with this seed (same changes, other samples)",
     )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 def sample_data(args: argparse.Namespace) -> int:

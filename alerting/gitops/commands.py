@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from alerting.cliargs import add_command, add_group, add_root
+from alerting.cliargs import add_command, add_group, add_root, at_least
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--retries",
-        type=_non_negative,
+        type=at_least(0),
         default=3,
         help="rebase-and-push retries after a non-fast-forward rejection (default 3)",
     )
@@ -123,13 +123,3 @@ def run_publish(args: argparse.Namespace) -> int:
     else:
         print("pushed earlier local state commits")
     return 0
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from alerting.cliargs import add_command, add_date
+from alerting.cliargs import add_command, add_date, at_least
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     )
     _add_base_and_paths(parser)
     parser.add_argument(
-        "--days", type=_positive, default=90, help="how many days back to test (default 90)"
+        "--days", type=at_least(1), default=90, help="how many days back to test (default 90)"
     )
     add_date(parser, "last day tested (default: the data's last day)", "--end")
 
@@ -34,7 +34,7 @@ def add_diff(probes_group) -> None:
     _add_base_and_paths(parser)
     parser.add_argument(
         "--days",
-        type=_positive,
+        type=at_least(1),
         default=90,
         help="days of detections checked against added silences and expected changes "
         "(default 90, as the backtest)",
@@ -123,13 +123,3 @@ def run_backtest(args: argparse.Namespace) -> int:
     from alerting.review.backtest import backtest_command
 
     return backtest_command(args)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value

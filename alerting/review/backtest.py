@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from alerting.alerts.ids import is_same_change
+from alerting.alerts.markdown import escape_markdown
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.detect.model import Detection
 from alerting.detect.registry import get_technique
@@ -178,7 +179,7 @@ def backtest_markdown(
         ]
     notes = [n for r in results for n in r.notes]
     if notes:
-        lines += ["#### Notes", "", *(f"- {_escape(n)}" for n in notes), ""]
+        lines += ["#### Notes", "", *(f"- {escape_markdown(n)}" for n in notes), ""]
     return "\n".join(lines)
 
 
@@ -193,12 +194,6 @@ def _detail_row(hit: Hit, side: str) -> tuple:
         f"{d.score:.3g}",
         side,
     )
-
-
-def _escape(text: str) -> str:
-    from alerting.alerts.markdown import escape_markdown
-
-    return escape_markdown(text)
 
 
 def data_settings(settings: Settings) -> tuple[Settings, str]:

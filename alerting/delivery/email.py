@@ -22,15 +22,14 @@ from email.utils import format_datetime, formatdate
 import mohawk
 import requests
 
+from alerting.alerts.digest import SUBJECT_LIMIT, one_line
 from alerting.http import TIMEOUT, make_session
 
-SUBJECT_LIMIT = 255  # Taskcluster Notify's limit; a sane one for SMTP
 CONTENT_LIMIT = 102_400  # Taskcluster Notify's limit on the Markdown content
 TRUNCATED = "\n\n… (truncated: the full list is in the alerts report)\n"
 # Deliberately narrower than RFC 5322: what owners' addresses look like, and nothing that
 # could end a header, start another address or escape a directory.
 ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -55,7 +54,7 @@ class Digest:
 
 def header_text(value: str, limit: int = SUBJECT_LIMIT) -> str:
     """One line of plain text: control characters (CR, LF, ...) become spaces."""
-    text = " ".join(_CONTROL.sub(" ", value).split())
+    text = one_line(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

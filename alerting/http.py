@@ -38,7 +38,7 @@ class DeadlineExceeded(requests.exceptions.Timeout):
 
 
 class _Watch:
-    """The sockets one request uses; `expire` shuts them down."""
+    """The sockets one exchange with a server uses; `expire` shuts them down."""
 
     def __init__(self) -> None:
         self.sockets: list[socket.socket] = []
@@ -104,35 +104,51 @@ class DeadlineSession(requests.Session):
     def request(self, method, url, **kwargs):  # type: ignore[override]
         if kwargs.get("stream"):
             raise ValueError("a deadline session reads whole answers; streaming is not supported")
-        now = time.monotonic()
-        end = now + self.deadline
-        step_end = _STEP_END.get()
-        if step_end is not None:
-            if step_end <= now:
-                raise DeadlineExceeded("this step's time for network requests is used up")
-            end = min(end, step_end)
-        remaining = end - now
+        remaining = time_left(self.deadline)
         timeout = kwargs.get("timeout") or TIMEOUT
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         kwargs["timeout"] = (min(connect, remaining), min(read, remaining))
-        watch = _Watch()
-        token = _WATCH.set(watch)
-        timer = threading.Timer(remaining, watch.expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            # Not streamed, so the whole body is read here, under the watch.
-            response = super().request(method, url, **kwargs)
-        except requests.RequestException:
-            if watch.expired:
-                raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s") from None
-            raise
-        finally:
-            timer.cancel()
-            _WATCH.reset(token)
+        with sockets_deadline(remaining) as watch:
+            token = _WATCH.set(watch)
+            try:
+                # Not streamed, so the whole body is read here, under the watch.
+                response = super().request(method, url, **kwargs)
+            except requests.RequestException:
+                if watch.expired:
+                    raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s") from None
+                raise
+            finally:
+                _WATCH.reset(token)
         if watch.expired:  # cut short: headers or a body without a length may look complete
             raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s")
         return response
+
+
+def time_left(deadline: float) -> float:
+    """Seconds one exchange with a server may take: its own deadline, cut to what is left of
+    its step's."""
+    now = time.monotonic()
+    end = now + deadline
+    step_end = _STEP_END.get()
+    if step_end is not None:
+        if step_end <= now:
+            raise DeadlineExceeded("this step's time for network requests is used up")
+        end = min(end, step_end)
+    return end - now
+
+
+@contextlib.contextmanager
+def sockets_deadline(seconds: float) -> Iterator[_Watch]:
+    """Sockets added to the watch are shut down once `seconds` pass, which ends any wait on
+    them at once (a per-read timeout never trips on a server sending a byte at a time)."""
+    watch = _Watch()
+    timer = threading.Timer(seconds, watch.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield watch
+    finally:
+        timer.cancel()
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from alerting.delivery.bugzilla import BugzillaError, answer_bugs, answer_id, file_bug
+from alerting.delivery.email import Digest, SmtpBackend
 from alerting.http import DeadlineExceeded, make_session, step_deadline
 from tests.delivery_helpers import client_for
 from tests.doubles.bugzilla import BugzillaDouble
@@ -90,9 +91,12 @@ def test_a_trickled_answer_is_cut_off_at_the_request_deadline(bugzilla):
 
 
 class TrickledHeaders:
-    """A raw HTTP server that sends its status line, then one header byte every 0.3 s."""
+    """A raw server that sends the start of an answer, then one byte every 0.3 s: by default
+    an HTTP status line after the request; an SMTP server speaks first."""
 
-    def __init__(self) -> None:
+    def __init__(self, opening: bytes = b"HTTP/1.1 200 OK\r\n", speaks_first: bool = False):
+        self.opening = opening
+        self.speaks_first = speaks_first
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.stop = threading.Event()
@@ -118,8 +122,9 @@ class TrickledHeaders:
     def _trickle(self, conn: socket.socket) -> None:
         with conn:
             try:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                if not self.speaks_first:
+                    conn.recv(65536)
+                conn.sendall(self.opening)
                 while not self.stop.wait(0.3):
                     conn.sendall(b"X")
             except OSError:
@@ -133,6 +138,29 @@ def test_trickled_headers_are_cut_off_at_the_request_deadline():
         with pytest.raises(DeadlineExceeded):
             session.get(f"http://127.0.0.1:{server.port}/", timeout=(2, 5))
         assert time.monotonic() - start < 3.0
+
+
+def digest_for(recipient: str) -> Digest:
+    return Digest(recipient, "subject", "body", "<p>body</p>", "body", ["a"], "d1")
+
+
+def test_a_trickled_smtp_greeting_is_cut_off_at_the_deadline():
+    with TrickledHeaders(b"220-mail.example.com", speaks_first=True) as server:
+        send = SmtpBackend("127.0.0.1", server.port, "alerts@example.com", timeout=5, deadline=1.0)
+        start = time.monotonic()
+        with pytest.raises(DeadlineExceeded, match="SMTP: no complete exchange within 1 s"):
+            send(digest_for("owner@example.com"))
+        assert time.monotonic() - start < 3.0
+
+
+def test_smtp_shares_the_step_deadline():
+    with TrickledHeaders(b"220-mail.example.com", speaks_first=True) as server:
+        send = SmtpBackend("127.0.0.1", server.port, "alerts@example.com", timeout=5)
+        with step_deadline(1.0):
+            with pytest.raises(DeadlineExceeded):
+                send(digest_for("owner@example.com"))
+            with pytest.raises(DeadlineExceeded, match="time for network requests is used up"):
+                send(digest_for("owner@example.com"))
 
 
 def test_a_step_deadline_is_shared_by_its_requests():

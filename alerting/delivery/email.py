@@ -14,7 +14,9 @@ import hashlib
 import json
 import re
 import smtplib
+import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate
@@ -23,7 +25,14 @@ import mohawk
 import requests
 
 from alerting.alerts.digest import SUBJECT_LIMIT, one_line
-from alerting.http import TIMEOUT, make_session
+from alerting.http import (
+    REQUEST_DEADLINE,
+    TIMEOUT,
+    DeadlineExceeded,
+    make_session,
+    sockets_deadline,
+    time_left,
+)
 
 CONTENT_LIMIT = 102_400  # Taskcluster Notify's limit on the Markdown content
 TRUNCATED = "\n\n… (truncated: the full list is in the alerts report)\n"
@@ -110,7 +119,10 @@ def outbox_message(digest: Digest, sender: str, run_date: str) -> tuple[str, str
 
 @dataclass
 class SmtpBackend:
-    """Send through an SMTP server; STARTTLS before any credential when configured."""
+    """Send through an SMTP server; STARTTLS before any credential when configured.
+
+    `timeout` bounds each wait; `deadline` the whole exchange (with what is left of the
+    step's network time), so a server answering a byte at a time cannot hold the run."""
 
     host: str
     port: int
@@ -119,16 +131,48 @@ class SmtpBackend:
     user: str = field(default="", repr=False)
     password: str = field(default="", repr=False)
     timeout: float = 30.0
+    deadline: float = REQUEST_DEADLINE
     tls_context: ssl.SSLContext | None = field(default=None, repr=False)
 
     def __call__(self, digest: Digest) -> None:
         message = build_message(digest, self.sender)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+        remaining = time_left(self.deadline)
+        with sockets_deadline(remaining) as watch:
+            try:
+                self._send(message, min(self.timeout, remaining), watch.add)
+            except (OSError, smtplib.SMTPException):
+                if watch.expired:
+                    raise DeadlineExceeded(
+                        f"SMTP: no complete exchange within {remaining:.3g} s"
+                    ) from None
+                raise
+
+    def _send(
+        self, message: EmailMessage, timeout: float, watch: Callable[[socket.socket], None]
+    ) -> None:
+        with _WatchedSMTP(watch, self.host, self.port, timeout) as smtp:
             if self.starttls:
                 smtp.starttls(context=self.tls_context or ssl.create_default_context())
+                watch(smtp.sock)  # the TLS socket replaces the plain one
             if self.user:
                 smtp.login(self.user, self.password)
             smtp.send_message(message)
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """An SMTP client handing its socket to a watch as soon as it exists: the server's
+    greeting is read inside `connect`."""
+
+    def __init__(
+        self, watch: Callable[[socket.socket], None], host: str, port: int, timeout: float
+    ) -> None:
+        self._watch = watch
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host, port, timeout):  # type: ignore[no-untyped-def]
+        sock = super()._get_socket(host, port, timeout)
+        self._watch(sock)
+        return sock
 
 
 class NotifyError(Exception):

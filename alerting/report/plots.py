@@ -87,7 +87,14 @@ def _log_axis(axis, low: float, high: float) -> None:
     subs = (1.0,) if decades > 3 else (1.0, 2.0, 5.0)
     axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_value(v)))
-    axis.set_minor_formatter(ticker.NullFormatter())
+    axis.set_minor_locator(ticker.NullLocator())  # unlabelled marks: most of a figure's artists
+
+
+def _title(ax: Axes, text: str) -> None:
+    """A panel title at the top left. Placed at a fixed height: left to itself, matplotlib
+    measures every tick label at each save to see whether the title must move up (it never
+    must here: no labels above the axes)."""
+    ax.set_title(text, loc="left", fontsize=11, y=1.0)
 
 
 def _no_data(ax: Axes, what: str) -> None:
@@ -99,7 +106,7 @@ def _no_data(ax: Axes, what: str) -> None:
 def draw_series(ax: Axes, alert: Alert) -> None:
     """Daily median and p05..p95 band over time, the change day and the before/after levels."""
     plot, after_colour = alert.plot, AFTER_COLOURS.get(explanation(alert).kind, "#6a1b9a")
-    ax.set_title("Daily median, p05 and p95", loc="left", fontsize=11)
+    _title(ax, "Daily median, p05 and p95")
     if not plot.days:
         _no_data(ax, "daily values")
         return
@@ -147,7 +154,7 @@ def _interesting(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> 
 def draw_cdfs(ax: Axes, alert: Alert) -> None:
     """Share of samples at or below each value, before and after: a shift right means larger."""
     plot, after_colour = alert.plot, AFTER_COLOURS.get(explanation(alert).kind, "#6a1b9a")
-    ax.set_title("Distribution before and after (CDF)", loc="left", fontsize=11)
+    _title(ax, "Distribution before and after (CDF)")
     n = min(len(plot.buckets), len(plot.cdf_before), len(plot.cdf_after))
     if n == 0:
         _no_data(ax, "distribution")

@@ -18,7 +18,7 @@ def _alert(index: int = 0):
 
 def test_series_axes_are_in_the_probe_unit_with_the_change_marked():
     alert = _alert()
-    ax = plots.series_figure(alert).axes[0]
+    ax = plots.series_figure(plots.drawn(alert)).axes[0]
     assert ax.get_ylabel() == "value (ms)"
     assert "day" in ax.get_xlabel()
     change = mdates.date2num(dt.date.fromisoformat(alert.date))
@@ -33,7 +33,7 @@ def test_series_axes_are_in_the_probe_unit_with_the_change_marked():
 
 
 def test_series_svg_carries_labels_and_change_as_text():
-    svg = plots.to_svg(plots.series_figure(_alert()))
+    svg = plots.to_svg(plots.series_figure(plots.drawn(_alert())))
     assert svg.startswith("<?xml") and "<svg" in svg
     for text in ("value (ms)", "change 2025-08-15", "median before", "median after", "p95"):
         assert text in svg
@@ -41,13 +41,13 @@ def test_series_svg_carries_labels_and_change_as_text():
 
 def test_cdf_is_log_scaled_for_exponential_buckets_and_linear_otherwise():
     timing, linear = _alert(0), _alert(4)
-    ax = plots.cdf_figure(timing).axes[0]
+    ax = plots.cdf_figure(plots.drawn(timing)).axes[0]
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "value (ms, log scale)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "before (median 43.5 ms)",
         "after (median 63.3 ms)",
     ]
-    ax = plots.cdf_figure(linear).axes[0]
+    ax = plots.cdf_figure(plots.drawn(linear)).axes[0]
     assert ax.get_xscale() == "linear" and ax.get_xlabel() == "value (percent)"
     assert ax.get_ylabel().startswith("share of samples")
 
@@ -66,7 +66,9 @@ def test_change_png_has_both_panels_and_is_deterministic():
     png = plots.change_png(alert)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
     assert plots.change_png(alert) == png
-    assert plots.to_svg(plots.cdf_figure(alert)) == plots.to_svg(plots.cdf_figure(alert))
+    assert plots.to_svg(plots.cdf_figure(plots.drawn(alert))) == plots.to_svg(
+        plots.cdf_figure(plots.drawn(alert))
+    )
 
 
 def test_dollar_signs_in_names_and_units_stay_literal():
@@ -84,7 +86,7 @@ def test_missing_plot_data_says_so_instead_of_failing():
 def test_gaps_break_the_daily_line():
     alert = _alert(1)  # one day has no data
     assert None in alert.plot.median
-    ax = plots.series_figure(alert).axes[0]
+    ax = plots.series_figure(plots.drawn(alert)).axes[0]
     median = next(line for line in ax.get_lines() if line.get_label() == "median")
     assert sum(1 for v in median.get_ydata() if v != v) == 1  # NaN, not a bridged value
 

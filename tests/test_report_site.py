@@ -10,7 +10,7 @@ from markupsafe import escape
 
 from alerting.cli import main
 from alerting.errors import UserError
-from alerting.report import site
+from alerting.report import figures, plots
 from alerting.report.site import build_site, http_url, page_name
 from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_PROBE, sample_summaries, write_state
 
@@ -39,9 +39,9 @@ def test_a_page_for_every_alert_summary_and_probe(built):
         name = page_name(alert.id)
         page = (site / "alerts" / f"{name}.html").read_text()
         assert f'href="alerts/{name}.html"' in index
-        assert f'src="{name}-series.svg"' in page and f'src="{name}-cdf.svg"' in page
-        assert (site / "alerts" / f"{name}-series.svg").stat().st_size > 10_000
-        assert (site / "alerts" / f"{name}-cdf.svg").stat().st_size > 10_000
+        for figure in figures.file_names(figures.figure_key(plots.drawn(alert))):
+            assert f'src="../figures/{figure}"' in page
+            assert (site / "figures" / figure).stat().st_size > 10_000
         assert str(escape(alert.build_id)) in page
     for summary in summaries:
         page = (site / "summaries" / f"{page_name(summary.id)}.html").read_text()
@@ -130,17 +130,17 @@ def test_rebuild_is_identical_and_drops_deleted_alerts(tmp_path):
 
 def test_figures_drawn_in_worker_processes_are_the_ones_drawn_in_one(tmp_path, monkeypatch):
     write_state(tmp_path / "state")
-    monkeypatch.setattr(site, "PER_WORKER", 10**6)  # one process
+    monkeypatch.setattr(figures, "PER_WORKER", 10**6)  # one process
     build_site(tmp_path / "state", tmp_path / "one")
-    monkeypatch.setattr(site, "PER_WORKER", 1)
-    monkeypatch.setattr(site.os, "cpu_count", lambda: 2)  # workers even on one core
+    monkeypatch.setattr(figures, "PER_WORKER", 1)
+    monkeypatch.setattr(figures.os, "cpu_count", lambda: 2)  # workers even on one core
     build_site(tmp_path / "state", tmp_path / "workers")
-    figures = sorted(p.name for p in (tmp_path / "one" / "alerts").glob("*.svg"))
-    assert figures == sorted(p.name for p in (tmp_path / "workers" / "alerts").glob("*.svg"))
-    assert figures and all(
-        (tmp_path / "one" / "alerts" / f).read_bytes()
-        == (tmp_path / "workers" / "alerts" / f).read_bytes()
-        for f in figures
+    names = sorted(p.name for p in (tmp_path / "one" / "figures").glob("*.svg"))
+    assert names == sorted(p.name for p in (tmp_path / "workers" / "figures").glob("*.svg"))
+    assert names and all(
+        (tmp_path / "one" / "figures" / f).read_bytes()
+        == (tmp_path / "workers" / "figures" / f).read_bytes()
+        for f in names
     )
 
 

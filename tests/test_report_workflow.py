@@ -45,6 +45,7 @@ def test_only_calls_the_command_line_and_pins_the_pages_actions():
     assert args.func.__name__ == "run_report" and str(args.out) == "site"
     uses = {s["uses"].split("@")[0]: s["uses"].split("@")[1] for s in steps if "uses" in s}
     for action in (
+        "actions/cache",
         "actions/configure-pages",
         "actions/upload-pages-artifact",
         "actions/deploy-pages",
@@ -52,3 +53,14 @@ def test_only_calls_the_command_line_and_pins_the_pages_actions():
         assert len(uses[action]) == 40, f"{action} is not pinned to a commit"
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
     assert upload["with"]["path"] == "site"
+
+
+def test_the_previous_site_is_restored_before_the_report_so_its_figures_are_reused():
+    steps = _load("pages")["jobs"]["build"]["steps"]
+    names = [s.get("uses", s.get("run", "")).split("@")[0] for s in steps]
+    restore = steps[names.index("actions/cache")]
+    assert names.index("actions/cache") < names.index("alerting report --root . --out site")
+    assert restore["with"]["path"] == "site"
+    # A new entry each run (entries are immutable), restored from the newest one.
+    assert "github.run_id" in restore["with"]["key"]
+    assert restore["with"]["key"].startswith(restore["with"]["restore-keys"])

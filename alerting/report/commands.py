@@ -27,5 +27,8 @@ def run_report(args: argparse.Namespace) -> int:
     # A broken record is reported and left out; the rest of the site still deploys.
     for problem in result.skipped:
         print(f"alerting: warning: skipped {problem}", file=sys.stderr)
-    print(f"wrote {result.pages} pages for {result.alerts} alerts to {args.out}")
+    print(
+        f"wrote {result.pages} pages for {result.alerts} alerts to {args.out} "
+        f"({result.drawn} figures drawn, {result.reused} unchanged)"
+    )
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -24,7 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
 
 from alerting.alerts.describe import explanation  # noqa: E402
-from alerting.alerts.model import Alert  # noqa: E402
+from alerting.alerts.model import Alert, Plot  # noqa: E402
 from alerting.numbers import format_change, format_value  # noqa: E402
 
 # Colour of the "after" data by what the change means for users.
@@ -35,6 +36,24 @@ DETERMINISTIC = {"svg.hashsalt": "alerting-report", "svg.fonttype": "none"}
 LOG_SPAN = 20.0
 PANEL_SIZE = (7.2, 4.6)  # inches, one panel of an alert page
 PANEL_LEFT, PANEL_RIGHT, PANEL_TOP = 1.1, 0.4, 0.35  # margins in inches
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """Everything an alert page's two figures show, and nothing else: a hash of it names the
+    figure files, so a figure is drawn again only when what it shows has changed."""
+
+    kind: str  # regression, improvement or change: the colour of the "after" data
+    date: str  # the change day
+    unit: str
+    before_median: float
+    after_median: float
+    plot: Plot
+
+
+def drawn(alert: Alert) -> Drawn:
+    kind = explanation(alert).kind
+    return Drawn(kind, alert.date, alert.unit, alert.before.median, alert.after.median, alert.plot)
 
 
 def title(alert: Alert) -> str:
@@ -103,16 +122,16 @@ def _no_data(ax: Axes, what: str) -> None:
     ax.set_yticks([])
 
 
-def draw_series(ax: Axes, alert: Alert) -> None:
+def draw_series(ax: Axes, shown: Drawn) -> None:
     """Daily median and p05..p95 band over time, the change day and the before/after levels."""
-    plot, after_colour = alert.plot, AFTER_COLOURS.get(explanation(alert).kind, "#6a1b9a")
+    plot, after_colour = shown.plot, AFTER_COLOURS.get(shown.kind, "#6a1b9a")
     _title(ax, "Daily median, p05 and p95")
     if not plot.days:
         _no_data(ax, "daily values")
         return
     days = np.array([dt.date.fromisoformat(d) for d in plot.days])
     median, p05, p95 = _floats(plot.median), _floats(plot.p05), _floats(plot.p95)
-    change = dt.date.fromisoformat(alert.date)
+    change = dt.date.fromisoformat(shown.date)
     ax.fill_between(days, p05, p95, color="#9e9e9e", alpha=0.25, linewidth=0)
     ax.plot(days, median, color="#212121", linewidth=2, marker="o", markersize=3, label="median")
     ax.plot(days, p05, color="#616161", linewidth=1, linestyle=(0, (1, 1.5)), label="p05")
@@ -120,13 +139,13 @@ def draw_series(ax: Axes, alert: Alert) -> None:
     first, last = days[0], days[-1] + dt.timedelta(days=1)
     # The before/after medians as wide translucent bars under the daily line: the step.
     level = {"linewidth": 6, "alpha": 0.45, "zorder": 1.5}
-    ax.hlines(alert.before.median, first, change, colors=BEFORE_COLOUR, **level)
-    ax.hlines(alert.after.median, change, last, colors=after_colour, **level)
+    ax.hlines(shown.before_median, first, change, colors=BEFORE_COLOUR, **level)
+    ax.hlines(shown.after_median, change, last, colors=after_colour, **level)
     ax.plot([], [], color=BEFORE_COLOUR, linewidth=6, alpha=0.45, label="median before")
     ax.plot([], [], color=after_colour, linewidth=6, alpha=0.45, label="median after")
     ax.axvline(change, color=after_colour, linewidth=1.5, linestyle="--")
     ax.axvspan(change, last, color=after_colour, alpha=0.06, linewidth=0)
-    ax.plot([], [], color=after_colour, linestyle="--", label=f"change {alert.date}")
+    ax.plot([], [], color=after_colour, linestyle="--", label=f"change {shown.date}")
     values = np.concatenate([median, p05, p95])
     if _wide_range(values):
         ax.set_yscale("log")
@@ -135,7 +154,7 @@ def draw_series(ax: Axes, alert: Alert) -> None:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
     ax.set_xlim(first, last)
     ax.set_xlabel("day (build date)")
-    ax.set_ylabel(axis_label(alert.unit), parse_math=False)
+    ax.set_ylabel(axis_label(shown.unit), parse_math=False)
     ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
     # Below the axes: inside, it would hide the data of whichever corner it picked.
     _plain(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8))
@@ -151,9 +170,9 @@ def _interesting(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> 
     return max(start - 1, 0), min(max(stop, start + 1), len(buckets) - 1)
 
 
-def draw_cdfs(ax: Axes, alert: Alert) -> None:
+def draw_cdfs(ax: Axes, shown: Drawn) -> None:
     """Share of samples at or below each value, before and after: a shift right means larger."""
-    plot, after_colour = alert.plot, AFTER_COLOURS.get(explanation(alert).kind, "#6a1b9a")
+    plot, after_colour = shown.plot, AFTER_COLOURS.get(shown.kind, "#6a1b9a")
     _title(ax, "Distribution before and after (CDF)")
     n = min(len(plot.buckets), len(plot.cdf_before), len(plot.cdf_after))
     if n == 0:
@@ -168,7 +187,7 @@ def draw_cdfs(ax: Axes, alert: Alert) -> None:
     ax.step(buckets, before, where="post", color=BEFORE_COLOUR, linewidth=2, label="before")
     ax.step(buckets, after, where="post", color=after_colour, linewidth=2, label="after")
     ax.axhline(0.5, color="#9e9e9e", linewidth=0.8, linestyle=":")
-    for value, colour in ((alert.before.median, BEFORE_COLOUR), (alert.after.median, after_colour)):
+    for value, colour in ((shown.before_median, BEFORE_COLOUR), (shown.after_median, after_colour)):
         ax.axvline(value, color=colour, linewidth=0.8, linestyle=":")
     if log:
         ax.set_xscale("log")
@@ -178,11 +197,11 @@ def draw_cdfs(ax: Axes, alert: Alert) -> None:
         if log:
             _log_axis(ax.xaxis, buckets[lo], buckets[hi])
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(axis_label(alert.unit, log), parse_math=False)
+    ax.set_xlabel(axis_label(shown.unit, log), parse_math=False)
     ax.set_ylabel("share of samples ≤ value")
     ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
-    before_text = f"before (median {format_value(alert.before.median, alert.unit)})"
-    after_text = f"after (median {format_value(alert.after.median, alert.unit)})"
+    before_text = f"before (median {format_value(shown.before_median, shown.unit)})"
+    after_text = f"after (median {format_value(shown.after_median, shown.unit)})"
     lines = ax.get_lines()[:2]
     legend = ax.legend(
         lines, [before_text, after_text], loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2
@@ -205,29 +224,30 @@ def _panel(bottom: float) -> Figure:
     return fig
 
 
-def series_figure(alert: Alert) -> Figure:
+def series_figure(shown: Drawn) -> Figure:
     fig = _panel(bottom=1.05)  # day labels, axis label, the legend
-    draw_series(fig.add_subplot(), alert)
+    draw_series(fig.add_subplot(), shown)
     return fig
 
 
-def cdf_figure(alert: Alert) -> Figure:
+def cdf_figure(shown: Drawn) -> Figure:
     fig = _panel(bottom=1.05)  # value labels, axis label, the legend
-    draw_cdfs(fig.add_subplot(), alert)
+    draw_cdfs(fig.add_subplot(), shown)
     return fig
 
 
-def page_svgs(alert: Alert) -> tuple[str, str]:
+def page_svgs(shown: Drawn) -> tuple[str, str]:
     """The alert page's two figures as SVG text (the unit of work of a report worker)."""
-    return to_svg(series_figure(alert)), to_svg(cdf_figure(alert))
+    return to_svg(series_figure(shown)), to_svg(cdf_figure(shown))
 
 
 def change_figure(alert: Alert) -> Figure:
     """Both panels under one title: the picture attached to a bug."""
     fig = Figure(figsize=(13, 5.4), dpi=100, layout="constrained")
     series_ax, cdf_ax = fig.subplots(1, 2, width_ratios=[1.25, 1])
-    draw_series(series_ax, alert)
-    draw_cdfs(cdf_ax, alert)
+    shown = drawn(alert)
+    draw_series(series_ax, shown)
+    draw_cdfs(cdf_ax, shown)
     fig.suptitle(f"{title(alert)} — {change_line(alert)}", fontsize=12, parse_math=False)
     return fig
 

@@ -8,10 +8,7 @@ pure function of `state/`, so an unchanged state rebuilds byte-identical files.
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,6 +27,7 @@ from alerting.alerts.render import same_range, values_table
 from alerting.errors import UserError
 from alerting.numbers import format_change, format_value
 from alerting.report import plots
+from alerting.report.figures import FOLDER, update_figures
 from alerting.report.records import load_records
 
 STATIC_FILES = ("style.css", "filter.js")
@@ -45,13 +43,14 @@ LINK_TITLES = {
 }
 ALWAYS_SHOWN = ("bug", "treeherder", "treeherder_range", "pushlog", "glam")  # "none" if missing
 RANGE_LINKS = ("treeherder_range", "pushlog")  # shared by the alerts of one push range
-PER_WORKER = 8  # alerts worth starting a worker process for (it imports matplotlib anew)
 
 
 @dataclass
 class SiteResult:
     alerts: int = 0
     pages: int = 0
+    drawn: int = 0  # figure files drawn; the others were kept from the earlier report
+    reused: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -132,7 +131,8 @@ def _filters(alerts: list[Alert]) -> dict[str, list[str]]:
 
 def _prepare(out_dir: Path, state_dir: Path) -> None:
     """An empty directory or an earlier report (whose stale pages are removed); anything else
-    is refused, so a mistyped `--out` can never delete `state/` or a source tree."""
+    is refused, so a mistyped `--out` can never delete `state/` or a source tree. The earlier
+    report's figures stay for `update_figures` to reuse."""
     resolved = out_dir.resolve()
     if resolved == state_dir.resolve() or state_dir.resolve() in resolved.parents:
         raise UserError(f"{out_dir}: the report cannot be written inside the state directory")
@@ -194,11 +194,10 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
         ],
         skipped=result.skipped,
     )
-    for alert, (series_svg, cdf_svg) in zip(alerts, _drawn(alerts), strict=True):
+    figures = update_figures(out_dir, [plots.drawn(a) for a in alerts])
+    result.drawn, result.reused = figures.drawn, figures.reused
+    for alert, (series_file, cdf_file) in zip(alerts, figures.names, strict=True):
         name = page_name(alert.id)
-        series_file, cdf_file = f"{name}-series.svg", f"{name}-cdf.svg"
-        _write(out_dir / "alerts" / series_file, series_svg)
-        _write(out_dir / "alerts" / cdf_file, cdf_svg)
         render(
             f"alerts/{name}.html",
             "alert.html.j2",
@@ -210,8 +209,8 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             build=build_text(alert),
             values=values_table(alert),
             links=_links(alert.links),
-            series_svg=series_file,
-            cdf_svg=cdf_file,
+            series_svg=f"../{FOLDER}/{series_file}",
+            cdf_svg=f"../{FOLDER}/{cdf_file}",
             score=format_value(alert.score),
         )
     for summary in summaries:
@@ -234,17 +233,6 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             glam=_glam_links(history),
         )
     return result
-
-
-def _drawn(alerts: list[Alert]) -> Iterator[tuple[str, str]]:
-    """Every alert page's figures, in order. Drawing is most of a report's cost and needs
-    nothing but the alert, so a larger report draws in worker processes on every core."""
-    workers = min(os.cpu_count() or 1, len(alerts) // PER_WORKER)
-    if workers < 2:
-        yield from map(plots.page_svgs, alerts)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(plots.page_svgs, alerts, chunksize=4)
 
 
 def _ranges(summary: Summary, members: list[Alert], summary_ids: set[str]) -> list[dict]:

@@ -195,3 +195,35 @@ def test_alert_json_round_trips_without_the_plot():
     data = alert.to_json()
     assert "plot" not in data and data["schema"] == ALERT_SCHEMA
     assert Alert.from_json(data, alert.plot) == alert
+
+
+@pytest.mark.parametrize(
+    "field,index,value,valid",
+    [
+        ("median", 3, "12", False),  # a number as text
+        ("p95", 0, True, False),  # JSON true is not a number
+        ("median", 2, 7, True),  # a whole number is a number
+        ("p05", 1, None, True),  # a gap
+        ("buckets", 4, None, False),  # buckets have no gaps
+        ("days", 5, "2025-02-30", False),  # no such day
+        ("days", 0, "2025-1-01", False),  # not YYYY-MM-DD
+        ("cdf_before", None, "x", False),  # not an array at all
+    ],
+)
+def test_the_quick_check_of_plot_arrays_finds_what_the_schema_finds(
+    monkeypatch, field, index, value, valid
+):
+    """Plot arrays are checked whole by their items' types, not item by item through the
+    JSON Schema: the problems (and where they are) must be the same."""
+    from alerting.alerts import schema
+
+    data = sample_alerts()[0].plot.to_json("a1")
+    if index is None:
+        data[field] = value
+    else:
+        data[field][index] = value
+    quick = schema.validate("plot", data, "f")
+    monkeypatch.setattr(schema, "_array_checks", lambda kind: {})
+    assert quick == schema.validate("plot", data, "f")
+    where = f"/{field}" if index is None else f"/{field}/{index}"
+    assert {p.pointer for p in quick} == (set() if valid else {where})

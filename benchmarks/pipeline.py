@@ -11,7 +11,8 @@ values repeating. Then, each in a subprocess:
 1. `alerting run --date D` on a fresh state (D = the year's last day but one);
 2. `alerting alerts list` and `alerting report` on the resulting `state/`;
 3. the same run again (same day, nothing new: the series come from `[data] cache_dir`);
-4. the next day's run (`--date D+1`), its data file touched first so it is read again.
+4. the next day's run (`--date D+1`), its data file touched first so it is read again;
+5. `alerting report` again into the same site: only the figures of new or changed alerts drawn.
 
 Printed per step: wall time, CPU time and peak resident memory of all processes together
 (the run and its worker processes, sampled every 0.1 s). Targets: 10,000 series-years in
@@ -241,6 +242,8 @@ def bench(size: int, fmt: str, kinds: list[str], path: Path, folder: Path) -> li
         ("report", ["report", "-q", "--out", str(root / "site"), "--state", state]),
         ("rerun, same day", ["run", "-q", "--root", str(root), "--date", day.isoformat()]),
         ("next day", ["run", "-q", "--root", str(root), "--date", END.isoformat()]),
+        # The daily report: the day's new alerts drawn, the earlier figures kept.
+        ("report, next day", ["report", "-q", "--out", str(root / "site"), "--state", state]),
     ]
     results = []
     for name, args in steps:

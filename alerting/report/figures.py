@@ -30,7 +30,7 @@ from alerting.report import plots
 
 FOLDER = "figures"  # under the site's root
 KINDS = ("series", "cdf")  # an alert page's two figures, in `plots.page_svgs` order
-PER_WORKER = 8  # figures pairs worth starting a worker process for (it imports matplotlib anew)
+PER_WORKER = 8  # pages of figures worth starting a worker process for
 KEY_CHARS = 24  # hex digits of the hash kept in a file name (96 bits)
 
 

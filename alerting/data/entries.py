@@ -1,16 +1,16 @@
 """The bucket entries of many rows as flat arrays: a key code and a count per bucket.
 
 Python objects for tens of millions of entries would need gigabytes; arrays need 12 bytes
-each, so rows are turned into arrays every two million entries. The work per bucket is kept
-in C: a row's keys are looked up as one tuple (rows of a series mostly repeat the same keys)
-and its counts go straight into a float array; only rows with a count that is no plain number
-are looked at count by count, to name the bad one.
+each, so rows are turned into arrays a chunk at a time. The work per bucket is kept in C: a
+row's keys are looked up as one tuple (rows of a series mostly repeat the same keys), and the
+counts of a run of rows whose text held only numbers go into one float array with a single
+`numpy.fromiter` call; only the other rows are looked at count by count, to name a bad one.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from array import array
 from collections import defaultdict
 
 import numpy as np
@@ -19,8 +19,10 @@ import numpy as np
 class Entries:
     """Histograms added row by row; bucket keys become codes into `names`."""
 
-    FLUSH = 1 << 21
     KEY_SETS = 1 << 12  # distinct key tuples remembered (sparse histograms vary a lot)
+    # Counts held back as Python objects before one conversion: enough to make the call's
+    # own cost vanish, few enough to keep the rows' dicts small in memory.
+    RUN = 1 << 16
 
     def __init__(self) -> None:
         # Key -> code; a missing key gets the next code (the factory is the dict's length).
@@ -28,15 +30,15 @@ class Entries:
         self.names.default_factory = self.names.__len__
         self.key_sets: dict[tuple, np.ndarray] = {}
         self.codes: list[np.ndarray] = []
-        self.values = array("d")
-        self.code_parts: list[np.ndarray] = []
         self.count_parts: list[np.ndarray] = []
+        self.plain_run: list[dict] = []  # rows whose counts are converted together
+        self.plain_size = 0
         self.odd: dict[int, object] = {}  # entry index -> original value that is no number
-        self.flushed = 0
+        self.size = 0  # entries added so far
 
     def add(self, hist: dict, plain: bool = False) -> None:
-        """One row's histogram. `plain` promises no true, false or null among its counts
-        (the JSON text held none), so any count that is not a number is a string."""
+        """One row's histogram. `plain` promises that its counts are JSON numbers (the text
+        held no letter of true, false or null, and no quotes but those of its keys)."""
         keys = tuple(hist)
         codes = self.key_sets.get(keys)
         if codes is None:
@@ -46,35 +48,45 @@ class Entries:
             codes = np.fromiter(map(names.__getitem__, keys), np.int32, len(keys))
             self.key_sets[keys] = codes
         self.codes.append(codes)
-        size = len(self.values)
-        if plain:
-            try:
-                self.values.extend(hist.values())
-            except TypeError:  # a string among the counts
-                del self.values[size:]
-                plain = False
         if not plain:
-            for value in hist.values():
-                number = plain_number(value)
-                if math.isnan(number):
-                    self.odd[self.flushed + len(self.values)] = value
-                self.values.append(number)
-        if len(self.values) >= self.FLUSH:
-            self.flush()
+            self._end_plain_run()
+            self._add_counts(hist.values(), self.size)
+        self.size += len(hist)
+        if plain:
+            self.plain_run.append(hist)
+            self.plain_size += len(hist)
+            if self.plain_size >= self.RUN:
+                self._end_plain_run()
 
-    def flush(self) -> None:
-        if not self.values and not self.codes:
+    def _end_plain_run(self) -> None:
+        """Convert the counts of the rows held back, all in one call."""
+        run, size = self.plain_run, self.plain_size
+        if not run:
             return
-        self.code_parts.append(np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32))
-        self.count_parts.append(np.array(self.values, dtype=np.float64))
-        self.flushed += len(self.values)
-        self.codes, self.values = [], array("d")
+        self.plain_run, self.plain_size = [], 0
+        values = itertools.chain.from_iterable(map(dict.values, run))
+        try:
+            self.count_parts.append(np.fromiter(values, np.float64, size))
+        except (TypeError, ValueError):  # a nested value: look at each count
+            start = self.size - size
+            self._add_counts(itertools.chain.from_iterable(map(dict.values, run)), start)
+
+    def _add_counts(self, values, start: int) -> None:
+        """Counts one by one; those that are no number become NaN and are remembered."""
+        counts = []
+        for index, value in enumerate(values, start=start):
+            number = plain_number(value)
+            if math.isnan(number):
+                self.odd[index] = value
+            counts.append(number)
+        self.count_parts.append(np.array(counts, dtype=np.float64))
 
     def arrays(self):
         """(key codes, key names, counts, original value of entry i) over all entries."""
-        self.flush()
-        codes = np.concatenate(self.code_parts) if self.code_parts else np.zeros(0, np.int32)
-        counts = np.concatenate(self.count_parts) if self.count_parts else np.zeros(0)
+        self._end_plain_run()
+        codes = np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
+        parts = self.count_parts
+        counts = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0)
         names = list(self.names)
         odd = self.odd
 

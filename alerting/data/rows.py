@@ -22,7 +22,8 @@ import orjson
 
 from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.series import PROBLEM, ROW_COLUMNS, WHERE, series_from_rows
+from alerting.data.row_batch import PROBLEM, ROW_COLUMNS, WHERE, RowBatch, batches_of_rows
+from alerting.data.series import series_from_batches, series_from_rows
 from alerting.errors import UserError
 
 JSON_LINES = "jsonl"
@@ -65,7 +66,7 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
         series = merge_series((part for part, _ in results), problems)
     else:
         problems = []
-        series = series_from_rows(_all_rows(paths, ROW_COLUMNS), problems)
+        series = series_from_batches(_all_batches(paths), problems)
     if not series and problems:
         shown = "\n  ".join(problems[:5])
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -82,10 +83,24 @@ def _existing(paths: Iterable[str | Path]) -> list[Path]:
     return paths
 
 
-def _all_rows(
-    paths: Iterable[str | Path], columns: Collection[str] | None = None
-) -> Iterator[dict]:
-    return itertools.chain.from_iterable(iter_rows(p, columns) for p in _existing(paths))
+def _all_batches(paths: list[Path]) -> Iterator[RowBatch]:
+    """The rows of all files as batches, numbered on from file to file."""
+    first = 1
+    for path in paths:
+        if file_kind(path) == PARQUET:
+            batches = _parquet_batches(path)
+        else:
+            batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), _batch_rows())
+        for batch in batches:
+            batch.first = first
+            first += len(batch)
+            yield batch
+
+
+def _batch_rows() -> int:
+    from alerting.data import series
+
+    return series.CHUNK_ROWS
 
 
 # Big inputs are read by all cores: JSON lines files in ranges of lines, Parquet files in
@@ -177,23 +192,52 @@ def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     problems: list[str] = []
     if part.kind == PARQUET:
         groups = range(part.start, part.end)
-        rows = _parquet_rows(part.path, ROW_COLUMNS, groups, first=part.line)
-        return series_from_rows(rows, problems), problems
+        batches = _parquet_batches(part.path, groups, first=part.line)
+        return series_from_batches(batches, problems), problems
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
-        lines = _lines_until(handle, part.end - part.start)
+        lines = binary_lines(handle, part.end - part.start)
         series = series_from_rows(_json_lines(part.path, lines, first=part.line), problems)
     return series, problems
 
 
-def _lines_until(handle, size: int) -> Iterator[bytes]:
-    """The lines starting in the next `size` bytes of a binary file."""
-    end = handle.tell() + size
-    while handle.tell() < end:
-        line = bounded_line(handle, TOO_LONG)
-        if line is None:
-            return
-        yield line
+# Binary files are read in blocks of this size and split into lines: far fewer calls than a
+# `readline` per line.
+BLOCK_BYTES = 1 << 20
+
+
+def binary_lines(handle, size: int | None = None) -> Iterator[bytes]:
+    """The lines (without their line ending) of a binary file, or of its next `size` bytes,
+    with `TOO_LONG` standing for each one over `MAX_LINE_BYTES` (never held whole)."""
+    limit = MAX_LINE_BYTES
+    left = -1 if size is None else size
+    carry: list[bytes] = []  # the start of a line whose end is in a later block
+    carried = 0
+    skipping = False  # in a line already found too long
+    while left:
+        block = handle.read(BLOCK_BYTES if left < 0 else min(BLOCK_BYTES, left))
+        if not block:
+            break
+        if left > 0:
+            left -= len(block)
+        lines = block.split(b"\n")
+        tail = lines.pop()
+        if lines and skipping:  # the long line ends in this block
+            lines[0], skipping = TOO_LONG, False
+        elif lines and carry:
+            lines[0] = b"".join(carry) + lines[0]
+            carry, carried = [], 0
+        for line in lines:
+            yield line if len(line) <= limit else TOO_LONG
+        if not skipping:
+            carry.append(tail)
+            carried += len(tail)
+            if carried > limit:
+                carry, carried, skipping = [], 0, True
+    if skipping:
+        yield TOO_LONG
+    elif carried:
+        yield b"".join(carry)
 
 
 def bounded_lines(handle, too_long) -> Iterator:
@@ -218,8 +262,9 @@ def bounded_line(handle, too_long):
     return too_long
 
 
-# What a binary line over the limit is read as (a real line always has content).
-TOO_LONG = b""
+# What a binary line over the limit is read as: compared by identity, so no line read can
+# be taken for it.
+TOO_LONG = b"\x00line too long"
 
 
 def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[dict]:
@@ -297,7 +342,7 @@ def _json_rows(path: Path, kind: str) -> Iterator[dict]:
 def _json_lines(path: Path, handle, first: int = 1) -> Iterator[dict]:
     loads = orjson.loads
     any_row = first > 1
-    lines = bounded_lines(handle, TOO_LONG) if hasattr(handle, "readline") else handle
+    lines = binary_lines(handle) if hasattr(handle, "read") else handle
     for number, line in enumerate(lines, start=first):
         where = f"{path}:{number}"
         if line is TOO_LONG:
@@ -393,6 +438,32 @@ def _parquet_rows(
                 row = dict(zip(names, row_values, strict=True))
                 row[WHERE] = f"{path}:row {number}"
                 yield row
+    except (pa.ArrowException, ValueError) as error:
+        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+
+
+def _parquet_batches(
+    path: Path, row_groups: Iterable[int] | None = None, first: int = 1
+) -> Iterator[RowBatch]:
+    """The rows of a Parquet file (or of some of its row groups, the first numbered `first`)
+    as batches: only the columns series are made of, each turned into a list at once, and
+    no dict per row."""
+    import pyarrow as pa
+
+    try:
+        parquet = _parquet_file(path)
+        names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
+        groups = None if row_groups is None else list(row_groups)
+        number = first
+        for batch in parquet.iter_batches(
+            batch_size=_batch_rows(), columns=names, row_groups=groups
+        ):
+            size = batch.num_rows
+            columns = {name: batch.column(i).to_pylist() for i, name in enumerate(names)}
+            columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
+            where = [f"{path}:row {n}" for n in range(number, number + size)]
+            yield RowBatch(columns, where, {}, number)
+            number += size
     except (pa.ArrowException, ValueError) as error:
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
 

@@ -1,0 +1,318 @@
+"""Rows of a batch -> the accepted rows and their bucket entries as flat arrays.
+
+Each row is looked at once, in a loop over plain lists that does only what needs a row:
+pull out its fields, parse its histogram text, look up its series and its set of keys. The
+checks of every build id, bucket key and count are then done on arrays for the whole batch,
+and a bad row is named once, for the first thing wrong with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from alerting.data import buildids
+from alerting.data.buildids import build_id_problem, build_times
+from alerting.data.entries import Entries, plain_number
+from alerting.data.model import SeriesKey
+from alerting.data.row_batch import RowBatch
+
+# `build_id = '*'` rows aggregate a whole version, not a build.
+VERSION_AGGREGATE = "*"
+
+EPOCH = dt.date(1970, 1, 1)
+# The series a row belongs to is named by these columns; each must be text (or absent).
+KEY_COLUMNS = ("os", "metric_key", "app_id", "channel")
+# At most this many buckets in one row's histogram (GLAM's have a few hundred at most).
+MAX_ROW_BUCKETS = 10_000
+
+try:  # orjson parses the per-row histogram text several times faster than json.
+    import orjson
+
+    _loads = orjson.loads
+    _JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
+except ImportError:  # pragma: no cover - orjson is a dependency, json is the safety net
+    _loads = json.loads
+    _JSONError = (json.JSONDecodeError,)
+
+
+@dataclass
+class Flat:
+    """The accepted rows and their bucket entries as parallel arrays."""
+
+    keys: list[SeriesKey]  # one per series code
+    metric_types: list[str]  # one per series code
+    series: np.ndarray  # int64 per row: series code
+    day: np.ndarray  # int64 per row: days since 1970-01-01
+    stamp: np.ndarray  # int64 per row: build time, orders builds within a day
+    build_ids: np.ndarray  # object per row
+    entry_row: np.ndarray  # int64 per entry: row index
+    entry_bucket: np.ndarray  # int64 per entry: index into `buckets`
+    entry_count: np.ndarray  # float64 per entry
+    buckets: np.ndarray  # float64, ascending bucket lower bounds over all rows
+
+
+def histogram_of(row: Mapping) -> tuple[object, float]:
+    """The row's histogram and the weight its counts need to become sample counts.
+
+    `non_norm_histogram` holds counts. Older API rows only have the normalized `histogram`
+    (shares); weighting it by the row's sample count (or, failing that, its users) gives
+    comparable magnitudes so builds of a day still sum sensibly.
+    """
+    hist = row.get("non_norm_histogram")
+    if hist is not None and hist != "":
+        return hist, 1.0
+    hist = row.get("histogram")
+    if hist is None or hist == "":
+        return None, 1.0
+    for column in ("total_sample", "total_users"):
+        weight = _number(row.get(column))
+        if weight is not None and weight > 0:
+            return hist, weight
+    return hist, 1.0
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _is_text(value: object) -> bool:
+    """Absent, text, or a plain number (which names the series as its digits)."""
+    return type(value) in _TEXT_TYPES
+
+
+_TEXT_TYPES = frozenset((str, int, float, type(None)))
+# What `histogram_of` reads when a row has no `non_norm_histogram`.
+_NORMALIZED = ("non_norm_histogram", "histogram", "total_sample", "total_users")
+
+
+def flatten(
+    batch: RowBatch,
+    problems: list[tuple[int, str]],
+    seen: dict[tuple, str],
+    last_day: int,
+) -> Flat:
+    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row.
+
+    `seen` remembers every accepted (series, build id) across batches: a second row for the
+    same build of a series is reported and not counted again. Build days after `last_day`
+    (days since 1970) are refused."""
+    codes: dict[tuple, int] = {}
+    metric_types: list[str] = []
+    row_series: list[int] = []
+    row_ids: list[str] = []
+    row_where: list[str] = []
+    row_position: list[int] = []
+    row_weight: list[float] = []
+    lengths: list[int] = []
+    entries = Entries()
+    add_entries = entries.add
+    bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
+    text_types = _TEXT_TYPES
+    columns = batch.columns
+    where_of, marked, first = batch.where, batch.problems, batch.first
+
+    for i, (build_id, metric, hist, os_, metric_key, app_id, channel) in enumerate(
+        zip(
+            columns["build_id"],
+            columns["metric"],
+            columns["non_norm_histogram"],
+            *(columns[c] for c in KEY_COLUMNS),
+            strict=True,
+        )
+    ):
+        if i in marked:
+            problems.append((first + i, f"{where_of[i]}: {marked[i]}"))
+            continue
+        if build_id == VERSION_AGGREGATE:
+            continue
+        if type(build_id) is not str or not (len(build_id) in (10, 14) and build_id.isdigit()):
+            reason = build_id_problem(build_id)
+            if reason:
+                problems.append((first + i, f"{where_of[i]}: {reason}"))
+                continue
+            build_id = str(build_id)
+        if not metric or type(metric) is not str:
+            problems.append((first + i, f"{where_of[i]}: missing metric"))
+            continue
+        weight = 1.0
+        if hist is None or hist == "":
+            hist, weight = histogram_of({c: columns[c][i] for c in _NORMALIZED})
+            if hist is None:
+                problems.append((first + i, f"{where_of[i]}: no non_norm_histogram or histogram"))
+                continue
+        quotes = -1  # of a text without the letters of true, false or null: its quotes
+        if type(hist) is str or type(hist) is bytes:
+            if type(hist) is str and "e" not in hist and "n" not in hist:
+                quotes = hist.count('"')
+            try:
+                hist = _loads(hist)
+            except _JSONError:
+                problems.append((first + i, f"{where_of[i]}: histogram is not valid JSON"))
+                continue
+        if type(hist) is not dict:
+            kind = type(hist).__name__
+            problems.append((first + i, f"{where_of[i]}: histogram is not an object ({kind})"))
+            continue
+        if len(hist) > MAX_ROW_BUCKETS:
+            problems.append(
+                (
+                    first + i,
+                    f"{where_of[i]}: {len(hist):,} buckets; at most {MAX_ROW_BUCKETS:,} a row",
+                )
+            )
+            continue
+        key = (metric, os_, metric_key, app_id, channel)
+        if not (
+            type(os_) in text_types
+            and type(metric_key) in text_types
+            and type(app_id) in text_types
+            and type(channel) in text_types
+        ):
+            wrong, value = next(
+                (c, v) for c, v in zip(KEY_COLUMNS, key[1:], strict=True) if not _is_text(v)
+            )
+            kind = type(value).__name__
+            problems.append((first + i, f"{where_of[i]}: {wrong} is {kind}, expected text"))
+            continue
+        code = codes.get(key)
+        if code is None:
+            code = codes[key] = len(codes)
+            metric_types.append(_text(columns["metric_type"][i]))
+        row_series.append(code)
+        row_ids.append(build_id)
+        row_where.append(where_of[i])
+        row_position.append(first + i)
+        row_weight.append(weight)
+        lengths.append(len(hist))
+        # Only keys' quotes: every count is a number, which the bulk conversion relies on.
+        add_entries(hist, quotes == 2 * len(hist))
+
+    n_rows = len(row_ids)
+    series_keys = list(codes)
+    entry_row = np.repeat(np.arange(n_rows), np.asarray(lengths, dtype=np.int64))
+    key_codes, key_names, counts, raw_counts = entries.arrays()
+
+    # Build ids -> calendar day and a sortable build time; impossible dates are bad rows.
+    day, stamp_int, valid = build_times(row_ids)
+    for i in np.flatnonzero(~valid):
+        bad.setdefault(int(i), f"build_id {row_ids[i]!r} is not a valid date and hour")
+    first_day = (buildids.FIRST_BUILD_DAY - EPOCH).days
+    for i in np.flatnonzero(valid & ((day < first_day) | (day > last_day))):
+        latest = EPOCH + dt.timedelta(days=last_day)
+        bad.setdefault(
+            int(i),
+            f"build_id {row_ids[i]!r} is not between {buildids.FIRST_BUILD_DAY} and {latest}",
+        )
+
+    # Bucket keys: each distinct one converted once.
+    key_values = np.array([_key_value(k) for k in key_names], dtype=float).reshape(-1)
+    key_ok = np.isfinite(key_values)
+    entry_key_ok = key_ok[key_codes]
+    for e in _first_entry_per_row(~entry_key_ok, entry_row):
+        bad.setdefault(int(entry_row[e]), f"bucket key {key_names[key_codes[e]]!r} is not a number")
+
+    with np.errstate(invalid="ignore"):
+        negative = counts < 0
+    for e in _first_entry_per_row(~np.isfinite(counts), entry_row):
+        value = raw_counts(e)
+        what = "not a number" if math.isnan(plain_number(value)) else "not finite"
+        key_name = key_names[key_codes[e]]
+        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {key_name!r} is {what}")
+    for e in _first_entry_per_row(negative, entry_row):
+        key_name = key_names[key_codes[e]]
+        bad.setdefault(
+            int(entry_row[e]), f"count {raw_counts(e)!r} for bucket {key_name!r} is negative"
+        )
+
+    # A second row of the same build of a series (after the checks above, so a bad row is
+    # named for what is wrong with it) is reported and not counted again.
+    for i, (code, build_id) in enumerate(zip(row_series, row_ids, strict=True)):
+        if i in bad:
+            continue
+        earlier = seen.setdefault((series_keys[code], build_id), row_where[i])
+        if earlier != row_where[i]:
+            bad[i] = f"same series and build {build_id} as {earlier}; counted once"
+
+    for i in sorted(bad):
+        problems.append((row_position[i], f"{row_where[i]}: {bad[i]}"))
+
+    row_ok = np.ones(n_rows, dtype=bool)
+    row_ok[list(bad)] = False
+
+    # Distinct bucket values in ascending order; "1" and "1.0" are one bucket. Bad keys get
+    # +inf, sort last and are cut off (their rows are dropped anyway).
+    buckets, inverse = np.unique(np.where(key_ok, key_values, np.inf), return_inverse=True)
+    if len(buckets) and not np.isfinite(buckets[-1]):
+        buckets = buckets[:-1]
+    entry_bucket = inverse.reshape(-1).astype(np.int32)[key_codes]
+    weights = np.asarray(row_weight, dtype=float)
+    if not (weights == 1.0).all():
+        counts = counts * weights[entry_row]
+
+    flat = Flat(
+        keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
+        metric_types=metric_types,
+        series=np.asarray(row_series, dtype=np.int64),
+        day=day,
+        stamp=stamp_int,
+        build_ids=np.asarray(row_ids, dtype=object),
+        entry_row=entry_row,
+        entry_bucket=entry_bucket,
+        entry_count=counts,
+        buckets=buckets,
+    )
+    return without_rows(flat, row_ok) if bad else flat  # usually no copies of the entries
+
+
+def without_rows(flat: Flat, row_ok: np.ndarray) -> Flat:
+    """The same arrays with only the rows that are ok (and their entries)."""
+    entry_ok = row_ok[flat.entry_row]
+    return Flat(
+        keys=flat.keys,
+        metric_types=flat.metric_types,
+        series=flat.series[row_ok],
+        day=flat.day[row_ok],
+        stamp=flat.stamp[row_ok],
+        build_ids=flat.build_ids[row_ok],
+        entry_row=_renumber(flat.entry_row[entry_ok], row_ok),
+        entry_bucket=flat.entry_bucket[entry_ok],
+        entry_count=flat.entry_count[entry_ok],
+        buckets=flat.buckets,
+    )
+
+
+def _key_value(key: object) -> float:
+    number = _number(key)
+    return math.nan if number is None else number
+
+
+def _first_entry_per_row(mask: np.ndarray, entry_row: np.ndarray) -> np.ndarray:
+    """Index of the first flagged entry of every row that has one."""
+    flagged = np.flatnonzero(mask)
+    if not len(flagged):
+        return flagged
+    rows = entry_row[flagged]
+    first = np.r_[True, rows[1:] != rows[:-1]]
+    return flagged[first]
+
+
+def _renumber(entry_row: np.ndarray, row_ok: np.ndarray) -> np.ndarray:
+    """Row indices after dropping the rows not ok."""
+    new_index = np.cumsum(row_ok) - 1
+    return new_index[entry_row]

@@ -205,7 +205,7 @@ def flatten(
 
     n_rows = len(row_ids)
     series_keys = list(codes)
-    entry_row = np.repeat(np.arange(n_rows), np.asarray(lengths, dtype=np.int64))
+    entry_row = np.repeat(np.arange(n_rows, dtype=np.int32), np.asarray(lengths, dtype=np.int64))
     key_codes, key_names, counts, raw_counts = entries.arrays()
 
     # Build ids -> calendar day and a sortable build time; impossible dates are bad rows.
@@ -223,22 +223,14 @@ def flatten(
     # Bucket keys: each distinct one converted once.
     key_values = np.array([_key_value(k) for k in key_names], dtype=float).reshape(-1)
     key_ok = np.isfinite(key_values)
-    entry_key_ok = key_ok[key_codes]
-    for e in _first_entry_per_row(~entry_key_ok, entry_row):
-        bad.setdefault(int(entry_row[e]), f"bucket key {key_names[key_codes[e]]!r} is not a number")
+    if not key_ok.all():
+        for e in _first_entry_per_row(~key_ok[key_codes], entry_row):
+            key_name = key_names[key_codes[e]]
+            bad.setdefault(int(entry_row[e]), f"bucket key {key_name!r} is not a number")
 
-    with np.errstate(invalid="ignore"):
-        negative = counts < 0
-    for e in _first_entry_per_row(~np.isfinite(counts), entry_row):
-        value = raw_counts(e)
-        what = "not a number" if math.isnan(plain_number(value)) else "not finite"
-        key_name = key_names[key_codes[e]]
-        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {key_name!r} is {what}")
-    for e in _first_entry_per_row(negative, entry_row):
-        key_name = key_names[key_codes[e]]
-        bad.setdefault(
-            int(entry_row[e]), f"count {raw_counts(e)!r} for bucket {key_name!r} is negative"
-        )
+    # One pass tells whether any count is odd (NaN and -inf fail it, +inf sums to +inf).
+    if not (counts.min(initial=0.0) >= 0.0 and np.isfinite(counts.sum())):
+        _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad)
 
     # A second row of the same build of a series (after the checks above, so a bad row is
     # named for what is wrong with it) is reported and not counted again.
@@ -278,6 +270,22 @@ def flatten(
         buckets=buckets,
     )
     return without_rows(flat, row_ok) if bad else flat  # usually no copies of the entries
+
+
+def _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad) -> None:
+    """The first count of each row that is not a finite non-negative number, named."""
+    with np.errstate(invalid="ignore"):
+        negative = counts < 0
+    for e in _first_entry_per_row(~np.isfinite(counts), entry_row):
+        value = raw_counts(e)
+        what = "not a number" if math.isnan(plain_number(value)) else "not finite"
+        key_name = key_names[key_codes[e]]
+        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {key_name!r} is {what}")
+    for e in _first_entry_per_row(negative, entry_row):
+        key_name = key_names[key_codes[e]]
+        bad.setdefault(
+            int(entry_row[e]), f"count {raw_counts(e)!r} for bucket {key_name!r} is negative"
+        )
 
 
 def without_rows(flat: Flat, row_ok: np.ndarray) -> Flat:

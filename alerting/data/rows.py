@@ -455,9 +455,12 @@ def _parquet_batches(
         names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
         groups = None if row_groups is None else list(row_groups)
         number = first
-        for batch in parquet.iter_batches(
-            batch_size=_batch_rows(), columns=names, row_groups=groups
-        ):
+        # One thread: the decoding is a small part of the work, and threads that take turns
+        # with this one cost more CPU (and page faults) than they save.
+        batches = parquet.iter_batches(
+            batch_size=_batch_rows(), columns=names, row_groups=groups, use_threads=False
+        )
+        for batch in batches:
             size = batch.num_rows
             columns = {name: batch.column(i).to_pylist() for i, name in enumerate(names)}
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))

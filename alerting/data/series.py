@@ -99,8 +99,7 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str]]) -> dict[SeriesKey, D
     # Each series' own buckets: the union of the keys its rows use, ascending.
     n_buckets_all = max(len(flat.buckets), 1)
     # Entry -> (series, bucket) as one flat index into a series x all-buckets table.
-    series_bucket = s_row.astype(np.int64)[flat.entry_row]
-    series_bucket *= n_buckets_all
+    series_bucket = (s_row * n_buckets_all)[flat.entry_row]
     series_bucket += flat.entry_bucket
     used = np.zeros(n_series * n_buckets_all, dtype=bool)
     used[series_bucket] = True

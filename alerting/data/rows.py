@@ -152,7 +152,8 @@ def _parts(paths: list[Path]) -> list[_Part]:
             line = 1
             for start, end in itertools.pairwise(offsets):
                 parts.append(_Part(path, start, end, line))
-                line += _count_lines(handle, end - start)
+                if end < size:  # the lines after the last part need no counting
+                    line += _count_lines(handle, end - start)
     return parts
 
 

@@ -60,8 +60,10 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     parts = _parts(paths)
     workers = min(len(parts), os.cpu_count() or 1)
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_load_part, parts))
+        # This process reads the first part itself instead of waiting idle for the others.
+        with ProcessPoolExecutor(max_workers=workers - 1) as pool:
+            others = pool.map(_load_part, parts[1:])
+            results = [_load_part(parts[0]), *others]
         problems = [problem for _, part_problems in results for problem in part_problems]
         series = merge_series((part for part, _ in results), problems)
     else:
@@ -344,12 +346,13 @@ def _json_lines(path: Path, handle, first: int = 1) -> Iterator[dict]:
     loads = orjson.loads
     any_row = first > 1
     lines = binary_lines(handle) if hasattr(handle, "read") else handle
+    prefix = f"{path}:"
     for number, line in enumerate(lines, start=first):
-        where = f"{path}:{number}"
+        where = f"{prefix}{number}"
         if line is TOO_LONG:
             yield {WHERE: where, PROBLEM: f"line over {MAX_LINE_BYTES:,} bytes; skipped"}
             continue
-        if not line.strip():
+        if not line or line.isspace():  # (no copy of the line, unlike strip)
             continue
         try:
             row = loads(line)
@@ -455,7 +458,7 @@ def _parquet_batches(
         parquet = _parquet_file(path)
         names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
         groups = None if row_groups is None else list(row_groups)
-        number = first
+        number, prefix = first, f"{path}:row "
         # One thread: the decoding is a small part of the work, and threads that take turns
         # with this one cost more CPU (and page faults) than they save.
         batches = parquet.iter_batches(
@@ -465,7 +468,7 @@ def _parquet_batches(
             size = batch.num_rows
             columns = {name: batch.column(i).to_pylist() for i, name in enumerate(names)}
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
-            where = [f"{path}:row {n}" for n in range(number, number + size)]
+            where = [f"{prefix}{n}" for n in range(number, number + size)]
             yield RowBatch(columns, where, {}, number)
             number += size
     except (pa.ArrowException, ValueError) as error:

@@ -22,6 +22,13 @@ import orjson
 
 from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.parquet_rows import (
+    batch_rows,
+    parquet_batches,
+    parquet_file,
+    parquet_rows,
+    parquet_size,
+)
 from alerting.data.row_batch import PROBLEM, ROW_COLUMNS, WHERE, RowBatch, batches_of_rows
 from alerting.data.series import series_from_batches, series_from_rows
 from alerting.errors import UserError
@@ -90,19 +97,13 @@ def _all_batches(paths: list[Path]) -> Iterator[RowBatch]:
     first = 1
     for path in paths:
         if file_kind(path) == PARQUET:
-            batches = _parquet_batches(path)
+            batches = parquet_batches(path)
         else:
-            batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), _batch_rows())
+            batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), batch_rows())
         for batch in batches:
             batch.first = first
             first += len(batch)
             yield batch
-
-
-def _batch_rows() -> int:
-    from alerting.data import series
-
-    return series.CHUNK_ROWS
 
 
 # Big inputs are read by all cores: JSON lines files in ranges of lines, Parquet files in
@@ -131,7 +132,7 @@ def _parts(paths: list[Path]) -> list[_Part]:
     if any(p.suffix.lower() == ".gz" for p in paths):
         return []
     sizes = [
-        _parquet_size(p) if k == PARQUET else p.stat().st_size
+        parquet_size(p) if k == PARQUET else p.stat().st_size
         for p, k in zip(paths, kinds, strict=True)
     ]
     total = sum(sizes)
@@ -159,15 +160,9 @@ def _parts(paths: list[Path]) -> list[_Part]:
     return parts
 
 
-def _parquet_size(path: Path) -> int:
-    """Bytes of a Parquet file's data once decoded (what reading it costs)."""
-    metadata = _parquet_file(path).metadata
-    return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-
-
 def _parquet_parts(path: Path, pieces: int) -> list[_Part]:
     """Up to `pieces` ranges of whole row groups with about the same number of rows."""
-    metadata = _parquet_file(path).metadata
+    metadata = parquet_file(path).metadata
     rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     total = sum(rows)
     parts, start, line, taken = [], 0, 1, 0
@@ -195,7 +190,7 @@ def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     problems: list[str] = []
     if part.kind == PARQUET:
         groups = range(part.start, part.end)
-        batches = _parquet_batches(part.path, groups, first=part.line)
+        batches = parquet_batches(part.path, groups, first=part.line)
         return series_from_batches(batches, problems), problems
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
@@ -278,7 +273,7 @@ def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[di
     kind = file_kind(path)
     try:
         if kind == PARQUET:
-            yield from _parquet_rows(path, columns)
+            yield from parquet_rows(path, columns)
         elif kind == CSV:
             yield from _csv_rows(path)
         else:
@@ -415,73 +410,3 @@ def _csv_rows(path: Path) -> Iterator[dict]:
                 del row[None]
                 row[PROBLEM] = "more cells than header columns"
             yield row
-
-
-def _parquet_rows(
-    path: Path,
-    columns: Collection[str] | None = None,
-    row_groups: Iterable[int] | None = None,
-    first: int = 1,
-) -> Iterator[dict]:
-    """Rows of a Parquet file (or of some of its row groups, the first numbered `first`),
-    converted column by column (much faster than row by row); only `columns` (those the
-    file has) when given."""
-    import pyarrow as pa
-
-    try:
-        parquet = _parquet_file(path)
-        names = parquet.schema_arrow.names
-        if columns is not None:
-            names = [name for name in names if name in columns]
-        groups = None if row_groups is None else list(row_groups)
-        number = first - 1
-        for batch in parquet.iter_batches(batch_size=8192, columns=names, row_groups=groups):
-            values = [batch.column(i).to_pylist() for i in range(len(names))]
-            for row_values in zip(*values, strict=True):
-                number += 1
-                row = dict(zip(names, row_values, strict=True))
-                row[WHERE] = f"{path}:row {number}"
-                yield row
-    except (pa.ArrowException, ValueError) as error:
-        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
-
-
-def _parquet_batches(
-    path: Path, row_groups: Iterable[int] | None = None, first: int = 1
-) -> Iterator[RowBatch]:
-    """The rows of a Parquet file (or of some of its row groups, the first numbered `first`)
-    as batches: only the columns series are made of, each turned into a list at once, and
-    no dict per row."""
-    import pyarrow as pa
-
-    try:
-        parquet = _parquet_file(path)
-        names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
-        groups = None if row_groups is None else list(row_groups)
-        number, prefix = first, f"{path}:row "
-        # One thread: the decoding is a small part of the work, and threads that take turns
-        # with this one cost more CPU (and page faults) than they save.
-        batches = parquet.iter_batches(
-            batch_size=_batch_rows(), columns=names, row_groups=groups, use_threads=False
-        )
-        for batch in batches:
-            size = batch.num_rows
-            columns = {name: batch.column(i).to_pylist() for i, name in enumerate(names)}
-            columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
-            where = [f"{prefix}{n}" for n in range(number, number + size)]
-            yield RowBatch(columns, where, {}, number)
-            number += size
-    except (pa.ArrowException, ValueError) as error:
-        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
-
-
-def _parquet_file(path: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path)
-    except (pa.ArrowException, ValueError) as error:
-        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
-    except OSError as error:
-        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None

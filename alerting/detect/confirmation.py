@@ -135,13 +135,14 @@ def _next_change(
     for day in np.unique(confirm_day):
         day = int(day)
         # Every candidate start known on this day, best first.
-        starts = np.arange(max(last_first + 1, day - MAX_AFTER_DAYS + 1), day - k_min + 2)
-        s = _score_on(score, starts, day)
+        known = np.arange(max(last_first + 1, day - MAX_AFTER_DAYS + 1), day + 1)
+        on_day = _score_on(score, known, day)
+        starts, s = known[: known.size - k_min + 1], on_day[: known.size - k_min + 1]
         ok = np.isfinite(s) & (s >= cut[starts])
         for j in np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())][:3]:
             first = int(starts[j])
             k = day - first + 1
-            if _later_start_explains(score, first, day):
+            if _later_start_explains(on_day[j:]):
                 continue
             if (
                 _persists(w, features, first, k, rules.spike_days, float(cut[first]))
@@ -154,14 +155,12 @@ def _next_change(
     return None
 
 
-def _later_start_explains(score: np.ndarray, first: int, day: int) -> bool:
-    """A later start fits the days up to `day` better than `first` does: the window's evidence
-    sits in its last days, so the change more likely begins there (a new step right after
-    some noise). Wait until that start can be judged on its own days instead of dating the
-    change days too early."""
-    if day <= first:
-        return False
-    scores = _score_on(score, np.arange(first, day + 1), day)
+def _later_start_explains(scores: np.ndarray) -> bool:
+    """A later start fits the days up to the confirming day better than the first one
+    (`scores`: the score of each start from the first on, with the days up to that day): the
+    window's evidence sits in its last days, so the change more likely begins there (a new
+    step right after some noise). Wait until that start can be judged on its own days instead
+    of dating the change days too early."""
     return bool(np.nanmax(scores[1:], initial=-np.inf) > scores[0])
 
 
@@ -212,7 +211,7 @@ def _persists(
     if dd <= 0:
         return False
     share = (e @ d) / dd  # how much of the mean shift each day carries
-    if np.median(share) < PERSISTENCE:  # most days must carry it (several spikes do not)
+    if _median(share) < PERSISTENCE:  # most days must carry it (several spikes do not)
         return False
     width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
     phi = w.phi[first]
@@ -237,7 +236,7 @@ def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> b
     days (gaps keep their length), against the residual noise of the step fit itself."""
     b0 = int(w.base_start[first])
     rows = np.arange(b0, first + k)
-    rows = rows[np.diff(w.good)[rows] > 0]  # spike days take no part
+    rows = rows[w.good[rows + 1] > w.good[rows]]  # spike days take no part
     if rows.size < 8:
         return True
     mask = w.mask(first, k)
@@ -249,43 +248,50 @@ def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> b
         return True
     z = e @ d / norm
     u = (days.index[rows] - days.index[first]).astype(float)
-    rss_step = float(sum(((z[part] - z[part].mean()) ** 2).sum() for part in (~after, after)))
+    rss_step = _spread(z[~after]) + _spread(z[after])
     noise = rss_step / max(rows.size - 2, 1)
     return _bent_rss(u, z) - rss_step >= GRADUAL_MARGIN * max(noise, 1e-12)
+
+
+def _spread(z: np.ndarray) -> float:
+    """Sum of squared deviations from the mean."""
+    dev = z - z.mean()
+    return float(dev @ dev)
+
+
+def _median(v: np.ndarray) -> float:
+    """The median of a short vector (np.median's general machinery costs more than the sort)."""
+    ordered = np.sort(v)
+    m = ordered.size // 2
+    return float(ordered[m] if ordered.size % 2 else (ordered[m - 1] + ordered[m]) / 2)
 
 
 def _bent_rss(u: np.ndarray, y: np.ndarray) -> float:
     """Smallest residual sum of squares of a continuous line bent once at one of the inner
     days `u` (a drift starts and ends anywhere): y ~ a + b min(u - c, 0) + d max(u - c, 0),
-    solved for every bend c at once from running sums."""
-    ones = np.ones_like(u)
-    # Running sums over the days up to each bend (left part) and the total.
-    left = {name: np.cumsum(v) for name, v in (("n", ones), ("u", u), ("uu", u * u),
-                                                  ("y", y), ("uy", u * y))}  # fmt: skip
-    total = {name: v[-1] for name, v in left.items()}
-    idx = np.arange(1, u.size - 1)
-    c = u[idx]
-    lo = {name: v[idx] for name, v in left.items()}
-    hi = {name: total[name] - lo[name] for name in lo}
-    # Sums of the left slope column a = u - c (left days) and right one b = u - c (right days).
-    sa = lo["u"] - c * lo["n"]
-    saa = lo["uu"] - 2 * c * lo["u"] + c * c * lo["n"]
-    say = lo["uy"] - c * lo["y"]
-    sb = hi["u"] - c * hi["n"]
-    sbb = hi["uu"] - 2 * c * hi["u"] + c * c * hi["n"]
-    sby = hi["uy"] - c * hi["y"]
-    zero = np.zeros_like(c)
-    xtx = np.stack(
-        [
-            np.stack([np.full_like(c, u.size), sa, sb], axis=-1),
-            np.stack([sa, saa, zero], axis=-1),
-            np.stack([sb, zero, sbb], axis=-1),
-        ],
-        axis=1,
-    ) + 1e-9 * np.eye(3)
-    xty = np.stack([np.full_like(c, total["y"]), say, sby], axis=-1)
-    coef = np.linalg.solve(xtx, xty[..., None])[..., 0]
-    rss = float(y @ y) - np.einsum("cp,cp->c", coef, xty)
+    solved for every bend c at once from running sums.
+
+    The two slope columns never share a day, so the normal equations eliminate b and d in
+    closed form and leave one equation for a (a tiny ridge keeps a degenerate fit finite)."""
+    ridge = 1e-9
+    sums = np.cumsum(np.stack([np.ones_like(u), u, u * u, y, u * y]), axis=1)
+    total = sums[:, -1]
+    lo = sums[:, 1:-1]  # the days up to each inner bend (left part)
+    hi = total[:, None] - lo
+    c = u[1:-1]
+    # Sums of the left slope column (u - c on left days) and the right one (u - c on right days).
+    sa = lo[1] - c * lo[0]
+    saa = lo[2] - 2 * c * lo[1] + c * c * lo[0] + ridge
+    say = lo[4] - c * lo[3]
+    sb = hi[1] - c * hi[0]
+    sbb = hi[2] - 2 * c * hi[1] + c * c * hi[0] + ridge
+    sby = hi[4] - c * hi[3]
+    a = (total[3] - sa * say / saa - sb * sby / sbb) / (
+        u.size + ridge - sa * sa / saa - sb * sb / sbb
+    )
+    b = (say - sa * a) / saa
+    d = (sby - sb * a) / sbb
+    rss = float(y @ y) - (a * total[3] + b * say + d * sby)
     return float(np.min(rss))
 
 

@@ -210,24 +210,28 @@ def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -
     ends = np.minimum(t[:, None] + ks[None, :], n)  # (T, K) exclusive end of the after window
     inside = t[:, None] + ks[None, :] <= n
     # Standardized shift of every feature for every (t, k), built in place: (T, K, F).
-    inv = 1.0 / w.scale[t]
     dz = w.every[ends]
     dz -= w.every[t][:, None, :]
-    dz *= inv[:, None, :] / ks[None, :, None]
-    dz -= (base * inv)[:, None, :]
-    mask = w.seen[ends] > w.seen[b0][:, None, :]
-    used = mask.sum(axis=2)
+    dz /= ks[None, :, None]
+    dz -= base[:, None, :]
+    dz *= (1.0 / w.scale[t])[:, None, :]
+    # A feature is compared where it was informative in the baseline or the days after; the
+    # shortest window decides for every longer one when it already has every feature.
+    mask = None
+    used = np.full(dz.shape[:2], dz.shape[2])
+    first_day = w.seen[np.minimum(t + 1, n)] > w.seen[b0]
+    if not first_day.all():
+        mask = w.seen[ends] > w.seen[b0][:, None, :]
+        used = mask.sum(axis=2)
     phi = w.phi[t]
     factor = np.sqrt(ar_variance(ks[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None])
     with np.errstate(invalid="ignore", divide="ignore"):
+        if mask is not None:
+            dz *= mask
         if w.combine == "max":
-            np.abs(dz, out=dz)
-            dz *= mask
-            score = np.max(dz, axis=2) / factor
+            score = np.max(np.abs(dz, out=dz), axis=2) / factor
         else:
-            dz *= dz
-            dz *= mask
-            score = np.sqrt(np.sum(dz, axis=2) / used) / factor
+            score = np.sqrt(np.einsum("tkf,tkf->tk", dz, dz) / used) / factor
     ok = inside & (ready & (nb >= min_base))[:, None] & (used > 0)
     w.base[t] = base
     w.base_rows[t] = nb

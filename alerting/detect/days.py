@@ -95,11 +95,29 @@ def nanmedian_last(a: np.ndarray) -> np.ndarray:
     """Median over the last axis ignoring NaN (NaN where all are NaN), without np.nanmedian's
     slow path for many small rows."""
     ordered = np.sort(a, axis=-1)  # NaN sort last
-    finite = np.isfinite(ordered).sum(axis=-1)
-    lo = np.clip((finite - 1) // 2, 0, None)[..., None]
-    hi = np.clip(finite // 2, 0, a.shape[-1] - 1)[..., None]
-    median = (np.take_along_axis(ordered, lo, -1) + np.take_along_axis(ordered, hi, -1))[..., 0] / 2
-    return np.where(finite > 0, median, np.nan)
+    return _sorted_median(ordered, np.isfinite(ordered).sum(axis=-1))
+
+
+def _sorted_median(ordered: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """Median over the last axis of rows sorted with their `finite` values first."""
+    width = ordered.shape[-1]
+    flat = ordered.reshape(-1, width)
+    count = finite.reshape(-1)
+    rows = np.arange(flat.shape[0])
+    lo = np.clip((count - 1) // 2, 0, None)
+    hi = np.clip(count // 2, 0, width - 1)
+    median = (flat[rows, lo] + flat[rows, hi]) / 2
+    return np.where(count > 0, median, np.nan).reshape(ordered.shape[:-1])
+
+
+def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Element-wise median of three arrays ignoring NaN, as nanmedian_last of them stacked:
+    a min/max network where all three are there, the general way elsewhere."""
+    median = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    missing = np.isnan(a) | np.isnan(b) | np.isnan(c)
+    if missing.any():
+        median[missing] = nanmedian_last(np.stack([a[missing], b[missing], c[missing]], axis=-1))
+    return median
 
 
 def robust_scale(
@@ -121,9 +139,11 @@ def robust_scale(
     # Block b0 looks at padded rows [b0, b0 + span), i.e. value rows [b0 - span, b0).
     windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0)[
         starts
-    ]  # (blocks, f, span)
-    enough = np.isfinite(windows).sum(axis=-1) >= min_n
-    scale = np.where(enough, 1.4826 * nanmedian_last(windows), np.nan)
+    ]  # (blocks, f, span), a copy
+    windows.sort(axis=-1)  # NaN sort last
+    finite = np.isfinite(windows).sum(axis=-1)
+    enough = finite >= min_n
+    scale = np.where(enough, 1.4826 * _sorted_median(windows, finite), np.nan)
     if clip is not None:
         with np.errstate(invalid="ignore"):
             inside = windows <= clip * scale[..., None]
@@ -151,10 +171,8 @@ def transient_days(summary: np.ndarray) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     f = summary.shape[1]
     padded = np.concatenate([np.full((3, f), np.nan), summary, np.full((3, f), np.nan)])
-    before = np.stack([padded[3 + o : 3 + o + n] for o in (-3, -2, -1)], axis=-1)
-    after = np.stack([padded[3 + o : 3 + o + n] for o in (1, 2, 3)], axis=-1)
-    from_before = summary - nanmedian_last(before)
-    from_after = summary - nanmedian_last(after)
+    from_before = summary - _median3(*(padded[3 + o : 3 + o + n] for o in (-3, -2, -1)))
+    from_after = summary - _median3(*(padded[3 + o : 3 + o + n] for o in (1, 2, 3)))
     scale = np.maximum(robust_scale(from_before, span=28), 1e-6)
     with np.errstate(invalid="ignore"):
         limit = TRANSIENT_WIDTHS * scale

@@ -215,15 +215,15 @@ def _persists(
         return False
     width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
     phi = w.phi[first]
-    base_var = float(ar_variance(w.base_rows[first], phi))
+    runs = np.arange(1, spike_days + 1)
+    variances = ar_variance(np.append(k - runs, w.base_rows[first]), phi)
+    factors = np.sqrt(variances[:-1] + variances[-1])
     total = float(share.sum())
     ends = np.concatenate([[0.0], np.cumsum(share)])
-    for run in range(1, spike_days + 1):
-        n_rest = k - run
-        factor = math.sqrt(float(ar_variance(n_rest, phi)) + base_var)
+    for run, factor in zip(runs.tolist(), factors.tolist(), strict=True):
         # Every run of `run` days set aside: the mean share of the other days.
-        rest = (total - (ends[run:] - ends[:-run])) / n_rest
-        if rest.min() < PERSISTENCE or rest.min() * width / factor < cut / 2:
+        rest = float(np.min(total - (ends[run:] - ends[:-run]))) / (k - run)
+        if rest < PERSISTENCE or rest * width / factor < cut / 2:
             return False
     return True
 

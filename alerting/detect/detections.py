@@ -8,7 +8,14 @@ import numpy as np
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
 from alerting.detect.confirmation import Change, baseline_rows
-from alerting.detect.days import Days, linear_buckets, log_scale, pooled, value_scale
+from alerting.detect.days import (
+    SUMMARY_QS,
+    Days,
+    linear_buckets,
+    log_scale,
+    pooled,
+    value_scale,
+)
 from alerting.detect.model import Detection, Snapshot
 
 
@@ -36,38 +43,45 @@ def to_detections(
         rows_before = baseline_rows(days, change.base_start, change.first)
         rows_after = np.arange(change.first, change.last + 1)
         before, after = pooled(days, rows_before), pooled(days, rows_after)
+        summary = quantiles(series.buckets, np.stack([before, after]), SUMMARY_QS)
         day = int(days.index[change.first])
         out.append(
             Detection(
                 date=series.day(day),
                 build_id=series.build_ids[day],
-                direction=direction(series.buckets, before, after),
+                direction=direction(series.buckets, before, after, summary[:, 2]),
                 technique=technique,
                 score=round(change.score, 3),
                 score_meaning=score_meaning,
-                before=_snapshot(series.buckets, before, days.samples[rows_before]),
-                after=_snapshot(series.buckets, after, days.samples[rows_after]),
+                before=_snapshot(summary[0], days.samples[rows_before]),
+                after=_snapshot(summary[1], days.samples[rows_after]),
             )
         )
     return out
 
 
-def direction(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> str:
+def direction(
+    buckets: np.ndarray, before: np.ndarray, after: np.ndarray, p95: np.ndarray | None = None
+) -> str:
     """`up` when values got larger, read in the space of the buckets (linear buckets as they
     are, exponential ones on a log scale): the shift of the mean plus that of the upper tail
-    (p95). A step of the whole distribution moves both; a change of spread alone leaves the
-    mean of a symmetric distribution where it was, and then the slow tail, which a
-    regression is about, decides (a longer tail is `up`, a faster path appearing moves the
-    mean down and the tail not). The CDF area decides if they tie."""
-    p95 = value_scale(buckets, quantiles(buckets, np.stack([before, after]), (0.95,)))[:, 0]
+    (p95, of before and after, computed here unless given). A step of the whole distribution
+    moves both; a change of spread alone leaves the mean of a symmetric distribution where it
+    was, and then the slow tail, which a regression is about, decides (a longer tail is `up`,
+    a faster path appearing moves the mean down and the tail not). The CDF area decides if
+    they tie."""
+    if p95 is None:
+        p95 = quantiles(buckets, np.stack([before, after]), (0.95,))[:, 0]
+    p95 = value_scale(buckets, p95)
     diff = float((after - before) @ _middles(buckets) + np.nan_to_num(p95[1] - p95[0]))
     if diff == 0:
         diff = float(np.sum(np.cumsum(before) - np.cumsum(after)))
     return "up" if diff > 0 else "down"
 
 
-def _snapshot(buckets: np.ndarray, pmf: np.ndarray, samples: np.ndarray) -> Snapshot:
-    p05, median, p95 = quantiles(buckets, pmf, (0.05, 0.5, 0.95))
+def _snapshot(summary: np.ndarray, samples: np.ndarray) -> Snapshot:
+    """A distribution from its p05, median and p95 and the samples of its days."""
+    p05, median, p95 = summary
     return Snapshot(
         median=round(float(median), 6),
         p05=round(float(p05), 6),

@@ -146,16 +146,14 @@ def _wander(x: np.ndarray, good: np.ndarray) -> np.ndarray:
     over the range are pooled (a wandering level moves them all)."""
     if x.shape[1] > WANDER_FEATURES:
         x = x[:, np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)]
-    spreads = []
-    for h in (1, LAG):
-        d = np.full(x.shape, np.nan)
-        ok = good[h:] * good[:-h] > 0
-        d[h:][ok] = (x[h:] - x[:-h])[ok]
-        spreads.append(
-            robust_scale(d, span=PHI_DAYS, step=STEP, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
-        )
+    f = x.shape[1]
+    d = np.full((x.shape[0], 2 * f), np.nan)  # 1-day differences, then LAG-day ones
+    for lag, columns in ((1, slice(0, f)), (LAG, slice(f, 2 * f))):
+        ok = np.flatnonzero(good[lag:] * good[:-lag] > 0) + lag
+        d[ok, columns] = x[ok] - x[ok - lag]
+    spreads = robust_scale(d, span=PHI_DAYS, step=STEP, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.nansum(spreads[1], axis=1) / np.nansum(spreads[0], axis=1)
+        ratio = np.nansum(spreads[:, f:], axis=1) / np.nansum(spreads[:, :f], axis=1)
     phi = np.interp(ratio / SLACK, _GEOMETRIC_SUMS, _PHI_GRID)
     return np.where(np.isfinite(ratio), phi, 0.0)
 

@@ -161,7 +161,7 @@ def _later_start_explains(scores: np.ndarray) -> bool:
     window's evidence sits in its last days, so the change more likely begins there (a new
     step right after some noise). Wait until that start can be judged on its own days instead
     of dating the change days too early."""
-    return bool(np.nanmax(scores[1:], initial=-np.inf) > scores[0])
+    return bool(np.fmax.reduce(scores[1:], initial=-np.inf) > scores[0])  # NaN: not scored
 
 
 def _score_on(score: np.ndarray, starts: np.ndarray, day: int) -> np.ndarray:

@@ -198,39 +198,44 @@ def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
 
 
 def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -> None:
-    """Baseline and scores of candidate rows `t` against their `base_start` (in place)."""
+    """Baseline and scores of the consecutive candidate rows `t` against their `base_start`
+    (in place). One pass per number of days after, on shifted slices of the running sums."""
     n = w.score.shape[0]
-    ks = AFTER_DAYS
     b0 = w.base_start[t]
     nb = w.good[t] - w.good[b0]
     with np.errstate(invalid="ignore", divide="ignore"):
         base = (w.sums[t] - w.sums[b0]) / nb[:, None]
-    ends = np.minimum(t[:, None] + ks[None, :], n)  # (T, K) exclusive end of the after window
-    inside = t[:, None] + ks[None, :] <= n
-    # Standardized shift of every feature for every (t, k), built in place: (T, K, F).
-    dz = w.every[ends]
-    dz -= w.every[t][:, None, :]
-    dz /= ks[None, :, None]
-    dz -= base[:, None, :]
-    dz *= (1.0 / w.scale[t])[:, None, :]
-    # A feature is compared where it was informative in the baseline or the days after; the
-    # shortest window decides for every longer one when it already has every feature.
-    mask = None
-    used = np.full(dz.shape[:2], dz.shape[2])
-    first_day = w.seen[np.minimum(t + 1, n)] > w.seen[b0]
-    if not first_day.all():
-        mask = w.seen[ends] > w.seen[b0][:, None, :]
-        used = mask.sum(axis=2)
+    inv = 1.0 / w.scale[t]
+    seen_before = w.seen[b0]
+    # A feature is compared where it was informative in the baseline or the days after; when
+    # every feature was already informative by the first day after, it is in every window.
+    every_feature = bool(np.all(w.seen[t + 1] > seen_before))
     phi = w.phi[t]
-    factor = np.sqrt(ar_variance(ks[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None])
+    factor = np.sqrt(ar_variance(AFTER_DAYS[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None])
+    score = np.full((t.size, AFTER_DAYS.size), np.nan)
+    first = int(t[0]) if t.size else 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        if mask is not None:
-            dz *= mask
-        if w.combine == "max":
-            score = np.max(np.abs(dz, out=dz), axis=2) / factor
-        else:
-            score = np.sqrt(np.einsum("tkf,tkf->tk", dz, dz) / used) / factor
-    ok = inside & (ready & (nb >= min_base))[:, None] & (used > 0)
+        for j, k in enumerate(AFTER_DAYS.tolist()):
+            m = min(t.size, n - k + 1 - first)  # rows whose k days after lie in the series
+            if m <= 0:
+                break
+            # Standardized shift of every feature: (mean of the k days - baseline) / spread.
+            dz = w.every[first + k : first + k + m] - w.every[first : first + m]
+            dz /= k
+            dz -= base[:m]
+            dz *= inv[:m]
+            if every_feature:
+                used = dz.shape[1]
+            else:
+                mask = w.seen[first + k : first + k + m] > seen_before[:m]
+                used = mask.sum(axis=1)
+                dz *= mask
+            if w.combine == "max":
+                combined = np.max(np.abs(dz, out=dz), axis=1)
+            else:
+                combined = np.sqrt(np.einsum("tf,tf->t", dz, dz) / used)
+            score[:m, j] = np.where(np.asarray(used) > 0, combined / factor[:m, j], np.nan)
+    ok = (ready & (nb >= min_base))[:, None]
     w.base[t] = base
     w.base_rows[t] = nb
     w.score[t] = np.where(ok, score, np.nan)

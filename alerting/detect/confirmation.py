@@ -204,9 +204,10 @@ def _persists(
     if k <= spike_days:
         return False
     mask = w.mask(first, k)
-    x = features.values[first : first + k]
-    e = np.where(mask, (x - w.base[first]) / w.scale[first], 0.0)
-    d = e.mean(axis=0)
+    e = features.values[first : first + k] - w.base[first]
+    e /= w.scale[first]
+    e *= mask
+    d = e.sum(axis=0) / k
     dd = float(d @ d)
     if dd <= 0:
         return False

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from alerting.alerts.model import FILED, PENDING, STATUS_NEW, STATUS_RESOLVED, Summary
+from alerting.alerts.model import FILED, PENDING, STATUS_NEW, STATUS_RESOLVED, PushRange, Summary
 from alerting.alerts.render import bug_request
 from alerting.alerts.store import StateStore
 from alerting.delivery import filing, lifecycle
@@ -70,6 +70,40 @@ def test_the_real_plot_is_attached_as_png(bugzilla, store):
     assert step.counts == {"filed": 1, "plots": 1}
     data = bugzilla.attachments[store.alerts()["p1"].bug][0]["data"]
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+
+
+def test_a_push_range_found_after_filing_is_commented_on_the_bug_once(bugzilla, store):
+    alert = make_alert("r0")
+    known_range, known_links = alert.push_range, dict(alert.links)
+    alert.push_range, alert.links = PushRange(build=alert.build_id), {"glam": alert.links["glam"]}
+    store.save_alert(alert)
+    file_all(store, bugzilla)
+    alert = store.alerts()["r0"]
+    description = bugzilla.comments[alert.bug][0]["text"]
+    assert "Push range: not known yet" in description and "a later run adds it" in description
+    # a later run's step 3 finds the nightly before the build
+    alert.push_range = known_range
+    alert.links.update(known_links)
+    alert.record("2025-01-11", "push range", "aaaaaaaaaaaa..bbbbbbbbbbbb")
+    store.save_alert(alert)
+    step = file_all(store, bugzilla, run_date="2025-01-11")
+    assert step.counts == {"push ranges commented": 1} and step.errors == []
+    comment = bugzilla.comments[alert.bug][-1]["text"]
+    assert "The push range of this change is now known" in comment
+    assert known_links["treeherder_range"] in comment and known_links["pushlog"] in comment
+    assert "[telemetry-alert:r0 push range]" in comment
+    assert store.alerts()["r0"].history[-1].event == "push range commented"
+    rerun = file_all(store, bugzilla, run_date="2025-01-12")
+    assert rerun.counts == {} and len(bugzilla.comments[alert.bug]) == 2
+
+
+def test_a_push_range_known_at_filing_gets_no_extra_comment(bugzilla, store):
+    alert = make_alert("r1")
+    alert.record("2025-01-09", "push range", "mapped before the bug was filed")
+    store.save_alert(alert)
+    step = file_all(store, bugzilla)
+    assert step.counts == {"filed": 1, "plots": 1}
+    assert len(bugzilla.comments[store.alerts()["r1"].bug]) == 1
 
 
 def test_crash_after_creating_before_saving_then_rerun_adopts_the_bug(bugzilla, store):

@@ -34,3 +34,9 @@ def whiteboard_marker(alert: str) -> str:
     """The Bugzilla whiteboard tag that makes filing exactly-once: before creating a bug the
     delivery step searches for it and adopts a bug that already carries it."""
     return f"[telemetry-alert:{alert}]"
+
+
+def push_range_marker(alert: str) -> str:
+    """Carried by the comment that adds a push range found after filing, so it is posted once
+    (the bug's own text never carries it)."""
+    return f"[telemetry-alert:{alert} push range]"

@@ -14,7 +14,7 @@ from alerting.alerts.describe import (
     summary_page,
     where,
 )
-from alerting.alerts.ids import whiteboard_marker
+from alerting.alerts.ids import push_range_marker, whiteboard_marker
 from alerting.alerts.markdown import Trusted, render
 from alerting.alerts.model import Alert
 from alerting.numbers import format_change, format_count, format_value, percent_change
@@ -64,8 +64,6 @@ def bug_description(
     the other alerts of the same summary, what to do and whom to ask. `expected`: as a
     comment on the bug that expected the change."""
     settings = settings or Settings()
-    push = alert.push_range
-    range_text = f"{push.from_rev[:12]}…{push.to_rev[:12]}" if push.from_rev else ""
     base = settings.report.url
     return render(
         "bug_description.md.j2",
@@ -75,7 +73,7 @@ def bug_description(
         table=values_table(alert),
         description=description,
         score=format_value(alert.score),
-        range_text=range_text,
+        range_text=_range_text(alert),
         dashboard=alert_page(base, alert.id),
         summary_url=summary_page(base, alert.summary) if alert.summary else "",
         others=[
@@ -104,6 +102,23 @@ def expected_comment(alert: Alert, description: str = "", settings: Settings | N
         body=Trusted(bug_description(alert, description, settings, expected=True)),
         marker=Trusted(f"`{whiteboard_marker(alert.id)}`"),
     )
+
+
+def push_range_comment(alert: Alert) -> str:
+    """The comment that adds a push range found only after the alert's bug was filed; it
+    ends with its own marker so it is posted once."""
+    return render(
+        "push_range_comment.md.j2",
+        alert=alert,
+        build=build_text(alert),
+        range_text=_range_text(alert),
+        marker=Trusted(f"`{push_range_marker(alert.id)}`"),
+    )
+
+
+def _range_text(alert: Alert) -> str:
+    push = alert.push_range
+    return f"{push.from_rev[:12]}…{push.to_rev[:12]}" if push.from_rev else ""
 
 
 def comment_request(alert: Alert, description: str = "", settings: Settings | None = None) -> dict:

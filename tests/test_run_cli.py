@@ -55,6 +55,9 @@ def test_alerts_list_and_show(demo, capsys):
     assert json.loads(capsys.readouterr().out)["id"] == rows[0]["id"]
     assert main(["alerts", "show", "zzzz", "--state", state]) == 1
     assert "no alert with id 'zzzz'" in capsys.readouterr().err
+    assert main(["alerts", "show", "", "--state", state]) == 1
+    ambiguous = capsys.readouterr().err
+    assert f"starts {len(rows)} alert ids" in ambiguous and rows[0]["id"] in ambiguous
 
 
 def test_probe_filter_and_dry_run(demo, capsys):

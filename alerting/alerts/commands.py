@@ -124,9 +124,11 @@ def show_command(args: argparse.Namespace) -> int:
 
     alerts = _load(args)
     matches = [a for key, a in alerts.items() if key.startswith(args.id)]
-    if len(matches) != 1:
-        found = "no alert" if not matches else f"{len(matches)} alerts"
-        raise UserError(f"{found} with id {args.id!r}; `alerting alerts list` shows the ids")
+    if not matches:
+        raise UserError(f"no alert with id {args.id!r}; `alerting alerts list` shows the ids")
+    if len(matches) > 1:
+        ids = ", ".join(sorted(a.id for a in matches))
+        raise UserError(f"{args.id!r} starts {len(matches)} alert ids ({ids}); give more of the id")
     if args.json:
         print(json.dumps(matches[0].to_json(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0

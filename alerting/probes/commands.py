@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from alerting.cliargs import add_command, add_group, iso_date
+from alerting.cliargs import add_command, add_date, add_group
 
 
 def register(subparsers) -> None:
@@ -58,11 +58,13 @@ def _add_paths(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--default-product",
+        metavar="PRODUCT",
         help="Bugzilla product when neither metadata.tags nor $tags name one "
         "(default: [bugzilla] default_product in alerting.toml, else Toolkit)",
     )
     parser.add_argument(
         "--default-component",
+        metavar="COMPONENT",
         help="Bugzilla component used with the default product "
         "(default: [bugzilla] default_component, else Telemetry)",
     )
@@ -83,10 +85,9 @@ def _add_validate(group) -> None:
         default="text",
         help="github: problems as workflow annotations on the pull request (default: text)",
     )
-    parser.add_argument(
-        "--date",
-        type=iso_date,
-        help="the day silences are checked against: `until` at most 90 days after it, and "
+    add_date(
+        parser,
+        "the day silences are checked against: `until` at most 90 days after it, and "
         "before it a warning (default: today)",
     )
 

@@ -16,7 +16,9 @@ def register(subparsers) -> None:
         "build a static HTML site (alerts, plots, filters) from state/",
         run_report,
     )
-    parser.add_argument("--out", required=True, type=Path, help="directory to write the site to")
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="directory to write the site to"
+    )
     add_root(parser)
 
 

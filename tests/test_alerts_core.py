@@ -1,6 +1,7 @@
 """The pure core of alerts: ids, classification, grouping, rendering and escaping."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,7 +11,7 @@ from alerting.alerts.grouping import assign_summaries
 from alerting.alerts.ids import alert_id, is_same_change, whiteboard_marker
 from alerting.alerts.markdown import escape_markdown, link
 from alerting.alerts.model import Summary, Values
-from alerting.alerts.render import bug_request
+from alerting.alerts.render import bug_request, run_summary
 from alerting.settings import Settings
 from tests.alert_factory import make_alert
 
@@ -224,3 +225,14 @@ def test_delivery_words_for_every_way_an_alert_goes_out():
         "comment on bug 9 drafted (outbox)"
     )
     assert delivery_text(make_alert(**comment, delivery_state=COMMENTED)) == "comment on bug 9"
+
+
+def test_the_run_summary_lists_new_alerts_newest_first_like_alerts_list():
+    days = ("2025-01-03", "2025-01-09", "2025-01-05")
+    alerts = [make_alert(id=f"a{i}", date=day) for i, day in enumerate(days)]
+    result = SimpleNamespace(
+        date="2025-01-10", mode="outbox", dry_run=False, steps=[], created=alerts, errors=[]
+    )
+    result.expiring = result.quarantined = []
+    rows = [line for line in run_summary(result).splitlines() if line.startswith("| 2025-")]
+    assert [row.split(" | ")[0] for row in rows] == ["| 2025-01-09", "| 2025-01-05", "| 2025-01-03"]

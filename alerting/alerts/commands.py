@@ -78,10 +78,11 @@ def _matches_status(alert, wanted: str) -> bool:
 def list_command(args: argparse.Namespace) -> int:
     from alerting.alerts.describe import delivery_text, explanation
     from alerting.alerts.digest import one_line
+    from alerting.alerts.model import newest_first
     from alerting.numbers import format_change
     from alerting.textable import format_table
 
-    alerts = sorted(_load(args).values(), key=lambda a: (a.date, a.id), reverse=True)
+    alerts = newest_first(_load(args).values())
     if args.status:
         wanted = args.status.lower()
         resolutions = {a.resolution.lower() for a in alerts if a.resolution}

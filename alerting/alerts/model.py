@@ -8,6 +8,7 @@ Schema change and a migration step whenever a record's shape changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 
 # Current `schema` version of each record type.
@@ -159,6 +160,11 @@ class Alert:
         """The bug filed for this alert, to follow and link; a silenced or expected alert's
         bug belongs to the work that explains it and is left alone."""
         return None if self.status in QUIET_STATUSES else self.bug
+
+
+def newest_first(alerts: Iterable[Alert]) -> list[Alert]:
+    """The order every listing of alerts uses: latest change first."""
+    return sorted(alerts, key=lambda a: (a.date, a.id), reverse=True)
 
 
 @dataclass

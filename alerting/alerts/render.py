@@ -16,7 +16,7 @@ from alerting.alerts.describe import (
 )
 from alerting.alerts.ids import push_range_marker, whiteboard_marker
 from alerting.alerts.markdown import Trusted, render
-from alerting.alerts.model import Alert
+from alerting.alerts.model import Alert, newest_first
 from alerting.numbers import format_change, format_count, format_value, percent_change
 from alerting.settings import Settings
 from alerting.terminal import printable
@@ -177,7 +177,7 @@ def run_summary(result) -> str:
                 "change": format_change(a.before.median, a.after.median, a.unit),
                 "delivery": delivery_text(a),
             }
-            for a in result.created
+            for a in newest_first(result.created)
         ],
         errors=result.errors,
         counts=_counts,

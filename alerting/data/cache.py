@@ -49,44 +49,47 @@ def cached_load(folder: Path, paths: list[str], load: Callable[[list[str]], Load
 
 
 def _fingerprint(paths: list[str]) -> str:
+    text = json.dumps([FORMAT, files_identity(paths)])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def files_identity(paths: list[str] | list[Path]) -> list:
+    """What tells the files' contents apart without reading them: path, size and the time
+    of the last change of each."""
     files = []
     for path in paths:
         stat = Path(path).stat()
         files.append([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns])
-    text = json.dumps([FORMAT, files])
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return files
 
 
 def _write(entry: Path, series: dict[SeriesKey, DailySeries], problems: list[str]) -> None:
-    meta = {
-        "problems": problems,
-        "series": [
-            [
-                list(dataclasses.astuple(s.key)),
-                s.metric_type,
-                s.start.isoformat(),
-                list(s.build_ids),
-            ]
-            for s in series.values()
-        ],
-    }
-    arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
-    for i, s in enumerate(series.values()):
-        arrays[f"counts{i}"], arrays[f"buckets{i}"] = s.counts, s.buckets
-        arrays[f"present{i}"] = s.present
+    arrays: dict[str, np.ndarray] = {}
+    meta = {"problems": problems, "series": series_to_arrays(list(series.values()), arrays)}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     temporary = entry.with_suffix(".tmp.npz")
     np.savez(temporary, **arrays)
     os.replace(temporary, entry)
 
 
-def _read(entry: Path) -> Loaded:
-    with np.load(entry, allow_pickle=False) as stored:
-        meta = json.loads(stored["meta"].tobytes())
-        series = {}
-        for i, (key, metric_type, start, build_ids) in enumerate(meta["series"]):
-            key = SeriesKey(*key)
-            series[key] = DailySeries(
-                key=key,
+def series_to_arrays(series: list[DailySeries], arrays: dict[str, np.ndarray]) -> list:
+    """Series as plain arrays (added to `arrays`) and what to store beside them as JSON."""
+    for i, s in enumerate(series):
+        arrays[f"counts{i}"], arrays[f"buckets{i}"] = s.counts, s.buckets
+        arrays[f"present{i}"] = s.present
+    return [
+        [list(dataclasses.astuple(s.key)), s.metric_type, s.start.isoformat(), list(s.build_ids)]
+        for s in series
+    ]
+
+
+def series_from_arrays(described: list, stored) -> list[DailySeries]:
+    """The series `series_to_arrays` stored (`stored`: the loaded arrays)."""
+    series = []
+    for i, (key, metric_type, start, build_ids) in enumerate(described):
+        series.append(
+            DailySeries(
+                key=SeriesKey(*key),
                 metric_type=metric_type,
                 start=dt.date.fromisoformat(start),
                 buckets=stored[f"buckets{i}"],
@@ -94,4 +97,12 @@ def _read(entry: Path) -> Loaded:
                 present=stored[f"present{i}"],
                 build_ids=tuple(build_ids),
             )
-    return series, meta["problems"]
+        )
+    return series
+
+
+def _read(entry: Path) -> Loaded:
+    with np.load(entry, allow_pickle=False) as stored:
+        meta = json.loads(stored["meta"].tobytes())
+        series = series_from_arrays(meta["series"], stored)
+    return {s.key: s for s in series}, meta["problems"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from alerting.data import series
@@ -51,11 +51,15 @@ def parquet_rows(
 
 
 def parquet_batches(
-    path: Path, row_groups: Iterable[int] | None = None, first: int = 1
+    path: Path,
+    row_groups: Iterable[int] | None = None,
+    first: int = 1,
+    select: Callable | None = None,
 ) -> Iterator[RowBatch]:
     """The rows of a Parquet file (or of some of its row groups, the first numbered `first`)
     as batches: only the columns series are made of, each turned into a list at once, and
-    no dict per row."""
+    no dict per row. With `select`, only the rows `select(record batch)` marks (a boolean
+    array), still named by their place in the file."""
     import pyarrow as pa
 
     try:
@@ -69,12 +73,18 @@ def parquet_batches(
             batch_size=batch_rows(), columns=names, row_groups=groups, use_threads=False
         )
         for batch in batches:
+            numbers = range(number, number + batch.num_rows)
+            number += batch.num_rows
+            if select is not None:
+                kept = select(batch).nonzero()[0]
+                batch, numbers = batch.take(kept), [numbers[i] for i in kept]
+                if not len(numbers):
+                    continue
             size = batch.num_rows
             columns = {name: batch.column(i).to_pylist() for i, name in enumerate(names)}
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
-            where = [f"{prefix}{n}" for n in range(number, number + size)]
-            yield RowBatch(columns, where, {}, number)
-            number += size
+            where = [f"{prefix}{n}" for n in numbers]
+            yield RowBatch(columns, where, {}, numbers[0])
     except (pa.ArrowException, ValueError) as error:
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
 

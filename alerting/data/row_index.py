@@ -1,0 +1,219 @@
+"""Where each metric's rows are in the data files, so a batch of probes reads only its rows.
+
+A fleet's rows do not fit in memory as series at once. One pass over the files records, per
+metric, the runs of lines (JSON lines) or the row groups (Parquet) holding its rows; a batch
+of probes then reads only those and builds only its own series. Rows without a usable metric
+are gathered under `NO_METRIC`, so they are still read once and reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file
+from alerting.data.row_batch import PROBLEM, RowBatch, batches_of_rows
+from alerting.data.rows import (
+    JSON_LINES,
+    PARQUET,
+    TOO_LONG,
+    _existing,
+    _json_lines,
+    binary_lines,
+    bounded_lines,
+    file_kind,
+)
+from alerting.data.series import series_from_batches
+
+# Rows whose metric is missing, empty or not text: read by one batch of their own, which
+# reports them ("missing metric", "not valid JSON", ...) and builds nothing from them.
+NO_METRIC = ""
+
+# `"metric": "name"` in a JSON line. When a line holds exactly one such key and its value is
+# plain text (no escapes), that is the row's metric (or, if the key is nested in another
+# object, the row has no metric and its reader reports it); any other line is parsed whole.
+_METRIC = re.compile(rb'"metric"\s*:\s*(?:"([^"\\\n]*)")?')
+
+Span = tuple[int, int, int]  # JSON lines: (start byte, end byte, first line number)
+# Parquet: (row group, its first row number, 0)
+
+
+@dataclass
+class FileIndex:
+    """Where each metric's rows are in one file, in the order metrics first appear."""
+
+    path: Path
+    kind: str
+    places: dict[str, list[Span]]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The rows of some metrics in one file: what one batch reads of it."""
+
+    path: Path
+    kind: str
+    spans: tuple[Span, ...]
+    metrics: frozenset[str]
+
+
+def indexable(paths: Iterable[Path]) -> bool:
+    """Whether every file can be read by parts: plain (not gzipped) JSON lines or Parquet.
+    A missing file is a `UserError`."""
+    return all(
+        p.suffix.lower() != ".gz" and file_kind(p) in (JSON_LINES, PARQUET)
+        for p in _existing(paths)
+    )
+
+
+def index_files(paths: Iterable[Path]) -> list[FileIndex]:
+    """One pass over each file: where each metric's rows are. A file that cannot be read at
+    all is a `UserError`, as when reading it whole."""
+    indexes = []
+    for path in paths:
+        kind = file_kind(path)
+        places = _parquet_places(path) if kind == PARQUET else _json_line_places(path)
+        indexes.append(FileIndex(path, kind, places))
+    return indexes
+
+
+def slices_for(indexes: list[FileIndex], metrics: Collection[str]) -> list[Slice]:
+    """What to read of each file for the rows of `metrics` (NO_METRIC included if named)."""
+    wanted = frozenset(metrics)
+    slices = []
+    for index in indexes:
+        spans = sorted({s for m in wanted for s in index.places.get(m, ())})
+        if spans:
+            slices.append(Slice(index.path, index.kind, tuple(spans), wanted))
+    return slices
+
+
+def read_slices(slices: list[Slice]) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
+    """The series of the selected rows, and one "FILE:LINE: reason" per skipped row."""
+    problems: list[str] = []
+    return series_from_batches(_slice_batches(slices), problems), problems
+
+
+def _slice_batches(slices: list[Slice]) -> Iterator[RowBatch]:
+    """The selected rows as batches, numbered on in reading order (as a whole input is)."""
+    first = 1
+    for batch in itertools.chain.from_iterable(map(_batches, slices)):
+        batch.first = first
+        first += len(batch)
+        yield batch
+
+
+def _batches(part: Slice) -> Iterator[RowBatch]:
+    if part.kind == PARQUET:
+        select = _selector(part.metrics)
+        for group, first, _ in part.spans:
+            yield from parquet_batches(part.path, [group], first, select)
+        return
+    with open(part.path, "rb") as handle:
+        yield from batches_of_rows(_json_line_rows(part, handle), batch_rows())
+
+
+def _json_line_rows(part: Slice, handle) -> Iterator[dict]:
+    for start, end, first in part.spans:
+        handle.seek(start)
+        yield from _json_lines(part.path, binary_lines(handle, end - start), first)
+
+
+def _json_line_places(path: Path) -> dict[str, list[Span]]:
+    """Runs of consecutive lines of one metric; blank lines join the run they follow."""
+    places: dict[str, list[Span]] = {}
+    run: list[int] | None = None  # [start, end, first line] of the current run
+    metric = None
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(bounded_lines(handle, TOO_LONG), start=1):
+            end = handle.tell() if line is TOO_LONG else offset + len(line)
+            blank = line is not TOO_LONG and not line.strip()
+            if not blank or run is None:
+                found = NO_METRIC if blank else _metric_of(path, line, number)
+                if run is None or found != metric:
+                    if run is not None:
+                        places.setdefault(metric, []).append((run[0], run[1], run[2]))
+                    run, metric = [offset, end, number], found
+            run[1] = offset = end
+    if run is not None:
+        places.setdefault(metric, []).append((run[0], run[1], run[2]))
+    return places
+
+
+def _metric_of(path: Path, line: bytes, number: int) -> str:
+    """The metric of a JSON line (NO_METRIC when it has none that is usable)."""
+    if number > 1 and line is not TOO_LONG:
+        found = _METRIC.findall(line)
+        if len(found) == 1 and found[0]:
+            try:
+                return found[0].decode()
+            except UnicodeDecodeError:
+                pass
+    # Parsed as its reader will parse it (the first line of a file that is not JSON at all
+    # is refused here, as there).
+    row = next(_json_lines(path, [line], number), None)
+    value = row.get("metric") if row is not None and PROBLEM not in row else None
+    return value if type(value) is str and value else NO_METRIC
+
+
+def _parquet_places(path: Path) -> dict[str, list[Span]]:
+    """The row groups holding each metric's rows (read from the `metric` column alone)."""
+    import pyarrow as pa
+
+    from alerting.errors import UserError
+
+    places: dict[str, list[Span]] = {}
+    try:
+        parquet = parquet_file(path)
+        has_metric = "metric" in parquet.schema_arrow.names
+        first = 1
+        for group in range(parquet.metadata.num_row_groups):
+            values = [None]
+            if has_metric:
+                column = parquet.read_row_group(group, columns=["metric"]).column(0)
+                values = column.unique().to_pylist()
+            for value in values:
+                key = value if type(value) is str and value else NO_METRIC
+                spans = places.setdefault(key, [])
+                if not spans or spans[-1][0] != group:
+                    spans.append((group, first, 0))
+            first += parquet.metadata.row_group(group).num_rows
+    except (pa.ArrowException, ValueError) as error:
+        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+    return places
+
+
+def _selector(metrics: frozenset[str]):
+    """The rows of a Parquet record batch whose metric is one of `metrics`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = pa.array(sorted(m for m in metrics if m != NO_METRIC), pa.string())
+    orphans = NO_METRIC in metrics
+
+    def select(batch) -> np.ndarray:
+        field = batch.schema.get_field_index("metric")
+        if field < 0 or not _is_text(batch.schema.types[field]):
+            return np.full(batch.num_rows, orphans)  # no row here has a usable metric
+        column = batch.column(field)
+        mask = pc.is_in(column, value_set=names)
+        if orphans:
+            mask = pc.or_(mask, pc.fill_null(pc.equal(column, ""), True))
+        return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+    return select
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)

@@ -13,17 +13,19 @@ from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
+from pathlib import Path
 
 from alerting.alerts.ids import alert_id, is_same_change, series_id
 from alerting.alerts.model import FirstSeen
 from alerting.alerts.store import StatePathError
 from alerting.data.buildids import FIRST_BUILD_DAY
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.monitored import monitored_series
+from alerting.data.row_index import indexable
 from alerting.data.source import default_as_of, load_series
-from alerting.detect.registry import get_technique
 from alerting.errors import UserError
+from alerting.pipeline.batch import detect_batch
 from alerting.pipeline.context import Context
+from alerting.pipeline.detect_files import files_findings
 from alerting.pipeline.findings import Candidate, Outcome
 from alerting.probes.model import MonitorConfig
 from alerting.settings import Settings
@@ -40,25 +42,32 @@ def detection_outcomes(
 ) -> tuple[dt.date, Iterator[Outcome]]:
     """The run's date and, lazily, what detection finds for each batch of probes.
 
-    Local files are read once, here (their last day is the default date), and detected on
-    batch by batch. Generated and BigQuery data are loaded per batch of probes, in worker
-    processes when there are several batches, so a fleet's data never sits in memory at once
-    and both cores work.
+    Local files are read batch by batch of probes, each batch reading only its probes' rows,
+    in worker processes (their last day, the default date, is known once all are read);
+    formats that cannot be read by parts are read whole, here, then detected on batch by
+    batch. Generated and BigQuery data are loaded per batch of probes, in worker processes
+    when there are several batches, so a fleet's data never sits in memory at once and both
+    cores work.
     """
+    chunks = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
     if settings.data.source == "files":
+        paths = [Path(p) for p in settings.data.paths]
+        if paths and indexable(paths):
+            data = settings.data
+            found = files_findings(paths, chunks, data.channels, as_of, data.cache_dir)
+            return check_date(as_of or found.last, found.first, found.last), found.outcomes
         series = load_series(settings, configs)
         held = [s for s in series.values() if s.n_days]
         if not held:
             raise UserError("the data files hold no data for the monitored probes")
         first, last = min(s.start for s in held), max(s.end for s in held)
         as_of = check_date(as_of or last, first, last)
-        return as_of, _detect_held(series, configs, settings.data.channels, as_of)
+        return as_of, _detect_held(series, chunks, settings.data.channels, as_of)
     last = default_as_of(settings)
     first = last - dt.timedelta(days=settings.data.history_days - 1)
     if settings.data.source == "bigquery":
         first = FIRST_BUILD_DAY  # how far back the tables reach is only known by reading
     as_of = check_date(as_of or last, first, last)
-    chunks = [configs[i : i + BATCH] for i in range(0, len(configs), BATCH)]
     return as_of, _parallel(settings, chunks, as_of)
 
 
@@ -86,20 +95,16 @@ def _parallel(
 
 def _detect_held(
     series: dict[SeriesKey, DailySeries],
-    configs: list[MonitorConfig],
+    chunks: list[list[MonitorConfig]],
     channels: list[str],
     as_of: dt.date,
 ) -> Iterator[Outcome]:
     """Detection on series already read, batch by batch, each batch given only its probes'
-    series: finding a probe's series then costs the same in a fleet of any size.
-
-    In this process: worker processes were measured to cost more (forking a process that
-    holds the fleet) than they saved."""
+    series: finding a probe's series then costs the same in a fleet of any size."""
     by_metric: dict[str, dict[SeriesKey, DailySeries]] = defaultdict(dict)
     for key, daily in series.items():
         by_metric[key.metric][key] = daily
-    for i in range(0, len(configs), BATCH):
-        chunk = configs[i : i + BATCH]
+    for chunk in chunks:
         held = {k: v for c in chunk for k, v in by_metric.get(c.metric, {}).items()}
         yield detect_batch(chunk, held, channels, as_of)
 
@@ -111,36 +116,6 @@ def load_and_detect(settings: Settings, configs: list[MonitorConfig], as_of: dt.
     except UserError as error:
         return Outcome(errors=[f"data for {len(configs)} probe(s) unavailable: {error}"])
     return detect_batch(configs, series, settings.data.channels, as_of)
-
-
-def detect_batch(
-    configs: list[MonitorConfig],
-    series: dict[SeriesKey, DailySeries],
-    channels: list[str],
-    as_of: dt.date,
-) -> Outcome:
-    """Run each probe's technique on each of its series, seeing only days up to `as_of`.
-
-    A failure is recorded against its probe; the other probes go on."""
-    outcome = Outcome()
-    for config in configs:
-        try:
-            technique = get_technique(config.technique)
-            wanted, missing = monitored_series(series, channels, config)
-            outcome.notes += missing
-            outcome.monitored[config.probe] = [(p, k.metric_key, c) for p, c, k in wanted]
-            for platform, channel, key in wanted:
-                known = series[key].until(as_of)
-                outcome.candidates += [
-                    Candidate(config, platform, channel, key, known, detection)
-                    for detection in technique.detect(known, config.args)
-                ]
-        except Exception as error:  # one probe's failure never stops the others
-            log.debug("detection failed for %s", config.probe, exc_info=True)
-            outcome.monitored.pop(config.probe, None)
-            outcome.candidates = [c for c in outcome.candidates if c.config is not config]
-            outcome.errors.append(f"{config.probe}: detection failed: {error}")
-    return outcome
 
 
 def new_detections(ctx: Context, step: StepLog) -> list[Candidate]:

@@ -1,0 +1,214 @@
+"""Detection on local data files, batch by batch of probes, on every core.
+
+One pass over the files finds where each metric's rows are; then each batch of probes, in a
+worker process, reads only its probes' rows, builds only their series, detects on them and
+writes its findings to a file. The run holds no more than a batch's series at a time and
+takes the findings batch by batch. Rows of metrics no probe monitors, and rows without a
+metric, are read by batches of their own: their problems are reported and their days count
+towards the data's last day, as when the files are read whole.
+
+With `[data] cache_dir`, the findings are kept there: a rerun on the same input (the same
+files, unchanged; the same configs, channels and date; the same code) reuses them instead of
+reading and detecting again. Anything different detects again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from alerting.data import rows
+from alerting.data.cache import files_identity
+from alerting.data.row_index import NO_METRIC, Slice, index_files, read_slices, slices_for
+from alerting.errors import UserError
+from alerting.pipeline.batch import detect_batch
+from alerting.pipeline.findings import Outcome
+from alerting.pipeline.outcome_files import load_outcome, save_outcome
+from alerting.probes.model import MonitorConfig
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when findings are kept differently, so older ones are not used
+MANIFEST = "manifest.json"
+# Metrics no probe monitors are read this many at a time (for their problems and days).
+OTHER_METRICS = 120
+
+Days = tuple[str, str] | None  # first and last day of a batch's series (None: no series)
+
+
+@dataclasses.dataclass
+class FileFindings:
+    """What detection on the files found: the data's first and last day and the findings of
+    each batch of probes, loaded one batch at a time."""
+
+    first: dt.date
+    last: dt.date
+    outcomes: Iterator[Outcome]
+
+
+def files_findings(
+    paths: list[Path],
+    chunks: list[list[MonitorConfig]],
+    channels: list[str],
+    as_of: dt.date | None,
+    cache_dir: str = "",
+) -> FileFindings:
+    """Detect on `paths` for each chunk of configs; see the module docstring.
+
+    `as_of` None is the data's last day: every series is seen whole, which is the same as
+    seeing it up to that day."""
+    identity = [FORMAT, _code_identity(), files_identity(paths), channels, str(as_of)]
+    identity.append([[dataclasses.asdict(c) for c in chunk] for chunk in chunks])
+    digest = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:32]
+    temporary = None
+    if cache_dir:
+        folder = Path(cache_dir) / f"findings-{digest}"
+    else:
+        temporary = tempfile.TemporaryDirectory(prefix="alerting-findings-")
+        folder = Path(temporary.name)
+    done = _kept(folder, len(chunks))
+    if done is None:
+        done = _detect_all(folder, paths, chunks, channels, as_of)
+        if cache_dir:
+            _keep_only(folder)
+    problems = _in_file_order(list(dict.fromkeys(p for d in done for p in d["problems"])), paths)
+    if not any(d["series"] for d in done):
+        if problems:
+            shown = "\n  ".join(problems[:5])
+            more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+            raise UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
+        raise UserError("the data files hold no data for the monitored probes")
+    for problem in problems:
+        log.warning("%s", problem)
+    days = [d["days"] for d in done if d["days"]]
+    return FileFindings(
+        first=dt.date.fromisoformat(min(first for first, _ in days)),
+        last=dt.date.fromisoformat(max(last for _, last in days)),
+        outcomes=_outcomes(folder, chunks, temporary),
+    )
+
+
+def _detect_all(
+    folder: Path,
+    paths: list[Path],
+    chunks: list[list[MonitorConfig]],
+    channels: list[str],
+    as_of: dt.date | None,
+) -> list[dict]:
+    """Read and detect, batch by batch (in worker processes when the input is big)."""
+    if folder.exists():
+        shutil.rmtree(folder)  # an entry left unfinished
+    folder.mkdir(parents=True)
+    indexes = index_files(paths)
+    monitored = {c.metric for chunk in chunks for c in chunk}
+    others = list(dict.fromkeys(m for i in indexes for m in i.places if m not in monitored))
+    if NO_METRIC in others:  # rows without a metric: read last, by a batch of their own
+        others.remove(NO_METRIC)
+        others.append(NO_METRIC)
+    units = [(chunk, {c.metric for c in chunk}) for chunk in chunks]
+    units += [
+        ([], set(others[i : i + OTHER_METRICS])) for i in range(0, len(others), OTHER_METRICS)
+    ]
+    tasks = [
+        (slices_for(indexes, metrics), configs, channels, as_of, folder / _name(i))
+        for i, (configs, metrics) in enumerate(units)
+    ]
+    big = sum(p.stat().st_size for p in paths) >= rows.PARALLEL_BYTES
+    workers = min(len(tasks), os.cpu_count() or 1) if big else 1
+    if workers < 2:
+        done = [_read_and_detect(*task) for task in tasks]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(_read_and_detect, *zip(*tasks, strict=True)))
+    manifest = folder / MANIFEST
+    manifest.with_suffix(".tmp").write_text(json.dumps(done), "utf-8")
+    os.replace(manifest.with_suffix(".tmp"), manifest)
+    return done
+
+
+def _read_and_detect(
+    slices: list[Slice],
+    configs: list[MonitorConfig],
+    channels: list[str],
+    as_of: dt.date | None,
+    path: Path,
+) -> dict:
+    """One batch: its rows read, its series built and detected on, the findings written to
+    `path`; returns the batch's days, problems and number of series."""
+    series, problems = read_slices(slices)
+    held = [s for s in series.values() if s.n_days]
+    days = None
+    if held:
+        days = (min(s.start for s in held).isoformat(), max(s.end for s in held).isoformat())
+    if configs:
+        outcome = detect_batch(configs, series, channels, as_of or dt.date.max)
+        save_outcome(path, outcome, configs)
+    return {"days": days, "problems": problems, "series": len(series)}
+
+
+def _outcomes(
+    folder: Path, chunks: list[list[MonitorConfig]], temporary: object
+) -> Iterator[Outcome]:
+    """The findings of each batch in turn (the temporary folder, if any, removed after)."""
+    try:
+        for i, chunk in enumerate(chunks):
+            yield load_outcome(folder / _name(i), chunk)
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+
+
+def _kept(folder: Path, batches: int) -> list[dict] | None:
+    """What a run on the same input kept in `folder`, if it is all there."""
+    try:
+        done = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(done, list) or not all((folder / _name(i)).is_file() for i in range(batches)):
+        return None
+    return done
+
+
+def _keep_only(folder: Path) -> None:
+    """Remove the findings of earlier inputs (only the latest can be reused)."""
+    for old in folder.parent.glob("findings-*"):
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _name(batch: int) -> str:
+    return f"batch-{batch:05d}.npz"
+
+
+def _code_identity() -> str:
+    """The package's source: findings made by other code are not reused."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _in_file_order(problems: list[str], paths: list[Path]) -> list[str]:
+    """Problems ordered by file and line (those naming no line last, in their order)."""
+    prefixes = [f"{p}:" for p in paths]
+
+    def place(problem: str) -> tuple[int, int]:
+        for number, prefix in enumerate(prefixes):
+            if problem.startswith(prefix):
+                line = re.match(r"(?:row )?(\d+):", problem[len(prefix) :])
+                if line:
+                    return number, int(line.group(1))
+        return len(prefixes), 0
+
+    return sorted(problems, key=place)

@@ -1,0 +1,167 @@
+"""The daily run on data files read batch by batch of probes, in worker processes, against
+the files read whole: the same state to the byte, the same date, the same problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from alerting.data import rows as rows_module
+from alerting.data.generator import generate_for_probes
+from alerting.pipeline import detect, detect_files
+from alerting.pipeline.run import run
+from alerting.settings import load_settings
+
+END = dt.date(2025, 3, 31)
+KINDS = ("timing_distribution", "memory_distribution", "labeled_timing_distribution")
+PROBE = """\
+  probe_{i}:
+    type: {kind}
+    {unit}
+    description: Probe {i}.
+    bugs: ["https://bugzilla.mozilla.org/show_bug.cgi?id=1"]
+    data_reviews: ["https://bugzilla.mozilla.org/show_bug.cgi?id=1"]
+    notification_emails: [owner@example.com]
+    expires: never
+    metadata:
+      monitor:
+        alert: {alert}
+        platforms: [Windows, Linux]
+        lower_is_better: True
+        bugzilla_notification_emails: [owner@example.com]
+"""
+UNITS = {
+    "timing_distribution": "time_unit: millisecond",
+    "memory_distribution": "memory_unit: kilobyte",
+    "labeled_timing_distribution": "time_unit: millisecond\n    labels: [a, b]",
+}
+
+
+def fleet_rows(probes: int) -> list[dict]:
+    """Rows of `probes` probes and of one probe nobody monitors, in the generator's order."""
+    configs = [
+        SimpleNamespace(
+            metric=f"fleet_probe_{i}",
+            type=KINDS[i % 3],
+            platforms=["Windows", "Linux"],
+            labels=["a", "b"] if KINDS[i % 3].startswith("labeled") else None,
+            app="fog",
+        )
+        for i in range(probes + 1)
+    ]
+    configs[-1].metric = "fleet_unmonitored"
+    return generate_for_probes(configs, end=END, days=180, seed=5).rows
+
+
+def write_repo(root: Path, probes: int, kind: str) -> None:
+    rows = fleet_rows(probes)
+    # Bad rows: each is reported once and affects only itself.
+    rows[7] = {**rows[7], "build_id": "20251399"}
+    rows[40] = {**rows[40], "non_norm_histogram": '{"1": -4}'}
+    rows.insert(60, {**rows[59]})  # the same build of a series twice
+    rows.insert(90, {k: v for k, v in rows[90].items() if k != "metric"})
+    (root / "probes").mkdir(parents=True)
+    yaml = "$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n\nfleet:\n" + "".join(
+        PROBE.format(i=i, kind=KINDS[i % 3], unit=UNITS[KINDS[i % 3]], alert=i % 2 == 0)
+        for i in range(probes)
+    )
+    (root / "probes" / "metrics.yaml").write_text(yaml)
+    if kind == "jsonl":
+        lines = [json.dumps(r) for r in rows]
+        lines.insert(120, "{broken")
+        lines.insert(130, "")
+        (root / "rows.jsonl").write_text("\n".join(lines) + "\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), root / "rows.parquet", row_group_size=300)
+    (root / "alerting.toml").write_text(
+        f'[data]\nsource = "files"\npaths = ["rows.{kind}"]\nhistory_days = 180\n'
+        '[detect]\nlookback_days = 180\n[hg]\nsource = "sample"\n'
+    )
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def run_logged(root: Path, caplog, as_of: dt.date | None = None):
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        result = run(load_settings(root, environ={}), root=root, as_of=as_of)
+    return result, [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_batches_in_workers_write_the_same_state_as_the_files_read_whole(
+    tmp_path, monkeypatch, caplog, kind
+):
+    write_repo(tmp_path / "whole", 9, kind)
+    write_repo(tmp_path / "batched", 9, kind)
+    with monkeypatch.context() as patch:
+        patch.setattr(detect, "indexable", lambda paths: False)
+        whole, whole_problems = run_logged(tmp_path / "whole", caplog)
+    monkeypatch.setattr(detect, "BATCH", 2)  # five batches of probes
+    monkeypatch.setattr(detect_files, "OTHER_METRICS", 1)
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)  # worker processes
+    batched, batched_problems = run_logged(tmp_path / "batched", caplog)
+
+    assert whole.date == batched.date == END.isoformat()
+    assert whole.new_alerts and batched.new_alerts == whole.new_alerts
+    assert snapshot(tmp_path / "batched" / "state") == snapshot(tmp_path / "whole" / "state")
+    name = f"rows.{kind}"
+    assert [p.replace(str(tmp_path / "batched"), "") for p in batched_problems] == [
+        p.replace(str(tmp_path / "whole"), "") for p in whole_problems
+    ]
+    reasons = {p.split(": ", 1)[1] for p in batched_problems}
+    assert len(batched_problems) == (5 if kind == "jsonl" else 4)
+    assert "missing metric" in reasons and all(name in p for p in batched_problems)
+
+
+def test_a_rerun_on_the_same_input_reuses_the_kept_findings_and_anything_new_detects_again(
+    tmp_path, monkeypatch, caplog
+):
+    root = tmp_path / "repo"
+    write_repo(root, 4, "parquet")
+    settings_text = (root / "alerting.toml").read_text()
+    (root / "alerting.toml").write_text(
+        settings_text.replace("history_days = 180\n", 'history_days = 180\ncache_dir = "cache"\n')
+    )
+    calls = []
+    real = detect_files._read_and_detect
+    monkeypatch.setattr(
+        detect_files, "_read_and_detect", lambda *task: calls.append(1) or real(*task)
+    )
+    first, first_problems = run_logged(root, caplog)
+    made = snapshot(root / "state")
+    assert calls and first.new_alerts and len(list((root / "cache").glob("findings-*"))) == 1
+
+    # Same input, fresh state: the kept findings make the same state, nothing read again.
+    calls.clear()
+    (root / "state").rename(tmp_path / "first-state")
+    again, again_problems = run_logged(root, caplog)
+    assert calls == [] and again.new_alerts == first.new_alerts
+    assert snapshot(root / "state") == made and again_problems == first_problems
+    assert run_logged(root, caplog)[0].new_alerts == [] and calls == []
+    assert snapshot(root / "state") == made  # a rerun changes no byte
+
+    # A changed config, another date, new data: detected again (and only the latest kept).
+    yaml = (root / "probes" / "metrics.yaml").read_text()
+    (root / "probes" / "metrics.yaml").write_text(yaml.replace("Windows, Linux", "Linux", 1))
+    run_logged(root, caplog)
+    assert calls
+    calls.clear()
+    run_logged(root, caplog, END - dt.timedelta(days=1))
+    assert calls
+    calls.clear()
+    (root / "rows.parquet").touch()
+    run_logged(root, caplog)
+    assert calls and len(list((root / "cache").glob("findings-*"))) == 1

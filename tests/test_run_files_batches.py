@@ -152,6 +152,11 @@ def test_a_rerun_on_the_same_input_reuses_the_kept_findings_and_anything_new_det
     assert snapshot(root / "state") == made and again_problems == first_problems
     assert run_logged(root, caplog)[0].new_alerts == [] and calls == []
     assert snapshot(root / "state") == made  # a rerun changes no byte
+    kept = sorted((root / "cache").glob("findings-*/batch-*.npz"))[0]
+    kept.write_bytes(kept.read_bytes()[:100])  # damaged: detected again
+    assert run_logged(root, caplog)[0].errors == [] and calls
+    assert snapshot(root / "state") == made
+    calls.clear()
 
     # A changed config, another date, new data: detected again (and only the latest kept).
     yaml = (root / "probes" / "metrics.yaml").read_text()

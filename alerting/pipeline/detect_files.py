@@ -23,9 +23,12 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 from alerting.data import rows
 from alerting.data.cache import files_identity
@@ -174,9 +177,19 @@ def _kept(folder: Path, batches: int) -> list[dict] | None:
         done = json.loads((folder / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(done, list) or not all((folder / _name(i)).is_file() for i in range(batches)):
+    if not isinstance(done, list) or not all(_readable(folder / _name(i)) for i in range(batches)):
         return None
     return done
+
+
+def _readable(path: Path) -> bool:
+    """Whether a kept batch's findings can be loaded (a damaged file: detect again)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            json.loads(stored["meta"].tobytes())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return False
+    return True
 
 
 def _keep_only(folder: Path) -> None:

@@ -10,7 +10,8 @@ values repeating. Then, each in a subprocess:
 
 1. `alerting run --date D` on a fresh state (D = the year's last day but one);
 2. `alerting alerts list` and `alerting report` on the resulting `state/`;
-3. the same run again (same day, nothing new: the series come from `[data] cache_dir`);
+3. the same run again (same day, nothing new: the findings kept in `[data] cache_dir`
+   are reused);
 4. the next day's run (`--date D+1`), its data file touched first so it is read again;
 5. `alerting report` again into the same site: only the figures of new or changed alerts drawn.
 
@@ -247,7 +248,7 @@ def bench(size: int, fmt: str, kinds: list[str], path: Path, folder: Path) -> li
     ]
     results = []
     for name, args in steps:
-        if name == "next day":  # new data arrived: the files changed, nothing cached is used
+        if name == "next day":  # new data arrived: the files changed, nothing kept is used
             os.utime(path)
         wall, cpu, peak = timed(args, root)
         results.append((size, fmt, name, wall, cpu, peak))

@@ -48,6 +48,7 @@ LABELS = ("h2", "h3")
 KINDS = ("timing_distribution", "memory_distribution", "labeled_timing_distribution")
 POOL_PER_KIND = 16
 PLACEHOLDER = "@@metric@@"
+PROBES_PER_FILE = 500  # probe files are refused over 1 MiB
 
 HEADER = """\
 $schema: moz://mozilla.org/schemas/glean/metrics/2-0-0
@@ -89,7 +90,7 @@ def fleet(n_series: int) -> list[str]:
     return kinds
 
 
-def probes_yaml(kinds: list[str]) -> str:
+def probes_yaml(kinds: list[str], first: int = 0) -> str:
     units = {
         "timing_distribution": "time_unit: millisecond",
         "memory_distribution": "memory_unit: kilobyte",
@@ -104,7 +105,7 @@ def probes_yaml(kinds: list[str]) -> str:
             alert="True" if i % 2 else "False",
             platforms=", ".join(PLATFORMS),
         )
-        for i, kind in enumerate(kinds)
+        for i, kind in enumerate(kinds, start=first)
     ]
     return HEADER + "".join(probes)
 
@@ -235,7 +236,9 @@ def bench(
     root = folder / f"repo-{fmt}"
     shutil.rmtree(root, ignore_errors=True)
     (root / "probes").mkdir(parents=True)
-    (root / "probes" / "metrics.yaml").write_text(probes_yaml(kinds))
+    for n, start in enumerate(range(0, len(kinds), PROBES_PER_FILE)):  # files under 1 MiB
+        text = probes_yaml(kinds[start : start + PROBES_PER_FILE], start)
+        (root / "probes" / f"metrics-{n:02d}.yaml").write_text(text)
     (root / "alerting.toml").write_text(
         f'[data]\nsource = "files"\npaths = ["{path}"]\nhistory_days = 365\ncache_dir = "cache"\n'
         '[hg]\nsource = "sample"\n'  # no network: made-up pushes, as the embedded default

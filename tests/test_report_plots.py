@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib.dates as mdates
+import numpy as np
 
 from alerting.alerts.model import Plot
 from alerting.report import plots
@@ -102,3 +105,64 @@ def test_the_bug_attachment_draws_the_plot_kept_in_state(tmp_path):
     for alert in written:
         assert loaded[alert.id].plot == alert.plot and not alert.plot.is_empty()
         assert plots.change_png(loaded[alert.id]) == plots.change_png(alert)
+
+
+def _others(shown: plots.Drawn) -> list[plots.Drawn]:
+    """Figures unlike `shown` in everything that differs between alerts: days, values and
+    their range, units, colour, log or linear axes, missing data."""
+    days = [(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(120)]
+    wide = [float(10 ** (i % 7)) for i in range(120)]
+    longer = dataclasses.replace(
+        shown.plot,
+        days=days,
+        median=wide,
+        p05=[v / 3 for v in wide],
+        p95=[v * 3 for v in wide],
+        buckets=list(LINEAR_BUCKETS),
+        cdf_before=list(np.linspace(0, 1, len(LINEAR_BUCKETS))),
+        cdf_after=list(np.linspace(0, 1, len(LINEAR_BUCKETS)) ** 2),
+    )
+    other = dataclasses.replace(
+        shown, date=days[60], unit="a very long unit name", before_median=3e6, plot=longer
+    )
+    return [
+        other,
+        dataclasses.replace(other, kind="improvement"),
+        dataclasses.replace(shown, plot=Plot()),
+        *(plots.drawn(a) for a in sample_alerts()),
+    ]
+
+
+def _in_new_process(shown: list[plots.Drawn]) -> list[tuple[str, str]]:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        return list(pool.map(plots.page_svgs, shown))
+
+
+def test_a_reused_page_figure_is_byte_identical_to_one_drawn_first_in_a_new_process():
+    """Page figures reuse their artists within a process: nothing drawn before may show."""
+    shown = [plots.drawn(a) for a in sample_alerts()]
+    layouts = {
+        (s.kind, plots._series_log(s.plot), plots.exponential(s.plot.buckets)) for s in shown
+    }
+    assert len(layouts) >= 4  # the alerts below do reuse figures drawn in other layouts
+    first = _in_new_process(shown[:1])
+    drawn = _in_new_process([*_others(shown[0]), *shown[::-1]])[-len(shown) :][::-1]
+    assert drawn[0] == first[0]
+    for one, svgs in zip(shown, drawn, strict=True):  # each the same as on new axes
+        fresh = [plots.fresh_figure(draw, one) for draw in (plots.draw_series, plots.draw_cdfs)]
+        assert svgs == tuple(plots.to_svg(fig) for fig in fresh)
+
+
+def test_reused_page_figures_are_scaled_to_their_own_data():
+    for other in _others(plots.drawn(sample_alerts()[0])):
+        plots.page_svgs(other)
+    for alert in sample_alerts():
+        shown = plots.drawn(alert)
+        low, high = plots.series_figure(shown).axes[0].get_ylim()
+        values = [v for v in (*shown.plot.p05, *shown.plot.p95) if v is not None]
+        assert low <= min(values) and max(values) <= high
+        assert (high - low) < 1.5 * (max(values) - min(values))
+        xlim = plots.cdf_figure(shown).axes[0].get_xlim()
+        assert set(xlim) <= set(shown.plot.buckets)

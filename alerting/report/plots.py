@@ -3,15 +3,19 @@
 (a) the daily median with its p05..p95 band over time, the change date marked, and
 (b) the distribution before and after as CDFs. People decide from these whether a change is
 real, so both are in the probe's own unit, labelled, and scaled so the change fills the view.
-Figures are built without pyplot (no global state, safe in threads) and saved
-deterministically, so re-running the report on unchanged state gives identical files.
+Figures are built without pyplot and saved deterministically, so re-running the report on
+unchanged state gives identical files. The alert pages' figures are drawn by artists made
+once per layout and process and given each alert's data (most of a figure's cost is making
+artists, not drawing them): a process draws one page figure at a time, never in threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import matplotlib
 
@@ -21,8 +25,12 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.collections import FillBetweenPolyCollection, LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from alerting.alerts.describe import explanation  # noqa: E402
 from alerting.alerts.model import Alert, Plot  # noqa: E402
@@ -36,6 +44,7 @@ DETERMINISTIC = {"svg.hashsalt": "alerting-report", "svg.fonttype": "none"}
 LOG_SPAN = 20.0
 PANEL_SIZE = (7.2, 4.6)  # inches, one panel of an alert page
 PANEL_LEFT, PANEL_RIGHT, PANEL_TOP = 1.1, 0.4, 0.35  # margins in inches
+_PLACEHOLDER_DAY = dt.date(2000, 1, 1)  # panels are made before they are given data
 
 
 @dataclass(frozen=True)
@@ -122,42 +131,95 @@ def _no_data(ax: Axes, what: str) -> None:
     ax.set_yticks([])
 
 
-def draw_series(ax: Axes, shown: Drawn) -> None:
-    """Daily median and p05..p95 band over time, the change day and the before/after levels."""
-    plot, after_colour = shown.plot, AFTER_COLOURS.get(shown.kind, "#6a1b9a")
+@dataclass
+class SeriesPanel:
+    """The daily-values panel's artists. Made once per layout (colour of the change, log or
+    linear values) and given each alert's data by `show_series`: making the axes, their ticks
+    and the legend is about a third of a figure's cost, and nothing else differs."""
+
+    ax: Axes
+    band: FillBetweenPolyCollection
+    median: Line2D
+    p05: Line2D
+    p95: Line2D
+    before: LineCollection  # the median before, a wide bar under the daily line
+    after: LineCollection
+    change: Line2D
+    after_span: Rectangle
+    change_label: Text  # in the legend
+
+
+def series_panel(ax: Axes, kind: str, log: bool) -> SeriesPanel:
+    """The artists with placeholder data; `show_series` replaces every value they show."""
+    after_colour = AFTER_COLOURS.get(kind, "#6a1b9a")
     _title(ax, "Daily median, p05 and p95")
-    if not plot.days:
-        _no_data(ax, "daily values")
-        return
+    day, ones = [_PLACEHOLDER_DAY, _PLACEHOLDER_DAY + dt.timedelta(days=1)], [1.0, 1.0]
+    band = ax.fill_between(day, ones, ones, color="#9e9e9e", alpha=0.25, linewidth=0)
+    (median,) = ax.plot(
+        day, ones, color="#212121", linewidth=2, marker="o", markersize=3, label="median"
+    )
+    (p05,) = ax.plot(day, ones, color="#616161", linewidth=1, linestyle=(0, (1, 1.5)), label="p05")
+    (p95,) = ax.plot(day, ones, color="#616161", linewidth=1, linestyle=(0, (4, 2)), label="p95")
+    # The before/after medians as wide translucent bars under the daily line: the step.
+    level = {"linewidth": 6, "alpha": 0.45, "zorder": 1.5}
+    before = ax.hlines(1.0, *day, colors=BEFORE_COLOUR, **level)
+    after = ax.hlines(1.0, *day, colors=after_colour, **level)
+    ax.plot([], [], color=BEFORE_COLOUR, linewidth=6, alpha=0.45, label="median before")
+    ax.plot([], [], color=after_colour, linewidth=6, alpha=0.45, label="median after")
+    change = ax.axvline(day[0], color=after_colour, linewidth=1.5, linestyle="--")
+    after_span = ax.axvspan(*day, color=after_colour, alpha=0.06, linewidth=0)
+    ax.plot([], [], color=after_colour, linestyle="--", label="change")
+    if log:
+        ax.set_yscale("log")
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+    ax.set_xlabel("day (build date)")
+    ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
+    # Below the axes: inside, it would hide the data of whichever corner it picked.
+    legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8)
+    _plain(legend)
+    return SeriesPanel(
+        ax, band, median, p05, p95, before, after, change, after_span, legend.get_texts()[-1]
+    )
+
+
+def show_series(panel: SeriesPanel, shown: Drawn) -> None:
+    """Daily median and p05..p95 band over time, the change day and the before/after levels."""
+    plot, ax = shown.plot, panel.ax
     days = np.array([dt.date.fromisoformat(d) for d in plot.days])
     median, p05, p95 = _floats(plot.median), _floats(plot.p05), _floats(plot.p95)
     change = dt.date.fromisoformat(shown.date)
-    ax.fill_between(days, p05, p95, color="#9e9e9e", alpha=0.25, linewidth=0)
-    ax.plot(days, median, color="#212121", linewidth=2, marker="o", markersize=3, label="median")
-    ax.plot(days, p05, color="#616161", linewidth=1, linestyle=(0, (1, 1.5)), label="p05")
-    ax.plot(days, p95, color="#616161", linewidth=1, linestyle=(0, (4, 2)), label="p95")
     first, last = days[0], days[-1] + dt.timedelta(days=1)
-    # The before/after medians as wide translucent bars under the daily line: the step.
-    level = {"linewidth": 6, "alpha": 0.45, "zorder": 1.5}
-    ax.hlines(shown.before_median, first, change, colors=BEFORE_COLOUR, **level)
-    ax.hlines(shown.after_median, change, last, colors=after_colour, **level)
-    ax.plot([], [], color=BEFORE_COLOUR, linewidth=6, alpha=0.45, label="median before")
-    ax.plot([], [], color=after_colour, linewidth=6, alpha=0.45, label="median after")
-    ax.axvline(change, color=after_colour, linewidth=1.5, linestyle="--")
-    ax.axvspan(change, last, color=after_colour, alpha=0.06, linewidth=0)
-    ax.plot([], [], color=after_colour, linestyle="--", label=f"change {shown.date}")
+    panel.band.set_data(days, p05, p95)
+    for line, values in ((panel.median, median), (panel.p05, p05), (panel.p95, p95)):
+        line.set_data(days, values)
+    x_first, x_change, x_last = ax.convert_xunits([first, change, last])
+    panel.before.set_segments([[(x_first, shown.before_median), (x_change, shown.before_median)]])
+    panel.after.set_segments([[(x_change, shown.after_median), (x_last, shown.after_median)]])
+    panel.change.set_xdata([change, change])
+    panel.after_span.set_x(x_change)
+    panel.after_span.set_width(x_last - x_change)
+    panel.change_label.set_text(f"change {shown.date}")
     values = np.concatenate([median, p05, p95])
-    if _wide_range(values):
-        ax.set_yscale("log")
+    if ax.get_yscale() == "log":
         _log_axis(ax.yaxis, np.nanmin(values), np.nanmax(values))
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
     ax.set_xlim(first, last)
-    ax.set_xlabel("day (build date)")
+    ax.relim()
+    ax.autoscale_view(scalex=False)
     ax.set_ylabel(axis_label(shown.unit), parse_math=False)
-    ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
-    # Below the axes: inside, it would hide the data of whichever corner it picked.
-    _plain(ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=6, fontsize=8))
+
+
+def draw_series(ax: Axes, shown: Drawn) -> None:
+    """The daily-values panel of one alert on fresh axes."""
+    if not shown.plot.days:
+        _title(ax, "Daily median, p05 and p95")
+        _no_data(ax, "daily values")
+        return
+    show_series(series_panel(ax, shown.kind, _series_log(shown.plot)), shown)
+
+
+def _series_log(plot: Plot) -> bool:
+    return _wide_range(np.concatenate([_floats(plot.median), _floats(plot.p05), _floats(plot.p95)]))
 
 
 def _interesting(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
@@ -170,43 +232,87 @@ def _interesting(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> 
     return max(start - 1, 0), min(max(stop, start + 1), len(buckets) - 1)
 
 
-def draw_cdfs(ax: Axes, shown: Drawn) -> None:
-    """Share of samples at or below each value, before and after: a shift right means larger."""
-    plot, after_colour = shown.plot, AFTER_COLOURS.get(shown.kind, "#6a1b9a")
+@dataclass
+class CdfPanel:
+    """The distribution panel's artists, made once per layout like `SeriesPanel`."""
+
+    ax: Axes
+    before: Line2D
+    after: Line2D
+    before_median: Line2D
+    after_median: Line2D
+    before_label: Text  # in the legend
+    after_label: Text
+
+
+def cdf_panel(ax: Axes, kind: str, log: bool) -> CdfPanel:
+    """The artists with placeholder data; `show_cdfs` replaces every value they show."""
+    after_colour = AFTER_COLOURS.get(kind, "#6a1b9a")
     _title(ax, "Distribution before and after (CDF)")
+    step = {"where": "post", "linewidth": 2}
+    (before,) = ax.step([1.0, 2.0], [0.0, 1.0], color=BEFORE_COLOUR, label="before", **step)
+    (after,) = ax.step([1.0, 2.0], [0.0, 1.0], color=after_colour, label="after", **step)
+    ax.axhline(0.5, color="#9e9e9e", linewidth=0.8, linestyle=":")
+    medians = [
+        ax.axvline(1.0, color=colour, linewidth=0.8, linestyle=":")
+        for colour in (BEFORE_COLOUR, after_colour)
+    ]
+    if log:
+        ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share of samples ≤ value")
+    ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
+    legend = ax.legend(
+        [before, after],
+        ["before", "after"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncols=2,
+    )
+    _plain(legend)
+    return CdfPanel(ax, before, after, *medians, *legend.get_texts())
+
+
+def show_cdfs(panel: CdfPanel, shown: Drawn) -> None:
+    """Share of samples at or below each value, before and after: a shift right means larger."""
+    plot, ax = shown.plot, panel.ax
     n = min(len(plot.buckets), len(plot.cdf_before), len(plot.cdf_after))
-    if n == 0:
-        _no_data(ax, "distribution")
-        return
     buckets = np.array(plot.buckets[:n], dtype=float)
     before, after = _floats(plot.cdf_before[:n]), _floats(plot.cdf_after[:n])
-    log = exponential(plot.buckets)
+    log = ax.get_xscale() == "log"
     if log:  # a log axis cannot show the zero bucket
         keep = buckets > 0
         buckets, before, after = buckets[keep], before[keep], after[keep]
-    ax.step(buckets, before, where="post", color=BEFORE_COLOUR, linewidth=2, label="before")
-    ax.step(buckets, after, where="post", color=after_colour, linewidth=2, label="after")
-    ax.axhline(0.5, color="#9e9e9e", linewidth=0.8, linestyle=":")
-    for value, colour in ((shown.before_median, BEFORE_COLOUR), (shown.after_median, after_colour)):
-        ax.axvline(value, color=colour, linewidth=0.8, linestyle=":")
-    if log:
-        ax.set_xscale("log")
+    panel.before.set_data(buckets, before)
+    panel.after.set_data(buckets, after)
+    panel.before_median.set_xdata([shown.before_median] * 2)
+    panel.after_median.set_xdata([shown.after_median] * 2)
     if buckets.size > 1:
         lo, hi = _interesting(buckets, before, after)
         ax.set_xlim(buckets[lo], buckets[hi])
         if log:
             _log_axis(ax.xaxis, buckets[lo], buckets[hi])
-    ax.set_ylim(0, 1.02)
+    else:  # nothing to zoom on: the data and the medians decide
+        ax.set_autoscalex_on(True)
+        ax.relim()
+        ax.autoscale_view(scaley=False)
     ax.set_xlabel(axis_label(shown.unit, log), parse_math=False)
-    ax.set_ylabel("share of samples ≤ value")
-    ax.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
     before_text = f"before (median {format_value(shown.before_median, shown.unit)})"
-    after_text = f"after (median {format_value(shown.after_median, shown.unit)})"
-    lines = ax.get_lines()[:2]
-    legend = ax.legend(
-        lines, [before_text, after_text], loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2
-    )
-    _plain(legend)
+    panel.before_label.set_text(before_text)
+    panel.after_label.set_text(f"after (median {format_value(shown.after_median, shown.unit)})")
+
+
+def draw_cdfs(ax: Axes, shown: Drawn) -> None:
+    """The distribution panel of one alert on fresh axes."""
+    if not _has_cdfs(shown.plot):
+        _title(ax, "Distribution before and after (CDF)")
+        _no_data(ax, "distribution")
+        return
+    show_cdfs(cdf_panel(ax, shown.kind, exponential(shown.plot.buckets)), shown)
+
+
+def _has_cdfs(plot: Plot) -> bool:
+    return min(len(plot.buckets), len(plot.cdf_before), len(plot.cdf_after)) > 0
 
 
 def _panel(bottom: float) -> Figure:
@@ -224,16 +330,37 @@ def _panel(bottom: float) -> Figure:
     return fig
 
 
-def series_figure(shown: Drawn) -> Figure:
-    fig = _panel(bottom=1.05)  # day labels, axis label, the legend
-    draw_series(fig.add_subplot(), shown)
+@cache
+def _page_panel(which: str, kind: str, log: bool) -> SeriesPanel | CdfPanel:
+    """One figure per layout and process, reused for every alert page drawn there."""
+    make = series_panel if which == "series" else cdf_panel
+    return make(_panel(bottom=1.05).add_subplot(), kind, log)  # room: tick and axis labels, legend
+
+
+def fresh_figure(draw: Callable[[Axes, Drawn], None], shown: Drawn) -> Figure:
+    """An alert page's figure on new axes: `draw_series` or `draw_cdfs`."""
+    fig = _panel(bottom=1.05)
+    draw(fig.add_subplot(), shown)
     return fig
+
+
+def series_figure(shown: Drawn) -> Figure:
+    """The alert page's daily-values figure. The figure is reused: it shows this alert until
+    the next call."""
+    if not shown.plot.days:
+        return fresh_figure(draw_series, shown)
+    panel = _page_panel("series", shown.kind, _series_log(shown.plot))
+    show_series(panel, shown)
+    return panel.ax.figure
 
 
 def cdf_figure(shown: Drawn) -> Figure:
-    fig = _panel(bottom=1.05)  # value labels, axis label, the legend
-    draw_cdfs(fig.add_subplot(), shown)
-    return fig
+    """The alert page's distribution figure, reused like `series_figure`'s."""
+    if not _has_cdfs(shown.plot):
+        return fresh_figure(draw_cdfs, shown)
+    panel = _page_panel("cdf", shown.kind, exponential(shown.plot.buckets))
+    show_cdfs(panel, shown)
+    return panel.ax.figure
 
 
 def page_svgs(shown: Drawn) -> tuple[str, str]:

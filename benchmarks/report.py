@@ -7,7 +7,8 @@ under every probe's name, so its alerts would otherwise share their figures, whi
 draws once. Then, each in a subprocess: the report into a new directory (every figure
 drawn), `alerts list`, the report again (nothing changed), and the report after 10 alerts
 changed (their figures drawn again). Printed: wall and CPU time of all processes, and the
-load average.
+load average. With `--figures N`, first the CPU time per figure of the first N alerts' page
+figures drawn in this process (on a loaded machine, a steadier figure than a whole report).
 
     python benchmarks/report.py --state /tmp/alerting-bench-fleet/fleet-3000/repo-parquet/state
 """
@@ -79,16 +80,37 @@ def timed(name: str, args: list[str]) -> None:
     print(f"{name:24} {wall:7.1f} s wall {cpu:7.1f} s CPU  load {load:4.1f}  {said}")
 
 
+def per_figure(state: Path, count: int) -> None:
+    """CPU milliseconds per alert page figure, drawn in this process."""
+    from alerting.report import plots
+    from alerting.report.records import load_records
+
+    shown = [plots.drawn(a) for a in load_records(state).alerts[:count]]
+    plots.page_svgs(shown[0])  # imports, fonts, the figures of its layouts
+    started = time.process_time()
+    for one in shown:
+        plots.page_svgs(one)
+    cpu = time.process_time() - started
+    load = os.getloadavg()[0]
+    print(
+        f"{2 * len(shown)} figures in one process: {1000 * cpu / (2 * len(shown)):.1f} ms of CPU "
+        f"each  load {load:4.1f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--state", type=Path, required=True, help="state/ of a fleet run")
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/alerting-bench-report"))
+    parser.add_argument("--figures", type=int, default=0, help="alerts drawn in this process")
     args = parser.parse_args()
     state, site = args.dir / "state", args.dir / "site"
     alerts = copy_state(args.state, state, args.copies)
     shutil.rmtree(site, ignore_errors=True)
     print(f"{alerts} alerts; cores: {os.cpu_count()}")
+    if args.figures:
+        per_figure(state, args.figures)
     report = ["report", "--out", str(site), "--state", str(state)]
     timed("report, from scratch", report)
     timed("alerts list", ["alerts", "list", "--state", str(state)])

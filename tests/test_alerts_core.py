@@ -236,3 +236,15 @@ def test_the_run_summary_lists_new_alerts_newest_first_like_alerts_list():
     result.expiring = result.quarantined = []
     rows = [line for line in run_summary(result).splitlines() if line.startswith("| 2025-")]
     assert [row.split(" | ")[0] for row in rows] == ["| 2025-01-09", "| 2025-01-05", "| 2025-01-03"]
+
+
+def test_the_run_summary_escapes_markdown_for_github_and_not_for_a_terminal():
+    alert = make_alert(id="a1", probe="crash_metrics.crash_count", label="a|b\nc\x1b[31m")
+    result = SimpleNamespace(
+        date="2025-01-10", mode="outbox", dry_run=False, steps=[], created=[alert], errors=[]
+    )
+    result.expiring = result.quarantined = []
+    markdown, plain = run_summary(result), run_summary(result, plain=True)
+    assert "crash\\_metrics.crash\\_count" in markdown and "a\\|b c" in markdown
+    assert "| crash_metrics.crash_count | a|b c\\x1b[31m |" in plain
+    assert "\x1b" not in plain

@@ -23,11 +23,15 @@ class Trusted(str):
     """Markdown our own code assembled from escaped parts; emitted as is."""
 
 
+def one_line_text(value: object) -> str:
+    """One line of literal text: line breaks folded, other control characters shown as
+    escapes (`\\x1b`), never emitted raw."""
+    return printable(" ".join(str(value).split()))
+
+
 def escape_markdown(value: object) -> str:
-    """One line of literal text: punctuation backslash-escaped, line breaks folded, other
-    control characters shown as escapes (`\\x1b`), never emitted raw."""
-    text = printable(" ".join(str(value).split()))
-    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+    """`one_line_text` with Markdown punctuation backslash-escaped."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", one_line_text(value))
 
 
 def link(text: object, url: str) -> Trusted:
@@ -49,12 +53,18 @@ def _finalize(value: object) -> object:
     return escape_markdown(value)
 
 
+def _finalize_plain(value: object) -> object:
+    return "" if value is None else one_line_text(value)
+
+
 @cache
-def environment() -> jinja2.Environment:
+def environment(plain: bool = False) -> jinja2.Environment:
+    """Markdown with every value escaped, or (`plain`) the same text for a terminal, where
+    backslash escapes would only be noise; values stay one line without control characters."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("alerting.alerts", "templates"),
         autoescape=False,  # noqa: S701 -- Markdown, not HTML: _finalize escapes every value
-        finalize=_finalize,
+        finalize=_finalize_plain if plain else _finalize,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -64,5 +74,5 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(template: str, **context: object) -> str:
-    return environment().get_template(template).render(**context)
+def render(template: str, plain: bool = False, **context: object) -> str:
+    return environment(plain).get_template(template).render(**context)

@@ -164,11 +164,12 @@ def _notes(notes: list[str]) -> str:
     return "; ".join(shown) or "-"
 
 
-def run_summary(result) -> str:
-    """The Markdown summary of one run (stdout and the GitHub job summary); the new alerts are
-    the run's own, so a dry run lists what it would have created."""
+def run_summary(result, plain: bool = False) -> str:
+    """The summary of one run, Markdown for the GitHub job summary or `plain` for a terminal;
+    the new alerts are the run's own, so a dry run lists what it would have created."""
     return render(
         "run_summary.md.j2",
+        plain,
         result=result,
         new_alerts=[
             {

@@ -15,7 +15,10 @@ def register(subparsers) -> None:
     run = add_command(subparsers, "run", "run the daily pipeline", run_command)
     add_date(run, "as-of date (default: the latest day with data)", "--as-of")
     run.add_argument(
-        "--probe", metavar="GLOB", help="only probes whose dotted name matches, e.g. 'networking.*'"
+        "--probe",
+        metavar="GLOB",
+        help="detect only on probes whose dotted name matches, e.g. 'networking.*' (bugs and "
+        "emails still owed for other probes are delivered as usual)",
     )
     run.add_argument("--dry-run", action="store_true", help="write nothing under state/")
     add_root(run)
@@ -54,16 +57,14 @@ def run_command(args: argparse.Namespace) -> int:
         progress=_progress(args),
         lock_wait=args.lock_wait,
     )
-    summary = run_summary(result)
-    if estimate:
-        summary += f"\n{estimate}\n"
+    ending = f"\n{estimate}\n" if estimate else ""
     if not args.quiet:
-        print(summary, end="")
+        print(run_summary(result, plain=True) + ending, end="")
         print(f"\n{what_next(result)}")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(summary)
+            handle.write(run_summary(result) + ending)
     return 1 if result.errors else 0
 
 

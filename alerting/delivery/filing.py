@@ -108,15 +108,20 @@ def _attach_plots(
 RANGE_FOUND, RANGE_COMMENTED = "push range", "push range commented"
 
 
+def range_found_after(alert: Alert, *events: str) -> bool:
+    """Whether a later run found the push range of an alert after its latest of `events`
+    (a bug filed or a draft written without the range)."""
+    names = [e.event for e in alert.history]
+    marks = [i for i, name in enumerate(names) if name in events]
+    return bool(marks and alert.push_range.to_rev) and RANGE_FOUND in names[marks[-1] :]
+
+
 def range_found_after_filing(alert: Alert) -> bool:
-    """Whether a later run found the push range of an alert whose bug was filed without it,
-    and that bug has not been told yet."""
-    events = [e.event for e in alert.history]
-    filed = [i for i, e in enumerate(events) if e in ("filed", "adopted")]
-    if not filed or not alert.push_range.to_rev:
+    """Whether a bug filed without its alert's push range has not been told it yet."""
+    if not range_found_after(alert, "filed", "adopted"):
         return False
-    later = events[filed[-1] :]
-    return RANGE_FOUND in later and RANGE_COMMENTED not in later
+    filed = max(i for i, e in enumerate(alert.history) if e.event in ("filed", "adopted"))
+    return RANGE_COMMENTED not in [e.event for e in alert.history[filed:]]
 
 
 def _comment_push_ranges(

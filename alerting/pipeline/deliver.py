@@ -21,7 +21,7 @@ from alerting.delivery.bugzilla import BugzillaClient
 from alerting.delivery.comments import post_comments
 from alerting.delivery.digests import digests_for, draft_digests, send_digests
 from alerting.delivery.filing import file_bugs as file_live
-from alerting.delivery.filing import link_summaries
+from alerting.delivery.filing import link_summaries, range_found_after
 from alerting.delivery.lifecycle import sync_bugs as sync_live
 from alerting.delivery.live import email_backend, open_bugzilla
 from alerting.pipeline.context import Context
@@ -91,13 +91,22 @@ def sync_bugs(ctx: Context, step: StepLog) -> None:
 
 # -- step 5 -------------------------------------------------------------------------------
 def owed(ctx: Context, delivery: str, medium: str = BUGS) -> list[Alert]:
-    """Alerts of one delivery kind still to deliver; a draft is owed too once its medium
-    goes live (an outbox draft was never filed, posted or sent)."""
-    states = (PENDING, DRAFTED) if goes_live(ctx.settings, medium) else (PENDING,)
+    """Alerts of one delivery kind still to deliver. A draft is owed too once its medium goes
+    live (an outbox draft was never filed, posted or sent), and a bug or comment draft is
+    drafted again when its push range was found after it."""
+    live = goes_live(ctx.settings, medium)
+
+    def due(alert: Alert) -> bool:
+        if alert.delivery_state == PENDING:
+            return True
+        return alert.delivery_state == DRAFTED and (
+            live or (medium == BUGS and range_found_after(alert, "drafted"))
+        )
+
     return [
         ctx.alerts[k]
         for k in sorted(ctx.alerts)
-        if ctx.alerts[k].delivery == delivery and ctx.alerts[k].delivery_state in states
+        if ctx.alerts[k].delivery == delivery and due(ctx.alerts[k])
     ]
 
 

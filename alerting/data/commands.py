@@ -15,15 +15,21 @@ def register(subparsers) -> None:
     parser = add_command(
         subparsers,
         "sample-data",
-        "Write realistic GLAM rows with labelled changes (DIR/rows.jsonl, DIR/truth.json).",
+        "write realistic GLAM rows with labelled changes (DIR/rows.jsonl, DIR/truth.json)",
         sample_data,
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--series", type=at_least(1), default=20, help="number of series")
-    parser.add_argument("--days", type=at_least(1), default=365, help="days of data")
     parser.add_argument(
-        "--end", type=iso_date, default=None, help="last day YYYY-MM-DD (default yesterday)"
+        "--series", type=at_least(1), default=20, help="number of series (default 20)"
+    )
+    parser.add_argument("--days", type=at_least(1), default=365, help="days of data (default 365)")
+    parser.add_argument(
+        "--end",
+        type=iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last day (default yesterday)",
     )
     parser.add_argument(
         "--family",

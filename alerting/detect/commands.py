@@ -14,7 +14,7 @@ def register(subparsers) -> None:
     parser = add_command(
         subparsers,
         "detect",
-        "Find changes in the distribution of every series in GLAM-row files.",
+        "find changes in the distribution of every series in GLAM-row files",
         run,
     )
     parser.add_argument(
@@ -34,7 +34,12 @@ def register(subparsers) -> None:
         help="technique argument, repeatable (e.g. threshold=0.9)",
     )
     add_date(parser, "use only data up to this day, as the daily run on that day would", "--as-of")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="a table to read (default), or JSON with every detection's details",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(found) -> str:
+    from alerting.numbers import format_change
     from alerting.textable import format_table
 
     rows = [
@@ -82,7 +88,7 @@ def _table(found) -> str:
             f.detection.direction,
             f.detection.technique,
             f"{f.detection.score:.1f}",
-            f"{f.detection.before.median:.4g} -> {f.detection.after.median:.4g}",
+            format_change(f.detection.before.median, f.detection.after.median),
         )
         for f in found
     ]

@@ -134,12 +134,13 @@ def robust_scale(
     n, f = values.shape
     if n == 0:
         return np.full(values.shape, np.nan)
-    padded = np.concatenate([np.full((span, f), np.nan), np.abs(values)])
+    # One row per feature, so each window is a run of adjacent numbers: sorting, medians and
+    # sums along it then work on contiguous memory instead of striding across features.
+    padded = np.concatenate([np.full((f, span), np.nan), np.abs(values).T], axis=1)
     starts = np.arange(0, n, step)
-    # Block b0 looks at padded rows [b0, b0 + span), i.e. value rows [b0 - span, b0).
-    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0)[
-        starts
-    ]  # (blocks, f, span), a copy
+    # Block b0 looks at padded columns [b0, b0 + span), i.e. value rows [b0 - span, b0).
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=1)[:, starts]
+    windows = windows.transpose(1, 0, 2)  # (blocks, f, span), a C-ordered copy
     windows.sort(axis=-1)  # NaN sort last
     finite = np.isfinite(windows).sum(axis=-1)
     enough = finite >= min_n

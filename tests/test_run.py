@@ -330,7 +330,10 @@ def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypa
     alert = StateStore(repo / "state").alerts()[alert.id]
     assert alert.push_range.build == "20261021094512"
     assert alert.links["treeherder_range"].endswith(alert.push_range.to_rev)
-    assert alert.history[-1].event == "push range"
+    assert [e.event for e in alert.history[-2:]] == ["push range", "drafted"]
+    draft = json.loads((repo / f"state/outbox/bugs/{alert.id}.json").read_text())
+    assert "not known yet" not in draft["description"]
+    assert alert.links["treeherder_range"] in draft["description"]
 
 
 def test_a_digest_goes_out_for_an_alert_without_push_range(repo, monkeypatch):

@@ -190,6 +190,13 @@ def test_list_still_lists_valid_probes_but_exits_1_on_problems(tmp_path, capsys)
     assert err.startswith(f"{tmp_path / 'b.yaml'}:2: invalid YAML")
 
 
+def test_list_says_when_no_probe_is_usable_instead_of_an_empty_table(tmp_path, capsys):
+    (tmp_path / "b.yaml").write_text("$schema: [\n")
+    status, out, err = run(capsys, "probes", "list", str(tmp_path))
+    assert status == 1 and "invalid YAML" in err
+    assert out == "no monitored probe usable (see the problems above) in 1 file(s)\n"
+
+
 def test_default_product_options(tmp_path, capsys):
     path = tmp_path / "metrics.yaml"
     path.write_text(NETWERK.read_text().replace("'Core :: Networking'", "Sync"))

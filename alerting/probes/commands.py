@@ -161,11 +161,14 @@ def _validate(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from alerting.textable import format_table
 
-    _, configs, problems = _collect(args)
+    files, configs, problems = _collect(args)
     for problem in problems:
         print(problem, file=sys.stderr)
     if args.json:
         print(json.dumps([config.to_json() for config in configs], indent=2))
+    elif not configs:
+        why = " usable (see the problems above)" if problems else ""
+        print(f"no monitored probe{why} in {len(files)} file(s)")
     else:
         rows = [
             (

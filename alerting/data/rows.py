@@ -77,10 +77,15 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
         problems = []
         series = series_from_batches(_all_batches(paths), problems)
     if not series and problems:
-        shown = "\n  ".join(problems[:5])
-        more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
+        raise no_usable_row(problems)
     return series, problems
+
+
+def no_usable_row(problems: list[str]) -> UserError:
+    """The error of an input whose every row was skipped, showing the first reasons."""
+    shown = "\n  ".join(problems[:5])
+    more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
 
 
 def _existing(paths: Iterable[str | Path]) -> list[Path]:

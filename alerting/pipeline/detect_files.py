@@ -85,15 +85,13 @@ def files_findings(
         if cache_dir:
             _keep_only(folder)
     problems = _in_file_order(list(dict.fromkeys(p for d in done for p in d["problems"])), paths)
-    if not any(d["series"] for d in done):
-        if problems:
-            shown = "\n  ".join(problems[:5])
-            more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
-            raise UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
+    if not any(d["series"] for d in done) and problems:
+        raise rows.no_usable_row(problems)
+    days = [d["days"] for d in done if d["days"]]
+    if not days:
         raise UserError("the data files hold no data for the monitored probes")
     for problem in problems:
         log.warning("%s", problem)
-    days = [d["days"] for d in done if d["days"]]
     return FileFindings(
         first=dt.date.fromisoformat(min(first for first, _ in days)),
         last=dt.date.fromisoformat(max(last for _, last in days)),

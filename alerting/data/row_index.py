@@ -23,11 +23,11 @@ from alerting.data.rows import (
     JSON_LINES,
     PARQUET,
     TOO_LONG,
-    _existing,
-    _json_lines,
     binary_lines,
     bounded_lines,
+    existing_files,
     file_kind,
+    json_line_rows,
 )
 from alerting.data.series import series_from_batches
 
@@ -68,7 +68,7 @@ def indexable(paths: Iterable[Path]) -> bool:
     A missing file is a `UserError`."""
     return all(
         p.suffix.lower() != ".gz" and file_kind(p) in (JSON_LINES, PARQUET)
-        for p in _existing(paths)
+        for p in existing_files(paths)
     )
 
 
@@ -116,13 +116,13 @@ def _batches(part: Slice) -> Iterator[RowBatch]:
             yield from parquet_batches(part.path, [group], first, select)
         return
     with open(part.path, "rb") as handle:
-        yield from batches_of_rows(_json_line_rows(part, handle), batch_rows())
+        yield from batches_of_rows(_slice_lines(part, handle), batch_rows())
 
 
-def _json_line_rows(part: Slice, handle) -> Iterator[dict]:
+def _slice_lines(part: Slice, handle) -> Iterator[dict]:
     for start, end, first in part.spans:
         handle.seek(start)
-        yield from _json_lines(part.path, binary_lines(handle, end - start), first)
+        yield from json_line_rows(part.path, binary_lines(handle, end - start), first)
 
 
 def _json_line_places(path: Path) -> dict[str, list[Span]]:
@@ -158,7 +158,7 @@ def _metric_of(path: Path, line: bytes, number: int) -> str:
                 pass
     # Parsed as its reader will parse it (the first line of a file that is not JSON at all
     # is refused here, as there).
-    row = next(_json_lines(path, [line], number), None)
+    row = next(json_line_rows(path, [line], number), None)
     value = row.get("metric") if row is not None and PROBLEM not in row else None
     return value if type(value) is str and value else NO_METRIC
 

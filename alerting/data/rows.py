@@ -63,7 +63,7 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
 
     Raises `UserError` when a file cannot be read, or when not one row was usable.
     """
-    paths = _existing(paths)
+    paths = existing_files(paths)
     parts = _parts(paths)
     workers = min(len(parts), os.cpu_count() or 1)
     if workers > 1:
@@ -88,7 +88,7 @@ def no_usable_row(problems: list[str]) -> UserError:
     return UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
 
 
-def _existing(paths: Iterable[str | Path]) -> list[Path]:
+def existing_files(paths: Iterable[str | Path]) -> list[Path]:
     """The paths, after checking they all exist (so a typo fails before any reading)."""
     paths = [Path(p) for p in paths]
     for path in paths:
@@ -200,7 +200,7 @@ def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
         lines = binary_lines(handle, part.end - part.start)
-        series = series_from_rows(_json_lines(part.path, lines, first=part.line), problems)
+        series = series_from_rows(json_line_rows(part.path, lines, first=part.line), problems)
     return series, problems
 
 
@@ -339,10 +339,10 @@ def _json_rows(path: Path, kind: str) -> Iterator[dict]:
                 yield from _document_rows(path, document)
                 return
             handle = io.BytesIO(data)  # not one JSON document: try it as JSON lines
-        yield from _json_lines(path, handle)
+        yield from json_line_rows(path, handle)
 
 
-def _json_lines(path: Path, handle, first: int = 1) -> Iterator[dict]:
+def json_line_rows(path: Path, handle, first: int = 1) -> Iterator[dict]:
     loads = orjson.loads
     any_row = first > 1
     lines = binary_lines(handle) if hasattr(handle, "read") else handle

@@ -37,6 +37,7 @@ from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import orjson
 
 from alerting.data.generator import generate_for_probes
@@ -49,6 +50,8 @@ KINDS = ("timing_distribution", "memory_distribution", "labeled_timing_distribut
 POOL_PER_KIND = 16
 PLACEHOLDER = "@@metric@@"
 PROBES_PER_FILE = 500  # probe files are refused over 1 MiB
+# `parquet-by-day`: the Parquet rows ordered by day, every metric in every row group.
+FILE_NAMES = {"jsonl": "rows.jsonl", "parquet": "rows.parquet", "parquet-by-day": "by-day.parquet"}
 
 HEADER = """\
 $schema: moz://mozilla.org/schemas/glean/metrics/2-0-0
@@ -132,7 +135,7 @@ def pool_rows() -> dict[str, list[dict[tuple[str, str], list[dict]]]]:
 
 def write_data(folder: Path, kinds: list[str], pool, formats: list[str]) -> dict[str, Path]:
     """The fleet's rows as one file per format (written once, reused by later runs)."""
-    paths = {f: folder / f"rows.{f}" for f in formats}
+    paths = {f: folder / FILE_NAMES[f] for f in formats}
     todo = [f for f in formats if not paths[f].exists()]
     if not todo:
         return paths
@@ -178,6 +181,8 @@ def write_data(folder: Path, kinds: list[str], pool, formats: list[str]) -> dict
                 pending = []
         writer.close()
         os.replace(paths["parquet"].with_suffix(".tmp"), paths["parquet"])
+    if "parquet-by-day" in todo:
+        write_by_day(paths["parquet-by-day"], sources)
     sizes = ", ".join(f"{f} {paths[f].stat().st_size / 2**20:,.0f} MiB" for f in todo)
     print(f"  wrote the rows once ({sizes}) in {time.perf_counter() - started:.0f} s")
     return paths
@@ -230,6 +235,39 @@ def timed(args: list[str], root: Path) -> tuple[float, float, int]:
 STEPS = "run,alerts,report,rerun,next"  # the steps' first words
 
 
+def write_by_day(path: Path, sources: list) -> None:
+    """The same rows ordered by build day (as an export by date is): every metric in every
+    row group, so no batch of probes can read only its own row groups."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    tables: dict[int, tuple[pa.Table, np.ndarray]] = {}
+    for _, series in sources:
+        if id(series) not in tables:
+            table = pa.Table.from_pylist([r for key in sorted(series) for r in series[key]])
+            day = pc.utf8_slice_codeunits(table["build_id"], 0, 8).to_numpy(zero_copy_only=False)
+            tables[id(series)] = (table, day.astype(np.int64))
+    days = np.unique(np.concatenate([day for _, day in tables.values()]))
+    rows = sum(len(tables[id(series)][0]) for _, series in sources)
+    per_group = max(1, len(days) * 65536 // rows)  # days in a row group of about 65,536 rows
+    writer = None
+    for start in range(0, len(days), per_group):
+        low, high = days[start], days[min(start + per_group, len(days)) - 1]
+        parts = []
+        for metric, series in sources:
+            table, day = tables[id(series)]
+            part = table.take(np.nonzero((day >= low) & (day <= high))[0])
+            column = part.schema.get_field_index("metric")
+            parts.append(part.set_column(column, "metric", pa.array([metric] * len(part))))
+        chunk = pa.concat_tables(parts)
+        if writer is None:
+            writer = pq.ParquetWriter(path.with_suffix(".tmp"), chunk.schema)
+        writer.write_table(chunk, row_group_size=len(chunk))
+    writer.close()
+    os.replace(path.with_suffix(".tmp"), path)
+
+
 def bench(
     size: int, fmt: str, kinds: list[str], path: Path, folder: Path, chosen: list[str]
 ) -> list[tuple]:
@@ -271,7 +309,9 @@ def bench(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,3000", help="series-years, comma separated")
-    parser.add_argument("--formats", default="jsonl,parquet", help="jsonl and/or parquet")
+    parser.add_argument(
+        "--formats", default="jsonl,parquet", help="jsonl, parquet and/or parquet-by-day"
+    )
     parser.add_argument("--dir", type=Path, default=Path("/tmp/alerting-bench-fleet"))
     parser.add_argument(
         "--steps", default=STEPS, help=f"the steps to time, by first word ({STEPS})"
@@ -286,7 +326,7 @@ def main() -> int:
         n_series = sum(series_per_probe(k) for k in kinds)
         print(f"\n{n_series:,} series-years ({len(kinds):,} probes):")
         folder = args.dir / f"fleet-{n_series}"
-        if any(not (folder / f"rows.{f}").exists() for f in formats) and pool is None:
+        if any(not (folder / FILE_NAMES[f]).exists() for f in formats) and pool is None:
             started = time.perf_counter()
             pool = pool_rows()
             print(f"  generated the pool of series in {time.perf_counter() - started:.0f} s")

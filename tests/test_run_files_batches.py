@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from alerting.data import regroup
 from alerting.data import rows as rows_module
 from alerting.data.generator import generate_for_probes
 from alerting.pipeline import detect, detect_files
@@ -80,9 +81,11 @@ def write_repo(root: Path, probes: int, kind: str) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if kind == "parquet-by-day":  # every metric in every row group, as an export by day
+            rows.sort(key=lambda row: str(row.get("build_id")))
         pq.write_table(pa.Table.from_pylist(rows), root / "rows.parquet", row_group_size=300)
     (root / "alerting.toml").write_text(
-        f'[data]\nsource = "files"\npaths = ["rows.{kind}"]\nhistory_days = 180\n'
+        f'[data]\nsource = "files"\npaths = ["rows.{kind.split("-")[0]}"]\nhistory_days = 180\n'
         '[detect]\nlookback_days = 180\n[hg]\nsource = "sample"\n'
     )
 
@@ -100,7 +103,7 @@ def run_logged(root: Path, caplog, as_of: dt.date | None = None):
     return result, [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
-@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+@pytest.mark.parametrize("kind", ["jsonl", "parquet", "parquet-by-day"])
 def test_batches_in_workers_write_the_same_state_as_the_files_read_whole(
     tmp_path, monkeypatch, caplog, kind
 ):
@@ -112,12 +115,18 @@ def test_batches_in_workers_write_the_same_state_as_the_files_read_whole(
     monkeypatch.setattr(detect, "BATCH", 2)  # five batches of probes
     monkeypatch.setattr(detect_files, "OTHER_METRICS", 1)
     monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)  # worker processes
+    regrouped = []
+    real_regroup = regroup.regroup
+    monkeypatch.setattr(regroup, "regroup", lambda *a: regrouped.append(1) or real_regroup(*a))
     batched, batched_problems = run_logged(tmp_path / "batched", caplog)
 
+    # A Parquet file with every metric in every row group is copied once per batch.
+    assert bool(regrouped) == (kind == "parquet-by-day")
+    assert not list((tmp_path / "batched").rglob("regrouped"))
     assert whole.date == batched.date == END.isoformat()
     assert whole.new_alerts and batched.new_alerts == whole.new_alerts
     assert snapshot(tmp_path / "batched" / "state") == snapshot(tmp_path / "whole" / "state")
-    name = f"rows.{kind}"
+    name = f"rows.{kind.split('-')[0]}"
     assert [p.replace(str(tmp_path / "batched"), "") for p in batched_problems] == [
         p.replace(str(tmp_path / "whole"), "") for p in whole_problems
     ]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from alerting.data import series
-from alerting.data.row_batch import ROW_COLUMNS, WHERE, RowBatch
+from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER, WHERE, RowBatch
 from alerting.errors import UserError
 
 
@@ -55,26 +55,35 @@ def parquet_batches(
     row_groups: Iterable[int] | None = None,
     first: int = 1,
     select: Callable | None = None,
+    name: Path | None = None,
+    numbered: bool = False,
 ) -> Iterator[RowBatch]:
     """The rows of a Parquet file (or of some of its row groups, the first numbered `first`)
     as batches: only the columns series are made of, each turned into a list at once, and
     no dict per row. With `select`, only the rows `select(record batch)` marks (a boolean
-    array), still named by their place in the file."""
+    array), still named by their place in the file. A regrouped file (`numbered`) carries
+    each row's number in the file `name` it was copied from, and its rows are named so."""
     import pyarrow as pa
 
     try:
         parquet = parquet_file(path)
         names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
         groups = None if row_groups is None else list(row_groups)
-        number, prefix = first, f"{path}:row "
+        number, prefix = first, f"{name or path}:row "
         # One thread: the decoding is a small part of the work, and threads that take turns
         # with this one cost more CPU (and page faults) than they save.
         batches = parquet.iter_batches(
-            batch_size=batch_rows(), columns=names, row_groups=groups, use_threads=False
+            batch_size=batch_rows(),
+            columns=[*names, ROW_NUMBER] if numbered else names,
+            row_groups=groups,
+            use_threads=False,
         )
         for batch in batches:
-            numbers = range(number, number + batch.num_rows)
-            number += batch.num_rows
+            if numbered:
+                numbers = batch.column(ROW_NUMBER).to_pylist()
+            else:
+                numbers = range(number, number + batch.num_rows)
+                number += batch.num_rows
             if select is not None:
                 kept = select(batch).nonzero()[0]
                 batch, numbers = batch.take(kept), [numbers[i] for i in kept]

@@ -22,6 +22,9 @@ ROW_COLUMNS = frozenset(
     ("app_id", "channel", "metric", "metric_type", "os", "metric_key", "build_id")
     + ("non_norm_histogram", "histogram", "total_sample", "total_users")
 )
+# A row's number in the file it was copied from, in a Parquet file regrouped by metric (not a
+# GLAM column, so no clash).
+ROW_NUMBER = "_alerting_row_number"
 
 
 @dataclass

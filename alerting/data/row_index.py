@@ -61,6 +61,9 @@ class Slice:
     kind: str
     spans: tuple[Span, ...]
     metrics: frozenset[str]
+    # A file holding only these metrics' rows, copied from `source` with each row's number
+    # there (see `regroup`): its rows are all read, and named after `source`.
+    source: Path | None = None
 
 
 def indexable(paths: Iterable[Path]) -> bool:
@@ -110,6 +113,9 @@ def _slice_batches(slices: list[Slice]) -> Iterator[RowBatch]:
 
 
 def _batches(part: Slice) -> Iterator[RowBatch]:
+    if part.source is not None:
+        yield from parquet_batches(part.path, name=part.source, numbered=True)
+        return
     if part.kind == PARQUET:
         select = _selector(part.metrics)
         for group, first, _ in part.spans:

@@ -32,7 +32,8 @@ import numpy as np
 
 from alerting.data import rows
 from alerting.data.cache import files_identity
-from alerting.data.row_index import NO_METRIC, Slice, index_files, read_slices, slices_for
+from alerting.data.regroup import slices_per_unit
+from alerting.data.row_index import NO_METRIC, Slice, index_files, read_slices
 from alerting.errors import UserError
 from alerting.pipeline.batch import detect_batch
 from alerting.pipeline.findings import Outcome
@@ -120,17 +121,20 @@ def _detect_all(
     units += [
         ([], set(others[i : i + OTHER_METRICS])) for i in range(0, len(others), OTHER_METRICS)
     ]
-    tasks = [
-        (slices_for(indexes, metrics), configs, channels, as_of, folder / _name(i))
-        for i, (configs, metrics) in enumerate(units)
-    ]
     big = sum(p.stat().st_size for p in paths) >= rows.PARALLEL_BYTES
-    workers = min(len(tasks), os.cpu_count() or 1) if big else 1
+    workers = min(len(units), os.cpu_count() or 1) if big else 1
+    regrouped = folder / "regrouped"
+    slices = slices_per_unit(indexes, [metrics for _, metrics in units], regrouped, workers)
+    tasks = [
+        (parts, configs, channels, as_of, folder / _name(i))
+        for i, (parts, (configs, _)) in enumerate(zip(slices, units, strict=True))
+    ]
     if workers < 2:
         done = [_read_and_detect(*task) for task in tasks]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(_read_and_detect, *zip(*tasks, strict=True)))
+    shutil.rmtree(regrouped, ignore_errors=True)  # a copy of the input, needed no more
     manifest = folder / MANIFEST
     manifest.with_suffix(".tmp").write_text(json.dumps(done), "utf-8")
     os.replace(manifest.with_suffix(".tmp"), manifest)

@@ -1,0 +1,155 @@
+"""Parquet files whose metrics are spread over their row groups, regrouped once per batch.
+
+A batch of probes reads only the row groups holding its metrics. A file written in another
+order (by day, as an export may be) has every metric in nearly every row group, so each batch
+would decode nearly the whole file. Such a file is read once instead, and its rows written, in
+their order, to one file per batch together with each row's number in the original file, so
+problems still name the original file and row. Each batch then reads its own file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from alerting.data.parquet_rows import parquet_file
+from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER
+from alerting.data.row_index import NO_METRIC, PARQUET, FileIndex, Slice, slices_for
+from alerting.errors import UserError
+
+# Regroup when the batches together would decode the file more than this many times over.
+SPREAD = 2.0
+# Files written at once by one pass over a spread file (each holds a descriptor open); more
+# batches than this take more passes.
+OPEN_FILES = 200
+
+
+def spread(index: FileIndex, units: Sequence[Collection[str]]) -> bool:
+    """Whether reading `index`'s Parquet file batch by batch would decode it over and over."""
+    if index.kind != PARQUET:
+        return False
+    groups = {span[0] for spans in index.places.values() for span in spans}
+    touched = sum(
+        len({span[0] for metric in metrics for span in index.places.get(metric, ())})
+        for metrics in units
+    )
+    return len(groups) > 1 and touched > SPREAD * len(groups)
+
+
+def regroup(
+    index: FileIndex, units: Sequence[Collection[str]], folder: Path, workers: int = 1
+) -> list[list[Slice]]:
+    """The rows of each unit (a set of metrics, NO_METRIC for rows without a usable one) in
+    files of their own under `folder`, in file order: per unit, the Slices to read. The file
+    is read in `workers` processes, each a range of row groups (and its memory freed after)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    groups = parquet_file(index.path).metadata.num_row_groups
+    ranges = [range(groups * i // workers, groups * (i + 1) // workers) for i in range(workers)]
+    unit_of = {metric: u for u, metrics in enumerate(units) for metric in metrics}
+    jobs = [(index.path, unit_of, len(units), folder, part) for part in ranges if part]
+    with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
+        written = list(pool.map(_regroup_part, *zip(*jobs, strict=True)))
+    return [
+        [
+            Slice(paths[u], PARQUET, (), frozenset(metrics), source=index.path)
+            for paths in written
+            if u in paths
+        ]
+        for u, metrics in enumerate(units)
+    ]
+
+
+def _regroup_part(
+    source: Path, unit_of: dict[str, int], units: int, folder: Path, groups: range
+) -> dict[int, Path]:
+    """Some row groups of `source` copied unit by unit, in passes of OPEN_FILES units; their files by unit."""
+    import pyarrow as pa
+
+    paths: dict[int, Path] = {}
+    try:
+        for start in range(0, units, OPEN_FILES):
+            wanted = range(start, min(start + OPEN_FILES, units))
+            paths.update(_one_pass(source, unit_of, wanted, folder, groups))
+    except (pa.ArrowException, ValueError) as error:
+        raise UserError(f"{source}: not a readable Parquet file: {error}") from None
+    return paths
+
+
+def _one_pass(
+    source: Path, unit_of: dict[str, int], wanted: range, folder: Path, groups: range
+) -> dict[int, Path]:
+    """Read some row groups of `source` once; write the rows of the units in `wanted`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = parquet_file(source)
+    names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
+    writers: dict[int, pq.ParquetWriter] = {}
+    paths: dict[int, Path] = {}
+    number = 1 + sum(parquet.metadata.row_group(g).num_rows for g in range(groups.start))
+    batches = parquet.iter_batches(
+        batch_size=16_384, columns=names, row_groups=list(groups), use_threads=False
+    )
+    try:
+        for batch in batches:
+            units = _units_of(batch, unit_of)
+            numbers = pa.array(np.arange(number, number + batch.num_rows, dtype=np.int64))
+            number += batch.num_rows
+            batch = pa.RecordBatch.from_arrays(
+                [*batch.columns, numbers], names=[*batch.schema.names, ROW_NUMBER]
+            )
+            order = np.argsort(units, kind="stable")  # each unit's rows together, in order
+            ends = np.searchsorted(units[order], np.arange(wanted.start, wanted.stop + 1))
+            for u, lo, hi in zip(wanted, ends[:-1], ends[1:], strict=True):
+                if hi > lo:
+                    if u not in writers:
+                        paths[u] = folder / f"{source.stem}-{groups.start:06d}-{u:05d}.parquet"
+                        writers[u] = pq.ParquetWriter(paths[u], batch.schema)
+                    writers[u].write_batch(batch.take(pa.array(order[lo:hi])))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return paths
+
+
+def _units_of(batch, unit_of: dict[str, int]) -> np.ndarray:
+    """The unit of each row of a record batch by its metric (-1: a metric of no unit)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    orphans = unit_of.get(NO_METRIC, -1)
+    field = batch.schema.get_field_index("metric")
+    kind = batch.schema.types[field] if field >= 0 else None
+    if kind is not None and pa.types.is_dictionary(kind):
+        column, kind = batch.column(field).dictionary_decode(), kind.value_type
+    elif kind is not None:
+        column = batch.column(field)
+    if kind is None or not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return np.full(batch.num_rows, orphans)  # no row here has a usable metric
+    metrics = [m for m in unit_of if m != NO_METRIC]
+    found = pc.index_in(column, value_set=pa.array(metrics, pa.string()))
+    lookup = np.array([unit_of[m] for m in metrics] + [-1], dtype=np.int64)
+    units = lookup[pc.fill_null(found, len(metrics)).to_numpy(zero_copy_only=False)]
+    empty = pc.fill_null(pc.equal(column, ""), True).to_numpy(zero_copy_only=False)
+    units[empty] = orphans
+    return units
+
+
+def slices_per_unit(
+    indexes: list[FileIndex], units: Sequence[Collection[str]], folder: Path, workers: int = 1
+) -> list[list[Slice]]:
+    """What each unit reads of each file: the row groups or runs of lines holding its
+    metrics, or, of a spread Parquet file, its own regrouped copy (written under `folder` by
+    `workers` processes)."""
+    per_unit: list[list[Slice]] = [[] for _ in units]
+    for n, index in enumerate(indexes):
+        if spread(index, units):  # a folder per file: two files may have the same name
+            parts = regroup(index, units, folder / f"file-{n:04d}", workers)
+        else:
+            parts = [slices_for([index], metrics) for metrics in units]
+        for unit, part in zip(per_unit, parts, strict=True):
+            unit.extend(part)
+    return per_unit

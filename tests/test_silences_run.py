@@ -102,6 +102,26 @@ def test_silenced_alert_is_kept_but_not_delivered_and_expected_change_is_one_com
     assert by_probe(root)[("page_load_time", "Linux")].status == "expected"
 
 
+def test_a_push_range_found_after_the_comment_is_added_to_the_landing_bug_once(quiet):
+    root, bugzilla, smtp = quiet
+    run_on(root, bugzilla, RUN_DAY)
+    store = StateStore(root / "state")
+    linux = by_probe(root)[("page_load_time", "Linux")]
+    assert linux.delivery_state == COMMENTED and len(landing_comments(bugzilla)) == 1
+    # As if the push range had been found only by a later run, after the comment.
+    linux.record("2026-10-30", "push range", "found after the comment")
+    store.save_alert(linux)
+    result = run_on(root, bugzilla, RUN_DAY + 1)
+    assert result.errors == []
+    first, added = landing_comments(bugzilla)
+    assert "The push range of this change is now known" in added
+    assert "not found when this change was reported here" in added
+    assert linux.links["pushlog"] in added and f"[telemetry-alert:{linux.id} push range]" in added
+    assert by_probe(root)[("page_load_time", "Linux")].history[-1].event == "push range commented"
+    run_on(root, bugzilla, RUN_DAY + 2)
+    assert len(landing_comments(bugzilla)) == 2 and bugzilla.created == 1
+
+
 def test_outbox_drafts_the_comment_then_live_posts_it_once(quiet, monkeypatch):
     root, bugzilla, smtp = quiet
     monkeypatch.setenv("ALERTING_DELIVERY_MODE", "outbox")

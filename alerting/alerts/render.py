@@ -104,12 +104,14 @@ def expected_comment(alert: Alert, description: str = "", settings: Settings | N
     )
 
 
-def push_range_comment(alert: Alert) -> str:
-    """The comment that adds a push range found only after the alert's bug was filed; it
-    ends with its own marker so it is posted once."""
+def push_range_comment(alert: Alert, on_own_bug: bool = True) -> str:
+    """The comment that adds a push range found only after the alert was reported on a bug
+    (its own, or the bug of the landing it was expected from); it ends with its own marker so
+    it is posted once."""
     return render(
         "push_range_comment.md.j2",
         alert=alert,
+        on_own_bug=on_own_bug,
         build=build_text(alert),
         range_text=_range_text(alert),
         marker=Trusted(f"`{push_range_marker(alert.id)}`"),

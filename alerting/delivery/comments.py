@@ -1,8 +1,9 @@
-"""Reporting expected changes on their landing's bug: one comment per alert, exactly once.
+"""Comments on bugs, each exactly once: expected changes on their landing's bug, and push
+ranges found after an alert was reported on a bug.
 
-Like a filed bug, the comment carries the alert's marker and is posted only after searching
-the bug's comments for it, and the alert is saved right after; so neither a crash between
-posting and saving nor a lost answer to the post makes a second comment.
+Like a filed bug, a comment carries a marker and is posted only after searching the bug's
+comments for it, and the alert is saved right after; so neither a crash between posting and
+saving nor a lost answer to the post makes a second comment.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from alerting.alerts.model import COMMENTED, DELIVERY_COMMENT, DRAFTED, PENDING, Alert
+from alerting.alerts.ids import push_range_marker
+from alerting.alerts.model import COMMENTED, DELIVERY_COMMENT, DRAFTED, FILED, PENDING, Alert
+from alerting.alerts.render import push_range_comment
 from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, whiteboard_marker
 from alerting.steplog import StepLog
 
@@ -78,3 +81,50 @@ def post_comments(
         alert.record(run_date, event, f"comment {comment} on bug {alert.bug}")
         save(alert)
         step.add(event)
+
+
+RANGE_FOUND, RANGE_COMMENTED = "push range", "push range commented"
+# What reported an alert on a bug: its own bug filed or adopted, or the comment on the bug of
+# the landing it was expected from.
+REPORTED = ("filed", "adopted", "commented", "comment found")
+
+
+def range_found_after(alert: Alert, *events: str) -> bool:
+    """Whether a later run found the push range of an alert after its latest of `events`
+    (a bug filed, a comment posted or a draft written without the range)."""
+    names = [e.event for e in alert.history]
+    marks = [i for i, name in enumerate(names) if name in events]
+    return bool(marks and alert.push_range.to_rev) and RANGE_FOUND in names[marks[-1] :]
+
+
+def range_untold(alert: Alert) -> bool:
+    """Whether the bug an alert was reported on without its push range has not been told
+    the range yet."""
+    if alert.delivery_state not in (FILED, COMMENTED) or not range_found_after(alert, *REPORTED):
+        return False
+    reported = max(i for i, e in enumerate(alert.history) if e.event in REPORTED)
+    return RANGE_COMMENTED not in [e.event for e in alert.history[reported:]]
+
+
+def comment_push_ranges(
+    alerts: Iterable[Alert], client: BugzillaClient, run_date: str, save: Save, step: StepLog
+) -> None:
+    """Add the push range to the bugs alerts were reported on before it was known: their
+    own bugs, and the landings' bugs of expected changes (retried on later runs)."""
+    for alert in alerts:
+        if not alert.bug or (alert.delivery_state == FILED and not alert.own_bug):
+            continue
+        if not range_untold(alert):
+            continue
+        marker = push_range_marker(alert.id)
+        text = push_range_comment(alert, on_own_bug=alert.delivery_state == FILED)
+        try:
+            comment, _ = comment_once(client, alert.bug, text, marker)
+        except BugzillaError as error:
+            step.errors.append(f"alert {alert.id}: push range comment on bug {alert.bug}: {error}")
+            if error.stops_step:
+                return
+            continue
+        alert.record(run_date, RANGE_COMMENTED, f"comment {comment} on bug {alert.bug}")
+        save(alert)
+        step.add("push ranges commented")

@@ -11,11 +11,9 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
-from alerting.alerts.ids import push_range_marker
 from alerting.alerts.model import DELIVERY_BUG, DRAFTED, FILED, PENDING, Alert, Summary
-from alerting.alerts.render import push_range_comment
 from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, file_bug, whiteboard_marker
-from alerting.delivery.comments import comment_once
+from alerting.delivery.comments import comment_push_ranges
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
@@ -65,7 +63,7 @@ def file_bugs(
         save(alert)
         step.add(event)
     _attach_plots(bug_alerts, client, run_date, save, png, step)
-    _comment_push_ranges(bug_alerts, client, run_date, save, step)
+    comment_push_ranges(bug_alerts, client, run_date, save, step)
 
 
 def _attach_plots(
@@ -103,49 +101,6 @@ def _attach_plots(
         alert.record(run_date, "plot attached", f"attachment {attachment} on bug {alert.bug}")
         save(alert)
         step.add("plots")
-
-
-RANGE_FOUND, RANGE_COMMENTED = "push range", "push range commented"
-
-
-def range_found_after(alert: Alert, *events: str) -> bool:
-    """Whether a later run found the push range of an alert after its latest of `events`
-    (a bug filed or a draft written without the range)."""
-    names = [e.event for e in alert.history]
-    marks = [i for i, name in enumerate(names) if name in events]
-    return bool(marks and alert.push_range.to_rev) and RANGE_FOUND in names[marks[-1] :]
-
-
-def range_found_after_filing(alert: Alert) -> bool:
-    """Whether a bug filed without its alert's push range has not been told it yet."""
-    if not range_found_after(alert, "filed", "adopted"):
-        return False
-    filed = max(i for i, e in enumerate(alert.history) if e.event in ("filed", "adopted"))
-    return RANGE_COMMENTED not in [e.event for e in alert.history[filed:]]
-
-
-def _comment_push_ranges(
-    alerts: list[Alert], client: BugzillaClient, run_date: str, save: Save, step: StepLog
-) -> None:
-    """Add the push range to bugs filed before it was known (retried on later runs)."""
-    for alert in alerts:
-        if (
-            alert.delivery_state != FILED
-            or not alert.own_bug
-            or not range_found_after_filing(alert)
-        ):
-            continue
-        marker = push_range_marker(alert.id)
-        try:
-            comment, _ = comment_once(client, alert.bug, push_range_comment(alert), marker)
-        except BugzillaError as error:
-            step.errors.append(f"alert {alert.id}: push range comment on bug {alert.bug}: {error}")
-            if error.stops_step:
-                return
-            continue
-        alert.record(run_date, RANGE_COMMENTED, f"comment {comment} on bug {alert.bug}")
-        save(alert)
-        step.add("push ranges commented")
 
 
 _BUG_ID = re.compile(r"[?&]id=(\d+)(?:&|$)")

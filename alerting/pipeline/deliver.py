@@ -18,10 +18,15 @@ from alerting.alerts.model import (
 )
 from alerting.alerts.render import bug_request, comment_request
 from alerting.delivery.bugzilla import BugzillaClient
-from alerting.delivery.comments import post_comments
+from alerting.delivery.comments import (
+    comment_push_ranges,
+    post_comments,
+    range_found_after,
+    range_untold,
+)
 from alerting.delivery.digests import digests_for, draft_digests, send_digests
 from alerting.delivery.filing import file_bugs as file_live
-from alerting.delivery.filing import link_summaries, range_found_after
+from alerting.delivery.filing import link_summaries
 from alerting.delivery.lifecycle import sync_bugs as sync_live
 from alerting.delivery.live import email_backend, open_bugzilla
 from alerting.pipeline.context import Context
@@ -133,10 +138,16 @@ def file_bugs(ctx: Context, step: StepLog) -> None:
 
 
 def comment_expected(ctx: Context, step: StepLog) -> None:
-    """Expected changes, on their landing's bug: live, one comment each (exactly once);
-    outbox, the comment as a draft."""
+    """Expected changes, on their landing's bug: live, one comment each (exactly once), and
+    one more with the push range if it was found only after; outbox, the comment as a draft
+    (drafted again once its push range is found)."""
     comments = owed(ctx, DELIVERY_COMMENT)
-    if not comments:
+    untold = [
+        ctx.alerts[k]
+        for k in sorted(ctx.alerts)
+        if ctx.alerts[k].delivery == DELIVERY_COMMENT and range_untold(ctx.alerts[k])
+    ]
+    if not comments and not untold:
         return
     requests = {
         a.id: comment_request(a, ctx.description_of(a.probe), ctx.settings) for a in comments
@@ -144,7 +155,9 @@ def comment_expected(ctx: Context, step: StepLog) -> None:
     texts = {key: request["comment"] for key, request in requests.items()}
 
     def post(client: BugzillaClient) -> None:
-        post_comments(comments, texts, client, ctx.run_date, _save(ctx, step), step)
+        save = _save(ctx, step)
+        post_comments(comments, texts, client, ctx.run_date, save, step)
+        comment_push_ranges(untold, client, ctx.run_date, save, step)
 
     _to_bugzilla(ctx, step, requests, "comments", "commented", post)
 

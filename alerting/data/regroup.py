@@ -9,6 +9,7 @@ problems still name the original file and row. Each batch then reads its own fil
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -90,8 +91,10 @@ def _one_pass(
     writers: dict[int, pq.ParquetWriter] = {}
     paths: dict[int, Path] = {}
     number = 1 + sum(parquet.metadata.row_group(g).num_rows for g in range(groups.start))
-    batches = parquet.iter_batches(
-        batch_size=16_384, columns=names, row_groups=list(groups), use_threads=False
+    # Row group by row group: one reader over many groups holds on to what it decoded.
+    batches = itertools.chain.from_iterable(
+        parquet.iter_batches(batch_size=16_384, columns=names, row_groups=[g], use_threads=False)
+        for g in groups
     )
     try:
         for batch in batches:
@@ -107,7 +110,9 @@ def _one_pass(
                 if hi > lo:
                     if u not in writers:
                         paths[u] = folder / f"{source.stem}-{groups.start:06d}-{u:05d}.parquet"
-                        writers[u] = pq.ParquetWriter(paths[u], batch.schema)
+                        writers[u] = pq.ParquetWriter(
+                            paths[u], batch.schema, write_statistics=False
+                        )
                     writers[u].write_batch(batch.take(pa.array(order[lo:hi])))
     finally:
         for writer in writers.values():

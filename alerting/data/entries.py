@@ -5,6 +5,8 @@ each, so rows are turned into arrays a chunk at a time. The work per bucket is k
 row's keys are looked up as one tuple (rows of a series mostly repeat the same keys), and the
 counts of a run of rows whose text held only numbers go into one float array with a single
 `numpy.fromiter` call; only the other rows are looked at count by count, to name a bad one.
+Rows whose text was parsed in bulk (`plain_histograms`) come as arrays already: a run of
+them is added with a few array operations.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from alerting.data.plain_histograms import PlainHistograms
+
 
 class Entries:
     """Histograms added row by row; bucket keys become codes into `names`."""
@@ -24,7 +28,7 @@ class Entries:
     # own cost vanish, few enough to keep the rows' dicts small in memory.
     RUN = 1 << 16
 
-    def __init__(self) -> None:
+    def __init__(self, parsed: PlainHistograms | None = None) -> None:
         # Key -> code; a missing key gets the next code (the factory is the dict's length).
         self.names: defaultdict[object, int] = defaultdict()
         self.names.default_factory = self.names.__len__
@@ -35,10 +39,14 @@ class Entries:
         self.plain_size = 0
         self.odd: dict[int, object] = {}  # entry index -> original value that is no number
         self.size = 0  # entries added so far
+        self.parsed = parsed
+        self.parsed_rows: list[int] = []  # rows of `parsed` added since the last other row
 
     def add(self, hist: dict, plain: bool = False) -> None:
         """One row's histogram. `plain` promises that its counts are JSON numbers (the text
         held no letter of true, false or null, and no quotes but those of its keys)."""
+        if self.parsed_rows:
+            self._end_parsed_run()
         keys = tuple(hist)
         codes = self.key_sets.get(keys)
         if codes is None:
@@ -71,6 +79,28 @@ class Entries:
             start = self.size - size
             self._add_counts(itertools.chain.from_iterable(map(dict.values, run)), start)
 
+    def _end_parsed_run(self) -> None:
+        """Add the entries of the parsed rows named in `parsed_rows`, all at once."""
+        self._end_plain_run()
+        keys, counts = self.parsed.entries_of(np.asarray(self.parsed_rows))  # type: ignore[union-attr]
+        self.parsed_rows.clear()
+        self.codes.append(self._codes_of(keys))
+        self.count_parts.append(counts.astype(np.float64))
+        self.size += len(keys)
+
+    def _codes_of(self, keys: np.ndarray) -> np.ndarray:
+        """Codes of integer keys: each distinct one is looked up once (as a Python int, a
+        name of its own next to the texts of the other rows' keys: equal values become one
+        bucket anyway)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(pa.array(keys))  # hashed: faster than a sort
+        distinct = encoded.dictionary.to_pylist()
+        names = self.names
+        lookup = np.fromiter(map(names.__getitem__, distinct), np.int32, len(distinct))
+        return lookup[encoded.indices.to_numpy()]
+
     def _add_counts(self, values, start: int) -> None:
         """Counts one by one; those that are no number become NaN and are remembered."""
         counts = []
@@ -83,6 +113,8 @@ class Entries:
 
     def arrays(self):
         """(key codes, key names, counts, original value of entry i) over all entries."""
+        if self.parsed_rows:
+            self._end_parsed_run()
         self._end_plain_run()
         codes = np.concatenate(self.codes) if self.codes else np.zeros(0, np.int32)
         parts = self.count_parts

@@ -20,6 +20,7 @@ from alerting.data import buildids
 from alerting.data.buildids import build_id_problem, build_times
 from alerting.data.entries import Entries, plain_number
 from alerting.data.model import SeriesKey
+from alerting.data.plain_histograms import PARSED, parsed_column
 from alerting.data.row_batch import RowBatch
 
 # `build_id = '*'` rows aggregate a whole version, not a build.
@@ -98,7 +99,7 @@ def _is_text(value: object) -> bool:
 
 _TEXT_TYPES = frozenset((str, int, float, type(None)))
 # What `histogram_of` reads when a row has no `non_norm_histogram`.
-_NORMALIZED = ("non_norm_histogram", "histogram", "total_sample", "total_users")
+_NORMALIZED = ("histogram", "total_sample", "total_users")
 
 
 def flatten(
@@ -120,18 +121,20 @@ def flatten(
     row_position: list[int] = []
     row_weight: list[float] = []
     lengths: list[int] = []
-    entries = Entries()
-    add_entries = entries.add
+    columns = batch.columns
+    hists, parsed = parsed_column(columns["non_norm_histogram"], MAX_ROW_BUCKETS)
+    entries = Entries(parsed)
+    add_entries, add_parsed = entries.add, entries.parsed_rows.append
+    parsed_lengths = parsed.lengths.tolist() if parsed is not None else []
     bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
     text_types = _TEXT_TYPES
-    columns = batch.columns
     where_of, marked, first = batch.where, batch.problems, batch.first
 
     for i, (build_id, metric, hist, os_, metric_key, app_id, channel) in enumerate(
         zip(
             columns["build_id"],
             columns["metric"],
-            columns["non_norm_histogram"],
+            hists,
             *(columns[c] for c in KEY_COLUMNS),
             strict=True,
         )
@@ -151,32 +154,34 @@ def flatten(
             problems.append((first + i, f"{where_of[i]}: missing metric"))
             continue
         weight = 1.0
-        if hist is None or hist == "":
-            hist, weight = histogram_of({c: columns[c][i] for c in _NORMALIZED})
-            if hist is None:
-                problems.append((first + i, f"{where_of[i]}: no non_norm_histogram or histogram"))
-                continue
         quotes = -1  # of a text without the letters of true, false or null: its quotes
-        if type(hist) is str or type(hist) is bytes:
-            if type(hist) is str and "e" not in hist and "n" not in hist:
-                quotes = hist.count('"')
-            try:
-                hist = _loads(hist)
-            except _JSONError:
-                problems.append((first + i, f"{where_of[i]}: histogram is not valid JSON"))
+        if hist is PARSED:
+            size = parsed_lengths[i]
+        else:
+            if hist is None or hist == "":
+                hist, weight = histogram_of({c: columns[c][i] for c in _NORMALIZED})
+                if hist is None:
+                    reason = "no non_norm_histogram or histogram"
+                    problems.append((first + i, f"{where_of[i]}: {reason}"))
+                    continue
+            if type(hist) is str or type(hist) is bytes:
+                if type(hist) is str and "e" not in hist and "n" not in hist:
+                    quotes = hist.count('"')
+                try:
+                    hist = _loads(hist)
+                except _JSONError:
+                    problems.append((first + i, f"{where_of[i]}: histogram is not valid JSON"))
+                    continue
+            if type(hist) is not dict:
+                kind = type(hist).__name__
+                reason = f"histogram is not an object ({kind})"
+                problems.append((first + i, f"{where_of[i]}: {reason}"))
                 continue
-        if type(hist) is not dict:
-            kind = type(hist).__name__
-            problems.append((first + i, f"{where_of[i]}: histogram is not an object ({kind})"))
-            continue
-        if len(hist) > MAX_ROW_BUCKETS:
-            problems.append(
-                (
-                    first + i,
-                    f"{where_of[i]}: {len(hist):,} buckets; at most {MAX_ROW_BUCKETS:,} a row",
-                )
-            )
-            continue
+            size = len(hist)
+            if size > MAX_ROW_BUCKETS:
+                reason = f"{size:,} buckets; at most {MAX_ROW_BUCKETS:,} a row"
+                problems.append((first + i, f"{where_of[i]}: {reason}"))
+                continue
         key = (metric, os_, metric_key, app_id, channel)
         if not (
             type(os_) in text_types
@@ -199,9 +204,11 @@ def flatten(
         row_where.append(where_of[i])
         row_position.append(first + i)
         row_weight.append(weight)
-        lengths.append(len(hist))
-        # Only keys' quotes: every count is a number, which the bulk conversion relies on.
-        add_entries(hist, quotes == 2 * len(hist))
+        lengths.append(size)
+        if hist is PARSED:
+            add_parsed(i)
+        else:  # only keys' quotes: every count is a number, which `Entries` relies on
+            add_entries(hist, quotes == 2 * size)
 
     n_rows = len(row_ids)
     series_keys = list(codes)

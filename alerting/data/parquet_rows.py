@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from alerting.data import series
-from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER, WHERE, RowBatch
+from alerting.data.row_batch import HISTOGRAM_TEXTS, ROW_COLUMNS, ROW_NUMBER, WHERE, RowBatch
 from alerting.errors import UserError
 
 
@@ -62,7 +62,8 @@ def parquet_batches(
     as batches: only the columns series are made of, each turned into a list at once, and
     no dict per row. With `select`, only the rows `select(record batch)` marks (a boolean
     array), still named by their place in the file. A regrouped file (`numbered`) carries
-    each row's number in the file `name` it was copied from, and its rows are named so."""
+    each row's number in the file `name` it was copied from, and its rows are named so. The
+    histogram texts stay a pyarrow array (see `RowBatch`)."""
     import pyarrow as pa
 
     try:
@@ -90,12 +91,19 @@ def parquet_batches(
                 if not len(numbers):
                     continue
             size = batch.num_rows
-            columns = {name: batch.column(i).to_pylist() for i, name in enumerate(names)}
+            columns = {name: _values(batch.column(i), name) for i, name in enumerate(names)}
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
             where = [f"{prefix}{n}" for n in numbers]
             yield RowBatch(columns, where, {}, numbers[0])
     except (pa.ArrowException, ValueError) as error:
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+
+
+def _values(column, name: str):
+    """A column as a list; histogram texts stay an array (most are parsed from it in bulk)."""
+    if name == HISTOGRAM_TEXTS:
+        return column
+    return column.to_pylist()
 
 
 def parquet_file(path: Path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # Rows may carry their origin under this key ("FILE:LINE"); readers set it so problems can
 # name the line. Rows without it are named by their position. A reader that found a line
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 WHERE = "_where"
 PROBLEM = "_problem"
 
+# The column of histogram texts: a reader may hand it over as a pyarrow string array.
+HISTOGRAM_TEXTS = "non_norm_histogram"
 # The columns of a GLAM row that series are made of (readers may skip the others).
 ROW_COLUMNS = frozenset(
     ("app_id", "channel", "metric", "metric_type", "os", "metric_key", "build_id")
@@ -31,7 +34,9 @@ ROW_NUMBER = "_alerting_row_number"
 class RowBatch:
     """Consecutive rows of the input; row i of the batch is row `first + i` of the input."""
 
-    columns: Mapping[str, list]  # each of ROW_COLUMNS -> a value per row (None: absent)
+    # Each of ROW_COLUMNS -> a value per row (None: absent); a list, or for HISTOGRAM_TEXTS
+    # also a pyarrow array (whose plain histograms are parsed in bulk, without a text each).
+    columns: Mapping[str, Any]
     where: list[str]  # per row: "FILE:LINE", "FILE:row N" or "row N"
     problems: dict[int, str]  # rows that are no rows at all -> why
     first: int = 1

@@ -1,0 +1,184 @@
+"""Histogram texts of many rows -> their bucket entries as arrays, without parsing row by row.
+
+Nearly every GLAM histogram is a plain JSON object of digit keys and integer counts. Such
+texts are recognised all at once by a strict grammar (pyarrow's RE2 kernel), their bytes are
+rewritten with one `bytes.translate` into one number a line, and pyarrow's CSV reader turns
+those into one integer array: keys at even, counts at odd places. No Python object is made
+per bucket. Every other text (a bad count, a float, a negative or huge number, a repeated
+key, no JSON at all, ...) is left to the row-by-row parse, which names what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# At most 18 digits: the number fits int64 (and converts to float as Python's would); a
+# longer one is left to the row-by-row parse. Counts without leading zeros, as JSON wants.
+_SPACE = "[ \t\n\r]*"  # JSON's whitespace
+_KEY = '"[0-9]{1,18}"'
+_COUNT = "(?:0|[1-9][0-9]{0,17})"
+_ENTRY = f"{_SPACE}{_KEY}{_SPACE}:{_SPACE}{_COUNT}{_SPACE}"
+PLAIN_GRAMMAR = f"^{_SPACE}\\{{(?:{_ENTRY}(?:,{_ENTRY})*|{_SPACE})\\}}{_SPACE}$"
+# Braces, colons and commas end a number; quotes and whitespace go.
+_TO_LINES = bytes.maketrans(b"{}:,", b"\n\n\n\n")
+_DROPPED = b'" \t\r'
+
+
+@dataclass
+class PlainHistograms:
+    """The entries of the texts that are plain histograms, texts in order."""
+
+    plain: np.ndarray  # bool per text: its entries are here
+    starts: np.ndarray  # int64 per text: index of its first entry (plain texts)
+    lengths: np.ndarray  # int64 per text: its entries (0 for the others)
+    keys: np.ndarray  # int64 per entry
+    counts: np.ndarray  # int64 per entry
+
+    def entries_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, counts) of the entries of plain texts `rows` (ascending), in order."""
+        lengths = self.lengths[rows]
+        total = int(lengths.sum())
+        if total == len(self.keys):  # every entry (rows without entries change nothing)
+            return self.keys, self.counts
+        ends = np.cumsum(lengths)
+        index = np.repeat(self.starts[rows] - (ends - lengths), lengths)
+        index += np.arange(total)
+        return self.keys[index], self.counts[index]
+
+
+def parse_plain(texts, max_entries: int) -> PlainHistograms | None:
+    """The plain histograms among `texts` (a pyarrow string array; nulls are not plain), at
+    most `max_entries` entries each and no key twice; None when `texts` holds no text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        return None
+    plain = pc.fill_null(pc.match_substring_regex(texts, PLAIN_GRAMMAR), False)
+    plain = plain.to_numpy(zero_copy_only=False)
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    keys = counts = np.zeros(0, dtype=np.int64)
+    if plain.any():
+        chosen = texts if plain.all() else texts.filter(pa.array(plain))
+        found = pc.count_substring(chosen, ":").to_numpy(zero_copy_only=False)
+        lengths[plain] = found
+        if found.sum():
+            values = _numbers(_lines(chosen))
+            if values is None or len(values) != 2 * found.sum():  # not expected: stay safe
+                plain[:] = False
+                lengths[:] = 0
+            else:
+                keys, counts = values[0::2], values[1::2]
+    starts = np.cumsum(lengths) - lengths
+    odd = plain & ((lengths > max_entries) | _repeated_key(keys, starts, lengths))
+    if odd.any():
+        plain &= ~odd
+        lengths[odd] = 0
+        kept = np.flatnonzero(plain)
+        keys, counts = PlainHistograms(plain, starts, lengths, keys, counts).entries_of(kept)
+        starts = np.cumsum(lengths) - lengths
+    return PlainHistograms(plain, starts, lengths, np.ascontiguousarray(keys), counts.copy())
+
+
+def _lines(texts) -> bytes:
+    """The texts' bytes with one number a line (and empty lines)."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if texts.type.id == 14 else np.int32)
+    start, end = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
+    data = texts.buffers()[2]
+    return data.slice(start, end - start).to_pybytes().translate(_TO_LINES, _DROPPED)
+
+
+def _numbers(lines: bytes) -> np.ndarray | None:
+    """One int64 per non-empty line, by pyarrow's CSV reader (one column, no quoting)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    read = pcsv.ReadOptions(column_names=["n"], use_threads=False, block_size=1 << 24)
+    parse = pcsv.ParseOptions(quote_char=False, escape_char=False, ignore_empty_lines=True)
+    convert = pcsv.ConvertOptions(
+        column_types={"n": pa.int64()}, null_values=[], strings_can_be_null=False
+    )
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(lines),
+            read_options=read,
+            parse_options=parse,
+            convert_options=convert,
+        )
+    except pa.ArrowInvalid:
+        return None
+    column = table.column("n")
+    if column.null_count:
+        return None
+    return column.to_numpy()
+
+
+def _repeated_key(keys: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per text: whether a key value is there twice (`"1"` twice, or `"1"` and `"01"`). Keys
+    in ascending order need no more than one comparison each; other texts are sorted."""
+    repeated = np.zeros(len(lengths), dtype=bool)
+    if len(keys) < 2:
+        return repeated
+    rising = keys[1:] > keys[:-1]
+    rising[(starts[lengths > 0] - 1)[1:]] = True  # across the border of two texts
+    if rising.all():
+        return repeated
+    entry_text = np.repeat(np.arange(len(lengths)), lengths)
+    unsorted = np.zeros(len(lengths), dtype=bool)
+    unsorted[entry_text[1:][~rising]] = True
+    entries = unsorted[entry_text]
+    text, key = entry_text[entries], keys[entries]
+    order = np.lexsort((key, text))
+    text, key = text[order], key[order]
+    same = (text[1:] == text[:-1]) & (key[1:] == key[:-1])
+    repeated[text[1:][same]] = True
+    return repeated
+
+
+class _Parsed:
+    def __repr__(self) -> str:
+        return "PARSED"
+
+
+# In a batch's list of histogram texts: a plain histogram, whose entries were parsed in bulk.
+PARSED = _Parsed()
+
+
+def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | None]:
+    """A batch's histogram texts (a list of values, or a pyarrow string array) as a list in
+    which each plain histogram is PARSED, and the entries of those (None: nothing parsed)."""
+    import pyarrow as pa
+
+    if not isinstance(column, list):
+        parsed = parse_plain(column, max_entries)
+        if parsed is None or not parsed.plain.any():
+            return column.to_pylist(), None
+        values = [PARSED] * len(column)
+        others = np.flatnonzero(~parsed.plain)
+        if len(others):
+            texts = column.take(pa.array(others)).to_pylist()
+            for i, text in zip(others.tolist(), texts, strict=True):
+                values[i] = text
+        return values, parsed
+    at = [i for i, value in enumerate(column) if type(value) is str]
+    if not at:
+        return column, None
+    try:
+        texts = pa.array(column if len(at) == len(column) else [column[i] for i in at], pa.string())
+    except (pa.ArrowException, UnicodeError):  # a text that is no UTF-8 (lone surrogates)
+        return column, None
+    parsed = parse_plain(texts, max_entries)
+    if parsed is None or not parsed.plain.any():
+        return column, None
+    if len(at) < len(column):  # per row of the batch: rows without a text are not plain
+        plain = np.zeros(len(column), dtype=bool)
+        lengths = np.zeros(len(column), dtype=np.int64)
+        plain[at], lengths[at] = parsed.plain, parsed.lengths
+        starts = np.cumsum(lengths) - lengths
+        parsed = PlainHistograms(plain, starts, lengths, parsed.keys, parsed.counts)
+    marks = parsed.plain.tolist()
+    return [PARSED if mark else value for mark, value in zip(marks, column, strict=True)], parsed

@@ -2,9 +2,9 @@
 
 Nearly every GLAM histogram is a plain JSON object of digit keys and integer counts. Such
 texts are recognised all at once by a strict grammar (pyarrow's RE2 kernel), their bytes are
-rewritten with one `bytes.translate` into one number a line, and pyarrow's CSV reader turns
-those into one integer array: keys at even, counts at odd places. No Python object is made
-per bucket. Every other text (a bad count, a float, a negative or huge number, a repeated
+rewritten with one `bytes.translate` into one number a line (each text starting with an empty
+line), and pyarrow's CSV reader turns those into one integer array: keys at even, counts at
+odd places, texts apart where the empty lines were. No Python object is made per bucket. Every other text (a bad count, a float, a negative or huge number, a repeated
 key, no JSON at all, ...) is left to the row-by-row parse, which names what is wrong.
 """
 
@@ -14,16 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# At most 18 digits: the number fits int64 (and converts to float as Python's would); a
+# At most 18 digits: the number fits 64 bits (and converts to float as Python's would); a
 # longer one is left to the row-by-row parse. Counts without leading zeros, as JSON wants.
 _SPACE = "[ \t\n\r]*"  # JSON's whitespace
 _KEY = '"[0-9]{1,18}"'
 _COUNT = "(?:0|[1-9][0-9]{0,17})"
 _ENTRY = f"{_SPACE}{_KEY}{_SPACE}:{_SPACE}{_COUNT}{_SPACE}"
 PLAIN_GRAMMAR = f"^{_SPACE}\\{{(?:{_ENTRY}(?:,{_ENTRY})*|{_SPACE})\\}}{_SPACE}$"
-# Braces, colons and commas end a number; quotes and whitespace go.
+# Braces, colons and commas end a line; quotes and whitespace go (before that translation).
 _TO_LINES = bytes.maketrans(b"{}:,", b"\n\n\n\n")
-_DROPPED = b'" \t\r'
+_DROPPED = b'" \t\r\n'
 
 
 @dataclass
@@ -33,8 +33,8 @@ class PlainHistograms:
     plain: np.ndarray  # bool per text: its entries are here
     starts: np.ndarray  # int64 per text: index of its first entry (plain texts)
     lengths: np.ndarray  # int64 per text: its entries (0 for the others)
-    keys: np.ndarray  # int64 per entry
-    counts: np.ndarray  # int64 per entry
+    keys: np.ndarray  # uint64 per entry
+    counts: np.ndarray  # uint64 per entry
 
     def entries_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(keys, counts) of the entries of plain texts `rows` (ascending), in order."""
@@ -59,20 +59,17 @@ def parse_plain(texts, max_entries: int) -> PlainHistograms | None:
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         return None
     plain = pc.fill_null(pc.match_substring_regex(texts, PLAIN_GRAMMAR), False)
-    plain = plain.to_numpy(zero_copy_only=False)
+    plain = np.array(plain.to_numpy(zero_copy_only=False), dtype=bool)
     lengths = np.zeros(len(texts), dtype=np.int64)
-    keys = counts = np.zeros(0, dtype=np.int64)
+    keys = counts = np.zeros(0, dtype=np.uint64)
     if plain.any():
         chosen = texts if plain.all() else texts.filter(pa.array(plain))
-        found = pc.count_substring(chosen, ":").to_numpy(zero_copy_only=False)
-        lengths[plain] = found
-        if found.sum():
-            values = _numbers(_lines(chosen))
-            if values is None or len(values) != 2 * found.sum():  # not expected: stay safe
-                plain[:] = False
-                lengths[:] = 0
-            else:
-                keys, counts = values[0::2], values[1::2]
+        found = _entries(_lines(chosen), len(chosen))
+        if found is None:  # not expected: the grammar promises numbers
+            plain[:] = False
+        else:
+            lengths[plain], values = found
+            keys, counts = values[0::2], values[1::2]
     starts = np.cumsum(lengths) - lengths
     odd = plain & ((lengths > max_entries) | _repeated_key(keys, starts, lengths))
     if odd.any():
@@ -81,40 +78,47 @@ def parse_plain(texts, max_entries: int) -> PlainHistograms | None:
         kept = np.flatnonzero(plain)
         keys, counts = PlainHistograms(plain, starts, lengths, keys, counts).entries_of(kept)
         starts = np.cumsum(lengths) - lengths
-    return PlainHistograms(plain, starts, lengths, np.ascontiguousarray(keys), counts.copy())
+    return PlainHistograms(plain, starts, lengths, keys, counts)
 
 
 def _lines(texts) -> bytes:
-    """The texts' bytes with one number a line (and empty lines)."""
-    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if texts.type.id == 14 else np.int32)
-    start, end = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
-    data = texts.buffers()[2]
-    return data.slice(start, end - start).to_pybytes().translate(_TO_LINES, _DROPPED)
-
-
-def _numbers(lines: bytes) -> np.ndarray | None:
-    """One int64 per non-empty line, by pyarrow's CSV reader (one column, no quoting)."""
+    """The texts' bytes with one number a line. Each text starts with an empty line (its
+    opening brace), an empty histogram has a second one (its closing brace)."""
     import pyarrow as pa
+
+    wide = pa.types.is_large_string(texts.type)
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start, end = int(offsets[texts.offset]), int(offsets[texts.offset + len(texts)])
+    data = texts.buffers()[2].slice(start, end - start).to_pybytes()
+    return data.translate(_TO_LINES, _DROPPED)
+
+
+def _entries(lines: bytes, texts: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(entries per text, the numbers: key, count, key, ...) of `texts` texts turned into
+    `lines`, by pyarrow's CSV reader: one uint64 column, empty lines read as nulls."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
     read = pcsv.ReadOptions(column_names=["n"], use_threads=False, block_size=1 << 24)
-    parse = pcsv.ParseOptions(quote_char=False, escape_char=False, ignore_empty_lines=True)
-    convert = pcsv.ConvertOptions(
-        column_types={"n": pa.int64()}, null_values=[], strings_can_be_null=False
-    )
+    parse = pcsv.ParseOptions(quote_char=False, escape_char=False, ignore_empty_lines=False)
+    convert = pcsv.ConvertOptions(column_types={"n": pa.uint64()}, null_values=[""])
     try:
-        table = pcsv.read_csv(
-            pa.py_buffer(lines),
-            read_options=read,
-            parse_options=parse,
-            convert_options=convert,
-        )
+        column = pcsv.read_csv(
+            pa.py_buffer(lines), read_options=read, parse_options=parse, convert_options=convert
+        ).column("n")
     except pa.ArrowInvalid:
         return None
-    column = table.column("n")
-    if column.null_count:
+    empty = np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))
+    numbers = pc.drop_null(column).to_numpy()
+    # Numbers after each empty line: 2n for a text of n entries, 0 twice for an empty text
+    # (so a run of zeros has an even length: its first, third, ... zero is a text).
+    after = np.diff(empty, append=len(column)) - 1
+    zero = after == 0
+    per_text = after[~zero | (np.cumsum(zero) % 2 == 1)] // 2
+    if len(per_text) != texts or 2 * per_text.sum() != len(numbers):
         return None
-    return column.to_numpy()
+    return per_text, numbers
 
 
 def _repeated_key(keys: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -3,10 +3,13 @@ series, bit for bit, and the same problems; every other text is left to that par
 
 import datetime as dt
 import json
+import subprocess
+import sys
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.parquet
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -192,6 +195,27 @@ def test_any_texts_give_what_the_row_parse_gives(monkeypatch, texts, arrow):
     with monkeypatch.context() as patch:
         rows = [row(i // 3, text, hour=i % 3) for i, text in enumerate(texts)]
         assert_same(*both_ways(rows, patch, arrow))
+
+
+def test_an_empty_batch_of_texts():
+    assert parsed_column(pa.array([], pa.string()), 10) == ([], None)
+    assert parsed_column([], 10) == ([], None)
+
+
+def test_reading_does_not_import_pandas(tmp_path):
+    """pandas costs a third of a second to import; `pyarrow.array` and `to_numpy` would."""
+    rows = [row(0, '{"1":1}'), row(1, '{"1":"x"}'), row(2, None), row(3, '{"2":2}')]
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    parquet = tmp_path / "rows.parquet"
+    pa.parquet.write_table(pa.Table.from_pylist(rows), parquet)
+    code = (
+        "import sys; from alerting.data.rows import read_series; "
+        f"read_series([{str(jsonl)!r}]); read_series([{str(parquet)!r}]); "
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_a_plain_text_parses_as_json_does():

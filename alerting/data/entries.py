@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from alerting.data.plain_histograms import PlainHistograms
+from alerting.data.plain_histograms import PlainHistograms, distinct
 
 
 class Entries:
@@ -92,14 +92,10 @@ class Entries:
         """Codes of integer keys: each distinct one is looked up once (as a Python int, a
         name of its own next to the texts of the other rows' keys: equal values become one
         bucket anyway)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        encoded = pc.dictionary_encode(pa.array(keys))  # hashed: faster than a sort
-        distinct = encoded.dictionary.to_pylist()
+        values, index = distinct(keys)
         names = self.names
-        lookup = np.fromiter(map(names.__getitem__, distinct), np.int32, len(distinct))
-        return lookup[encoded.indices.to_numpy()]
+        lookup = np.fromiter(map(names.__getitem__, values), np.int32, len(values))
+        return lookup[index]
 
     def _add_counts(self, values, start: int) -> None:
         """Counts one by one; those that are no number become NaN and are remembered."""

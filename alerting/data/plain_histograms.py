@@ -58,12 +58,14 @@ def parse_plain(texts, max_entries: int) -> PlainHistograms | None:
         texts = texts.combine_chunks()
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         return None
-    plain = pc.fill_null(pc.match_substring_regex(texts, PLAIN_GRAMMAR), False)
-    plain = np.array(plain.to_numpy(zero_copy_only=False), dtype=bool)
+    matched = pc.match_substring_regex(texts, PLAIN_GRAMMAR)
+    if matched.null_count:  # null texts: not plain
+        matched = pc.and_kleene(matched, pc.is_valid(texts))
+    plain = _numpy_bools(matched)
     lengths = np.zeros(len(texts), dtype=np.int64)
     keys = counts = np.zeros(0, dtype=np.uint64)
     if plain.any():
-        chosen = texts if plain.all() else texts.filter(pa.array(plain))
+        chosen = texts if plain.all() else texts.filter(_arrow_bools(plain))
         found = _entries(_lines(chosen), len(chosen))
         if found is None:  # not expected: the grammar promises numbers
             plain[:] = False
@@ -109,8 +111,8 @@ def _entries(lines: bytes, texts: int) -> tuple[np.ndarray, np.ndarray] | None:
         ).column("n")
     except pa.ArrowInvalid:
         return None
-    empty = np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))
-    numbers = pc.drop_null(column).to_numpy()
+    empty = np.flatnonzero(np.concatenate([~_numpy_bools(pc.is_valid(c)) for c in column.chunks]))
+    numbers = np.concatenate([_numpy_numbers(pc.drop_null(c), np.uint64) for c in column.chunks])
     # Numbers after each empty line: 2n for a text of n entries, 0 twice for an empty text
     # (so a run of zeros has an even length: its first, third, ... zero is a text).
     after = np.diff(empty, append=len(column)) - 1
@@ -155,8 +157,6 @@ PARSED = _Parsed()
 def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | None]:
     """A batch's histogram texts (a list of values, or a pyarrow string array) as a list in
     which each plain histogram is PARSED, and the entries of those (None: nothing parsed)."""
-    import pyarrow as pa
-
     if not isinstance(column, list):
         parsed = parse_plain(column, max_entries)
         if parsed is None or not parsed.plain.any():
@@ -164,16 +164,15 @@ def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | Non
         values = [PARSED] * len(column)
         others = np.flatnonzero(~parsed.plain)
         if len(others):
-            texts = column.take(pa.array(others)).to_pylist()
+            texts = column.take(_arrow_numbers(others)).to_pylist()
             for i, text in zip(others.tolist(), texts, strict=True):
                 values[i] = text
         return values, parsed
     at = [i for i, value in enumerate(column) if type(value) is str]
     if not at:
         return column, None
-    try:
-        texts = pa.array(column if len(at) == len(column) else [column[i] for i in at], pa.string())
-    except (pa.ArrowException, UnicodeError):  # a text that is no UTF-8 (lone surrogates)
+    texts = _arrow_texts(column if len(at) == len(column) else [column[i] for i in at])
+    if texts is None:
         return column, None
     parsed = parse_plain(texts, max_entries)
     if parsed is None or not parsed.plain.any():
@@ -186,3 +185,67 @@ def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | Non
         parsed = PlainHistograms(plain, starts, lengths, parsed.keys, parsed.counts)
     marks = parsed.plain.tolist()
     return [PARSED if mark else value for mark, value in zip(marks, column, strict=True)], parsed
+
+
+def distinct(values: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The distinct values of an integer array (as Python ints), and for each value the
+    index of its own among them: by hashing, much faster than sorting (`numpy.unique`)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(_arrow_numbers(values))
+    return encoded.dictionary.to_pylist(), _numpy_numbers(encoded.indices, np.int32)
+
+
+# Arrays go between numpy and pyarrow through their buffers: `pyarrow.array` and `to_numpy`
+# would import pandas (a third of a second) on their first call.
+
+
+def _numpy_numbers(array, dtype) -> np.ndarray:
+    """A pyarrow array of numbers without nulls as a numpy view."""
+    if not len(array):
+        return np.zeros(0, dtype=dtype)
+    values = np.frombuffer(array.buffers()[1], dtype=dtype)
+    return values[array.offset : array.offset + len(array)]
+
+
+def _numpy_bools(array) -> np.ndarray:
+    """A pyarrow array of booleans without nulls as numpy booleans."""
+    if not len(array):
+        return np.zeros(0, dtype=bool)
+    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    count = array.offset + len(array)
+    return np.unpackbits(bits, count=count, bitorder="little")[array.offset :].view(bool)
+
+
+def _arrow_numbers(values: np.ndarray):
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _arrow_bools(values: np.ndarray):
+    import pyarrow as pa
+
+    bits = np.packbits(values, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def _arrow_texts(texts: list[str]):
+    """Python texts as a pyarrow string array; None if one is no UTF-8 (a lone surrogate)."""
+    import pyarrow as pa
+
+    joined = "".join(texts)
+    try:
+        data = joined.encode()
+    except UnicodeEncodeError:
+        return None
+    if len(data) == len(joined):  # ASCII: a character is a byte
+        sizes = np.fromiter(map(len, texts), np.int64, len(texts))
+    else:
+        sizes = np.fromiter((len(t.encode()) for t in texts), np.int64, len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.large_string(), len(texts), buffers)

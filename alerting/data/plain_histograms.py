@@ -4,8 +4,9 @@ Nearly every GLAM histogram is a plain JSON object of digit keys and integer cou
 texts are recognised all at once by a strict grammar (pyarrow's RE2 kernel), their bytes are
 rewritten with one `bytes.translate` into one number a line (each text starting with an empty
 line), and pyarrow's CSV reader turns those into one integer array: keys at even, counts at
-odd places, texts apart where the empty lines were. No Python object is made per bucket. Every other text (a bad count, a float, a negative or huge number, a repeated
-key, no JSON at all, ...) is left to the row-by-row parse, which names what is wrong.
+odd places, texts apart where the empty lines were. No Python object is made per bucket.
+Every other text (a bad count, a float, a negative or huge number, a repeated key, no JSON
+at all, ...) is left to the row-by-row parse, which names what is wrong.
 """
 
 from __future__ import annotations

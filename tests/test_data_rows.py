@@ -212,7 +212,7 @@ def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_pa
         assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start
 
 
-def test_big_parquet_files_read_in_parallel_by_row_groups(tmp_path, monkeypatch):
+def test_big_parquet_files_read_in_parallel_in_even_ranges_of_rows(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -228,8 +228,10 @@ def test_big_parquet_files_read_in_parallel_by_row_groups(tmp_path, monkeypatch)
     monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
     parts = rows_module._parts([path])
-    assert len(parts) == 3 and parts[0].start == 0 and parts[-1].end == -(-len(rows) // 50)
-    assert [p.line for p in parts] == [1, 1 + 50 * parts[0].end, 1 + 50 * parts[1].end]
+    ends = [len(rows) // 3, 2 * len(rows) // 3, len(rows)]  # not at row group borders
+    assert [(p.start, p.end) for p in parts] == list(zip([0, *ends[:-1]], ends, strict=True))
+    assert [p.line for p in parts] == [1, 1 + ends[0], 1 + ends[1]]
+    assert any(end % 50 for end in ends[:-1])
     parallel, par_problems = read_series([path])
     assert par_problems == seq_problems
     assert [p.split(": ")[0] for p in par_problems] == [
@@ -240,3 +242,26 @@ def test_big_parquet_files_read_in_parallel_by_row_groups(tmp_path, monkeypatch)
     for key, s in parallel.items():
         np.testing.assert_array_equal(s.counts, sequential[key].counts)
         assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start
+
+
+def test_a_range_of_parquet_rows_is_read_across_row_groups_and_batches(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from alerting.data import series as series_module
+    from alerting.data.parquet_rows import parquet_batches
+
+    monkeypatch.setattr(series_module, "CHUNK_ROWS", 7)
+    data = generate(seed=9, n_series=2, days=30, end=dt.date(2025, 3, 1))
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist(data.rows), path, row_group_size=20)
+    n = len(data.rows)
+    for start, stop in [(0, n), (0, 5), (5, 33), (19, 21), (20, 40), (n - 3, n), (3, 3)]:
+        batches = list(parquet_batches(path, rows=range(start, stop)))
+        where = [w for b in batches for w in b.where]
+        assert where == [f"{path}:row {i + 1}" for i in range(start, stop)]
+        assert [b.first for b in batches] == [int(b.where[0].rsplit(" ", 1)[1]) for b in batches]
+        ids = [i for b in batches for i in b.columns["build_id"]]
+        assert ids == [r["build_id"] for r in data.rows[start:stop]]
+        texts = [t for b in batches for t in b.columns["non_norm_histogram"].to_pylist()]
+        assert texts == [r["non_norm_histogram"] for r in data.rows[start:stop]]

@@ -57,19 +57,23 @@ def parquet_batches(
     select: Callable | None = None,
     name: Path | None = None,
     numbered: bool = False,
+    rows: range | None = None,
 ) -> Iterator[RowBatch]:
-    """The rows of a Parquet file (or of some of its row groups, the first numbered `first`)
-    as batches: only the columns series are made of, each turned into a list at once, and
-    no dict per row. With `select`, only the rows `select(record batch)` marks (a boolean
-    array), still named by their place in the file. A regrouped file (`numbered`) carries
-    each row's number in the file `name` it was copied from, and its rows are named so. The
-    histogram texts stay a pyarrow array (see `RowBatch`)."""
+    """The rows of a Parquet file (or of some of its row groups, the first numbered `first`;
+    or its rows `rows`, counted from 0) as batches: only the columns series are made of, each
+    turned into a list at once, and no dict per row. With `select`, only the rows
+    `select(record batch)` marks (a boolean array), still named by their place in the file.
+    A regrouped file (`numbered`) carries each row's number in the file `name` it was copied
+    from, and its rows are named so. The histogram texts stay a pyarrow array (see
+    `RowBatch`)."""
     import pyarrow as pa
 
     try:
         parquet = parquet_file(path)
         names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
         groups = None if row_groups is None else list(row_groups)
+        if rows is not None:
+            groups, first = _groups_of(parquet.metadata, rows)
         number, prefix = first, f"{name or path}:row "
         # One thread: the decoding is a small part of the work, and threads that take turns
         # with this one cost more CPU (and page faults) than they save.
@@ -80,11 +84,20 @@ def parquet_batches(
             use_threads=False,
         )
         for batch in batches:
+            start, number = number, number + batch.num_rows
+            if rows is not None:  # only those rows (numbered from 1 here)
+                lo = max(rows.start + 1 - start, 0)
+                hi = min(rows.stop + 1 - start, batch.num_rows)
+                if hi <= 0:
+                    return
+                if lo >= hi:
+                    continue
+                if hi - lo < batch.num_rows:
+                    batch, start = batch.slice(lo, hi - lo), start + lo
             if numbered:
                 numbers = batch.column(ROW_NUMBER).to_pylist()
             else:
-                numbers = range(number, number + batch.num_rows)
-                number += batch.num_rows
+                numbers = range(start, start + batch.num_rows)
             if select is not None:
                 kept = select(batch).nonzero()[0]
                 batch, numbers = batch.take(kept), [numbers[i] for i in kept]
@@ -97,6 +110,20 @@ def parquet_batches(
             yield RowBatch(columns, where, {}, numbers[0])
     except (pa.ArrowException, ValueError) as error:
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+
+
+def _groups_of(metadata, rows: range) -> tuple[list[int], int]:
+    """The row groups that hold `rows`, and the number (from 1) of the first one's first
+    row."""
+    groups, first, start = [], 1, 0
+    for group in range(metadata.num_row_groups):
+        end = start + metadata.row_group(group).num_rows
+        if start < rows.stop and end > rows.start:
+            if not groups:
+                first = start + 1
+            groups.append(group)
+        start = end
+    return groups, first
 
 
 def _values(column, name: str):

@@ -112,14 +112,14 @@ def _all_batches(paths: list[Path]) -> Iterator[RowBatch]:
 
 
 # Big inputs are read by all cores: JSON lines files in ranges of lines, Parquet files in
-# ranges of row groups. Smaller inputs are not worth starting processes for.
+# ranges of rows. Smaller inputs are not worth starting processes for.
 PARALLEL_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class _Part:
-    """Lines [start, end) (byte offsets) of a JSON lines file, or row groups [start, end) of
-    a Parquet file; its first line or row is numbered `line`."""
+    """Lines [start, end) (byte offsets) of a JSON lines file, or rows [start, end) (from 0)
+    of a Parquet file; its first line or row is numbered `line`."""
 
     path: Path
     start: int
@@ -166,18 +166,17 @@ def _parts(paths: list[Path]) -> list[_Part]:
 
 
 def _parquet_parts(path: Path, pieces: int) -> list[_Part]:
-    """Up to `pieces` ranges of whole row groups with about the same number of rows."""
-    metadata = parquet_file(path).metadata
-    rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    total = sum(rows)
-    parts, start, line, taken = [], 0, 1, 0
-    for group, count in enumerate(rows):
-        taken += count
-        if taken * pieces >= total * (len(parts) + 1) or group == len(rows) - 1:
-            parts.append(_Part(path, start, group + 1, line, PARQUET))
-            line += sum(rows[start : group + 1])
-            start = group + 1
-    return parts
+    """`pieces` ranges of about the same number of rows (a row group may be split: the
+    reader of its second half decodes and skips the first, which costs little next to
+    reading the rows)."""
+    rows = parquet_file(path).metadata.num_rows
+    ends = [rows * (i + 1) // pieces for i in range(pieces)]
+    starts = [0, *ends[:-1]]
+    return [
+        _Part(path, start, end, start + 1, PARQUET)
+        for start, end in zip(starts, ends, strict=True)
+        if end > start
+    ]
 
 
 def _count_lines(handle, size: int) -> int:
@@ -194,8 +193,7 @@ def _count_lines(handle, size: int) -> int:
 def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     problems: list[str] = []
     if part.kind == PARQUET:
-        groups = range(part.start, part.end)
-        batches = parquet_batches(part.path, groups, first=part.line)
+        batches = parquet_batches(part.path, rows=range(part.start, part.end))
         return series_from_batches(batches, problems), problems
     with open(part.path, "rb") as handle:
         handle.seek(part.start)

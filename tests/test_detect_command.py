@@ -76,3 +76,21 @@ def test_unknown_technique_and_bad_arguments_are_usage_errors(tmp_path, capsys):
 def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["detect", str(tmp_path / "missing.jsonl")]) == 1
     assert "missing.jsonl" in capsys.readouterr().err
+
+
+def test_a_fleet_shared_out_to_processes_gives_the_same_detections(tmp_path, monkeypatch):
+    from alerting.data.rows import read_series
+    from alerting.detect import fleet
+    from alerting.detect.registry import get_technique, parse_args
+
+    path, _ = write_rows(tmp_path)
+    series, _ = read_series([path])
+    technique = get_technique("cdf_squared")
+    args = parse_args(technique, []).values
+    alone = fleet.detect_all(series, technique, args)
+    monkeypatch.setattr(fleet, "PARALLEL_SERIES", 2)
+    monkeypatch.setattr(fleet.os, "cpu_count", lambda: 3)
+    shared = fleet.detect_all(series, technique, args, as_of=None)
+    assert alone and [f.to_json() for f in shared] == [f.to_json() for f in alone]
+    assert [f.key for f in shared] == sorted(f.key for f in shared)
+    assert fleet._FORKED is None

@@ -74,15 +74,14 @@ def row(day: int, hist, hour: int = 3, **extra) -> dict:
     }
 
 
-def both_ways(rows: list[dict], monkeypatch, arrow: bool) -> tuple:
-    """(series, problems) with the bulk parse, then with the row-by-row parse only; with
-    `arrow`, the histogram texts come as a pyarrow array (as from Parquet)."""
+def both_ways(rows: list[dict], monkeypatch) -> tuple:
+    """(series, problems) with the bulk parse, then with the row-by-row parse only; the
+    histogram texts come as a pyarrow array (as from Parquet)."""
 
     def batch():
         made = batch_of_rows([dict(r) for r in rows])
-        if arrow:
-            texts = made.columns["non_norm_histogram"]
-            made.columns["non_norm_histogram"] = pa.array(texts, pa.string())
+        texts = made.columns["non_norm_histogram"]
+        made.columns["non_norm_histogram"] = pa.array(texts, pa.string())
         return made
 
     results = []
@@ -120,8 +119,7 @@ def test_each_text_is_plain_or_left_to_the_row_parse(text, plain):
         assert parsed.counts.tolist() == list(hist.values())
 
 
-@pytest.mark.parametrize("arrow", [False, True])
-def test_mixed_texts_give_the_series_and_problems_of_the_row_parse(monkeypatch, arrow):
+def test_mixed_texts_give_the_series_and_problems_of_the_row_parse(monkeypatch):
     rows = [row(day, text) for day, (text, _) in enumerate(TEXTS)]
     rows += [row(day, '{"1":5,"2":1}', hour=9) for day in range(len(TEXTS))]  # 2nd build
     rows.append(row(3, None, histogram='{"1": 0.25}'))  # normalized, weighted
@@ -130,35 +128,30 @@ def test_mixed_texts_give_the_series_and_problems_of_the_row_parse(monkeypatch, 
     rows.append({**row(6, '{"1":1}', hour=11), "os": ["x"]})  # a series column: no text
     rows.append({**row(7, '{"1":1}', hour=12), "build_id": "2025"})
     rows.append({**row(8, '{"1":1}', hour=13), "metric": None})
-    bulk, by_row = both_ways(rows, monkeypatch, arrow)
+    bulk, by_row = both_ways(rows, monkeypatch)
     assert_same(bulk, by_row)
     assert len(by_row[1]) > 10 and len(by_row[0]) == 1
 
 
-def test_values_that_are_not_texts_are_left_to_the_row_parse(monkeypatch):
-    rows = [row(0, '{"1":1}'), row(1, {"1": 2}), row(2, 5), row(3, '{"2":3}'), row(4, None)]
-    assert_same(*both_ways(rows, monkeypatch, arrow=False))
-    values, parsed = parsed_column([r["non_norm_histogram"] for r in rows], 10)
-    assert values == [PARSED, {"1": 2}, 5, PARSED, None]
-    assert parsed.lengths.tolist() == [1, 0, 0, 1, 0]
+def test_only_an_array_of_texts_is_parsed_in_bulk():
+    values = ['{"1":1}', {"1": 2}, 5, None]
+    assert parsed_column(values, 10) == (values, None)
+    values, parsed = parsed_column(pa.array(['{"1":1}', None, '{"1":"x"}', '{"2":3}']), 10)
+    assert values == [PARSED, None, '{"1":"x"}', PARSED]
+    assert parsed.lengths.tolist() == [1, 0, 0, 1]
 
 
 def test_a_row_over_the_bucket_limit_is_named_as_before(monkeypatch):
     monkeypatch.setattr(flatten_module, "MAX_ROW_BUCKETS", 3)
     rows = [row(0, '{"1":1,"2":2,"3":3}'), row(1, '{"1":1,"2":2,"3":3,"4":4}')]
-    bulk, by_row = both_ways(rows, monkeypatch, arrow=True)
+    bulk, by_row = both_ways(rows, monkeypatch)
     assert_same(bulk, by_row)
     assert by_row[1] == ["row 2: 4 buckets; at most 3 a row"]
 
 
-def test_a_text_that_is_no_utf8_is_left_to_the_row_parse(monkeypatch):
-    rows = [row(0, '{"1":1}'), row(1, '{"1":"\ud800"}')]
-    assert_same(*both_ways(rows, monkeypatch, arrow=False))
-
-
 def test_a_batch_without_a_plain_text_and_one_of_only_empty_ones(monkeypatch):
-    assert_same(*both_ways([row(0, '{"1":1.5}')], monkeypatch, arrow=True))
-    assert_same(*both_ways([row(0, "{}"), row(1, "{ }")], monkeypatch, arrow=True))
+    assert_same(*both_ways([row(0, '{"1":1.5}')], monkeypatch))
+    assert_same(*both_ways([row(0, "{}"), row(1, "{ }")], monkeypatch))
 
 
 keys = st.one_of(
@@ -183,7 +176,7 @@ def histogram_texts(draw) -> str:
     return text
 
 
-@given(st.lists(histogram_texts(), min_size=1, max_size=12), st.booleans())
+@given(st.lists(histogram_texts(), min_size=1, max_size=12))
 @settings(
     max_examples=150,
     derandomize=True,
@@ -191,10 +184,10 @@ def histogram_texts(draw) -> str:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-def test_any_texts_give_what_the_row_parse_gives(monkeypatch, texts, arrow):
+def test_any_texts_give_what_the_row_parse_gives(monkeypatch, texts):
     with monkeypatch.context() as patch:
         rows = [row(i // 3, text, hour=i % 3) for i, text in enumerate(texts)]
-        assert_same(*both_ways(rows, patch, arrow))
+        assert_same(*both_ways(rows, patch))
 
 
 def test_an_empty_batch_of_texts():
@@ -205,14 +198,11 @@ def test_an_empty_batch_of_texts():
 def test_reading_does_not_import_pandas(tmp_path):
     """pandas costs a third of a second to import; `pyarrow.array` and `to_numpy` would."""
     rows = [row(0, '{"1":1}'), row(1, '{"1":"x"}'), row(2, None), row(3, '{"2":2}')]
-    jsonl = tmp_path / "rows.jsonl"
-    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     parquet = tmp_path / "rows.parquet"
     pa.parquet.write_table(pa.Table.from_pylist(rows), parquet)
     code = (
         "import sys; from alerting.data.rows import read_series; "
-        f"read_series([{str(jsonl)!r}]); read_series([{str(parquet)!r}]); "
-        "print('pandas' in sys.modules)"
+        f"read_series([{str(parquet)!r}]); print('pandas' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr

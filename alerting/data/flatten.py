@@ -1,11 +1,11 @@
 """Rows of a batch -> the accepted rows and their bucket entries as flat arrays.
 
-The plain histogram texts of the batch (digit keys, integer counts: nearly all) are parsed
-first, all at once (`plain_histograms`). Each row is then looked at once, in a loop over
-plain lists that does only what needs a row: pull out its fields, parse its histogram text
-if that is not done yet, look up its series and its set of keys. The checks of every build
-id, bucket key and count are then done on arrays for the whole batch, and a bad row is named
-once, for the first thing wrong with it.
+When the reader hands the histogram texts over as an array (Parquet), the plain ones (digit
+keys, integer counts: nearly all) are parsed first, all at once (`plain_histograms`). Each
+row is then looked at once, in a loop over plain lists that does only what needs a row: pull
+out its fields, parse its histogram text if that is not done yet, look up its series and its
+set of keys. The checks of every build id, bucket key and count are then done on arrays for
+the whole batch, and a bad row is named once, for the first thing wrong with it.
 """
 
 from __future__ import annotations

@@ -157,35 +157,21 @@ PARSED = _Parsed()
 
 def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | None]:
     """A batch's histogram texts (a list of values, or a pyarrow string array) as a list in
-    which each plain histogram is PARSED, and the entries of those (None: nothing parsed)."""
-    if not isinstance(column, list):
-        parsed = parse_plain(column, max_entries)
-        if parsed is None or not parsed.plain.any():
-            return column.to_pylist(), None
-        values = [PARSED] * len(column)
-        others = np.flatnonzero(~parsed.plain)
-        if len(others):
-            texts = column.take(_arrow_numbers(others)).to_pylist()
-            for i, text in zip(others.tolist(), texts, strict=True):
-                values[i] = text
-        return values, parsed
-    at = [i for i, value in enumerate(column) if type(value) is str]
-    if not at:
+    which each plain histogram is PARSED, and the entries of those (None: nothing parsed).
+    Only an array is parsed in bulk: texts that are Python objects already (from JSON lines)
+    would have to be copied into one, and pyarrow imported, for about what that saves."""
+    if isinstance(column, list):
         return column, None
-    texts = _arrow_texts(column if len(at) == len(column) else [column[i] for i in at])
-    if texts is None:
-        return column, None
-    parsed = parse_plain(texts, max_entries)
+    parsed = parse_plain(column, max_entries)
     if parsed is None or not parsed.plain.any():
-        return column, None
-    if len(at) < len(column):  # per row of the batch: rows without a text are not plain
-        plain = np.zeros(len(column), dtype=bool)
-        lengths = np.zeros(len(column), dtype=np.int64)
-        plain[at], lengths[at] = parsed.plain, parsed.lengths
-        starts = np.cumsum(lengths) - lengths
-        parsed = PlainHistograms(plain, starts, lengths, parsed.keys, parsed.counts)
-    marks = parsed.plain.tolist()
-    return [PARSED if mark else value for mark, value in zip(marks, column, strict=True)], parsed
+        return column.to_pylist(), None
+    values = [PARSED] * len(column)
+    others = np.flatnonzero(~parsed.plain)
+    if len(others):
+        texts = column.take(_arrow_numbers(others)).to_pylist()
+        for i, text in zip(others.tolist(), texts, strict=True):
+            values[i] = text
+    return values, parsed
 
 
 def distinct(values: np.ndarray) -> tuple[list[int], np.ndarray]:
@@ -231,22 +217,3 @@ def _arrow_bools(values: np.ndarray):
 
     bits = np.packbits(values, bitorder="little")
     return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
-
-
-def _arrow_texts(texts: list[str]):
-    """Python texts as a pyarrow string array; None if one is no UTF-8 (a lone surrogate)."""
-    import pyarrow as pa
-
-    joined = "".join(texts)
-    try:
-        data = joined.encode()
-    except UnicodeEncodeError:
-        return None
-    if len(data) == len(joined):  # ASCII: a character is a byte
-        sizes = np.fromiter(map(len, texts), np.int64, len(texts))
-    else:
-        sizes = np.fromiter((len(t.encode()) for t in texts), np.int64, len(texts))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.large_string(), len(texts), buffers)

@@ -67,10 +67,13 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     parts = _parts(paths)
     workers = min(len(parts), os.cpu_count() or 1)
     if workers > 1:
-        # This process reads the first part itself instead of waiting idle for the others.
+        # This process reads the last part itself instead of waiting idle for the others: a
+        # worker pays for starting, the last part of a Parquet file for skipping the start
+        # of a row group it shares with the part before.
         with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-            others = pool.map(_load_part, parts[1:])
-            results = [_load_part(parts[0]), *others]
+            others = pool.map(_load_part, parts[:-1])
+            mine = _load_part(parts[-1])
+            results = [*others, mine]
         problems = [problem for _, part_problems in results for problem in part_problems]
         series = merge_series((part for part, _ in results), problems)
     else:

@@ -49,6 +49,9 @@ TEXTS = [
     ('{"1":null}', False),
     ('{"1":2,}', False),
     ('{"1":2}{"3":4}', False),
+    ('{"1":2}\n{"3":4}', False),  # the grammar holds for the whole text, not a line
+    ('{"1":2}\nx', False),
+    ('x\n{"1":2}', False),
     ('{"1":2}x', False),
     ("\f{}", False),  # no JSON whitespace
     ('{"1":2', False),

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alerting.data.arrow_arrays import arrow_bools, arrow_numbers, numpy_bools, numpy_numbers
+
 # At most 18 digits: the number fits 64 bits (and converts to float as Python's would); a
 # longer one is left to the row-by-row parse. Counts without leading zeros, as JSON wants.
 _SPACE = "[ \t\n\r]*"  # JSON's whitespace
@@ -62,11 +64,11 @@ def parse_plain(texts, max_entries: int) -> PlainHistograms | None:
     matched = pc.match_substring_regex(texts, PLAIN_GRAMMAR)
     if matched.null_count:  # null texts: not plain
         matched = pc.and_kleene(matched, pc.is_valid(texts))
-    plain = _numpy_bools(matched)
+    plain = numpy_bools(matched)
     lengths = np.zeros(len(texts), dtype=np.int64)
     keys = counts = np.zeros(0, dtype=np.uint64)
     if plain.any():
-        chosen = texts if plain.all() else texts.filter(_arrow_bools(plain))
+        chosen = texts if plain.all() else texts.filter(arrow_bools(plain))
         found = _entries(_lines(chosen), len(chosen))
         if found is None:  # not expected: the grammar promises numbers
             plain[:] = False
@@ -112,8 +114,8 @@ def _entries(lines: bytes, texts: int) -> tuple[np.ndarray, np.ndarray] | None:
         ).column("n")
     except pa.ArrowInvalid:
         return None
-    empty = np.flatnonzero(np.concatenate([~_numpy_bools(pc.is_valid(c)) for c in column.chunks]))
-    numbers = np.concatenate([_numpy_numbers(pc.drop_null(c), np.uint64) for c in column.chunks])
+    empty = np.flatnonzero(np.concatenate([~numpy_bools(pc.is_valid(c)) for c in column.chunks]))
+    numbers = np.concatenate([numpy_numbers(pc.drop_null(c), np.uint64) for c in column.chunks])
     # Numbers after each empty line: 2n for a text of n entries, 0 twice for an empty text
     # (so a run of zeros has an even length: its first, third, ... zero is a text).
     after = np.diff(empty, append=len(column)) - 1
@@ -168,7 +170,7 @@ def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | Non
     values = [PARSED] * len(column)
     others = np.flatnonzero(~parsed.plain)
     if len(others):
-        texts = column.take(_arrow_numbers(others)).to_pylist()
+        texts = column.take(arrow_numbers(others)).to_pylist()
         for i, text in zip(others.tolist(), texts, strict=True):
             values[i] = text
     return values, parsed
@@ -179,41 +181,9 @@ def distinct(values: np.ndarray) -> tuple[list[int], np.ndarray]:
     index of its own among them: by hashing, much faster than sorting (`numpy.unique`)."""
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(_arrow_numbers(values))
-    return encoded.dictionary.to_pylist(), _numpy_numbers(encoded.indices, np.int32)
+    encoded = pc.dictionary_encode(arrow_numbers(values))
+    return encoded.dictionary.to_pylist(), numpy_numbers(encoded.indices, np.int32)
 
 
 # Arrays go between numpy and pyarrow through their buffers: `pyarrow.array` and `to_numpy`
 # would import pandas (a third of a second) on their first call.
-
-
-def _numpy_numbers(array, dtype) -> np.ndarray:
-    """A pyarrow array of numbers without nulls as a numpy view."""
-    if not len(array):
-        return np.zeros(0, dtype=dtype)
-    values = np.frombuffer(array.buffers()[1], dtype=dtype)
-    return values[array.offset : array.offset + len(array)]
-
-
-def _numpy_bools(array) -> np.ndarray:
-    """A pyarrow array of booleans without nulls as numpy booleans."""
-    if not len(array):
-        return np.zeros(0, dtype=bool)
-    bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    count = array.offset + len(array)
-    return np.unpackbits(bits, count=count, bitorder="little")[array.offset :].view(bool)
-
-
-def _arrow_numbers(values: np.ndarray):
-    import pyarrow as pa
-
-    values = np.ascontiguousarray(values)
-    kind = pa.from_numpy_dtype(values.dtype)
-    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
-
-
-def _arrow_bools(values: np.ndarray):
-    import pyarrow as pa
-
-    bits = np.packbits(values, bitorder="little")
-    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])

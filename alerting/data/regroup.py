@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alerting.data.arrow_arrays import arrow_numbers, arrow_strings, numpy_bools, numpy_numbers
 from alerting.data.parquet_rows import parquet_file
 from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER
 from alerting.data.row_index import NO_METRIC, PARQUET, FileIndex, Slice, slices_for
@@ -90,6 +91,10 @@ def _one_pass(
     names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
     writers: dict[int, pq.ParquetWriter] = {}
     paths: dict[int, Path] = {}
+    metrics = [metric for metric in unit_of if metric != NO_METRIC]
+    # The unit of each metric, then -1 for a metric of no unit.
+    lookup = np.array([unit_of[metric] for metric in metrics] + [-1], dtype=np.int64)
+    value_set, orphans = arrow_strings(metrics), unit_of.get(NO_METRIC, -1)
     number = 1 + sum(parquet.metadata.row_group(g).num_rows for g in range(groups.start))
     # Row group by row group: one reader over many groups holds on to what it decoded.
     batches = itertools.chain.from_iterable(
@@ -98,8 +103,8 @@ def _one_pass(
     )
     try:
         for batch in batches:
-            units = _units_of(batch, unit_of)
-            numbers = pa.array(np.arange(number, number + batch.num_rows, dtype=np.int64))
+            units = _units_of(batch, value_set, lookup, orphans)
+            numbers = arrow_numbers(np.arange(number, number + batch.num_rows, dtype=np.int64))
             number += batch.num_rows
             batch = pa.RecordBatch.from_arrays(
                 [*batch.columns, numbers], names=[*batch.schema.names, ROW_NUMBER]
@@ -113,19 +118,19 @@ def _one_pass(
                         writers[u] = pq.ParquetWriter(
                             paths[u], batch.schema, write_statistics=False
                         )
-                    writers[u].write_batch(batch.take(pa.array(order[lo:hi])))
+                    writers[u].write_batch(batch.take(arrow_numbers(order[lo:hi])))
     finally:
         for writer in writers.values():
             writer.close()
     return paths
 
 
-def _units_of(batch, unit_of: dict[str, int]) -> np.ndarray:
-    """The unit of each row of a record batch by its metric (-1: a metric of no unit)."""
+def _units_of(batch, metrics, lookup: np.ndarray, orphans: int) -> np.ndarray:
+    """The unit of each row of a record batch by its metric: `lookup[i]` for `metrics[i]`
+    (an Arrow string array), `orphans` for a row without a usable metric, -1 for others."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    orphans = unit_of.get(NO_METRIC, -1)
     field = batch.schema.get_field_index("metric")
     kind = batch.schema.types[field] if field >= 0 else None
     if kind is not None and pa.types.is_dictionary(kind):
@@ -134,12 +139,14 @@ def _units_of(batch, unit_of: dict[str, int]) -> np.ndarray:
         column = batch.column(field)
     if kind is None or not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return np.full(batch.num_rows, orphans)  # no row here has a usable metric
-    metrics = [m for m in unit_of if m != NO_METRIC]
-    found = pc.index_in(column, value_set=pa.array(metrics, pa.string()))
-    lookup = np.array([unit_of[m] for m in metrics] + [-1], dtype=np.int64)
-    units = lookup[pc.fill_null(found, len(metrics)).to_numpy(zero_copy_only=False)]
-    empty = pc.fill_null(pc.equal(column, ""), True).to_numpy(zero_copy_only=False)
-    units[empty] = orphans
+    # (Arrays read through their buffers, nulls from their validity: comparing with a
+    # Python value would import pandas.)
+    found = pc.index_in(column, value_set=metrics)
+    places = numpy_numbers(found, np.int32).copy()
+    places[~numpy_bools(pc.is_valid(found))] = len(metrics)
+    units = lookup[places]
+    empty = numpy_numbers(pc.binary_length(column), np.int32) == 0
+    units[empty | ~numpy_bools(pc.is_valid(column))] = orphans
     return units
 
 

@@ -77,14 +77,16 @@ def row(day: int, hist, hour: int = 3, **extra) -> dict:
     }
 
 
-def both_ways(rows: list[dict], monkeypatch) -> tuple:
+def both_ways(rows: list[dict], monkeypatch, form: str = "array") -> tuple:
     """(series, problems) with the bulk parse, then with the row-by-row parse only; the
-    histogram texts come as a pyarrow array (as from Parquet)."""
+    histogram texts come as a pyarrow array (as from Parquet) or as a list of Python values
+    (as from JSON lines)."""
 
     def batch():
         made = batch_of_rows([dict(r) for r in rows])
         texts = made.columns["non_norm_histogram"]
-        made.columns["non_norm_histogram"] = pa.array(texts, pa.string())
+        if form == "array":
+            made.columns["non_norm_histogram"] = pa.array(texts, pa.string())
         return made
 
     results = []
@@ -122,7 +124,8 @@ def test_each_text_is_plain_or_left_to_the_row_parse(text, plain):
         assert parsed.counts.tolist() == list(hist.values())
 
 
-def test_mixed_texts_give_the_series_and_problems_of_the_row_parse(monkeypatch):
+@pytest.mark.parametrize("form", ["array", "list"])
+def test_mixed_texts_give_the_series_and_problems_of_the_row_parse(monkeypatch, form):
     rows = [row(day, text) for day, (text, _) in enumerate(TEXTS)]
     rows += [row(day, '{"1":5,"2":1}', hour=9) for day in range(len(TEXTS))]  # 2nd build
     rows.append(row(3, None, histogram='{"1": 0.25}'))  # normalized, weighted
@@ -131,17 +134,25 @@ def test_mixed_texts_give_the_series_and_problems_of_the_row_parse(monkeypatch):
     rows.append({**row(6, '{"1":1}', hour=11), "os": ["x"]})  # a series column: no text
     rows.append({**row(7, '{"1":1}', hour=12), "build_id": "2025"})
     rows.append({**row(8, '{"1":1}', hour=13), "metric": None})
-    bulk, by_row = both_ways(rows, monkeypatch)
+    if form == "list":  # texts as JSON lines give them, and other values
+        rows = [r for r in rows if r["non_norm_histogram"] != "é"]
+        rows.append(row(9, {"1": 2}, hour=14))
+        rows.append(row(10, 5, hour=15))
+    bulk, by_row = both_ways(rows, monkeypatch, form)
     assert_same(bulk, by_row)
     assert len(by_row[1]) > 10 and len(by_row[0]) == 1
 
 
-def test_only_an_array_of_texts_is_parsed_in_bulk():
-    values = ['{"1":1}', {"1": 2}, 5, None]
-    assert parsed_column(values, 10) == (values, None)
+def test_texts_in_an_array_or_a_list_are_parsed_in_bulk_other_values_kept():
     values, parsed = parsed_column(pa.array(['{"1":1}', None, '{"1":"x"}', '{"2":3}']), 10)
     assert values == [PARSED, None, '{"1":"x"}', PARSED]
     assert parsed.lengths.tolist() == [1, 0, 0, 1]
+    values, parsed = parsed_column(['{"1":1}', {"1": 2}, 5, None, '{"2":3}'], 10)
+    assert values == [PARSED, {"1": 2}, 5, None, PARSED]
+    assert parsed.lengths.tolist() == [1, 0, 0, 0, 1]
+    # A text that is not ASCII: its bytes are not where its characters are; none in bulk.
+    values = ['{"1":1}', '{"é":1}', '{"2":3}']
+    assert parsed_column(values, 10) == (values, None)
 
 
 def test_a_row_over_the_bucket_limit_is_named_as_before(monkeypatch):
@@ -188,9 +199,10 @@ def histogram_texts(draw) -> str:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_any_texts_give_what_the_row_parse_gives(monkeypatch, texts):
-    with monkeypatch.context() as patch:
-        rows = [row(i // 3, text, hour=i % 3) for i, text in enumerate(texts)]
-        assert_same(*both_ways(rows, patch))
+    rows = [row(i // 3, text, hour=i % 3) for i, text in enumerate(texts)]
+    for form in ("array", "list"):
+        with monkeypatch.context() as patch:
+            assert_same(*both_ways(rows, patch, form))
 
 
 def test_an_empty_batch_of_texts():
@@ -201,11 +213,12 @@ def test_an_empty_batch_of_texts():
 def test_reading_does_not_import_pandas(tmp_path):
     """pandas costs a third of a second to import; `pyarrow.array` and `to_numpy` would."""
     rows = [row(0, '{"1":1}'), row(1, '{"1":"x"}'), row(2, None), row(3, '{"2":2}')]
-    parquet = tmp_path / "rows.parquet"
+    parquet, lines = tmp_path / "rows.parquet", tmp_path / "rows.jsonl"
     pa.parquet.write_table(pa.Table.from_pylist(rows), parquet)
+    lines.write_text("".join(json.dumps(r) + "\n" for r in rows))
     code = (
         "import sys; from alerting.data.rows import read_series; "
-        f"read_series([{str(parquet)!r}]); print('pandas' in sys.modules)"
+        f"read_series([{str(parquet)!r}, {str(lines)!r}]); print('pandas' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr

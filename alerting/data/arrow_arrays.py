@@ -45,10 +45,17 @@ def arrow_bools(values: np.ndarray):
 
 def arrow_strings(values: list[str]):
     """A pyarrow string array of `values` (no nulls)."""
+    data = [value.encode() for value in values]
+    lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+    return arrow_strings_joined(b"".join(data), lengths)
+
+
+def arrow_strings_joined(data: bytes, lengths: np.ndarray):
+    """A pyarrow string array of the texts whose UTF-8 bytes, one after the other, are
+    `data` (under 2 GiB), `lengths` bytes each."""
     import pyarrow as pa
 
-    data = [value.encode() for value in values]
-    offsets = np.zeros(len(data) + 1, dtype=np.int32)
-    np.cumsum([len(item) for item in data], out=offsets[1:])
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
-    return pa.Array.from_buffers(pa.string(), len(data), buffers)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(lengths), buffers)

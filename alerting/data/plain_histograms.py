@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alerting.data.arrow_arrays import arrow_bools, arrow_numbers, numpy_bools, numpy_numbers
+from alerting.data.arrow_arrays import (
+    arrow_bools,
+    arrow_numbers,
+    arrow_strings_joined,
+    numpy_bools,
+    numpy_numbers,
+)
 
 # At most 18 digits: the number fits 64 bits (and converts to float as Python's would); a
 # longer one is left to the row-by-row parse. Counts without leading zeros, as JSON wants.
@@ -159,11 +165,9 @@ PARSED = _Parsed()
 
 def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | None]:
     """A batch's histogram texts (a list of values, or a pyarrow string array) as a list in
-    which each plain histogram is PARSED, and the entries of those (None: nothing parsed).
-    Only an array is parsed in bulk: texts that are Python objects already (from JSON lines)
-    would have to be copied into one, and pyarrow imported, for about what that saves."""
+    which each plain histogram is PARSED, and the entries of those (None: nothing parsed)."""
     if isinstance(column, list):
-        return column, None
+        return _parsed_list(column, max_entries)
     parsed = parse_plain(column, max_entries)
     if parsed is None or not parsed.plain.any():
         return column.to_pylist(), None
@@ -174,6 +178,23 @@ def parsed_column(column, max_entries: int) -> tuple[list, PlainHistograms | Non
         for i, text in zip(others.tolist(), texts, strict=True):
             values[i] = text
     return values, parsed
+
+
+def _parsed_list(column: list, max_entries: int) -> tuple[list, PlainHistograms | None]:
+    """`parsed_column` of texts that are Python values already (from JSON lines): joined
+    into one array through its buffers (texts that are not text join as empty ones, which
+    are not plain), unless a text is not ASCII (its bytes would not be where its characters
+    are: then none is parsed in bulk)."""
+    texts = [value if type(value) is str else "" for value in column]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    data = "".join(texts).encode()
+    if len(data) != int(lengths.sum()) or len(data) >= 2**31:
+        return column, None
+    parsed = parse_plain(arrow_strings_joined(data, lengths), max_entries)
+    if parsed is None or not parsed.plain.any():
+        return column, None
+    plain = parsed.plain.tolist()
+    return [PARSED if p else value for p, value in zip(plain, column, strict=True)], parsed
 
 
 def distinct(values: np.ndarray) -> tuple[list[int], np.ndarray]:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from alerting.data import row_index
 from alerting.data.generator import generate
 from alerting.data.row_index import NO_METRIC, index_files, read_slices, slices_for
 from alerting.data.rows import read_series
@@ -69,3 +70,31 @@ def test_read_by_metric_is_read_whole(tmp_path, kind):
     for key, s in series.items():
         np.testing.assert_array_equal(s.counts, whole[key].counts)
         assert s.build_ids == whole[key].build_ids and s.start == whole[key].start
+
+
+def test_a_big_file_indexed_by_ranges_of_lines_is_indexed_as_in_one_go(tmp_path, monkeypatch):
+    lines = []
+    for i in range(300):
+        metric = f"m{i // 7 % 5}"
+        if i % 50 == 49:
+            lines.append("")
+        elif i % 61 == 0:
+            lines.append('{"metric": "odd\\u0041", "x": 1}')  # read by parsing the line
+        else:
+            lines.append(json.dumps({"metric": metric, "build_id": str(i)}))
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    whole = row_index._places_in(path, 0, path.stat().st_size, 1)[0]
+    monkeypatch.setattr(row_index, "PARALLEL_BYTES", 1)
+    for cores in (2, 3, 7):
+        monkeypatch.setattr(row_index.os, "cpu_count", lambda cores=cores: cores)
+        ranged = row_index._json_line_places(path)
+        assert list(ranged) == list(whole)
+        for metric, spans in ranged.items():
+            joined = []  # a run across two ranges is two spans: join them to compare
+            for start, end, line in spans:
+                if joined and joined[-1][1] == start:
+                    joined[-1] = (joined[-1][0], end, joined[-1][2])
+                else:
+                    joined.append((start, end, line))
+            assert joined == whole[metric]

@@ -9,8 +9,10 @@ are gathered under `NO_METRIC`, so they are still read once and reported.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +23,11 @@ from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file
 from alerting.data.row_batch import PROBLEM, RowBatch, batches_of_rows
 from alerting.data.rows import (
     JSON_LINES,
+    PARALLEL_BYTES,
     PARQUET,
     TOO_LONG,
     binary_lines,
+    bounded_line,
     bounded_lines,
     existing_files,
     file_kind,
@@ -132,25 +136,68 @@ def _slice_lines(part: Slice, handle) -> Iterator[dict]:
 
 
 def _json_line_places(path: Path) -> dict[str, list[Span]]:
-    """Runs of consecutive lines of one metric; blank lines join the run they follow."""
+    """Runs of consecutive lines of one metric; blank lines join the run they follow. A big
+    file is indexed by every core, a range of lines each (a run across two ranges is two)."""
+    size = path.stat().st_size
+    starts = _line_starts(path, size, (os.cpu_count() or 1) if size >= PARALLEL_BYTES else 1)
+    ranges = list(zip(starts, [*starts[1:], size], strict=True))
+    # Lines are numbered from 2 in every range but the first, so that only the file's first
+    # line is read as a first line; the numbers are made the file's own after.
+    bases = [1] + [2] * (len(ranges) - 1)
+    if len(ranges) == 1:
+        found = [_places_in(path, 0, size, 1)]
+    else:
+        with ProcessPoolExecutor(max_workers=len(ranges)) as pool:
+            lows, highs = zip(*ranges, strict=True)
+            found = list(pool.map(_places_in, [path] * len(ranges), lows, highs, bases))
+    places: dict[str, list[Span]] = {}
+    first = 1  # the file's number of each range's first line
+    for (part, lines), base in zip(found, bases, strict=True):
+        for metric, spans in part.items():
+            places.setdefault(metric, []).extend((a, b, n - base + first) for a, b, n in spans)
+        first += lines
+    return places
+
+
+def _line_starts(path: Path, size: int, pieces: int) -> list[int]:
+    """Where `pieces` ranges of about the same size, each starting at a line, start."""
+    starts = [0]
+    with open(path, "rb") as handle:
+        for i in range(1, pieces):
+            handle.seek(max(starts[-1], size * i // pieces))
+            if bounded_line(handle, TOO_LONG) is None:  # to the start of the next line
+                break
+            if handle.tell() < size and handle.tell() > starts[-1]:
+                starts.append(handle.tell())
+    return starts
+
+
+def _places_in(path: Path, start: int, end: int, base: int) -> tuple[dict[str, list[Span]], int]:
+    """The runs of the lines in bytes [start, end) of a file, numbered from `base`, and how
+    many lines there are."""
     places: dict[str, list[Span]] = {}
     run: list[int] | None = None  # [start, end, first line] of the current run
     metric = None
-    offset = 0
+    offset = start
+    number = base - 1
     with open(path, "rb") as handle:
-        for number, line in enumerate(bounded_lines(handle, TOO_LONG), start=1):
-            end = handle.tell() if line is TOO_LONG else offset + len(line)
+        handle.seek(start)
+        for number, line in enumerate(bounded_lines(handle, TOO_LONG), start=base):
+            if offset >= end:
+                number -= 1
+                break
+            stop = handle.tell() if line is TOO_LONG else offset + len(line)
             blank = line is not TOO_LONG and not line.strip()
             if not blank or run is None:
                 found = NO_METRIC if blank else _metric_of(path, line, number)
                 if run is None or found != metric:
                     if run is not None:
                         places.setdefault(metric, []).append((run[0], run[1], run[2]))
-                    run, metric = [offset, end, number], found
-            run[1] = offset = end
+                    run, metric = [offset, stop, number], found
+            run[1] = offset = stop
     if run is not None:
         places.setdefault(metric, []).append((run[0], run[1], run[2]))
-    return places
+    return places, number - base + 1
 
 
 def _metric_of(path: Path, line: bytes, number: int) -> str:

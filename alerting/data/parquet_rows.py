@@ -39,7 +39,7 @@ def parquet_rows(
             names = [name for name in names if name in columns]
         groups = None if row_groups is None else list(row_groups)
         number = first - 1
-        for batch in parquet.iter_batches(batch_size=8192, columns=names, row_groups=groups):
+        for batch in group_batches(parquet, names, groups, 8192):
             values = [batch.column(i).to_pylist() for i in range(len(names))]
             for row_values in zip(*values, strict=True):
                 number += 1
@@ -75,15 +75,8 @@ def parquet_batches(
         if rows is not None:
             groups, first = _groups_of(parquet.metadata, rows)
         number, prefix = first, f"{name or path}:row "
-        # One thread: the decoding is a small part of the work, and threads that take turns
-        # with this one cost more CPU (and page faults) than they save.
-        batches = parquet.iter_batches(
-            batch_size=batch_rows(),
-            columns=[*names, ROW_NUMBER] if numbered else names,
-            row_groups=groups,
-            use_threads=False,
-        )
-        for batch in batches:
+        columns = [*names, ROW_NUMBER] if numbered else names
+        for batch in group_batches(parquet, columns, groups, batch_rows()):
             start, number = number, number + batch.num_rows
             if rows is not None:  # only those rows (numbered from 1 here)
                 lo = max(rows.start + 1 - start, 0)
@@ -110,6 +103,17 @@ def parquet_batches(
             yield RowBatch(columns, where, {}, numbers[0])
     except (pa.ArrowException, ValueError) as error:
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
+
+
+def group_batches(parquet, columns: list[str], groups: Iterable[int] | None, size: int):
+    """The record batches of some row groups (None: all), read one row group at a time: one
+    pyarrow reader over many row groups keeps what it decoded until it is done (gigabytes for
+    a big file). One thread: the decoding is a small part of the work, and threads that take
+    turns with this one cost more CPU (and page faults) than they save."""
+    for group in range(parquet.metadata.num_row_groups) if groups is None else groups:
+        yield from parquet.iter_batches(
+            batch_size=size, columns=columns, row_groups=[group], use_threads=False
+        )
 
 
 def _groups_of(metadata, rows: range) -> tuple[list[int], int]:

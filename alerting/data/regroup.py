@@ -9,7 +9,6 @@ problems still name the original file and row. Each batch then reads its own fil
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from alerting.data.arrow_arrays import arrow_numbers, arrow_strings, numpy_bools, numpy_numbers
-from alerting.data.parquet_rows import parquet_file
+from alerting.data.parquet_rows import group_batches, parquet_file
 from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER
 from alerting.data.row_index import NO_METRIC, PARQUET, FileIndex, Slice, slices_for
 from alerting.errors import UserError
@@ -96,13 +95,8 @@ def _one_pass(
     lookup = np.array([unit_of[metric] for metric in metrics] + [-1], dtype=np.int64)
     value_set, orphans = arrow_strings(metrics), unit_of.get(NO_METRIC, -1)
     number = 1 + sum(parquet.metadata.row_group(g).num_rows for g in range(groups.start))
-    # Row group by row group: one reader over many groups holds on to what it decoded.
-    batches = itertools.chain.from_iterable(
-        parquet.iter_batches(batch_size=16_384, columns=names, row_groups=[g], use_threads=False)
-        for g in groups
-    )
     try:
-        for batch in batches:
+        for batch in group_batches(parquet, names, groups, 16_384):
             units = _units_of(batch, value_set, lookup, orphans)
             numbers = arrow_numbers(np.arange(number, number + batch.num_rows, dtype=np.int64))
             number += batch.num_rows

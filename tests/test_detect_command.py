@@ -62,6 +62,8 @@ def test_table_output_and_another_technique(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:4] == ["metric", "os", "key", "date"]
+    assert out.splitlines()[0].split()[-3:] == ["score", "median", "p95"]  # the tail, too
+    assert "→" in out.splitlines()[2].split("  ")[-1]
 
 
 def test_unknown_technique_and_bad_arguments_are_usage_errors(tmp_path, capsys):

@@ -89,8 +89,11 @@ def _table(found) -> str:
             f.detection.technique,
             f"{f.detection.score:.1f}",
             format_change(f.detection.before.median, f.detection.after.median),
+            format_change(f.detection.before.p95, f.detection.after.p95),
         )
         for f in found
     ]
-    headers = ("metric", "os", "key", "date", "build", "dir", "technique", "score", "median")
+    # `dir` is the shift of the whole distribution: the median may move the other way when
+    # the tail moved most, which the p95 column shows.
+    headers = ("metric", "os", "key", "date", "build", "dir", "technique", "score", "median", "p95")
     return format_table(headers, rows)

@@ -2,9 +2,10 @@
 
 A batch of probes reads only the row groups holding its metrics. A file written in another
 order (by day, as an export may be) has every metric in nearly every row group, so each batch
-would decode nearly the whole file. Such a file is read once instead, and its rows written, in
-their order, to one file per batch together with each row's number in the original file, so
-problems still name the original file and row. Each batch then reads its own file.
+would decode nearly the whole file. Such a file is read once instead (by every core, a range
+of row groups each), and its rows written, in their order, to files of their own per batch
+together with each row's number in the original file, so problems still name the original
+file and row. Each batch then reads its own files.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def regroup(
 def _regroup_part(
     source: Path, unit_of: dict[str, int], units: int, folder: Path, groups: range
 ) -> dict[int, Path]:
-    """Some row groups of `source` copied unit by unit, in passes of OPEN_FILES units; their files by unit."""
+    """Some row groups of `source` copied unit by unit, in passes of OPEN_FILES units: the
+    file written for each unit."""
     import pyarrow as pa
 
     paths: dict[int, Path] = {}

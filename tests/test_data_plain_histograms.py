@@ -153,6 +153,8 @@ def test_texts_in_an_array_or_a_list_are_parsed_in_bulk_other_values_kept():
     # A text that is not ASCII: its bytes are not where its characters are; none in bulk.
     values = ['{"1":1}', '{"é":1}', '{"2":3}']
     assert parsed_column(values, 10) == (values, None)
+    values = ['{"1":1}', '{"\ud800":1}']  # a lone surrogate, as JSON may hold: no UTF-8
+    assert parsed_column(values, 10) == (values, None)
 
 
 def test_a_row_over_the_bucket_limit_is_named_as_before(monkeypatch):

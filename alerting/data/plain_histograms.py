@@ -187,7 +187,10 @@ def _parsed_list(column: list, max_entries: int) -> tuple[list, PlainHistograms 
     are: then none is parsed in bulk)."""
     texts = [value if type(value) is str else "" for value in column]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    data = "".join(texts).encode()
+    try:
+        data = "".join(texts).encode()
+    except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800"): not plain anyway
+        return column, None
     if len(data) != int(lengths.sum()) or len(data) >= 2**31:
         return column, None
     parsed = parse_plain(arrow_strings_joined(data, lengths), max_entries)

@@ -27,11 +27,11 @@ from alerting.data.rows import (
     PARQUET,
     TOO_LONG,
     binary_lines,
-    bounded_line,
     bounded_lines,
     existing_files,
     file_kind,
     json_line_rows,
+    line_starts,
 )
 from alerting.data.series import series_from_batches
 
@@ -139,7 +139,7 @@ def _json_line_places(path: Path) -> dict[str, list[Span]]:
     """Runs of consecutive lines of one metric; blank lines join the run they follow. A big
     file is indexed by every core, a range of lines each (a run across two ranges is two)."""
     size = path.stat().st_size
-    starts = _line_starts(path, size, (os.cpu_count() or 1) if size >= PARALLEL_BYTES else 1)
+    starts = line_starts(path, size, (os.cpu_count() or 1) if size >= PARALLEL_BYTES else 1)
     ranges = list(zip(starts, [*starts[1:], size], strict=True))
     # Lines are numbered from 2 in every range but the first, so that only the file's first
     # line is read as a first line; the numbers are made the file's own after.
@@ -157,19 +157,6 @@ def _json_line_places(path: Path) -> dict[str, list[Span]]:
             places.setdefault(metric, []).extend((a, b, n - base + first) for a, b, n in spans)
         first += lines
     return places
-
-
-def _line_starts(path: Path, size: int, pieces: int) -> list[int]:
-    """Where `pieces` ranges of about the same size, each starting at a line, start."""
-    starts = [0]
-    with open(path, "rb") as handle:
-        for i in range(1, pieces):
-            handle.seek(max(starts[-1], size * i // pieces))
-            if bounded_line(handle, TOO_LONG) is None:  # to the start of the next line
-                break
-            if handle.tell() < size and handle.tell() > starts[-1]:
-                starts.append(handle.tell())
-    return starts
 
 
 def _places_in(path: Path, start: int, end: int, base: int) -> tuple[dict[str, list[Span]], int]:

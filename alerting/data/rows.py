@@ -152,20 +152,28 @@ def _parts(paths: list[Path]) -> list[_Part]:
         if kind == PARQUET:
             parts += _parquet_parts(path, pieces)
             continue
+        offsets = [*line_starts(path, size, pieces), size]
         with open(path, "rb") as handle:
-            offsets = [0]
-            for i in range(1, pieces):
-                handle.seek(size * i // pieces)
-                handle.readline()  # to the start of the next line
-                offsets.append(max(offsets[-1], handle.tell()))
-            offsets.append(size)
-            handle.seek(0)
             line = 1
             for start, end in itertools.pairwise(offsets):
                 parts.append(_Part(path, start, end, line))
                 if end < size:  # the lines after the last part need no counting
                     line += _count_lines(handle, end - start)
     return parts
+
+
+def line_starts(path: Path, size: int, pieces: int) -> list[int]:
+    """Where up to `pieces` ranges of about the same size of a file of lines start, each at
+    the start of a line (a long line is read past in bounded pieces, never held whole)."""
+    starts = [0]
+    with open(path, "rb") as handle:
+        for i in range(1, pieces):
+            handle.seek(max(starts[-1], size * i // pieces))
+            if bounded_line(handle, TOO_LONG) is None:  # to the start of the next line
+                break
+            if starts[-1] < handle.tell() < size:
+                starts.append(handle.tell())
+    return starts
 
 
 def _parquet_parts(path: Path, pieces: int) -> list[_Part]:

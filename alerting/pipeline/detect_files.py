@@ -123,18 +123,20 @@ def _detect_all(
     ]
     big = sum(p.stat().st_size for p in paths) >= rows.PARALLEL_BYTES
     workers = min(len(units), os.cpu_count() or 1) if big else 1
-    regrouped = folder / "regrouped"
-    slices = slices_per_unit(indexes, [metrics for _, metrics in units], regrouped, workers)
-    tasks = [
-        (parts, configs, channels, as_of, folder / _name(i))
-        for i, (parts, (configs, _)) in enumerate(zip(slices, units, strict=True))
-    ]
-    if workers < 2:
-        done = [_read_and_detect(*task) for task in tasks]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(_read_and_detect, *zip(*tasks, strict=True)))
-    shutil.rmtree(regrouped, ignore_errors=True)  # a copy of the input, needed no more
+    regrouped = folder / "regrouped"  # copies of spread input, removed however this ends
+    try:
+        slices = slices_per_unit(indexes, [metrics for _, metrics in units], regrouped, workers)
+        tasks = [
+            (parts, configs, channels, as_of, folder / _name(i))
+            for i, (parts, (configs, _)) in enumerate(zip(slices, units, strict=True))
+        ]
+        if workers < 2:
+            done = [_read_and_detect(*task) for task in tasks]
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(_read_and_detect, *zip(*tasks, strict=True)))
+    finally:
+        shutil.rmtree(regrouped, ignore_errors=True)
     manifest = folder / MANIFEST
     manifest.with_suffix(".tmp").write_text(json.dumps(done), "utf-8")
     os.replace(manifest.with_suffix(".tmp"), manifest)

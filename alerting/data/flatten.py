@@ -23,7 +23,7 @@ from alerting.data.buildids import build_id_problem, build_times
 from alerting.data.entries import Entries, plain_number
 from alerting.data.model import SeriesKey
 from alerting.data.plain_histograms import PARSED, parsed_column
-from alerting.data.row_batch import RowBatch
+from alerting.data.row_batch import HISTOGRAM_TEXTS, RowBatch
 
 # `build_id = '*'` rows aggregate a whole version, not a build.
 VERSION_AGGREGATE = "*"
@@ -124,7 +124,7 @@ def flatten(
     row_weight: list[float] = []
     lengths: list[int] = []
     columns = batch.columns
-    hists, parsed = parsed_column(columns["non_norm_histogram"], MAX_ROW_BUCKETS)
+    hists, parsed = parsed_column(columns[HISTOGRAM_TEXTS], MAX_ROW_BUCKETS)
     entries = Entries(parsed)
     add_entries, add_parsed = entries.add, entries.parsed_rows.append
     parsed_lengths = parsed.lengths.tolist() if parsed is not None else []

@@ -23,7 +23,7 @@ HISTOGRAM_TEXTS = "non_norm_histogram"
 # The columns of a GLAM row that series are made of (readers may skip the others).
 ROW_COLUMNS = frozenset(
     ("app_id", "channel", "metric", "metric_type", "os", "metric_key", "build_id")
-    + ("non_norm_histogram", "histogram", "total_sample", "total_users")
+    + (HISTOGRAM_TEXTS, "histogram", "total_sample", "total_users")
 )
 # A row's number in the file it was copied from, in a Parquet file regrouped by metric (not a
 # GLAM column, so no clash).

@@ -61,7 +61,7 @@ def test_table_output_and_another_technique(tmp_path, capsys):
         main(["detect", str(path), "--technique", "quantile-steps", "--arg", "threshold=0.9"]) == 0
     )
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split()[:4] == ["metric", "os", "key", "date"]
+    assert out.splitlines()[0].split()[:5] == ["app", "metric", "os", "key", "date"]
     assert out.splitlines()[0].split()[-3:] == ["score", "median", "p95"]  # the tail, too
     assert "→" in out.splitlines()[2].split("  ")[-1]
 
@@ -96,3 +96,21 @@ def test_a_fleet_shared_out_to_processes_gives_the_same_detections(tmp_path, mon
     assert alone and [f.to_json() for f in shared] == [f.to_json() for f in alone]
     assert [f.key for f in shared] == sorted(f.key for f in shared)
     assert fleet._FORKED is None
+
+
+def test_the_table_names_the_app_when_the_rows_have_one(tmp_path, capsys):
+    path, _ = write_rows(tmp_path)
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert {row["app_id"] for row in rows} == {"nightly"}
+    without = tmp_path / "no-app.jsonl"
+    without.write_bytes(
+        b"".join(
+            orjson.dumps({k: v for k, v in row.items() if k != "app_id"}) + b"\n" for row in rows
+        )
+    )
+    assert main(["detect", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["app", "metric"]
+    assert len(lines) > 2 and all(line.split()[0] == "nightly" for line in lines[2:])
+    assert main(["detect", str(without)]) == 0
+    assert capsys.readouterr().out.split()[0] == "metric"

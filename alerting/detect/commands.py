@@ -78,8 +78,12 @@ def _table(found) -> str:
     from alerting.numbers import format_change
     from alerting.textable import format_table
 
+    # Which app a series is from, when the rows say (FOG build ids have 10 digits, others 14:
+    # without it a table mixing apps looks inconsistent).
+    apps = any(f.key.app_id for f in found)
     rows = [
         (
+            *((f.key.app_id or "-",) if apps else ()),
             f.key.metric,
             f.key.os,
             f.key.metric_key,
@@ -96,4 +100,4 @@ def _table(found) -> str:
     # `dir` is the shift of the whole distribution: the median may move the other way when
     # the tail moved most, which the p95 column shows.
     headers = ("metric", "os", "key", "date", "build", "dir", "technique", "score", "median", "p95")
-    return format_table(headers, rows)
+    return format_table(("app", *headers) if apps else headers, rows)

@@ -41,6 +41,13 @@ def test_a_series_column_that_is_not_text_is_a_bad_row():
     assert len(series) == 1
 
 
+def test_a_metric_that_is_not_text_is_named_as_such():
+    problems = []
+    items = located([row("2025010103"), row("2025010203", metric=7), row("2025010303", metric="")])
+    assert len(series_from_rows(items, problems)) == 1
+    assert problems == ["f.jsonl:2: metric is int, expected text", "f.jsonl:3: missing metric"]
+
+
 def test_build_ids_centuries_apart_are_refused_per_row():
     problems = []
     items = located([row("1801010103"), row("2025010103"), row("2261123123")])

@@ -94,6 +94,10 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _not_text(column: str, value: object) -> str:
+    return f"{column} is {type(value).__name__}, expected text"
+
+
 def _is_text(value: object) -> bool:
     """Absent, text, or a plain number (which names the series as its digits)."""
     return type(value) in _TEXT_TYPES
@@ -153,7 +157,8 @@ def flatten(
                 continue
             build_id = str(build_id)
         if not metric or type(metric) is not str:
-            problems.append((first + i, f"{where_of[i]}: missing metric"))
+            reason = "missing metric" if metric in (None, "") else _not_text("metric", metric)
+            problems.append((first + i, f"{where_of[i]}: {reason}"))
             continue
         weight = 1.0
         quotes = -1  # of a text without the letters of true, false or null: its quotes
@@ -194,8 +199,7 @@ def flatten(
             wrong, value = next(
                 (c, v) for c, v in zip(KEY_COLUMNS, key[1:], strict=True) if not _is_text(v)
             )
-            kind = type(value).__name__
-            problems.append((first + i, f"{where_of[i]}: {wrong} is {kind}, expected text"))
+            problems.append((first + i, f"{where_of[i]}: {_not_text(wrong, value)}"))
             continue
         code = codes.get(key)
         if code is None:

@@ -31,6 +31,7 @@ from alerting.data.parquet_rows import (
 )
 from alerting.data.row_batch import PROBLEM, ROW_COLUMNS, WHERE, RowBatch, batches_of_rows
 from alerting.data.series import series_from_batches, series_from_rows
+from alerting.data.series_transfer import SentSeries, discard, receive, send
 from alerting.errors import UserError
 
 JSON_LINES = "jsonl"
@@ -67,13 +68,7 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     parts = _parts(paths)
     workers = min(len(parts), os.cpu_count() or 1)
     if workers > 1:
-        # This process reads the last part itself instead of waiting idle for the others: a
-        # worker pays for starting, the last part of a Parquet file for skipping the start
-        # of a row group it shares with the part before.
-        with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-            others = pool.map(_load_part, parts[:-1])
-            mine = _load_part(parts[-1])
-            results = [*others, mine]
+        results = _load_parts(parts, workers)
         problems = [problem for _, part_problems in results for problem in part_problems]
         series = merge_series((part for part, _ in results), problems)
     else:
@@ -199,6 +194,29 @@ def _count_lines(handle, size: int) -> int:
         count += block.count(b"\n")
         size -= len(block)
     return count
+
+
+def _load_parts(parts: list[_Part], workers: int) -> list[tuple[dict, list[str]]]:
+    """Each part's series and problems, read by `workers` processes. This process reads the
+    last part itself instead of waiting idle for the others: a worker pays for starting,
+    the last part of a Parquet file for skipping the start of a row group it shares with the
+    part before. The others' series come back through files (`series_transfer`), removed
+    however reading ends."""
+    with ProcessPoolExecutor(max_workers=workers - 1) as pool:
+        futures = [pool.submit(_send_part, part) for part in parts[:-1]]
+        try:
+            mine = _load_part(parts[-1])
+            others = [(receive(sent), problems) for sent, problems in (f.result() for f in futures)]
+        finally:
+            for future in futures:
+                if not future.cancel() and future.exception() is None:
+                    discard(future.result()[0])
+    return [*others, mine]
+
+
+def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str]]:
+    series, problems = _load_part(part)
+    return send(series), problems
 
 
 def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:

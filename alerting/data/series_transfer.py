@@ -74,7 +74,9 @@ def receive(sent: SentSeries | dict[SeriesKey, DailySeries]) -> dict[SeriesKey, 
 
 
 def discard(sent: SentSeries | dict[SeriesKey, DailySeries]) -> None:
-    """Remove the file of series that will not be received (or were: then it is gone)."""
+    """Remove the file of series that will not be received (or were: then it is gone). A
+    file that cannot be removed (a system that keeps mapped files) is left to the temporary
+    folder's cleaning rather than failing a read that succeeded."""
     if isinstance(sent, SentSeries):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(sent.path)

@@ -47,6 +47,35 @@ def test_a_spike_that_reverts_is_not_a_change(name, spike):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("spike", "gaps"),
+    [
+        ({60: 0.5}, (61,)),  # a one-day spike, then a day without data
+        ({60: 0.5, 61: 0.5}, (61,)),  # a two-day spike whose second day has no data
+        ({60: 0.5, 61: 0.5}, (62,)),  # a two-day spike, then a day without data
+        ({60: 0.5, 61: 0.5}, (59,)),  # a day without data, then a two-day spike
+    ],
+)
+def test_a_spike_next_to_a_day_without_data_is_not_a_change(name, spike, gaps):
+    # The spike rule counts calendar days: two days with data around a missing one are no
+    # three-day change when the spike lasts two calendar days. Nor on any day in between.
+    series = build(spike=spike, gaps=gaps)
+    assert run(name, series) == []
+    for i in range(58, 70):
+        assert run(name, series.until(day(i))) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_step_whose_second_day_has_no_data_is_confirmed_on_its_third_day(name):
+    # Days 70 and 72 have data and agree: by day 72 the new level has lasted three calendar
+    # days, more than a spike, although only two days with data show it.
+    series = build(shift={70: 0.15}, gaps=(71,))
+    assert run(name, series.until(day(71))) == []
+    assert [d.date for d in run(name, series.until(day(72)))] == [day(70)]
+    assert [d.date for d in run(name, series)] == [day(70)]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_a_spike_is_reported_when_spikes_are_not_ignored(name):
     found = run(name, build(spike={60: 0.5}), "short_term_spikes_ignored=false")
     assert [d.date for d in found] == [day(60)]

@@ -45,7 +45,7 @@ GRADUAL_MARGIN = 8.0
 class Rules:
     tail: float  # two-sided tail probability per test (from `threshold`)
     min_effect: float  # smallest relative shift of p05/median/p95
-    spike_days: int  # leading days of a new behaviour that may still be a spike that reverts
+    spike_days: int  # leading calendar days of a new behaviour that may still be a spike
 
 
 SPIKE_DAYS = 2  # a 1-2 day spike that reverts is no change
@@ -94,16 +94,12 @@ def confirm(
     w: Windows, features: Features, days: Days, buckets: np.ndarray, rules: Rules
 ) -> list[Change]:
     """Walk the days in order and confirm changes as the daily run would see them."""
-    k_min = rules.spike_days + 1
-    ks = AFTER_DAYS
     cut = cuts(rules.tail, np.nan_to_num(w.noise_days))
     found: list[Change] = []
     last_first = -(10**9)
     from_day = 0
     while True:
-        change = _next_change(
-            w, features, days, buckets, rules, cut, ks, k_min, last_first, from_day
-        )
+        change = _next_change(w, features, days, buckets, rules, cut, last_first, from_day)
         if change is None:
             return found
         found.append(change)
@@ -118,15 +114,16 @@ def _next_change(
     buckets: np.ndarray,
     rules: Rules,
     cut: np.ndarray,
-    ks: np.ndarray,
-    k_min: int,
     last_first: int,
     from_day: int,
 ) -> Change | None:
     """The first change confirmed on day `from_day` or later, starting after `last_first`."""
     score = w.score
+    ks = AFTER_DAYS
+    rows = np.arange(days.n)[:, None]
+    last = np.minimum(rows + ks[None, :] - 1, days.n - 1)  # beyond the series: not scored
     with np.errstate(invalid="ignore"):
-        hit = (score >= cut[:, None]) & (ks[None, :] >= k_min)
+        hit = (score >= cut[:, None]) & _past_spike(days.index, rows, last, rules.spike_days)
     hit[: max(last_first + 1, 0)] = False
     ts, cols = np.nonzero(hit)
     confirm_day = ts + ks[cols] - 1  # usable-day row on which (t, k) is known
@@ -137,7 +134,8 @@ def _next_change(
         # Every candidate start known on this day, best first.
         known = np.arange(max(last_first + 1, day - MAX_AFTER_DAYS + 1), day + 1)
         on_day = _score_on(score, known, day)
-        starts, s = known[: known.size - k_min + 1], on_day[: known.size - k_min + 1]
+        judged = int(np.count_nonzero(_past_spike(days.index, known, day, rules.spike_days)))
+        starts, s = known[:judged], on_day[:judged]
         ok = np.isfinite(s) & (s >= cut[starts])
         for j in np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())][:3]:
             first = int(starts[j])
@@ -145,7 +143,7 @@ def _next_change(
             if _later_start_explains(on_day[j:]):
                 continue
             if (
-                _persists(w, features, first, k, rules.spike_days, float(cut[first]))
+                _persists(w, features, days, first, k, rules.spike_days, float(cut[first]))
                 and _abrupt(w, features, days, first, k)
                 and _big_enough(days, buckets, w, first, k, rules.min_effect)
             ):
@@ -153,6 +151,17 @@ def _next_change(
                 first = _locate(w, features, first, day, earliest)
                 return Change(first, day, float(s[j]), int(w.base_start[first]))
     return None
+
+
+def _past_spike(
+    index: np.ndarray, first: np.ndarray | int, last: np.ndarray | int, spike_days: int
+) -> np.ndarray:
+    """Whether the usable rows `first` to `last` can no longer all be a spike that reverts:
+    they span more than `spike_days` calendar days (a day without data counts, since a spike
+    lasts as long whether or not its days have data) and hold at least two days (a day on its
+    own shows no level that persists). Both ends are rows up to `last`, so the daily run knows
+    it on that day. Element-wise for arrays."""
+    return (index[last] - index[first] >= spike_days) & (last - first + 1 >= min(2, spike_days + 1))
 
 
 def _later_start_explains(scores: np.ndarray) -> bool:
@@ -192,16 +201,18 @@ def _locate(w: Windows, features: Features, first: int, day: int, earliest: int)
 
 
 def _persists(
-    w: Windows, features: Features, first: int, k: int, spike_days: int, cut: float
+    w: Windows, features: Features, days: Days, first: int, k: int, spike_days: int, cut: float
 ) -> bool:
-    """No run of up to `spike_days` days explains the shift: whichever such run is set aside,
-    the other days still carry half the mean shift and on their own reach half the cut. A
-    spike that reverts fails this for the run that is the spike; a real change passes for all.
-    And the typical (median) day carries half the shift, so two spikes are no change either.
+    """No run of up to `spike_days` calendar days explains the shift: whichever such run is
+    set aside (its usable days, fewer where days have no data), the other days still carry
+    half the mean shift and on their own reach half the cut. A spike that reverts fails this
+    for the run that is the spike; a real change passes for all. And the typical (median) day
+    carries half the shift, so two spikes are no change either.
     """
     if spike_days <= 0:
         return True
-    if k <= spike_days:
+    index = days.index[first : first + k]
+    if not _past_spike(index, 0, k - 1, spike_days):
         return False
     mask = w.mask(first, k)
     e = features.values[first : first + k] - w.base[first]
@@ -216,14 +227,18 @@ def _persists(
         return False
     width = math.sqrt(dd / max(int(mask.sum()), 1))  # the mean shift in RMS noise widths
     phi = w.phi[first]
-    runs = np.arange(1, spike_days + 1)
+    runs = np.arange(1, min(spike_days, k - 1) + 1)  # all k days span more than a run
     variances = ar_variance(np.append(k - runs, w.base_rows[first]), phi)
     factors = np.sqrt(variances[:-1] + variances[-1])
     total = float(share.sum())
     ends = np.concatenate([[0.0], np.cumsum(share)])
     for run, factor in zip(runs.tolist(), factors.tolist(), strict=True):
-        # Every run of `run` days set aside: the mean share of the other days.
-        rest = float(np.min(total - (ends[run:] - ends[:-run]))) / (k - run)
+        # Every run of `run` usable days within `spike_days` calendar days set aside: the mean
+        # share of the other days.
+        within = index[run - 1 :] - index[: k - run + 1] < spike_days
+        if not within.any():
+            continue
+        rest = float(np.min((total - (ends[run:] - ends[:-run]))[within])) / (k - run)
         if rest < PERSISTENCE or rest * width / factor < cut / 2:
             return False
     return True

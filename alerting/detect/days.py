@@ -2,8 +2,9 @@
 
 Every day counts once whatever its volume (histograms are normalized per day), so a change in
 volume alone can never look like a change in the distribution. Everything here is causal in
-the sense the streaming view needs: what is computed for day i depends only on days up to
-i + 2 (the transient-day flag looks two days ahead), never on the length of the series.
+the sense the streaming view needs: what is computed for a day depends only on calendar days
+up to three days after it (the transient-day flag looks that far ahead), never on the length
+of the series.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def usable_days(series: DailySeries) -> Days:
         log_scale(quantiles(series.buckets, pmf, SUMMARY_QS)) if index.size else np.zeros((0, 3))
     )
     weekday = (series.start.weekday() + index) % 7
-    return Days(index, pmf, day_samples, summary, transient_days(summary), weekday)
+    return Days(index, pmf, day_samples, summary, transient_days(summary, index), weekday)
 
 
 def log_scale(values: np.ndarray) -> np.ndarray:
@@ -160,20 +161,25 @@ def _clipped_variance(clip: float) -> float:
     return 1.0 - 2.0 * clip * math.exp(-clip * clip / 2.0) / math.sqrt(2.0 * math.pi) / inside
 
 
-def transient_days(summary: np.ndarray) -> np.ndarray:
-    """Days that stand apart from both the three days before and the three days after: spikes.
+def transient_days(summary: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Days that stand apart from both the three calendar days before and the three after (the
+    ones with data): spikes.
 
     The first day of a step agrees with the days after it, so it is not a spike; a spike of one
-    or two days disagrees with both sides. Baselines use a day's flag only once the three days
-    after it are known.
+    or two days disagrees with both sides. Calendar days, not usable days, since a spike lasts
+    one or two calendar days whether or not they have data: a day's flag is then known three
+    calendar days later, when a change starting the next day can first be confirmed, so the
+    baseline of that change uses only flags known by then.
     """
     n = summary.shape[0]
     if n < 4:
         return np.zeros(n, dtype=bool)
     f = summary.shape[1]
-    padded = np.concatenate([np.full((3, f), np.nan), summary, np.full((3, f), np.nan)])
-    from_before = summary - _median3(*(padded[3 + o : 3 + o + n] for o in (-3, -2, -1)))
-    from_after = summary - _median3(*(padded[3 + o : 3 + o + n] for o in (1, 2, 3)))
+    calendar = np.full((int(index[-1]) + 7, f), np.nan)  # 3 empty days either side
+    at = index + 3
+    calendar[at] = summary
+    from_before = summary - _median3(*(calendar[at + o] for o in (-3, -2, -1)))
+    from_after = summary - _median3(*(calendar[at + o] for o in (1, 2, 3)))
     scale = np.maximum(robust_scale(from_before, span=28), 1e-6)
     with np.errstate(invalid="ignore"):
         limit = TRANSIENT_WIDTHS * scale

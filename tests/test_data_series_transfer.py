@@ -106,3 +106,19 @@ def test_a_full_disk_sends_the_series_through_the_pool(tmp_path, monkeypatch):
     monkeypatch.setattr(series_transfer.os, "fdopen", full)
     assert send(series) is series
     assert not list(tmp_path.iterdir())
+
+
+def test_a_file_system_that_cannot_map_files_gets_the_counts_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    series = some_series()
+    sent = send(series)
+
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(series_transfer.mmap, "mmap", refuse)
+    received = receive(sent)
+    same(received, series)
+    assert not list(tmp_path.iterdir())
+    key = next(iter(received))
+    received[key].counts[0, 0] += 1  # still arrays of their own

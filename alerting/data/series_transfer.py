@@ -61,8 +61,7 @@ def receive(sent: SentSeries | dict[SeriesKey, DailySeries]) -> dict[SeriesKey, 
         return sent
     try:
         with open(sent.path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            memory = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY) if size else b""
+            memory = _mapped(handle)
     finally:
         discard(sent)
     received = {}
@@ -71,6 +70,17 @@ def receive(sent: SentSeries | dict[SeriesKey, DailySeries]) -> dict[SeriesKey, 
         counts = np.frombuffer(memory, np.float64, shape[0] * shape[1], offset).reshape(shape)
         received[one.key] = dataclasses.replace(one, counts=counts)
     return received
+
+
+def _mapped(handle) -> mmap.mmap | bytearray:
+    """The file's bytes, mapped (private: its arrays may be changed), or read into memory
+    where the file system cannot map files."""
+    if not os.fstat(handle.fileno()).st_size:
+        return bytearray()
+    try:
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+    except (OSError, ValueError):
+        return bytearray(handle.read())
 
 
 def discard(sent: SentSeries | dict[SeriesKey, DailySeries]) -> None:

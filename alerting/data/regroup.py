@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from alerting.data.arrow_arrays import arrow_numbers, arrow_strings, numpy_bools, numpy_numbers
-from alerting.data.parquet_rows import group_batches, parquet_file
+from alerting.data.parquet_rows import batch_rows, group_batches, parquet_file
 from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER
 from alerting.data.row_index import NO_METRIC, PARQUET, FileIndex, Slice, slices_for
 from alerting.errors import UserError
@@ -98,7 +98,7 @@ def _one_pass(
     value_set, orphans = arrow_strings(metrics), unit_of.get(NO_METRIC, -1)
     number = 1 + sum(parquet.metadata.row_group(g).num_rows for g in range(groups.start))
     try:
-        for batch in group_batches(parquet, names, groups, 16_384):
+        for batch in group_batches(parquet, names, groups, batch_rows()):
             units = _units_of(batch, value_set, lookup, orphans)
             numbers = arrow_numbers(np.arange(number, number + batch.num_rows, dtype=np.int64))
             number += batch.num_rows

@@ -52,8 +52,11 @@ def regroup(
     ranges = [range(groups * i // workers, groups * (i + 1) // workers) for i in range(workers)]
     unit_of = {metric: u for u, metrics in enumerate(units) for metric in metrics}
     jobs = [(index.path, unit_of, len(units), folder, part) for part in ranges if part]
-    with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-        written = list(pool.map(_regroup_part, *zip(*jobs, strict=True)))
+    if len(jobs) < 2:  # no process to start for one range
+        written = [_regroup_part(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=len(jobs)) as pool:
+            written = list(pool.map(_regroup_part, *zip(*jobs, strict=True)))
     return [
         [
             Slice(paths[u], PARQUET, (), frozenset(metrics), source=index.path)

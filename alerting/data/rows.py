@@ -197,21 +197,31 @@ def _count_lines(handle, size: int) -> int:
 
 
 def _load_parts(parts: list[_Part], workers: int) -> list[tuple[dict, list[str]]]:
-    """Each part's series and problems, read by `workers` processes. This process reads the
-    last part itself instead of waiting idle for the others: a worker pays for starting,
-    the last part of a Parquet file for skipping the start of a row group it shares with the
-    part before. The others' series come back through files (`series_transfer`), removed
+    """Each part's series and problems, in order, read by `workers` processes. This process
+    reads the first part itself instead of waiting idle for the others: it is the cheapest
+    (a later part of a Parquet file first decodes and drops the start of the row group it
+    shares with the part before), and this process still has the others' series to take in
+    and merge when it is done. They come back through files (`series_transfer`), removed
     however reading ends."""
+    _import_readers()
     with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-        futures = [pool.submit(_send_part, part) for part in parts[:-1]]
+        futures = [pool.submit(_send_part, part) for part in parts[1:]]
         try:
-            mine = _load_part(parts[-1])
+            mine = _load_part(parts[0])
             others = [(receive(sent), problems) for sent, problems in (f.result() for f in futures)]
         finally:
             for future in futures:
                 if not future.cancel() and future.exception() is None:
                     discard(future.result()[0])
-    return [*others, mine]
+    return [mine, *others]
+
+
+def _import_readers() -> None:
+    """Import what reading a part needs before the reading processes are forked, so they
+    inherit it instead of each importing it again."""
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
 
 
 def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str]]:

@@ -212,7 +212,7 @@ def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_pa
         assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start
 
 
-def test_big_parquet_files_read_in_parallel_in_even_ranges_of_rows(tmp_path, monkeypatch):
+def test_big_parquet_files_read_in_parallel_in_ranges_of_rows(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -228,10 +228,14 @@ def test_big_parquet_files_read_in_parallel_in_even_ranges_of_rows(tmp_path, mon
     monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
     parts = rows_module._parts([path])
-    ends = [len(rows) // 3, 2 * len(rows) // 3, len(rows)]  # not at row group borders
-    assert [(p.start, p.end) for p in parts] == list(zip([0, *ends[:-1]], ends, strict=True))
-    assert [p.line for p in parts] == [1, 1 + ends[0], 1 + ends[1]]
-    assert any(end % 50 for end in ends[:-1])
+    ends = [p.end for p in parts]
+    assert len(parts) == 3 and ends[-1] == len(rows)
+    assert [(p.start, p.line) for p in parts] == [
+        (0, 1),
+        (ends[0], 1 + ends[0]),
+        (ends[1], 1 + ends[1]),
+    ]
+    assert any(end % 50 for end in ends[:-1])  # a part starts inside a row group
     parallel, par_problems = read_series([path])
     assert par_problems == seq_problems
     assert [p.split(": ")[0] for p in par_problems] == [
@@ -265,3 +269,15 @@ def test_a_range_of_parquet_rows_is_read_across_row_groups_and_batches(tmp_path,
         assert ids == [r["build_id"] for r in data.rows[start:stop]]
         texts = [t for b in batches for t in b.columns["non_norm_histogram"].to_pylist()]
         assert texts == [r["non_norm_histogram"] for r in data.rows[start:stop]]
+
+
+def test_parquet_parts_cost_the_same_counting_the_rows_a_part_decodes_and_drops():
+    from alerting.data.rows import SKIPPED_ROW_COST, _balanced_ends
+
+    assert _balanced_ends(1000, 2, lambda start: start % 500) == [500, 1000]  # at a border
+    one_group = _balanced_ends(1000, 2, lambda start: start)
+    assert one_group[-1] == 1000 and one_group[0] > 500
+    later = 1000 - one_group[0] + SKIPPED_ROW_COST * one_group[0]
+    assert abs(one_group[0] - later) <= 2  # the later part has fewer rows, as costly
+    assert _balanced_ends(10, 4, lambda start: 0)[-1] == 10
+    assert _balanced_ends(1, 3, lambda start: 0) == [1, 1, 1]  # empty parts are dropped

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
@@ -157,7 +156,7 @@ def robust_scale(
 
 def _clipped_variance(clip: float) -> float:
     """Variance of a standard normal restricted to [-clip, clip]."""
-    inside = 2.0 * ndtr(clip) - 1.0
+    inside = math.erf(clip / math.sqrt(2.0))  # the probability of [-clip, clip]
     return 1.0 - 2.0 * clip * math.exp(-clip * clip / 2.0) / math.sqrt(2.0 * math.pi) / inside
 
 

@@ -22,6 +22,7 @@ from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file
 from alerting.data.row_batch import PROBLEM, RowBatch, batches_of_rows
 from alerting.data.rows import (
+    BLOCK_BYTES,
     JSON_LINES,
     PARALLEL_BYTES,
     PARQUET,
@@ -167,7 +168,9 @@ def _places_in(path: Path, start: int, end: int, base: int) -> tuple[dict[str, l
     metric = None
     offset = start
     number = base - 1
-    with open(path, "rb") as handle:
+    # Read in big blocks: lines are taken one by one, and a small buffer would cost a system
+    # call every few lines.
+    with open(path, "rb", buffering=BLOCK_BYTES) as handle:
         handle.seek(start)
         for number, line in enumerate(bounded_lines(handle, TOO_LONG), start=base):
             if offset >= end:

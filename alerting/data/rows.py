@@ -14,7 +14,7 @@ import gzip
 import io
 import itertools
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +200,7 @@ def _parquet_parts(path: Path, pieces: int) -> list[_Part]:
 SKIPPED_ROW_COST = 0.1
 
 
-def _balanced_ends(rows: int, pieces: int, skipped) -> list[int]:
+def _balanced_ends(rows: int, pieces: int, skipped: Callable[[int], int]) -> list[int]:
     """Where `pieces` consecutive ranges of `rows` rows end so that the costliest one costs
     least, a range costing its rows plus `SKIPPED_ROW_COST` for each of the `skipped(start)`
     rows it decodes and drops first."""

@@ -20,11 +20,21 @@ import argparse
 import datetime as dt
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from detection import END, HEADERS, Dataset, Score, report, run_technique  # noqa: E402
+from detection import (  # noqa: E402
+    END,
+    HEADERS,
+    SIZE_BINS,
+    Dataset,
+    Score,
+    report,
+    run_technique,
+    size_bin,
+)
 
 from alerting.data.families import FAMILIES  # noqa: E402
 from alerting.data.generator import generate  # noqa: E402
@@ -84,6 +94,22 @@ def most_on_trend(technique, trends: list[Dataset]) -> int:
     return max(len(technique.detect(s, args)) for d in trends for s in d.series.values())
 
 
+def label_sizes(per_family: dict[str, list[Dataset]]) -> None:
+    """The share of labelled changes by size in noise widths, per seed (labels only): recall
+    falls steeply under two widths, so a seed's F1 follows how many such changes it drew."""
+    counts: dict[str, Counter] = {}
+    for datasets in per_family.values():
+        for dataset in datasets:
+            seed = dataset.name.rsplit(" ", 1)[1]
+            for truth in dataset.truth.values():
+                for change in truth.get("changes", []):
+                    counts.setdefault(seed, Counter())[size_bin(change["noise_widths"])] += 1
+    for seed, count in counts.items():
+        total = sum(count.values())
+        shares = ", ".join(f"{label} {count[label] / total:.1%}" for _, _, label in SIZE_BINS)
+        print(f"seed {seed}: {total} changes; by noise widths {shares}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--series", type=int, default=45, help="series per family")
@@ -92,6 +118,9 @@ def main() -> None:
     parser.add_argument("--technique", default=None, help="one technique (default: all)")
     parser.add_argument("--tuning", action="store_true", help="tuning seeds, no hard mix")
     parser.add_argument("--no-replay", action="store_true", help="skip the latency replay")
+    parser.add_argument(
+        "--label-sizes", action="store_true", help="only the labelled changes' sizes per seed"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     families = [f for f in FAMILIES if f not in ("hard", "smooth_trend")]
@@ -99,6 +128,9 @@ def main() -> None:
     per_family = {
         f: [family_dataset(f, s, args.series // len(seeds)) for s in seeds] for f in families
     }
+    if args.label_sizes:
+        label_sizes(per_family)
+        return
     hard = [] if args.tuning else [family_dataset("hard", s, args.hard_series) for s in HARD_SEEDS]
     stable_families = [*families, "hard"]
     resampled = {

@@ -1,8 +1,10 @@
 import datetime as dt
 import logging
+import warnings
 
 import numpy as np
 import pytest
+from scipy.special import ndtr
 
 from alerting.data.model import DailySeries
 from alerting.detect.registry import get_technique, parse_args, techniques
@@ -218,3 +220,34 @@ def test_bad_arguments_are_named(item, message):
     parsed = parse_args(get_technique("cdf_squared"), [item])
     assert len(parsed.errors) == 1
     assert message in parsed.errors[0][1]
+
+
+def _payday_series(seed: int) -> DailySeries:
+    """A level that jumps for a few days every 30 days and is otherwise nearly flat, in a
+    narrow distribution (a quarter of the level's range wide) of 300 samples a day: after some
+    candidate starts every usable day is a possible spike."""
+    rng = np.random.default_rng(seed)
+    index = np.arange(400)
+    level = np.log2(7.3 + (index % 30 < rng.integers(3, 9)) + rng.normal(0, 0.02, 400))
+    width = (level.max() - level.min()) / 4
+    edges = np.arange(np.floor((level.min() - 3 * width) * 8), (level.max() + 3 * width) * 8) / 8
+    upper = ndtr((edges[1:, None] - level[None, :]) / width).T
+    probs = np.diff(np.concatenate([np.zeros((400, 1)), upper, np.ones((400, 1))], axis=1))
+    counts = np.array([rng.multinomial(300, p / p.sum()) for p in probs], dtype=float)
+    template = build(days=400)
+    return DailySeries(
+        key=template.key,
+        metric_type="timing_distribution",
+        start=START,
+        buckets=2.0**edges,
+        counts=counts,
+        present=template.present,
+        build_ids=template.build_ids,
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_candidates_with_only_spike_days_after_them_raise_no_numpy_warning(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        run(name, _payday_series(37))  # a draw where some candidates have none

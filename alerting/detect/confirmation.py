@@ -258,9 +258,11 @@ def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> b
     mask = w.mask(first, k)
     e = np.where(mask, (features.values[rows] - w.base[first]) / w.scale[first], 0.0)
     after = rows >= first
+    if after.all() or not after.any():  # nothing on one side to bend a line through
+        return True
     d = e[after].mean(axis=0)
     norm = math.sqrt(float(d @ d))
-    if norm <= 0 or after.all() or not after.any():
+    if norm <= 0:
         return True
     z = e @ d / norm
     u = (days.index[rows] - days.index[first]).astype(float)

@@ -5,7 +5,7 @@ import datetime as dt
 import gzip
 import json
 
-from alerting.data import merge, rows
+from alerting.data import merge, row_files
 from alerting.data.buildids import latest_build_day as real_latest_build_day
 from alerting.data.rows import read_series
 from alerting.data.series import WHERE, series_from_rows
@@ -113,7 +113,7 @@ def test_csv_cells_of_any_size_are_read(tmp_path):
 
 
 def test_an_overlong_line_is_skipped_without_being_held(tmp_path, monkeypatch):
-    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(row_files, "MAX_LINE_BYTES", 1000)
     long_row = json.dumps(row("2025010203", {str(i): 1 for i in range(1, 400)}))
     lines = [json.dumps(row("2025010103")), long_row, json.dumps(row("2025010303"))]
     gz = tmp_path / "rows.jsonl.gz"

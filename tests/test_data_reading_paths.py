@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from alerting.data import entries as entries_module
-from alerting.data import rows as rows_module
+from alerting.data import row_files
 from alerting.data import series as series_module
 from alerting.data.model import SeriesKey
-from alerting.data.rows import TOO_LONG, binary_lines, read_series
+from alerting.data.row_files import TOO_LONG, binary_lines
+from alerting.data.rows import read_series
 
 DAY0 = dt.date(2025, 1, 1)
 
@@ -101,7 +102,7 @@ def test_jsonl_parquet_and_gzip_give_the_plain_sum_and_the_same_problems(
     if small_chunks:  # batches, count runs and line blocks end in the middle of things
         monkeypatch.setattr(series_module, "CHUNK_ROWS", 5)
         monkeypatch.setattr(entries_module.Entries, "RUN", 7)
-        monkeypatch.setattr(rows_module, "BLOCK_BYTES", 61)
+        monkeypatch.setattr(row_files, "BLOCK_BYTES", 61)
     rows, bad = mixed_rows()
     jsonl = tmp_path / "rows.jsonl"
     jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -135,8 +136,8 @@ def lines_of(data: bytes, size=None) -> list:
 
 @pytest.mark.parametrize("block", [1, 3, 8, 1 << 20])
 def test_binary_lines_split_blocks_like_readline(monkeypatch, block):
-    monkeypatch.setattr(rows_module, "BLOCK_BYTES", block)
-    monkeypatch.setattr(rows_module, "MAX_LINE_BYTES", 6)
+    monkeypatch.setattr(row_files, "BLOCK_BYTES", block)
+    monkeypatch.setattr(row_files, "MAX_LINE_BYTES", 6)
     data = b'{"a":1}\n\n12345\r\n123456\n1234567890123\nlast'
     got = lines_of(data)
     assert got == [TOO_LONG, b"", b"12345\r", b"123456", TOO_LONG, b"last"]

@@ -11,7 +11,8 @@ import pytest
 from alerting.cli import main
 from alerting.data.generator import generate
 from alerting.data.model import SeriesKey
-from alerting.data.rows import iter_rows, read_series
+from alerting.data.row_files import iter_rows
+from alerting.data.rows import read_series
 from alerting.data.series import PROBLEM, WHERE, series_from_rows
 from alerting.errors import UserError
 

@@ -21,19 +21,17 @@ import numpy as np
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file
 from alerting.data.row_batch import PROBLEM, RowBatch, batches_of_rows
-from alerting.data.rows import (
+from alerting.data.row_files import (
     BLOCK_BYTES,
     JSON_LINES,
-    PARALLEL_BYTES,
     PARQUET,
     TOO_LONG,
     binary_lines,
     bounded_lines,
-    existing_files,
     file_kind,
     json_line_rows,
-    line_starts,
 )
+from alerting.data.rows import PARALLEL_BYTES, existing_files, line_starts
 from alerting.data.series import series_from_batches
 
 # Rows whose metric is missing, empty or not text: read by one batch of their own, which

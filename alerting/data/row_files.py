@@ -1,0 +1,259 @@
+"""The files GLAM rows come in, and their rows one by one: JSON lines, CSV, Parquet, and
+GLAM HTTP API responses (a JSON document).
+
+Readers stream rows so a year of data never sits in memory twice. Each row carries where it
+came from (`FILE:LINE`, or `FILE:row N` / `FILE:response[N]` where there are no lines) so a
+bad row can be named and skipped while the rest is used. A file that is missing or cannot
+be read at all is a `UserError`: nothing useful can come from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+import orjson
+
+from alerting.data.parquet_rows import parquet_rows
+from alerting.data.row_batch import PROBLEM, WHERE
+from alerting.errors import UserError
+
+JSON_LINES = "jsonl"
+JSON_DOCUMENT = "json"
+CSV = "csv"
+PARQUET = "parquet"
+
+# One line (a row of JSON lines or CSV) is read into memory at most this big; a longer one is
+# reported and skipped without ever being held whole (a gzip file can hide gigabytes in one).
+MAX_LINE_BYTES = 64 << 20
+# csv's own cell limit (128 KiB) is below real histogram cells; lines are bounded instead.
+csv.field_size_limit(MAX_LINE_BYTES)
+# What a CSV line over the limit is read as: one cell no real file starts a line with.
+_CSV_TOO_LONG = "\x1ftoo long\n"
+# A whole-document JSON file (a GLAM API response) is read at most this big.
+MAX_DOCUMENT_BYTES = 256 << 20
+
+_SUFFIXES = {
+    ".jsonl": JSON_LINES,
+    ".ndjson": JSON_LINES,
+    ".json": JSON_DOCUMENT,
+    ".csv": CSV,
+    ".parquet": PARQUET,
+    ".pq": PARQUET,
+}
+
+
+# Binary files are read in blocks of this size and split into lines: far fewer calls than a
+# `readline` per line.
+BLOCK_BYTES = 1 << 20
+
+
+def binary_lines(handle, size: int | None = None) -> Iterator[bytes]:
+    """The lines (without their line ending) of a binary file, or of its next `size` bytes,
+    with `TOO_LONG` standing for each one over `MAX_LINE_BYTES` (never held whole)."""
+    limit = MAX_LINE_BYTES
+    left = -1 if size is None else size
+    carry: list[bytes] = []  # the start of a line whose end is in a later block
+    carried = 0
+    skipping = False  # in a line already found too long
+    while left:
+        block = handle.read(BLOCK_BYTES if left < 0 else min(BLOCK_BYTES, left))
+        if not block:
+            break
+        if left > 0:
+            left -= len(block)
+        lines = block.split(b"\n")
+        tail = lines.pop()
+        if lines and skipping:  # the long line ends in this block
+            lines[0], skipping = TOO_LONG, False
+        elif lines and carry:
+            lines[0] = b"".join(carry) + lines[0]
+            carry, carried = [], 0
+        for line in lines:
+            yield line if len(line) <= limit else TOO_LONG
+        if not skipping:
+            carry.append(tail)
+            carried += len(tail)
+            if carried > limit:
+                carry, carried, skipping = [], 0, True
+    if skipping:
+        yield TOO_LONG
+    elif carried:
+        yield b"".join(carry)
+
+
+def bounded_lines(handle, too_long) -> Iterator:
+    """The lines of a file (binary or text) with `too_long` standing for each one over
+    `MAX_LINE_BYTES`."""
+    while (line := bounded_line(handle, too_long)) is not None:
+        yield line
+
+
+def bounded_line(handle, too_long):
+    """The next line, or `too_long` for one over `MAX_LINE_BYTES` (read past in bounded
+    pieces, never held whole), or None at the end."""
+    limit = MAX_LINE_BYTES
+    line = handle.readline(limit + 1)
+    if not line:
+        return None
+    ending = "\n" if isinstance(line, str) else b"\n"
+    if len(line) <= limit or line.endswith(ending):
+        return line
+    while line and not line.endswith(ending):
+        line = handle.readline(limit)
+    return too_long
+
+
+# What a binary line over the limit is read as: compared by identity, so no line read can
+# be taken for it.
+TOO_LONG = b"\x00line too long"
+
+
+def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[dict]:
+    """Rows of one file; lines that are not rows come as {WHERE, PROBLEM} markers.
+
+    `columns` may name the only columns needed (a hint: formats read row by row ignore it).
+    """
+    kind = file_kind(path)
+    try:
+        if kind == PARQUET:
+            yield from parquet_rows(path, columns)
+        elif kind == CSV:
+            yield from _csv_rows(path)
+        else:
+            yield from _json_rows(path, kind)
+    except OSError as error:
+        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
+        raise UserError(f"{path}: cannot read: {error}") from None
+
+
+def file_kind(path: Path) -> str:
+    """The format by extension (`.gz` allowed around text formats), else by content."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _SUFFIXES:
+        return _SUFFIXES[suffixes[-1]]
+    try:
+        with _open_binary(path) as handle:
+            head = handle.read(4096)
+    except OSError as error:
+        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
+    if head.startswith(b"PAR1"):
+        return PARQUET
+    text = head.lstrip()
+    if text.startswith(b"{"):
+        first_line = text.split(b"\n", 1)[0]
+        try:
+            orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            return JSON_DOCUMENT
+        return JSON_LINES
+    if text.startswith(b"["):
+        return JSON_DOCUMENT
+    return CSV
+
+
+def _open_binary(path: Path):
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _json_rows(path: Path, kind: str) -> Iterator[dict]:
+    with _open_binary(path) as handle:
+        if kind == JSON_DOCUMENT:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise UserError(
+                    f"{path}: over {MAX_DOCUMENT_BYTES >> 20} MiB as one JSON document; "
+                    "write big inputs as JSON lines (one row a line) or Parquet"
+                )
+            try:
+                document = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                document = None
+            if document is not None:
+                yield from _document_rows(path, document)
+                return
+            handle = io.BytesIO(data)  # not one JSON document: try it as JSON lines
+        yield from json_line_rows(path, handle)
+
+
+def json_line_rows(path: Path, handle, first: int = 1) -> Iterator[dict]:
+    loads = orjson.loads
+    any_row = first > 1
+    lines = binary_lines(handle) if hasattr(handle, "read") else handle
+    prefix = f"{path}:"
+    for number, line in enumerate(lines, start=first):
+        where = f"{prefix}{number}"
+        if line is TOO_LONG:
+            yield {WHERE: where, PROBLEM: f"line over {MAX_LINE_BYTES:,} bytes; skipped"}
+            continue
+        if not line or line.isspace():  # (no copy of the line, unlike strip)
+            continue
+        try:
+            row = loads(line)
+        except orjson.JSONDecodeError:
+            if number == 1 and not any_row and not line.lstrip().startswith(b"{"):
+                raise UserError(
+                    f"{path}: not GLAM rows (expected JSON lines, CSV, Parquet or a GLAM API "
+                    "response)"
+                ) from None
+            yield {WHERE: where, PROBLEM: "not valid JSON"}
+            continue
+        if not isinstance(row, dict):
+            yield {WHERE: where, PROBLEM: "row is not a JSON object"}
+            continue
+        any_row = True
+        row[WHERE] = where
+        yield row
+
+
+def _document_rows(path: Path, document: object) -> Iterator[dict]:
+    """A GLAM API response `{"response": [...]}`, or a plain JSON list of rows."""
+    if isinstance(document, dict) and isinstance(document.get("response"), list):
+        items, label = document["response"], "response"
+    elif isinstance(document, list) and not all(isinstance(x, str) for x in document):
+        items, label = document, "rows"
+    elif isinstance(document, list):
+        raise UserError(f"{path}: a GLAM API error response: {'; '.join(document)[:300]}")
+    else:
+        raise UserError(f'{path}: JSON without GLAM rows (expected {{"response": [...]}})')
+    for index, row in enumerate(items):
+        where = f"{path}:{label}[{index}]"
+        if not isinstance(row, dict):
+            yield {WHERE: where, PROBLEM: "row is not a JSON object"}
+            continue
+        row[WHERE] = where
+        yield row
+
+
+def _csv_rows(path: Path) -> Iterator[dict]:
+    with _open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8") as text:
+        reader = csv.DictReader(bounded_lines(text, _CSV_TOO_LONG))
+        try:
+            header = reader.fieldnames
+        except csv.Error as error:
+            raise UserError(f"{path}:1: not valid CSV: {error}") from None
+        if not header or "build_id" not in header:
+            raise UserError(f"{path}: not a GLAM CSV file (no header with a build_id column)")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:  # this row only (a cell over the limit, a stray quote)
+                yield {WHERE: f"{path}:{reader.line_num}", PROBLEM: f"not valid CSV: {error}"}
+                continue
+            row[WHERE] = f"{path}:{reader.line_num}"
+            if row[header[0]] == _CSV_TOO_LONG[:-1]:
+                row[PROBLEM] = f"line over {MAX_LINE_BYTES:,} bytes; skipped"
+            elif None in row:  # more cells than header columns
+                del row[None]
+                row[PROBLEM] = "more cells than header columns"
+            yield row

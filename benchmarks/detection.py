@@ -3,9 +3,11 @@
     python benchmarks/detection.py                       # the recorded run (a few minutes)
     python benchmarks/detection.py --quick               # one small seed, no mozdetect
     python benchmarks/detection.py --families            # per family, hard mix, resampling
+    python benchmarks/detection.py --real --tcpd DIR     # real, human-annotated series
 
 `--families` runs detection_families.py (see there): every family of series real telemetry
 has, the untuned hard mix, the resampling stability and the worst family next to the overall.
+`--real` runs detection_real.py: TCPD's annotated real series turned into daily histograms.
 
 For every technique in the registry: precision, recall, F1 (a detection matches a labelled
 change when its date lies within [-3, +7] days of it, one match per change), false alerts per
@@ -315,12 +317,14 @@ def main() -> None:
     parser.add_argument("--mozdetect-series", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="one seed of 40 series, no mozdetect")
     parser.add_argument("--families", action="store_true", help="per family, hard mix, resampling")
+    parser.add_argument("--real", action="store_true", help="TCPD's series (with --tcpd DIR)")
     args, rest = parser.parse_known_args()
-    if args.families:
+    if args.families or args.real:
         import detection_families
+        import detection_real
 
         sys.argv = [sys.argv[0], *rest]
-        detection_families.main()
+        (detection_families if args.families else detection_real).main()
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

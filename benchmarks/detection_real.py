@@ -148,6 +148,9 @@ def tcpd_f1(annotations: list[list[int]], found: list[int]) -> float:
 
 
 def medians(series: DailySeries) -> np.ndarray:
+    """Each day's median bucket (its lower bound), not `histogram.quantiles`' value
+    interpolated inside it: binary segmentation's noise estimate comes from one-step
+    differences, which interpolation shrinks on smooth series until it marks most days."""
     cumulative = np.cumsum(series.counts, axis=1)
     index = np.argmax(cumulative >= cumulative[:, -1:] / 2, axis=1)
     return series.buckets[index].astype(float)

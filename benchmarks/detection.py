@@ -320,11 +320,10 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="TCPD's series (with --tcpd DIR)")
     args, rest = parser.parse_known_args()
     if args.families or args.real:
-        import detection_families
-        import detection_real
+        import importlib
 
         sys.argv = [sys.argv[0], *rest]
-        (detection_families if args.families else detection_real).main()
+        importlib.import_module("detection_families" if args.families else "detection_real").main()
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

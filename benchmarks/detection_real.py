@@ -246,6 +246,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     start = time.perf_counter()
+    if not (args.tcpd / "annotations.json").is_file():
+        sys.exit(f"{args.tcpd}: no annotations.json here; give the folder of a TCPD checkout")
     data = load_tcpd(args.tcpd)
     if not data:
         sys.exit(f"no annotated univariate dataset under {args.tcpd}/datasets")

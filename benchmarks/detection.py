@@ -11,7 +11,9 @@ has, the untuned hard mix, the resampling stability and the worst family next to
 
 For every technique in the registry: precision, recall, F1 (a detection matches a labelled
 change when its date lies within [-3, +7] days of it, one match per change), false alerts per
-change-free series-year, share of matches within +-1 day, direction agreement, latency in the
+change-free series-year (a detection on a labelled 3-day excursion that reverts, such as a
+3-day holiday dip, counts neither way: such an excursion may or may not alert; the `3-day`
+column counts them), share of matches within +-1 day, direction agreement, latency in the
 `--as-of` replay (first as-of day on which the change is reported, minus its date; the date
 must be the final one), and milliseconds of detection per series-year. Recall is also split by
 kind of change, by size in noise widths and by daily volume, which is where the techniques
@@ -53,6 +55,8 @@ from alerting.detect.registry import techniques
 
 END = dt.date(2024, 12, 31)
 MATCH = (-3, 7)
+# Labelled nuisances that revert: one of three days may or may not alert (1-2 days must not).
+EXCURSIONS = ("holiday", "spike")
 SIZE_BINS = ((0.0, 2.0, "<2"), (2.0, 4.0, "2-4"), (4.0, float("inf"), ">=4"))
 VOLUME_BINS = (
     (0.0, 3e4, "<30k/day"),
@@ -76,6 +80,7 @@ class Score:
     fp: int = 0
     fn: int = 0
     free_fp: int = 0
+    excursions: int = 0  # detections on a 3-day excursion that reverts: neither right nor wrong
     free_years: float = 0.0
     within1: int = 0
     direction_ok: int = 0
@@ -89,7 +94,16 @@ class Score:
     by_volume: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
     def add(self, other: Score) -> None:
-        for name in ("tp", "fp", "fn", "free_fp", "free_years", "within1", "direction_ok"):
+        for name in (
+            "tp",
+            "fp",
+            "fn",
+            "free_fp",
+            "excursions",
+            "free_years",
+            "within1",
+            "direction_ok",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
         self.years += other.years
@@ -139,7 +153,21 @@ def volume_bin(series) -> str:
     return next(label for lo, hi, label in VOLUME_BINS if lo <= typical < hi)
 
 
-def score_series(found, changes, n_days, volume: str = "") -> Score:
+def on_excursion(date: dt.date, nuisances: list[dict]) -> bool:
+    """Whether `date` falls on a labelled excursion of three days that reverts (a detection
+    dated to within a day of its start or on its days), which may or may not alert."""
+    for nuisance in nuisances:
+        if nuisance["kind"] not in EXCURSIONS or nuisance["days"] != 3:
+            continue
+        offset = (date - dt.date.fromisoformat(nuisance["date"])).days
+        if -1 <= offset < nuisance["days"]:
+            return True
+    return False
+
+
+def score_series(
+    found, changes, n_days, volume: str = "", nuisances: list[dict] | None = None
+) -> Score:
     score = Score()
     years = n_days / 365.0
     if not changes:
@@ -147,6 +175,9 @@ def score_series(found, changes, n_days, volume: str = "") -> Score:
     matched = set()
     for i, j in match(found, changes):
         if j is None:
+            if on_excursion(found[i][0], nuisances or []):
+                score.excursions += 1
+                continue
             score.fp += 1
             score.free_fp += not changes
             continue
@@ -179,7 +210,9 @@ def run_technique(technique, datasets: list[Dataset], replay: bool) -> Score:
             detections = technique.detect(series, args)
             elapsed = time.perf_counter() - start
             found = [(d.date, d.direction) for d in detections]
-            score = score_series(found, truth["changes"], series.n_days, volume_bin(series))
+            score = score_series(
+                found, truth["changes"], series.n_days, volume_bin(series), truth["nuisances"]
+            )
             score.seconds = elapsed
             score.years = series.n_days / 365.0
             if replay:
@@ -230,7 +263,8 @@ def run_mozdetect(data: Dataset, n_series: int) -> tuple[Score, float, float] | 
             dt.date.fromisoformat(rows[-1]["build_date"][:10])
             - dt.date.fromisoformat(rows[0]["build_date"][:10])
         ).days + 1
-        score = score_series(found, data.truth[key]["changes"], n_days)
+        truth = data.truth[key]
+        score = score_series(found, truth["changes"], n_days, nuisances=truth["nuisances"])
         score.seconds = elapsed
         score.years = n_days / 365.0
         total.add(score)
@@ -291,6 +325,7 @@ def report(name: str, s: Score) -> list[str]:
         "-" if not s.latency else str(s.replay_moved),
         f"{1000 * s.seconds / s.years:.2f}" if s.years else "-",
         f"{s.tp}/{s.fp}/{s.fn}",
+        str(s.excursions),
     ]
 
 
@@ -307,6 +342,7 @@ HEADERS = (
     "moved",
     "ms/series-yr",
     "tp/fp/fn",
+    "3-day",
 )
 
 

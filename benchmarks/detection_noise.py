@@ -1,0 +1,128 @@
+"""False alerts on change-free series whose day noise the generator never draws.
+
+    python benchmarks/detection_noise.py                     # the recorded run
+    python benchmarks/detection_noise.py --series 20 --samples 2000 --technique cdf_squared
+
+The family benchmark draws its noise from one model (an AR(1) level with a correlation of
+0.3, or 0.6-0.9 for the wandering family, plus the sampling of each day's histogram). Real
+telemetry, and any benchmark kept elsewhere, has other noise. Here every series is a year of
+days without any change: a log-normal whose location follows one of the level paths below,
+sampled into timing buckets (8 per octave) with `--samples` samples a day. The figure is false
+alerts per series-year, and the most in one series; the issue's target is at most 0.2 (0.3 on
+hard data). Every model's day-to-day spread is 0.02 in log units unless said otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from alerting.detect.registry import techniques  # noqa: E402
+from alerting.textable import format_table  # noqa: E402
+from tests.detect_series import build  # noqa: E402
+
+DAYS = 365
+SPREAD = 0.02
+
+
+def _ar(rng: np.random.Generator, phi: float, sd: float = SPREAD) -> np.ndarray:
+    """AR(1) days with lag-1 correlation `phi` and marginal spread `sd`."""
+    x = rng.normal(0.0, sd * np.sqrt(1.0 - phi * phi), DAYS)
+    x[0] = rng.normal(0.0, sd)  # start from the stationary spread
+    for i in range(1, DAYS):
+        x[i] += phi * x[i - 1]
+    return x
+
+
+def _long_memory(rng: np.random.Generator) -> np.ndarray:
+    """Three AR(1) parts of different memory (days, weeks, months) added up."""
+    return sum(_ar(rng, phi, SPREAD * w) for phi, w in ((0.5, 1.0), (0.9, 0.6), (0.99, 0.4)))
+
+
+def _volatility_clusters(rng: np.random.Generator) -> np.ndarray:
+    """Calm and noisy months: the day spread changes by a factor of about 2 from month to month."""
+    months = np.exp(np.repeat(rng.normal(0.0, 0.6, DAYS // 30 + 1), 30)[:DAYS] - 0.18)
+    return rng.normal(0.0, SPREAD, DAYS) * months
+
+
+def _growing_weekly(rng: np.random.Generator) -> np.ndarray:
+    """A weekday pattern whose amplitude grows from nothing to 8 % over the year."""
+    profile = np.array([0.2, 0.1, 0.0, -0.1, 0.3, -1.0, -0.8])
+    amplitude = np.linspace(0.0, 0.08, DAYS)
+    return rng.normal(0.0, 0.01, DAYS) + amplitude * profile[np.arange(DAYS) % 7]
+
+
+MODELS: dict[str, tuple[str, Callable[[np.random.Generator], np.ndarray]]] = {
+    "white": ("independent normal days", lambda rng: rng.normal(0.0, SPREAD, DAYS)),
+    "student_t3": (
+        "heavy-tailed days (Student t, 3 degrees of freedom)",
+        lambda rng: rng.standard_t(3, DAYS) * SPREAD / np.sqrt(3.0),
+    ),
+    "ar_0.6": ("AR(1) level, lag-1 correlation 0.6", lambda rng: _ar(rng, 0.6)),
+    "ar_0.8": ("AR(1) level, lag-1 correlation 0.8", lambda rng: _ar(rng, 0.8)),
+    "ar_0.9": ("AR(1) level, lag-1 correlation 0.9", lambda rng: _ar(rng, 0.9)),
+    "ar_0.97": ("AR(1) level, lag-1 correlation 0.97", lambda rng: _ar(rng, 0.97)),
+    "random_walk": (
+        "a random walk (0.4 % a day): no level to return to",
+        lambda rng: np.cumsum(rng.normal(0.0, 0.004, DAYS)),
+    ),
+    "long_memory": ("AR(1) parts of days, weeks and months added", _long_memory),
+    "volatility": ("calm and noisy months", _volatility_clusters),
+    "growing_weekly": ("a weekday pattern growing to 8 %", _growing_weekly),
+    "seasonal": (
+        "a yearly swing of 10 % on 1.5 % noise",
+        lambda rng: rng.normal(0.0, 0.015, DAYS) + 0.1 * np.sin(2 * np.pi * np.arange(DAYS) / DAYS),
+    ),
+}
+
+
+def false_alerts(technique, model: str, n_series: int, samples: float) -> tuple[int, int]:
+    """(false alerts in all series, most in one series)."""
+    args = technique.defaults()
+    make = MODELS[model][1]
+    counts = []
+    for seed in range(n_series):
+        level = make(np.random.default_rng(1000 + seed))
+        series = build(
+            days=DAYS,
+            noise=0.0,
+            spike={i: float(v) for i, v in enumerate(level)},
+            samples=samples,
+            seed=seed,
+        )
+        counts.append(len(technique.detect(series, args)))
+    return sum(counts), max(counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--series", type=int, default=40, help="series-years per model")
+    parser.add_argument("--samples", type=float, default=20000.0, help="samples a day")
+    parser.add_argument("--technique", default=None, help="one technique (default: all)")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    chosen = techniques()
+    names = [args.technique] if args.technique else list(chosen)
+    models = args.models.split(",")
+    rows = []
+    for model in models:
+        row = [model, MODELS[model][0]]
+        for name in names:
+            total, most = false_alerts(chosen[name], model, args.series, args.samples)
+            row.append(f"{total / args.series:.3f} (max {most})")
+        rows.append(row)
+    print(f"{args.series} change-free series-years per model, {args.samples:g} samples a day")
+    print(format_table(["model", "level path", *names], rows))
+    print(f"\ntotal time: {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@ bimodal baselines, drifts, weekly cycles, holidays, gaps, and the same series sa
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from alerting.data.generator import generate
@@ -77,6 +78,42 @@ def test_a_wandering_level_rarely_alerts(name):
     # Ten series-years; measured in its own day-to-day noise alone it drew 10-19 alerts.
     alerts = sum(len(run(name, build(days=365, noise=0.01, phi=0.75, seed=s))) for s in range(10))
     assert alerts <= 2
+
+
+def _stationary_wander(seed: int, phi: float, spread: float, days: int) -> dict[int, float]:
+    """An AR(1) level already at its stationary spread on day 0, as per-day log shifts."""
+    rng = np.random.default_rng(seed)
+    level = rng.normal(0.0, spread * np.sqrt(1.0 - phi * phi), days)
+    level[0] = rng.normal(0.0, spread)
+    for i in range(1, days):
+        level[i] += phi * level[i - 1]
+    return {i: float(v) for i, v in enumerate(level)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_level_wandering_with_correlation_0_9_rarely_alerts(name):
+    # Lag-1 correlation 0.9 at 200,000 samples a day: the level drifts for weeks, and months of
+    # days read its correlation lower than it is. Twenty series-years without any change; a
+    # candidate must also jump where it starts (8 alerts for `cdf_squared`, 10 for
+    # `quantile_steps` without that).
+    alerts = 0
+    for seed in range(20):
+        series = build(
+            days=365,
+            noise=0.0,
+            spike=_stationary_wander(1000 + seed, 0.9, 0.02, 365),
+            samples=200000,
+            seed=seed,
+        )
+        alerts += len(run(name, series))
+    assert alerts <= 4
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_step_of_a_wandering_level_jumps_and_is_found(name):
+    # Three of the level's noise widths (0.06 on a spread of about 0.02) from one day to the next.
+    series = build(days=300, noise=0.009, phi=0.9, samples=200000, seed=1, shift={200: 0.06})
+    assert [d.date for d in run(name, series)] == [day(200)]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -23,6 +23,7 @@ from alerting.detect.window_scores import (
     AFTER_DAYS,
     MAX_AFTER_DAYS,
     MIN_BASE_AFTER,
+    PHI_DAYS,
     Features,
     Windows,
     ar_variance,
@@ -39,6 +40,14 @@ LOCATE_DAYS = 3  # the per-day vote may move the start this many days either way
 # A step must fit the days around it better than a bent line by this many times the residual
 # day variance (an F-like test with one degree of freedom more for the step's jump).
 GRADUAL_MARGIN = 8.0
+# Where days are correlated (this lag-1 correlation or more), a change must also show as a jump:
+# the mean of its first JUMP_DAYS days against the JUMP_DAYS before must reach JUMP_CUT robust
+# widths of such jumps in the weeks before (at its start or a day earlier: a window can begin
+# a day late).
+JUMP_PHI = 0.3
+JUMP_DAYS = 4
+JUMP_CUT = 2.5
+MIN_JUMPS = 20  # jumps in the history that make a spread; fewer: no check
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ def _next_change(
             if (
                 _persists(w, features, days, first, k, rules.spike_days, float(cut[first]))
                 and _abrupt(w, features, days, first, k)
+                and _jumps(w, features, first, k)
                 and _big_enough(days, buckets, w, first, k, rules.min_effect)
             ):
                 earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0
@@ -251,12 +261,10 @@ def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> b
     but it is no change of a build. Measured along the direction of the shift, in calendar
     days (gaps keep their length), against the residual noise of the step fit itself."""
     b0 = int(w.base_start[first])
-    rows = np.arange(b0, first + k)
-    rows = rows[w.good[rows + 1] > w.good[rows]]  # spike days take no part
+    rows = _non_spike(w, np.arange(b0, first + k))  # spike days take no part
     if rows.size < 8:
         return True
-    mask = w.mask(first, k)
-    e = np.where(mask, (features.values[rows] - w.base[first]) / w.scale[first], 0.0)
+    e = _standardized(w, features, first, k, rows)
     after = rows >= first
     if after.all() or not after.any():  # nothing on one side to bend a line through
         return True
@@ -269,6 +277,53 @@ def _abrupt(w: Windows, features: Features, days: Days, first: int, k: int) -> b
     rss_step = _spread(z[~after]) + _spread(z[after])
     noise = rss_step / max(rows.size - 2, 1)
     return _bent_rss(u, z) - rss_step >= GRADUAL_MARGIN * max(noise, 1e-12)
+
+
+def _standardized(
+    w: Windows, features: Features, first: int, k: int, rows: np.ndarray
+) -> np.ndarray:
+    """The feature values of `rows` as the candidate (first, k) measures them: from its
+    baseline, in its noise widths, only the features it compares."""
+    mask = w.mask(first, k)
+    return np.where(mask, (features.values[rows] - w.base[first]) / w.scale[first], 0.0)
+
+
+def _non_spike(w: Windows, rows: np.ndarray) -> np.ndarray:
+    return rows[w.good[rows + 1] > w.good[rows]]
+
+
+def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
+    """Where the days are correlated, the change also shows as a jump where it starts.
+
+    The window scores credit a wandering level with the correlation measured over a few
+    months, which reads too low for a level that wanders for weeks (a lag-1 correlation of 0.9
+    reads as 0.5-0.8), so four-week means that drifted apart look like a step. A build's step
+    moves the level from one day to the next; a wandering level moves it a little every day.
+    The jump (mean of JUMP_DAYS days from the start minus that of the JUMP_DAYS before, along
+    the direction of the shift) is measured against the jumps at every day of the PHI_DAYS
+    before: short windows next to each other, whose spread months of days measure well
+    whatever the correlation. Steady series are judged without it: their four-week means vary
+    as the model says, and a small step of theirs need not jump out of a few days."""
+    if w.phi[first] < JUMP_PHI:
+        return True
+    after = _non_spike(w, np.arange(first, first + k))
+    if after.size == 0:  # only spike days since the start: nothing to measure a jump of
+        return True
+    d = _standardized(w, features, first, k, after).mean(axis=0)
+    norm = math.sqrt(float(d @ d))
+    rows = _non_spike(w, np.arange(max(first - PHI_DAYS, 0), first + min(k, JUMP_DAYS)))
+    at = int(np.searchsorted(rows, first))  # position of the first day after the start
+    m = JUMP_DAYS
+    if norm <= 0 or at - m - MIN_JUMPS < m or rows.size < at + m:
+        return True
+    z = _standardized(w, features, first, k, rows) @ d / norm
+    sums = np.concatenate([[0.0], np.cumsum(z)])
+    splits = np.arange(m, rows.size - m + 1)
+    jumps = (sums[splits + m] - 2 * sums[splits] + sums[splits - m]) / m
+    past = jumps[splits <= at - m]  # jumps whose days all lie before the start
+    spread = 1.4826 * float(np.median(np.abs(past - np.median(past))))
+    near = jumps[(splits >= at - 1) & (splits <= at)]
+    return float(near.max(initial=-np.inf)) >= JUMP_CUT * max(spread, 1e-12)
 
 
 def _spread(z: np.ndarray) -> float:

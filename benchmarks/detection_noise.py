@@ -6,8 +6,8 @@
 The family benchmark draws its noise from one model (an AR(1) level with a correlation of
 0.3, or 0.6-0.9 for the wandering family, plus the sampling of each day's histogram). Real
 telemetry, and any benchmark kept elsewhere, has other noise. Here every series is a year of
-days without any change: a log-normal whose location follows one of the level paths below,
-sampled into timing buckets (8 per octave) with `--samples` samples a day. The figure is false
+days without any change: a log-normal whose location follows one of the level paths below (or
+whose slow path's share wanders), sampled into timing buckets (8 per octave) with `--samples` samples a day. The figure is false
 alerts per series-year and the most in one series, then the same counting only detections
 after the first HISTORY days (per series-year of those days): the daily run reads a year of
 history and a newly monitored series alerts only on recent changes, so a change is judged
@@ -65,7 +65,19 @@ def _growing_weekly(rng: np.random.Generator) -> np.ndarray:
     return rng.normal(0.0, 0.01, DAYS) + amplitude * profile[np.arange(DAYS) % 7]
 
 
-MODELS: dict[str, tuple[str, Callable[[np.random.Generator], np.ndarray]]] = {
+def _slow_share(rng: np.random.Generator) -> dict:
+    """A slow path (4x slower) whose share wanders around 15 % (AR(1), correlation 0.9,
+    spread 2 points) on 1 % location noise: the shape moves, not the location."""
+    share = np.clip(0.15 + _ar(rng, 0.9, 0.02), 0.0, 1.0)
+    return {"slow": {i: (float(v), 4.0) for i, v in enumerate(share)}, "noise": 0.01}
+
+
+def _on_level(path: Callable[[np.random.Generator], np.ndarray]) -> Callable:
+    """A level path as the series builder's arguments: the location moved day by day."""
+    return lambda rng: {"spike": {i: float(v) for i, v in enumerate(path(rng))}, "noise": 0.0}
+
+
+LEVELS: dict[str, tuple[str, Callable[[np.random.Generator], np.ndarray]]] = {
     "white": ("independent normal days", lambda rng: rng.normal(0.0, SPREAD, DAYS)),
     "student_t3": (
         "heavy-tailed days (Student t, 3 degrees of freedom)",
@@ -87,6 +99,11 @@ MODELS: dict[str, tuple[str, Callable[[np.random.Generator], np.ndarray]]] = {
         lambda rng: rng.normal(0.0, 0.015, DAYS) + 0.1 * np.sin(2 * np.pi * np.arange(DAYS) / DAYS),
     ),
 }
+# What each model passes to the series builder.
+MODELS: dict[str, tuple[str, Callable[[np.random.Generator], dict]]] = {
+    **{name: (text, _on_level(path)) for name, (text, path) in LEVELS.items()},
+    "slow_share": ("a slow path's share wandering around 15 %", _slow_share),
+}
 
 
 def false_alerts(technique, model: str, n_series: int, samples: float) -> tuple[int, int, int]:
@@ -96,13 +113,8 @@ def false_alerts(technique, model: str, n_series: int, samples: float) -> tuple[
     counts = []
     late = 0
     for seed in range(n_series):
-        level = make(np.random.default_rng(1000 + seed))
         series = build(
-            days=DAYS,
-            noise=0.0,
-            spike={i: float(v) for i, v in enumerate(level)},
-            samples=samples,
-            seed=seed,
+            days=DAYS, samples=samples, seed=seed, **make(np.random.default_rng(1000 + seed))
         )
         found = technique.detect(series, args)
         counts.append(len(found))

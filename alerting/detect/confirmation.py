@@ -40,10 +40,10 @@ LOCATE_DAYS = 3  # the per-day vote may move the start this many days either way
 # A step must fit the days around it better than a bent line by this many times the residual
 # day variance (an F-like test with one degree of freedom more for the step's jump).
 GRADUAL_MARGIN = 8.0
-# Where days are correlated (this lag-1 correlation or more), a change must also show as a jump:
-# the mean of its first JUMP_DAYS days against the JUMP_DAYS before must reach JUMP_CUT robust
-# widths of such jumps in the weeks before (at its start or a day earlier: a window can begin
-# a day late).
+# Where the days are correlated along the shift (this lag-1 correlation or more over the weeks
+# before), a change must also show as a jump: the mean of its first JUMP_DAYS days against the
+# JUMP_DAYS before must reach JUMP_CUT robust widths of such jumps in the weeks before (at its
+# start or a day earlier: a window can begin a day late).
 JUMP_PHI = 0.3
 JUMP_DAYS = 4
 JUMP_CUT = 2.5
@@ -297,15 +297,15 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
 
     The window scores credit a wandering level with the correlation measured over a few
     months, which reads too low for a level that wanders for weeks (a lag-1 correlation of 0.9
-    reads as 0.5-0.8), so four-week means that drifted apart look like a step. A build's step
-    moves the level from one day to the next; a wandering level moves it a little every day.
-    The jump (mean of JUMP_DAYS days from the start minus that of the JUMP_DAYS before, along
-    the direction of the shift) is measured against the jumps at every day of the PHI_DAYS
-    before: short windows next to each other, whose spread months of days measure well
-    whatever the correlation. Steady series are judged without it: their four-week means vary
-    as the model says, and a small step of theirs need not jump out of a few days."""
-    if w.phi[first] < JUMP_PHI:
-        return True
+    reads as 0.5-0.8), and a share of slow samples that wanders hardly shows in a correlation
+    pooled over the whole distribution, so four-week means that drifted apart look like a step.
+    A build's step moves the level from one day to the next; a wandering level moves it a
+    little every day. The jump (mean of JUMP_DAYS days from the start minus that of the
+    JUMP_DAYS before, along the direction of the shift) is measured against the jumps at every
+    day of the PHI_DAYS before: short windows next to each other, whose spread months of days
+    measure well whatever the correlation. Where the days along the shift were not correlated
+    in those weeks, the window scores need no such help, and a small step of a steady series
+    need not jump out of a few days."""
     after = _non_spike(w, np.arange(first, first + k))
     if after.size == 0:  # only spike days since the start: nothing to measure a jump of
         return True
@@ -317,6 +317,13 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     if norm <= 0 or at - m - MIN_JUMPS < m or rows.size < at + m:
         return True
     z = _standardized(w, features, first, k, rows) @ d / norm
+    before = z[:at] - z[:at].mean()
+    variance = float(before @ before) / before.size
+    if variance <= 0:
+        return True
+    lag1 = 1.0 - float(np.mean(np.diff(before) ** 2)) / (2.0 * variance)
+    if lag1 < JUMP_PHI:
+        return True
     sums = np.concatenate([[0.0], np.cumsum(z)])
     splits = np.arange(m, rows.size - m + 1)
     jumps = (sums[splits + m] - 2 * sums[splits] + sums[splits - m]) / m

@@ -4,10 +4,13 @@
     python benchmarks/detection.py --quick               # one small seed, no mozdetect
     python benchmarks/detection.py --families            # per family, hard mix, resampling
     python benchmarks/detection.py --real --tcpd DIR     # real, human-annotated series
+    python benchmarks/detection.py --noise               # change-free series, other noise
 
 `--families` runs detection_families.py (see there): every family of series real telemetry
 has, the untuned hard mix, the resampling stability and the worst family next to the overall.
 `--real` runs detection_real.py: TCPD's annotated real series turned into daily histograms.
+`--noise` runs detection_noise.py: false alerts on change-free series under noise the
+generator never draws (strongly correlated levels, random walks, a wandering slow share ...).
 
 For every technique in the registry: precision, recall, F1 (a detection matches a labelled
 change when its date lies within [-3, +7] days of it, one match per change), false alerts per
@@ -346,7 +349,23 @@ HEADERS = (
 )
 
 
+# The benchmarks this script runs instead of its own when asked (imported only then).
+_DELEGATES = {
+    "families": "detection_families",
+    "real": "detection_real",
+    "noise": "detection_noise",
+}
+
+
 def main() -> None:
+    # A delegated benchmark gets every other argument as it is (its --series is its own).
+    for flag, module in _DELEGATES.items():
+        if f"--{flag}" in sys.argv[1:]:
+            import importlib
+
+            sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != f"--{flag}")]
+            importlib.import_module(module).main()
+            return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="11,12,13", help="seeds of the default setting")
     parser.add_argument("--series", type=int, default=150, help="series per seed")
@@ -354,13 +373,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one seed of 40 series, no mozdetect")
     parser.add_argument("--families", action="store_true", help="per family, hard mix, resampling")
     parser.add_argument("--real", action="store_true", help="TCPD's series (with --tcpd DIR)")
+    parser.add_argument("--noise", action="store_true", help="change-free series, other noise")
     args, rest = parser.parse_known_args()
-    if args.families or args.real:
-        import importlib
-
-        sys.argv = [sys.argv[0], *rest]
-        importlib.import_module("detection_families" if args.families else "detection_real").main()
-        return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from alerting.textable import format_table

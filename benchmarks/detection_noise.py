@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alerting.detect.registry import techniques  # noqa: E402
 from alerting.textable import format_table  # noqa: E402
-from tests.detect_series import build  # noqa: E402
+from tests.detect_series import ar_level, build  # noqa: E402
 
 DAYS = 365
 HISTORY = 120  # days of history before the detections counted in the second figure
@@ -39,12 +39,8 @@ SPREAD = 0.02
 
 
 def _ar(rng: np.random.Generator, phi: float, sd: float = SPREAD) -> np.ndarray:
-    """AR(1) days with lag-1 correlation `phi` and marginal spread `sd`."""
-    x = rng.normal(0.0, sd * np.sqrt(1.0 - phi * phi), DAYS)
-    x[0] = rng.normal(0.0, sd)  # start from the stationary spread
-    for i in range(1, DAYS):
-        x[i] += phi * x[i - 1]
-    return x
+    """A year of AR(1) days with lag-1 correlation `phi` and marginal spread `sd`."""
+    return ar_level(rng, phi, sd, DAYS)
 
 
 def _long_memory(rng: np.random.Generator) -> np.ndarray:

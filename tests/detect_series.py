@@ -100,3 +100,13 @@ def build(
 
 def day(i: int) -> dt.date:
     return START + dt.timedelta(days=i)
+
+
+def ar_level(rng: np.random.Generator, phi: float, spread: float, days: int) -> np.ndarray:
+    """A level of AR(1) days (lag-1 correlation `phi`) already at its stationary `spread` on
+    day 0, unlike `build`'s `phi`, which starts from nothing and takes weeks to get there."""
+    level = rng.normal(0.0, spread * np.sqrt(1.0 - phi * phi), days)
+    level[0] = rng.normal(0.0, spread)
+    for i in range(1, days):
+        level[i] += phi * level[i - 1]
+    return level

@@ -9,7 +9,7 @@ import pytest
 from alerting.data.generator import generate
 from alerting.data.series import series_from_rows
 from alerting.detect.registry import get_technique
-from tests.detect_series import build, day
+from tests.detect_series import ar_level, build, day
 
 NAMES = ("cdf_squared", "quantile_steps")
 
@@ -80,16 +80,6 @@ def test_a_wandering_level_rarely_alerts(name):
     assert alerts <= 2
 
 
-def _stationary_wander(seed: int, phi: float, spread: float, days: int) -> dict[int, float]:
-    """An AR(1) level already at its stationary spread on day 0, as per-day log shifts."""
-    rng = np.random.default_rng(seed)
-    level = rng.normal(0.0, spread * np.sqrt(1.0 - phi * phi), days)
-    level[0] = rng.normal(0.0, spread)
-    for i in range(1, days):
-        level[i] += phi * level[i - 1]
-    return {i: float(v) for i, v in enumerate(level)}
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_a_level_wandering_with_correlation_0_9_rarely_alerts(name):
     # Lag-1 correlation 0.9 at 200,000 samples a day: the level drifts for weeks, and months of
@@ -98,10 +88,11 @@ def test_a_level_wandering_with_correlation_0_9_rarely_alerts(name):
     # `quantile_steps` without that).
     alerts = 0
     for seed in range(20):
+        level = ar_level(np.random.default_rng(1000 + seed), 0.9, 0.02, 365)
         series = build(
             days=365,
             noise=0.0,
-            spike=_stationary_wander(1000 + seed, 0.9, 0.02, 365),
+            spike={i: float(v) for i, v in enumerate(level)},
             samples=200000,
             seed=seed,
         )

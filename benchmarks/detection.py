@@ -351,15 +351,15 @@ HEADERS = (
 
 # The benchmarks this script runs instead of its own when asked (imported only then).
 _DELEGATES = {
-    "families": "detection_families",
-    "real": "detection_real",
-    "noise": "detection_noise",
+    "families": ("detection_families", "per family, hard mix, resampling"),
+    "real": ("detection_real", "TCPD's series (with --tcpd DIR)"),
+    "noise": ("detection_noise", "change-free series, other noise"),
 }
 
 
 def main() -> None:
     # A delegated benchmark gets every other argument as it is (its --series is its own).
-    for flag, module in _DELEGATES.items():
+    for flag, (module, _) in _DELEGATES.items():
         if f"--{flag}" in sys.argv[1:]:
             import importlib
 
@@ -371,9 +371,8 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=150, help="series per seed")
     parser.add_argument("--mozdetect-series", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="one seed of 40 series, no mozdetect")
-    parser.add_argument("--families", action="store_true", help="per family, hard mix, resampling")
-    parser.add_argument("--real", action="store_true", help="TCPD's series (with --tcpd DIR)")
-    parser.add_argument("--noise", action="store_true", help="change-free series, other noise")
+    for flag, (_, text) in _DELEGATES.items():  # listed in --help; handled above
+        parser.add_argument(f"--{flag}", action="store_true", help=text)
     args, rest = parser.parse_known_args()
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -305,7 +305,9 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     day of the PHI_DAYS before: short windows next to each other, whose spread months of days
     measure well whatever the correlation. Where the days along the shift were not correlated
     in those weeks, the window scores need no such help, and a small step of a steady series
-    need not jump out of a few days."""
+    need not jump out of a few days. Nor is it asked of a change confirmed before JUMP_DAYS
+    usable days since its start (scores of a few days are measured as well as the jumps), or
+    with fewer than MIN_JUMPS jumps before it."""
     after = _non_spike(w, np.arange(first, first + k))
     if after.size == 0:  # only spike days since the start: nothing to measure a jump of
         return True
@@ -314,7 +316,7 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     rows = _non_spike(w, np.arange(max(first - PHI_DAYS, 0), first + min(k, JUMP_DAYS)))
     at = int(np.searchsorted(rows, first))  # position of the first day after the start
     m = JUMP_DAYS
-    if norm <= 0 or at - m - MIN_JUMPS < m or rows.size < at + m:
+    if norm <= 0 or at - m - MIN_JUMPS < m or rows.size < at + m:  # no shift, history, days
         return True
     z = _standardized(w, features, first, k, rows) @ d / norm
     before = z[:at] - z[:at].mean()

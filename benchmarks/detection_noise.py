@@ -128,7 +128,12 @@ def main() -> None:
     start = time.perf_counter()
     chosen = techniques()
     names = [args.technique] if args.technique else list(chosen)
+    if args.technique and args.technique not in chosen:
+        parser.error(f"unknown technique {args.technique}; known: {', '.join(chosen)}")
     models = args.models.split(",")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
     rows = []
     for model in models:
         row = [model, MODELS[model][0]]

@@ -51,6 +51,15 @@ def test_a_slow_drift_raises_at_most_one_alert(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_step_weeks_after_a_steep_drift_is_found(name):
+    # 15 % in 60 days (seven noise widths every four weeks) ends 40 days before a step of six
+    # widths. Over four weeks such a drift moves the level as a wandering one does; a reading
+    # of the wander that took it for one would leave the step unseen for months.
+    series = build(days=365, noise=0.01, drift=(150, 60, 0.15), shift={250: 0.06})
+    assert [(d.date, d.direction) for d in run(name, series)] == [(day(250), "up")]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_a_small_step_under_a_strong_weekly_cycle_is_found(name):
     # Weekdays differ by up to 12 % of the median, twenty times the day noise (0.6 %); the
     # step is 3 %: a quarter of the weekly swing.

@@ -7,12 +7,13 @@ The family benchmark draws its noise from one model (an AR(1) level with a corre
 0.3, or 0.6-0.9 for the wandering family, plus the sampling of each day's histogram). Real
 telemetry, and any benchmark kept elsewhere, has other noise. Here every series is a year of
 days without any change: a log-normal whose location follows one of the level paths below (or
-whose slow path's share wanders), sampled into timing buckets (8 per octave) with `--samples` samples a day. The figure is false
-alerts per series-year and the most in one series, then the same counting only detections
-after the first HISTORY days (per series-year of those days): the daily run reads a year of
-history and a newly monitored series alerts only on recent changes, so a change is judged
-with months of days before it, while the whole-year figure includes the first weeks, when the
-detector has little history to measure the noise on. The target is at most 0.2 false alerts
+whose slow path's share wanders, or that is narrower than a bucket), sampled into timing
+buckets (8 per octave) with `--samples` samples a day. The figure is false alerts per
+series-year and the most in one series, then the same counting only detections after the
+first HISTORY days (per series-year of those days): the daily run reads a year of history and
+a newly monitored series alerts only on recent changes, so a change is judged with months of
+days before it, while the whole-year figure includes the first weeks, when the detector has
+little history to measure the noise on. The target is at most 0.2 false alerts
 per change-free series-year (0.3 on hard data). Every model's day-to-day spread is 0.02 in log
 units unless said otherwise.
 """
@@ -68,6 +69,13 @@ def _slow_share(rng: np.random.Generator) -> dict:
     return {"slow": {i: (float(v), 4.0) for i, v in enumerate(share)}, "noise": 0.01}
 
 
+def _narrow(rng: np.random.Generator) -> dict:
+    """Values 3 % wide (a timing bucket is 9 %): one or two buckets hold nearly everything, and
+    a level wandering by 1 % (AR(1), correlation 0.5) moves their shares."""
+    level = _ar(rng, 0.5, 0.01)
+    return {"spike": {i: float(v) for i, v in enumerate(level)}, "noise": 0.0, "width": 0.03}
+
+
 def _on_level(path: Callable[[np.random.Generator], np.ndarray]) -> Callable:
     """A level path as the series builder's arguments: the location moved day by day."""
     return lambda rng: {"spike": {i: float(v) for i, v in enumerate(path(rng))}, "noise": 0.0}
@@ -99,6 +107,7 @@ LEVELS: dict[str, tuple[str, Callable[[np.random.Generator], np.ndarray]]] = {
 MODELS: dict[str, tuple[str, Callable[[np.random.Generator], dict]]] = {
     **{name: (text, _on_level(path)) for name, (text, path) in LEVELS.items()},
     "slow_share": ("a slow path's share wandering around 15 %", _slow_share),
+    "narrow": ("values in one or two buckets, the level wandering by 1 %", _narrow),
 }
 
 

@@ -31,6 +31,7 @@ def build(
     weekly: float = 0.0,
     drift: tuple[int, int, float] | None = None,
     phi: float = 0.0,
+    width: float | None = None,
 ) -> DailySeries:
     """`shift`/`spike`: day -> log shift of the median (a step lasts, a spike only that day);
     `volume`: day -> sample factor from that day on; `gaps`: days without data; `slow`: day ->
@@ -38,7 +39,8 @@ def build(
     or linear (then shifts and noise are shares of the median, moved by absolute amounts);
     `bimodal`: (share, slowdown) of a slow path always there; `weekly`: amplitude of a
     weekday pattern (log units); `drift`: (first day, days, log shift) of a slow linear drift;
-    `phi`: lag-1 correlation of the day noise."""
+    `phi`: lag-1 correlation of the day noise; `width`: spread of the distribution (log units,
+    0.8 unless given; values for linear buckets, 10 unless given)."""
     rng = np.random.default_rng(seed)
     linear = buckets == "linear"
     lower = {"timing": BUCKETS, "memory": MEMORY_BUCKETS, "linear": LINEAR_BUCKETS}[buckets]
@@ -65,11 +67,11 @@ def build(
         share[day:], slowdown[day:] = part, factor
     if linear:
         at = np.append(lower, lower[-1] + 2.0)[None, :]
-        mu, sigma = 40.0 * (1.0 + level), 10.0
+        mu, sigma = 40.0 * (1.0 + level), width or 10.0
         slow_mu = mu + 1.5 * sigma * np.log(slowdown)
     else:
         at = np.log(np.append(lower, lower[-1] * lower[-1] / lower[-2]))[None, :]
-        mu, sigma = np.log(2.0 ** (14 if buckets == "timing" else 20)) + level, 0.8
+        mu, sigma = np.log(2.0 ** (14 if buckets == "timing" else 20)) + level, width or 0.8
         slow_mu = mu + np.log(slowdown)
     main = ndtr((at - mu[:, None]) / sigma)
     slower = ndtr((at - slow_mu[:, None]) / sigma)

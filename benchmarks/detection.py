@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import os
 import statistics
@@ -361,8 +362,6 @@ def main() -> None:
     # A delegated benchmark gets every other argument as it is (its --series is its own).
     for flag, (module, _) in _DELEGATES.items():
         if f"--{flag}" in sys.argv[1:]:
-            import importlib
-
             sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != f"--{flag}")]
             importlib.import_module(module).main()
             return

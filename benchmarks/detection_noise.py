@@ -69,16 +69,15 @@ def _slow_share(rng: np.random.Generator) -> dict:
     return {"slow": {i: (float(v), 4.0) for i, v in enumerate(share)}, "noise": 0.01}
 
 
-def _narrow(rng: np.random.Generator) -> dict:
-    """Values 3 % wide (a timing bucket is 9 %): one or two buckets hold nearly everything, and
-    a level wandering by 1 % (AR(1), correlation 0.5) moves their shares."""
-    level = _ar(rng, 0.5, 0.01)
-    return {"spike": {i: float(v) for i, v in enumerate(level)}, "noise": 0.0, "width": 0.03}
-
-
 def _on_level(path: Callable[[np.random.Generator], np.ndarray]) -> Callable:
     """A level path as the series builder's arguments: the location moved day by day."""
     return lambda rng: {"spike": {i: float(v) for i, v in enumerate(path(rng))}, "noise": 0.0}
+
+
+def _narrow(rng: np.random.Generator) -> dict:
+    """Values 3 % wide (a timing bucket is 9 %): one or two buckets hold nearly everything, and
+    a level wandering by 1 % (AR(1), correlation 0.5) moves their shares."""
+    return {**_on_level(lambda r: _ar(r, 0.5, 0.01))(rng), "width": 0.03}
 
 
 LEVELS: dict[str, tuple[str, Callable[[np.random.Generator], np.ndarray]]] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 import orjson
@@ -129,6 +129,15 @@ def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[di
         raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
     except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
         raise UserError(f"{path}: cannot read: {error}") from None
+
+
+def existing_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The paths, after checking they all exist (so a typo fails before any reading)."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+    return paths
 
 
 def file_kind(path: Path) -> str:

@@ -28,10 +28,11 @@ from alerting.data.row_files import (
     TOO_LONG,
     binary_lines,
     bounded_lines,
+    existing_files,
     file_kind,
     json_line_rows,
 )
-from alerting.data.rows import PARALLEL_BYTES, existing_files, line_starts
+from alerting.data.rows import PARALLEL_BYTES, line_starts
 from alerting.data.series import series_from_batches
 
 # Rows whose metric is missing, empty or not text: read by one batch of their own, which

@@ -24,6 +24,7 @@ from alerting.data.row_files import (
     TOO_LONG,
     binary_lines,
     bounded_line,
+    existing_files,
     file_kind,
     iter_rows,
     json_line_rows,
@@ -58,15 +59,6 @@ def no_usable_row(problems: list[str]) -> UserError:
     shown = "\n  ".join(problems[:5])
     more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
     return UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
-
-
-def existing_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The paths, after checking they all exist (so a typo fails before any reading)."""
-    paths = [Path(p) for p in paths]
-    for path in paths:
-        if not path.is_file():
-            raise UserError(f"{path}: no such file")
-    return paths
 
 
 def _all_batches(paths: list[Path]) -> Iterator[RowBatch]:

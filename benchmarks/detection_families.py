@@ -3,6 +3,7 @@
     python benchmarks/detection_families.py                  # the recorded run
     python benchmarks/detection_families.py --series 20      # smaller, faster
     python benchmarks/detection_families.py --tuning         # the tuning seeds instead
+    python benchmarks/detection_families.py --days 180 --no-replay   # shorter series
 
 Every family of `alerting.data.families` (other bucketings, bimodal baselines, wandering
 levels, outlier days, weekly cycles, holidays, drifts, gaps, low volume, volume steps,
@@ -51,12 +52,17 @@ SAMPLING_SEEDS = (1, 2)
 
 
 def family_dataset(
-    family: str, seed: int, n_series: int, sampling_seed: int | None = None, free: float = 1 / 3
+    family: str,
+    seed: int,
+    n_series: int,
+    sampling_seed: int | None = None,
+    free: float = 1 / 3,
+    days: int = 365,
 ) -> Dataset:
     data = generate(
         seed=seed,
         n_series=n_series,
-        days=365,
+        days=days,
         end=END,
         change_free_share=free,
         family=family,
@@ -118,6 +124,7 @@ def main() -> None:
     parser.add_argument("--technique", default=None, help="one technique (default: all)")
     parser.add_argument("--tuning", action="store_true", help="tuning seeds, no hard mix")
     parser.add_argument("--no-replay", action="store_true", help="skip the latency replay")
+    parser.add_argument("--days", type=int, default=365, help="days of every series")
     parser.add_argument(
         "--label-sizes", action="store_true", help="only the labelled changes' sizes per seed"
     )
@@ -126,21 +133,27 @@ def main() -> None:
     families = [f for f in FAMILIES if f not in ("hard", "smooth_trend")]
     seeds = TUNING_SEEDS if args.tuning else (EVAL_SEED,)
     per_family = {
-        f: [family_dataset(f, s, args.series // len(seeds)) for s in seeds] for f in families
+        f: [family_dataset(f, s, args.series // len(seeds), days=args.days) for s in seeds]
+        for f in families
     }
     if args.label_sizes:
         label_sizes(per_family)
         return
-    hard = [] if args.tuning else [family_dataset("hard", s, args.hard_series) for s in HARD_SEEDS]
+    hard = (
+        []
+        if args.tuning
+        else [family_dataset("hard", s, args.hard_series, days=args.days) for s in HARD_SEEDS]
+    )
     stable_families = [*families, "hard"]
     resampled = {
         f: [
-            family_dataset(f, seeds[0], args.stable_series, sampling_seed=s) for s in SAMPLING_SEEDS
+            family_dataset(f, seeds[0], args.stable_series, sampling_seed=s, days=args.days)
+            for s in SAMPLING_SEEDS
         ]
         for f in stable_families
     }
     trends = [
-        family_dataset("smooth_trend", seeds[0], 10, sampling_seed=s, free=1.0)
+        family_dataset("smooth_trend", seeds[0], 10, sampling_seed=s, free=1.0, days=args.days)
         for s in SAMPLING_SEEDS
     ]
     print(f"generated in {time.perf_counter() - start:.0f} s; seeds {seeds}, hard {HARD_SEEDS}")

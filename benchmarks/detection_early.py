@@ -26,9 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from detection import MATCH  # noqa: E402
-from detection_noise import LEVELS, SPREAD  # noqa: E402
+from detection_noise import (  # noqa: E402
+    LEVELS,
+    SPREAD,
+    chosen_techniques,
+    picked,
+    table_rows,
+)
 
-from alerting.detect.registry import techniques  # noqa: E402
 from alerting.textable import format_table  # noqa: E402
 from tests.detect_series import build  # noqa: E402
 
@@ -67,21 +72,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     start = time.perf_counter()
-    chosen = techniques()
-    if args.technique and args.technique not in chosen:
-        parser.error(f"unknown technique {args.technique}; known: {', '.join(chosen)}")
-    names = [args.technique] if args.technique else list(chosen)
-    levels = args.levels.split(",")
-    unknown = [level for level in levels if level not in LEVELS]
-    if unknown:
-        parser.error(f"unknown level path(s) {', '.join(unknown)}; known: {', '.join(LEVELS)}")
-    rows = []
-    for level in levels:
-        row = [level, LEVELS[level][0]]
-        for name in names:
-            found, other = early_steps(chosen[name], level, args.series, args.samples)
-            row.append(f"{found}/{args.series} found, {other} other")
-        rows.append(row)
+    chosen, names = chosen_techniques(parser, args.technique)
+    levels = picked(parser, args.levels, LEVELS, "level path")
+
+    def cell(level: str, name: str) -> str:
+        found, other = early_steps(chosen[name], level, args.series, args.samples)
+        return f"{found}/{args.series} found, {other} other"
+
+    rows = table_rows(levels, LEVELS, names, cell)
     print(
         f"{args.series} series of {DAYS} days per level path, one step of {WIDTHS[0]:g}-"
         f"{WIDTHS[1]:g} spreads on day {FIRST}-{LAST - 1}, {args.samples:g} samples a day"

@@ -126,6 +126,30 @@ def false_alerts(technique, model: str, n_series: int, samples: float) -> tuple[
     return sum(counts), max(counts), late
 
 
+def chosen_techniques(parser: argparse.ArgumentParser, technique: str | None) -> tuple[dict, list]:
+    """All techniques by name, and the names to run: `technique` alone, or all of them."""
+    chosen = techniques()
+    if technique and technique not in chosen:
+        parser.error(f"unknown technique {technique}; known: {', '.join(chosen)}")
+    return chosen, [technique] if technique else list(chosen)
+
+
+def picked(parser: argparse.ArgumentParser, text: str, known: dict, what: str) -> list[str]:
+    """The comma-separated names in `text`, each one of `known`."""
+    names = text.split(",")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        parser.error(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return names
+
+
+def table_rows(
+    keys: list[str], described: dict, names: list[str], cell: Callable[[str, str], str]
+) -> list[list[str]]:
+    """One row per key (the key, its description, then one cell per technique name)."""
+    return [[key, described[key][0], *(cell(key, name) for name in names)] for key in keys]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--series", type=int, default=40, help="series-years per model")
@@ -134,22 +158,15 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models")
     args = parser.parse_args()
     start = time.perf_counter()
-    chosen = techniques()
-    names = [args.technique] if args.technique else list(chosen)
-    if args.technique and args.technique not in chosen:
-        parser.error(f"unknown technique {args.technique}; known: {', '.join(chosen)}")
-    models = args.models.split(",")
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        parser.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
-    rows = []
-    for model in models:
-        row = [model, MODELS[model][0]]
-        for name in names:
-            total, most, late = false_alerts(chosen[name], model, args.series, args.samples)
-            late_years = args.series * (DAYS - HISTORY) / DAYS
-            row.append(f"{total / args.series:.3f} (max {most}); {late / late_years:.3f}")
-        rows.append(row)
+    chosen, names = chosen_techniques(parser, args.technique)
+    models = picked(parser, args.models, MODELS, "model")
+    late_years = args.series * (DAYS - HISTORY) / DAYS
+
+    def cell(model: str, name: str) -> str:
+        total, most, late = false_alerts(chosen[name], model, args.series, args.samples)
+        return f"{total / args.series:.3f} (max {most}); {late / late_years:.3f}"
+
+    rows = table_rows(models, MODELS, names, cell)
     print(
         f"{args.series} change-free series-years per model, {args.samples:g} samples a day;"
         f" per technique: false alerts per series-year (most in one series); the same after"

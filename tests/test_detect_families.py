@@ -9,6 +9,7 @@ import pytest
 from alerting.data.generator import generate
 from alerting.data.series import series_from_rows
 from alerting.detect.registry import get_technique
+from alerting.detect.window_scores import Features, windows
 from tests.detect_series import ar_level, build, day
 
 NAMES = ("cdf_squared", "quantile_steps")
@@ -107,6 +108,34 @@ def test_a_level_wandering_with_correlation_0_9_rarely_alerts(name):
         )
         alerts += len(run(name, series))
     assert alerts <= 4
+
+
+def test_features_judged_one_by_one_each_have_their_own_correlation():
+    # A level that wanders (lag-1 correlation 0.9) next to a feature of independent days five
+    # times as wide, as a median next to a p99 full of sampling noise. Pooled, the wide one
+    # dominates and the pair reads as barely correlated; judged one by one (the largest
+    # feature score), the wandering one keeps its own memory.
+    rng = np.random.default_rng(3)
+    values = np.column_stack([ar_level(rng, 0.9, 1.0, 300), rng.normal(0.0, 5.0, 300)])
+    transient = np.zeros(300, dtype=bool)
+    pooled = windows(Features(values=values, combine="rms"), transient)
+    one_by_one = windows(Features(values=values, combine="max"), transient)
+    late = slice(150, 300)
+    assert np.median(pooled.phi[late]) < 0.3
+    assert np.median(one_by_one.feature_phi[late, 0]) > 0.6
+    assert np.median(one_by_one.feature_phi[late, 1]) < 0.3
+
+
+def test_quantiles_of_a_wandering_level_in_sampling_noise_rarely_alert():
+    # A level with lag-1 correlation 0.9 at 20,000 samples a day: the sampling noise of p99 is
+    # far wider than the wander, that of p05-p75 far narrower. Twenty series-years; with one
+    # correlation pooled over the quantiles, 15 alerts.
+    alerts = 0
+    for seed in range(20):
+        level = ar_level(np.random.default_rng(1000 + seed), 0.9, 0.02, 365)
+        spike = {i: float(v) for i, v in enumerate(level)}
+        alerts += len(run("quantile_steps", build(days=365, noise=0.0, spike=spike, seed=seed)))
+    assert alerts <= 10
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,8 +1,9 @@
 """`quantile_steps`: steps in the daily p05, p25, median, p75, p90 and p99, each in its own noise.
 
 Where `cdf_squared` averages the shift over the whole distribution, this looks at six daily
-quantile series (on a log scale, or as they are for linear buckets) separately and takes the one that moved most, with the cut
-raised for looking six times. A change confined to the top of the distribution (a slow path
+quantile series (on a log scale, or as they are for linear buckets) separately, each in its
+own day-to-day noise and correlation, and takes the one that moved most, with the cut raised
+for looking six times. A change confined to the top of the distribution (a slow path
 hit by 1-3 % of the samples) moves p99 a lot and the rest of the CDF hardly at all: here it
 stands out, averaged over all buckets it can drown. A small step of the median is also seen
 sooner in the median alone than in the average over buckets. On the benchmark it finds more

@@ -50,7 +50,11 @@ class Features:
     # (n, F) bool: the day's data say something about the feature; a feature is compared only
     # for windows where it was informative on some day. None: always.
     present: np.ndarray | None = None
-    combine: str = "rms"  # "rms": root mean square of feature scores; "max": largest one
+    # "rms": root mean square of the feature scores, in the day-to-day correlation pooled over
+    # the features; "max": the largest feature score, each in its own correlation (a feature
+    # tested on its own is judged on its own noise: a median that wanders for weeks next to a
+    # p99 full of sampling noise would otherwise be credited with the p99's short memory).
+    combine: str = "rms"
 
 
 def ar_variance(k: np.ndarray | float, phi: np.ndarray | float) -> np.ndarray:
@@ -80,10 +84,12 @@ class Windows:
     steps: np.ndarray  # (n + 1, F) cumulative squared day-to-day steps between non-spike days
     pairs: np.ndarray  # (n + 1,) cumulative count of such steps
     every: np.ndarray  # (n + 1, F) cumulative sums of the values of all days
-    combine: str
     # (n,) lag-1 correlation from robust spreads of day-to-day and LAG-day differences over
     # the PHI_DAYS before each row: how far the level wanders.
     wander_phi: np.ndarray | None = None
+    # For "max": (n, F) the same two readings per feature, and each feature's correlation.
+    feature_wander: np.ndarray | None = None
+    feature_phi: np.ndarray | None = None
 
     def mask(self, t: int, k: int) -> np.ndarray:
         """The features compared for candidate t after k days: informative in the windows."""
@@ -128,23 +134,26 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
         steps=cl,
         pairs=cp,
         every=_cumsum0(x),
-        combine=features.combine,
     )
     w.wander_phi = _wander(x, good)
+    if features.combine == "max":
+        w.feature_wander = _wander(x, good, pooled=False)
+        w.feature_phi = np.zeros((n, f))
     _noise(w, t, None)
     ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
     _score_rows(w, t, ready, BEFORE_DAYS / 2)
     return w
 
 
-def _wander(x: np.ndarray, good: np.ndarray) -> np.ndarray:
+def _wander(x: np.ndarray, good: np.ndarray, pooled: bool = True) -> np.ndarray:
     """Day-to-day correlation of AR(1) days from the robust spread of 1-day and LAG-day
     differences over the PHI_DAYS before each row (per block of two weeks):
     Var(x[t] - x[t-h]) = 2 var (1 - phi^h). Differences hardly see a step of the level or a
     far-off day (medians), so a change does not pass for wandering, and months of history let
     a level that wanders for weeks show how far it goes. The spreads of a few features spread
-    over the range are pooled (a wandering level moves them all)."""
-    if x.shape[1] > WANDER_FEATURES:
+    over the range are pooled (a wandering level moves them all); without `pooled`, one
+    reading per feature (n, F)."""
+    if pooled and x.shape[1] > WANDER_FEATURES:
         x = x[:, np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)]
     f = x.shape[1]
     d = np.full((x.shape[0], 2 * f), np.nan)  # 1-day differences, then LAG-day ones
@@ -153,8 +162,11 @@ def _wander(x: np.ndarray, good: np.ndarray) -> np.ndarray:
         d[ok, columns] = x[ok] - x[ok - lag]
     spreads = robust_scale(d, span=PHI_DAYS, step=STEP, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.nansum(spreads[:, f:], axis=1) / np.nansum(spreads[:, :f], axis=1)
-    phi = np.interp(ratio / SLACK, _GEOMETRIC_SUMS, _PHI_GRID)
+        if pooled:
+            ratio = np.nansum(spreads[:, f:], axis=1) / np.nansum(spreads[:, :f], axis=1)
+        else:
+            ratio = spreads[:, f:] / spreads[:, :f]
+    phi = np.interp(np.nan_to_num(ratio, nan=0.0) / SLACK, _GEOMETRIC_SUMS, _PHI_GRID)
     return np.where(np.isfinite(ratio), phi, 0.0)
 
 
@@ -190,11 +202,19 @@ def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
         used_n = (w.seen[t] - w.seen[s0]) > 0
         step_var = step_sum / pairs[:, None]
         phi = 1.0 - np.sum(step_var * used_n, axis=1) / (2.0 * np.sum(var * used_n, axis=1))
-    phi = np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
-    phi = np.maximum(phi, w.wander_phi[t])
+    if w.feature_phi is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            own = 1.0 - step_var / (2.0 * var)
+        w.feature_phi[t] = np.maximum(_clipped_phi(own), w.feature_wander[t])
+    phi = np.maximum(_clipped_phi(phi), w.wander_phi[t])
     w.phi[t] = phi
     w.scale[t] = np.maximum(np.sqrt(var), FLOOR)
     w.noise_days[t] = nn
+
+
+def _clipped_phi(phi: np.ndarray) -> np.ndarray:
+    """A correlation read from the steps of six weeks of days, as far as it can be trusted."""
+    return np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
 
 
 def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -> None:
@@ -210,8 +230,14 @@ def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -
     # A feature is compared where it was informative in the baseline or the days after; when
     # every feature was already informative by the first day after, it is in every window.
     every_feature = bool(np.all(w.seen[t + 1] > seen_before))
-    phi = w.phi[t]
-    factor = np.sqrt(ar_variance(AFTER_DAYS[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None])
+    if w.feature_phi is None:  # "rms": one correlation for all features
+        phi = w.phi[t]
+        factor = np.sqrt(
+            ar_variance(AFTER_DAYS[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None]
+        )
+    else:  # "max": each feature's shift in its own correlated noise
+        own = w.feature_phi[t]
+        own_base = ar_variance(nb[:, None], own)
     score = np.full((t.size, AFTER_DAYS.size), np.nan)
     first = int(t[0]) if t.size else 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -230,11 +256,12 @@ def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -
                 mask = w.seen[first + k : first + k + m] > seen_before[:m]
                 used = mask.sum(axis=1)
                 dz *= mask
-            if w.combine == "max":
-                combined = np.max(np.abs(dz, out=dz), axis=1)
+            if w.feature_phi is None:
+                combined = np.sqrt(np.einsum("tf,tf->t", dz, dz) / used) / factor[:m, j]
             else:
-                combined = np.sqrt(np.einsum("tf,tf->t", dz, dz) / used)
-            score[:m, j] = np.where(np.asarray(used) > 0, combined / factor[:m, j], np.nan)
+                dz /= np.sqrt(ar_variance(k, own[:m]) + own_base[:m])
+                combined = np.max(np.abs(dz, out=dz), axis=1)
+            score[:m, j] = np.where(np.asarray(used) > 0, combined, np.nan)
     ok = (ready & (nb >= min_base))[:, None]
     w.base[t] = base
     w.base_rows[t] = nb

@@ -5,12 +5,14 @@ bucket by bucket, squared) but each day's histogram is normalized on its own, so
 matters, and the squared differences are measured in the series' own day-to-day noise: the
 score is the root mean square, over the buckets, of (CDF after - CDF before) divided by how
 much that bucket's CDF moves from one day to the next. `threshold` turns into a score cut that
-a change-free series reaches about once in 1 / -ln(threshold) years.
+a change-free series reaches about once in 1 / -ln(threshold) years. A distribution narrower
+than the grid the CDF is read on is read at every bucket boundary instead, in probit units.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
 from alerting.data.model import DailySeries
 from alerting.detect.days import Days, linear_buckets, weekday_adjusted
@@ -26,6 +28,9 @@ PER_OCTAVE = 2
 
 # Linear buckets: the CDF is read at most at this many evenly spaced buckets.
 LINEAR_COLUMNS = 64
+# A distribution with fewer grid columns than this ever in the active range is narrower than
+# the grid: it is read at every bucket boundary, in probit units.
+MIN_COLUMNS = 3
 
 
 def grid_columns(buckets: np.ndarray) -> np.ndarray:
@@ -53,20 +58,40 @@ def grid_columns(buckets: np.ndarray) -> np.ndarray:
 
 
 def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features:
-    """The CDF of each day on the grid, over the buckets where it can move."""
-    columns = grid_columns(series.buckets)
-    cdf = days.pmf.cumsum(axis=1)[:, columns]
-    # Columns at or beyond the active range on every day can never be compared (any window's
-    # mean stays out of range too), so dropping them changes no score, only the work.
-    lo, hi = ACTIVE
-    keep = np.any(cdf > lo, axis=0) & np.any(cdf < hi, axis=0)
-    columns, cdf = columns[keep], cdf[:, keep]
+    """The CDF of each day on the grid, over the buckets where it can move.
+
+    A distribution narrower than the grid (a timing that hardly varies, values piled into a
+    few linear buckets) leaves one or two grid columns that can move, both in its tails: a
+    shift within a grid interval hardly shows, and the share beyond a column falls off like a
+    normal tail, so a level that wanders evenly moves it by leaps now and then, which read as
+    changes. Such a distribution is read at every bucket boundary, and in probit units, which
+    move in proportion to the level in the tails too (clipped at half a sample of the day).
+    """
+    cumulative = days.pmf.cumsum(axis=1)
+    columns, cdf = _movable(grid_columns(series.buckets), cumulative)
+    narrow = columns.size < MIN_COLUMNS
+    if narrow:
+        columns, cdf = _movable(np.arange(series.buckets.size), cumulative)
     # A column says something on a day with samples between it and the column before, and only
     # while its level is inside the active range (near 0 or 1 the CDF cannot move).
+    lo, hi = ACTIVE
     occupied = np.diff(np.cumsum(days.pmf > 0, axis=1)[:, columns], axis=1, prepend=0) > 0
     informative = occupied & (cdf > lo) & (cdf < hi)
+    if narrow:
+        clip = (0.5 / np.maximum(days.samples, 1.0))[:, None]
+        cdf = ndtri(np.clip(cdf, clip, 1.0 - clip))
     values = weekday_adjusted(cdf, days.weekday, transient)
     return Features(values=values, present=informative, combine="rms")
+
+
+def _movable(columns: np.ndarray, cumulative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns whose CDF enters the active range on some day, and that CDF. The others
+    can never be compared (any window's mean stays out of range too), so dropping them changes
+    no score, only the work."""
+    cdf = cumulative[:, columns]
+    lo, hi = ACTIVE
+    keep = np.any(cdf > lo, axis=0) & np.any(cdf < hi, axis=0)
+    return columns[keep], cdf[:, keep]
 
 
 TECHNIQUE = step_technique(

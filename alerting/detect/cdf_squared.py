@@ -38,7 +38,8 @@ def grid_columns(buckets: np.ndarray) -> np.ndarray:
     linear buckets evenly spaced ones.
 
     The CDF moves smoothly between neighbouring buckets, so a half-octave grid loses nothing
-    a detector can use and keeps the work per day small whatever the bucketing (Glean timings
+    a detector can use (unless the whole distribution fits between two marks: see `features`)
+    and keeps the work per day small whatever the bucketing (Glean timings
     have 8 buckets per octave, memory 16, custom distributions anything). On linear buckets
     (a custom distribution of 0-100) octaves would crowd the low values and leave a handful
     of marks where the values are.

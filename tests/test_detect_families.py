@@ -124,6 +124,19 @@ def test_a_distribution_narrower_than_a_bucket_rarely_alerts():
     assert alerts <= 2
 
 
+def test_values_piled_into_one_or_two_linear_buckets_rarely_alert():
+    # Values 0.7 wide in linear buckets 2 wide, on a level wandering by 1 % of the median: three
+    # columns move over the year, but on a typical day one at most. Twenty series-years without
+    # a change; read in CDF units on the grid, 10 alerts.
+    alerts = 0
+    for seed in range(20):
+        level = ar_level(np.random.default_rng(3000 + seed), 0.5, 0.01, 365)
+        spike = {i: float(v) for i, v in enumerate(level)}
+        series = build(days=365, noise=0.0, spike=spike, width=0.7, buckets="linear", seed=seed)
+        alerts += len(run("cdf_squared", series))
+    assert alerts <= 4
+
+
 @pytest.mark.parametrize("size", [0.05, -0.05])
 def test_a_step_of_a_distribution_narrower_than_a_bucket_is_found(size):
     # A step within a half-octave of the grid: downwards it moved no grid column that could

@@ -28,9 +28,9 @@ PER_OCTAVE = 2
 
 # Linear buckets: the CDF is read at most at this many evenly spaced buckets.
 LINEAR_COLUMNS = 64
-# A distribution with fewer grid columns than this ever in the active range is narrower than
-# the grid: it is read at every bucket boundary, in probit units.
-MIN_COLUMNS = 3
+# A distribution with fewer grid columns than this in the active range on a typical day is
+# narrower than the grid: it is read at every bucket boundary, in probit units.
+MIN_COLUMNS = 2
 
 
 def grid_columns(buckets: np.ndarray) -> np.ndarray:
@@ -62,37 +62,38 @@ def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features
     """The CDF of each day on the grid, over the buckets where it can move.
 
     A distribution narrower than the grid (a timing that hardly varies, values piled into a
-    few linear buckets) leaves one or two grid columns that can move, both in its tails: a
-    shift within a grid interval hardly shows, and the share beyond a column falls off like a
-    normal tail, so a level that wanders evenly moves it by leaps now and then, which read as
-    changes. Such a distribution is read at every bucket boundary, and in probit units, which
-    move in proportion to the level in the tails too (clipped at half a sample of the day).
+    few linear buckets) leaves at most one grid column in the active range on most days, in
+    its tail: a shift within a grid interval hardly shows, and the share beyond a column falls
+    off like a normal tail, so a level that wanders evenly moves it by leaps now and then,
+    which read as changes. Such a distribution is read at every bucket boundary, and in probit
+    units, which move in proportion to the level in the tails too (clipped at half a sample of
+    the day).
     """
     cumulative = days.pmf.cumsum(axis=1)
-    columns, cdf = _movable(grid_columns(series.buckets), cumulative)
-    narrow = columns.size < MIN_COLUMNS
-    if narrow:
-        columns, cdf = _movable(np.arange(series.buckets.size), cumulative)
-    # A column says something on a day with samples between it and the column before, and only
-    # while its level is inside the active range (near 0 or 1 the CDF cannot move).
-    lo, hi = ACTIVE
-    occupied = np.diff(np.cumsum(days.pmf > 0, axis=1)[:, columns], axis=1, prepend=0) > 0
-    informative = occupied & (cdf > lo) & (cdf < hi)
-    if narrow:
+    columns, cdf, informative = _read(grid_columns(series.buckets), cumulative, days)
+    if np.median(informative.sum(axis=1)) < MIN_COLUMNS:
+        columns, cdf, informative = _read(np.arange(series.buckets.size), cumulative, days)
         clip = (0.5 / np.maximum(days.samples, 1.0))[:, None]
         cdf = ndtri(np.clip(cdf, clip, 1.0 - clip))
     values = weekday_adjusted(cdf, days.weekday, transient)
     return Features(values=values, present=informative, combine="rms")
 
 
-def _movable(columns: np.ndarray, cumulative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The columns whose CDF enters the active range on some day, and that CDF. The others
-    can never be compared (any window's mean stays out of range too), so dropping them changes
-    no score, only the work."""
+def _read(
+    columns: np.ndarray, cumulative: np.ndarray, days: Days
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The columns that can move, their CDF, and the days each says something on.
+
+    Columns at or beyond the active range on every day can never be compared (any window's
+    mean stays out of range too), so dropping them changes no score, only the work. A column
+    says something on a day with samples between it and the column before, and only while its
+    level is inside the active range (near 0 or 1 the CDF cannot move)."""
     cdf = cumulative[:, columns]
     lo, hi = ACTIVE
     keep = np.any(cdf > lo, axis=0) & np.any(cdf < hi, axis=0)
-    return columns[keep], cdf[:, keep]
+    columns, cdf = columns[keep], cdf[:, keep]
+    occupied = np.diff(np.cumsum(days.pmf > 0, axis=1)[:, columns], axis=1, prepend=0) > 0
+    return columns, cdf, occupied & (cdf > lo) & (cdf < hi)
 
 
 TECHNIQUE = step_technique(

@@ -21,8 +21,11 @@ from alerting.data.histogram import quantiles
 from alerting.detect.days import Days, pooled
 from alerting.detect.window_scores import (
     AFTER_DAYS,
+    BEFORE_DAYS,
     MAX_AFTER_DAYS,
+    MAX_PHI,
     MIN_BASE_AFTER,
+    MIN_NOISE_DAYS,
     PHI_DAYS,
     Features,
     Windows,
@@ -155,6 +158,7 @@ def _next_change(
                 _persists(w, features, days, first, k, rules.spike_days, float(cut[first]))
                 and _abrupt(w, features, days, first, k)
                 and _jumps(w, features, first, k)
+                and _along(w, features, first, k, float(cut[first]), last_first + 1)
                 and _big_enough(days, buckets, w, first, k, rules.min_effect)
             ):
                 earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0
@@ -333,6 +337,47 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     spread = 1.4826 * float(np.median(np.abs(past - np.median(past))))
     near = jumps[(splits >= at - 1) & (splits <= at)]
     return float(near.max(initial=-np.inf)) >= JUMP_CUT * max(spread, 1e-12)
+
+
+def _along(w: Windows, features: Features, first: int, k: int, cut: float, since: int) -> bool:
+    """The shift also reaches the cut in the noise along its own direction, measured over
+    months.
+
+    The window scores measure each feature's noise over six weeks and credit all features with
+    one day-to-day correlation pooled over them. Along the direction the days moved in, the
+    noise can be slower than that: a level, or a share of slow samples, that wanders for weeks
+    moves many features together, and features that carry only sampling noise dilute the
+    pooled correlation. Here the non-spike days of the PHI_DAYS before the start are projected
+    on that direction (not before the last change, nor in the first BEFORE_DAYS, whose weekday
+    pattern is not taken out yet). Around a straight line (a slow drift is no noise), their
+    spread and lag-1 correlation (at least the pooled one) give the width the shift is
+    measured in. Where features move independently, the projection spreads like one feature
+    while the shift adds up over all of them, so this bites only where the days move together.
+    Features judged one by one (a "max" combination) each have their own correlation already.
+    """
+    if features.combine != "rms":
+        return True
+    after = _non_spike(w, np.arange(first, first + k))
+    rows = _non_spike(w, np.arange(max(first - PHI_DAYS, since, BEFORE_DAYS), first))
+    if after.size == 0 or rows.size < MIN_NOISE_DAYS:
+        return True
+    d = _standardized(w, features, first, k, after).mean(axis=0)
+    norm = math.sqrt(float(d @ d))
+    if norm <= 0:
+        return True
+    z = _standardized(w, features, first, k, rows) @ d / norm
+    u = rows - rows.mean()
+    residual = z - z.mean()
+    residual -= u * float(u @ residual) / float(u @ u)
+    variance = float(residual @ residual) / residual.size
+    if variance <= 0:
+        return True
+    lag1 = 1.0 - float(np.mean(np.diff(residual) ** 2)) / (2.0 * variance)
+    phi = min(max(lag1, float(w.phi[first])), MAX_PHI)
+    width = math.sqrt(
+        variance * (ar_variance(after.size, phi) + ar_variance(w.base_rows[first], phi))
+    )
+    return norm >= cut * width
 
 
 def _spread(z: np.ndarray) -> float:

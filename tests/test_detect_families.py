@@ -20,6 +20,16 @@ def run(name, series):
     return technique.detect(series, technique.defaults())
 
 
+def alerts_on_wandering_levels(name, first_seed, phi, spread, **build_args) -> int:
+    """Alerts over twenty change-free series-years whose level follows an AR(1) path."""
+    alerts = 0
+    for seed in range(20):
+        level = ar_level(np.random.default_rng(first_seed + seed), phi, spread, 365)
+        spike = {i: float(v) for i, v in enumerate(level)}
+        alerts += len(run(name, build(days=365, noise=0.0, spike=spike, seed=seed, **build_args)))
+    return alerts
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("size", [0.08, -0.08])
 def test_a_step_in_linear_buckets_moves_values_by_an_absolute_amount(name, size):
@@ -96,18 +106,7 @@ def test_a_level_wandering_with_correlation_0_9_rarely_alerts(name):
     # days read its correlation lower than it is. Twenty series-years without any change; a
     # candidate must also jump where it starts (8 alerts for `cdf_squared`, 10 for
     # `quantile_steps` without that).
-    alerts = 0
-    for seed in range(20):
-        level = ar_level(np.random.default_rng(1000 + seed), 0.9, 0.02, 365)
-        series = build(
-            days=365,
-            noise=0.0,
-            spike={i: float(v) for i, v in enumerate(level)},
-            samples=200000,
-            seed=seed,
-        )
-        alerts += len(run(name, series))
-    assert alerts <= 4
+    assert alerts_on_wandering_levels(name, 1000, 0.9, 0.02, samples=200000) <= 4
 
 
 def test_a_distribution_narrower_than_a_bucket_rarely_alerts():
@@ -115,26 +114,15 @@ def test_a_distribution_narrower_than_a_bucket_rarely_alerts():
     # 0.5): the half-octave grid leaves one CDF column that can move, in the tail, where an even
     # wander moves it by leaps. Twenty series-years without a change; read on that one column
     # in CDF units, 16 alerts.
-    alerts = 0
-    for seed in range(20):
-        level = ar_level(np.random.default_rng(2000 + seed), 0.5, 0.01, 365)
-        spike = {i: float(v) for i, v in enumerate(level)}
-        series = build(days=365, noise=0.0, spike=spike, width=0.03, seed=seed)
-        alerts += len(run("cdf_squared", series))
-    assert alerts <= 2
+    assert alerts_on_wandering_levels("cdf_squared", 2000, 0.5, 0.01, width=0.03) <= 2
 
 
 def test_values_piled_into_one_or_two_linear_buckets_rarely_alert():
     # Values 0.7 wide in linear buckets 2 wide, on a level wandering by 1 % of the median: three
     # columns move over the year, but on a typical day one at most. Twenty series-years without
     # a change; read in CDF units on the grid, 10 alerts.
-    alerts = 0
-    for seed in range(20):
-        level = ar_level(np.random.default_rng(3000 + seed), 0.5, 0.01, 365)
-        spike = {i: float(v) for i, v in enumerate(level)}
-        series = build(days=365, noise=0.0, spike=spike, width=0.7, buckets="linear", seed=seed)
-        alerts += len(run("cdf_squared", series))
-    assert alerts <= 4
+    linear = {"width": 0.7, "buckets": "linear"}
+    assert alerts_on_wandering_levels("cdf_squared", 3000, 0.5, 0.01, **linear) <= 4
 
 
 @pytest.mark.parametrize("size", [0.05, -0.05])
@@ -165,12 +153,7 @@ def test_quantiles_of_a_wandering_level_in_sampling_noise_rarely_alert():
     # A level with lag-1 correlation 0.9 at 20,000 samples a day: the sampling noise of p99 is
     # far wider than the wander, that of p05-p75 far narrower. Twenty series-years; with one
     # correlation pooled over the quantiles, 15 alerts.
-    alerts = 0
-    for seed in range(20):
-        level = ar_level(np.random.default_rng(1000 + seed), 0.9, 0.02, 365)
-        spike = {i: float(v) for i, v in enumerate(level)}
-        alerts += len(run("quantile_steps", build(days=365, noise=0.0, spike=spike, seed=seed)))
-    assert alerts <= 10
+    assert alerts_on_wandering_levels("quantile_steps", 1000, 0.9, 0.02) <= 10
 
 
 def test_a_wandering_share_of_slow_samples_rarely_alerts():

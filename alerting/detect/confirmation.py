@@ -292,6 +292,20 @@ def _standardized(
     return np.where(mask, (features.values[rows] - w.base[first]) / w.scale[first], 0.0)
 
 
+def _shift(
+    w: Windows, features: Features, first: int, k: int
+) -> tuple[float, np.ndarray, int] | None:
+    """The mean shift of the non-spike days after the start from the baseline, in noise
+    widths: its size, its direction (a unit vector over the features) and the days it is the
+    mean of. None when there is no such day or no shift."""
+    after = _non_spike(w, np.arange(first, first + k))
+    if after.size == 0:  # only spike days since the start
+        return None
+    d = _standardized(w, features, first, k, after).mean(axis=0)
+    size = math.sqrt(float(d @ d))
+    return (size, d / size, after.size) if size > 0 else None
+
+
 def _non_spike(w: Windows, rows: np.ndarray) -> np.ndarray:
     return rows[w.good[rows + 1] > w.good[rows]]
 
@@ -312,17 +326,13 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     need not jump out of a few days. Nor is it asked of a change confirmed before JUMP_DAYS
     usable days since its start (scores of a few days are measured as well as the jumps), or
     with fewer than MIN_JUMPS jumps before it."""
-    after = _non_spike(w, np.arange(first, first + k))
-    if after.size == 0:  # only spike days since the start: nothing to measure a jump of
-        return True
-    d = _standardized(w, features, first, k, after).mean(axis=0)
-    norm = math.sqrt(float(d @ d))
+    shift = _shift(w, features, first, k)
     rows = _non_spike(w, np.arange(max(first - PHI_DAYS, 0), first + min(k, JUMP_DAYS)))
     at = int(np.searchsorted(rows, first))  # position of the first day after the start
     m = JUMP_DAYS
-    if norm <= 0 or at - m - MIN_JUMPS < m or rows.size < at + m:  # no shift, history, days
+    if shift is None or at - m - MIN_JUMPS < m or rows.size < at + m:  # no shift, history, days
         return True
-    z = _standardized(w, features, first, k, rows) @ d / norm
+    z = _standardized(w, features, first, k, rows) @ shift[1]
     before = z[:at] - z[:at].mean()
     variance = float(before @ before) / before.size
     if variance <= 0:
@@ -357,15 +367,12 @@ def _along(w: Windows, features: Features, first: int, k: int, cut: float, since
     """
     if features.combine != "rms":
         return True
-    after = _non_spike(w, np.arange(first, first + k))
+    shift = _shift(w, features, first, k)
     rows = _non_spike(w, np.arange(max(first - PHI_DAYS, since, BEFORE_DAYS), first))
-    if after.size == 0 or rows.size < MIN_NOISE_DAYS:
+    if shift is None or rows.size < MIN_NOISE_DAYS:
         return True
-    d = _standardized(w, features, first, k, after).mean(axis=0)
-    norm = math.sqrt(float(d @ d))
-    if norm <= 0:
-        return True
-    z = _standardized(w, features, first, k, rows) @ d / norm
+    size, direction, days_after = shift
+    z = _standardized(w, features, first, k, rows) @ direction
     u = rows - rows.mean()
     residual = z - z.mean()
     residual -= u * float(u @ residual) / float(u @ u)
@@ -375,9 +382,9 @@ def _along(w: Windows, features: Features, first: int, k: int, cut: float, since
     lag1 = 1.0 - float(np.mean(np.diff(residual) ** 2)) / (2.0 * variance)
     phi = min(max(lag1, float(w.phi[first])), MAX_PHI)
     width = math.sqrt(
-        variance * (ar_variance(after.size, phi) + ar_variance(w.base_rows[first], phi))
+        variance * (ar_variance(days_after, phi) + ar_variance(w.base_rows[first], phi))
     )
-    return norm >= cut * width
+    return size >= cut * width
 
 
 def _spread(z: np.ndarray) -> float:

@@ -70,19 +70,17 @@ def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features
     the day).
     """
     cumulative = days.pmf.cumsum(axis=1)
-    columns, cdf, informative = _read(grid_columns(series.buckets), cumulative, days)
+    cdf, informative = _read(grid_columns(series.buckets), cumulative, days)
     if np.median(informative.sum(axis=1)) < MIN_COLUMNS:
-        columns, cdf, informative = _read(np.arange(series.buckets.size), cumulative, days)
+        cdf, informative = _read(np.arange(series.buckets.size), cumulative, days)
         clip = (0.5 / np.maximum(days.samples, 1.0))[:, None]
         cdf = ndtri(np.clip(cdf, clip, 1.0 - clip))
     values = weekday_adjusted(cdf, days.weekday, transient)
     return Features(values=values, present=informative, combine="rms")
 
 
-def _read(
-    columns: np.ndarray, cumulative: np.ndarray, days: Days
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The columns that can move, their CDF, and the days each says something on.
+def _read(columns: np.ndarray, cumulative: np.ndarray, days: Days) -> tuple[np.ndarray, np.ndarray]:
+    """The CDF at the columns that can move, and the days each says something on.
 
     Columns at or beyond the active range on every day can never be compared (any window's
     mean stays out of range too), so dropping them changes no score, only the work. A column
@@ -93,7 +91,7 @@ def _read(
     keep = np.any(cdf > lo, axis=0) & np.any(cdf < hi, axis=0)
     columns, cdf = columns[keep], cdf[:, keep]
     occupied = np.diff(np.cumsum(days.pmf > 0, axis=1)[:, columns], axis=1, prepend=0) > 0
-    return columns, cdf, occupied & (cdf > lo) & (cdf < hi)
+    return cdf, occupied & (cdf > lo) & (cdf < hi)
 
 
 TECHNIQUE = step_technique(

@@ -333,12 +333,8 @@ def _jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     if shift is None or at - m - MIN_JUMPS < m or rows.size < at + m:  # no shift, history, days
         return True
     z = _standardized(w, features, first, k, rows) @ shift[1]
-    before = z[:at] - z[:at].mean()
-    variance = float(before @ before) / before.size
-    if variance <= 0:
-        return True
-    lag1 = 1.0 - float(np.mean(np.diff(before) ** 2)) / (2.0 * variance)
-    if lag1 < JUMP_PHI:
+    variance, lag1 = _variance_and_lag1(z[:at] - z[:at].mean())
+    if variance <= 0 or lag1 < JUMP_PHI:
         return True
     sums = np.concatenate([[0.0], np.cumsum(z)])
     splits = np.arange(m, rows.size - m + 1)
@@ -376,15 +372,23 @@ def _along(w: Windows, features: Features, first: int, k: int, cut: float, since
     u = rows - rows.mean()
     residual = z - z.mean()
     residual -= u * float(u @ residual) / float(u @ u)
-    variance = float(residual @ residual) / residual.size
+    variance, lag1 = _variance_and_lag1(residual)
     if variance <= 0:
         return True
-    lag1 = 1.0 - float(np.mean(np.diff(residual) ** 2)) / (2.0 * variance)
     phi = min(max(lag1, float(w.phi[first])), MAX_PHI)
     width = math.sqrt(
         variance * (ar_variance(days_after, phi) + ar_variance(w.base_rows[first], phi))
     )
     return size >= cut * width
+
+
+def _variance_and_lag1(centred: np.ndarray) -> tuple[float, float]:
+    """Variance of a centred series and its lag-1 correlation from its day-to-day steps
+    (Var(x[t] - x[t-1]) = 2 var (1 - phi)); the correlation is 0 when there is no variance."""
+    variance = float(centred @ centred) / centred.size
+    if variance <= 0:
+        return variance, 0.0
+    return variance, 1.0 - float(np.mean(np.diff(centred) ** 2)) / (2.0 * variance)
 
 
 def _spread(z: np.ndarray) -> float:

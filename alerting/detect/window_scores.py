@@ -135,9 +135,8 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
         pairs=cp,
         every=_cumsum0(x),
     )
-    w.wander_phi = _wander(x, good)
-    if features.combine == "max":
-        w.feature_wander = _wander(x, good, pooled=False)
+    w.wander_phi, w.feature_wander = _wander(x, good, per_feature=features.combine == "max")
+    if w.feature_wander is not None:
         w.feature_phi = np.zeros((n, f))
     _noise(w, t, None)
     ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
@@ -145,16 +144,21 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
     return w
 
 
-def _wander(x: np.ndarray, good: np.ndarray, pooled: bool = True) -> np.ndarray:
+def _wander(
+    x: np.ndarray, good: np.ndarray, per_feature: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Day-to-day correlation of AR(1) days from the robust spread of 1-day and LAG-day
     differences over the PHI_DAYS before each row (per block of two weeks):
     Var(x[t] - x[t-h]) = 2 var (1 - phi^h). Differences hardly see a step of the level or a
     far-off day (medians), so a change does not pass for wandering, and months of history let
     a level that wanders for weeks show how far it goes. The spreads of a few features spread
-    over the range are pooled (a wandering level moves them all); without `pooled`, one
-    reading per feature (n, F)."""
-    if pooled and x.shape[1] > WANDER_FEATURES:
-        x = x[:, np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)]
+    over the range are pooled (a wandering level moves them all): (n,). With `per_feature`,
+    also one reading per feature (n, F), from the same spreads; else None."""
+    pooled = np.arange(x.shape[1])
+    if x.shape[1] > WANDER_FEATURES:
+        pooled = np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)
+    if not per_feature:  # only the pooled features' spreads are needed
+        x, pooled = x[:, pooled], np.arange(pooled.size)
     f = x.shape[1]
     d = np.full((x.shape[0], 2 * f), np.nan)  # 1-day differences, then LAG-day ones
     for lag, columns in ((1, slice(0, f)), (LAG, slice(f, 2 * f))):
@@ -162,10 +166,14 @@ def _wander(x: np.ndarray, good: np.ndarray, pooled: bool = True) -> np.ndarray:
         d[ok, columns] = x[ok] - x[ok - lag]
     spreads = robust_scale(d, span=PHI_DAYS, step=STEP, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        if pooled:
-            ratio = np.nansum(spreads[:, f:], axis=1) / np.nansum(spreads[:, :f], axis=1)
-        else:
-            ratio = spreads[:, f:] / spreads[:, :f]
+        ratio = np.nansum(spreads[:, f + pooled], axis=1) / np.nansum(spreads[:, pooled], axis=1)
+        own = spreads[:, f:] / spreads[:, :f] if per_feature else None
+    return _phi_of_ratio(ratio), None if own is None else _phi_of_ratio(own)
+
+
+def _phi_of_ratio(ratio: np.ndarray) -> np.ndarray:
+    """The correlation whose LAG-day differences spread `ratio` times the 1-day ones (beyond
+    the SLACK white noise shows), 0 where the ratio could not be measured."""
     phi = np.interp(np.nan_to_num(ratio, nan=0.0) / SLACK, _GEOMETRIC_SUMS, _PHI_GRID)
     return np.where(np.isfinite(ratio), phi, 0.0)
 

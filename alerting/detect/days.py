@@ -228,6 +228,12 @@ def pooled(days: Days, rows: np.ndarray) -> np.ndarray:
     return days.pmf[rows].mean(axis=0)
 
 
+def baseline_rows(days: Days, start: int, first: int) -> np.ndarray:
+    """The rows from `start` up to `first` that are no spike days: what a baseline is made of."""
+    rows = np.arange(start, first)
+    return rows[~days.transient[rows]]
+
+
 def too_short(series: DailySeries, days: Days, technique: str, needed: int) -> bool:
     """Whether `days` are too few for `technique`; says so in the log (a note, not an error)."""
     if days.n >= needed:

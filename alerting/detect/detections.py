@@ -7,10 +7,11 @@ import numpy as np
 
 from alerting.data.histogram import quantiles
 from alerting.data.model import DailySeries
-from alerting.detect.confirmation import Change, baseline_rows
+from alerting.detect.confirmation import Change
 from alerting.detect.days import (
     SUMMARY_QS,
     Days,
+    baseline_rows,
     linear_buckets,
     log_scale,
     pooled,

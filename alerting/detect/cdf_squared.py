@@ -1,8 +1,8 @@
-"""`cdf_squared`: the default technique, reworked to alert on real changes only.
+"""`cdf_squared`: the default technique.
 
-It keeps the anchor's idea (compare the CDF of the days before with the CDF of the days after,
-bucket by bucket, squared) but each day's histogram is normalized on its own, so volume never
-matters, and the squared differences are measured in the series' own day-to-day noise: the
+Like mozdetect's detector of the same name, it compares the CDF of the days before with the
+CDF of the days after, bucket by bucket, squared. Here each day's histogram is normalized on
+its own, so volume never matters, and the squared differences are measured in the series' own day-to-day noise: the
 score is the root mean square, over the buckets, of (CDF after - CDF before) divided by how
 much that bucket's CDF moves from one day to the next. `threshold` turns into a score cut that
 a change-free series reaches about once in 1 / -ln(threshold) years. A distribution narrower
@@ -34,10 +34,10 @@ MIN_COLUMNS = 2
 
 
 def grid_columns(buckets: np.ndarray) -> np.ndarray:
-    """The buckets the CDF is read at: the last bucket below each half-octave mark, or for
-    linear buckets evenly spaced ones.
+    """The buckets the CDF is read at: the last bucket below each grid mark (PER_OCTAVE marks
+    an octave), or for linear buckets evenly spaced ones.
 
-    The CDF moves smoothly between neighbouring buckets, so a half-octave grid loses nothing
+    The CDF moves smoothly between neighbouring buckets, so a grid this coarse loses nothing
     a detector can use (unless the whole distribution fits between two marks: see `features`)
     and keeps the work per day small whatever the bucketing (Glean timings
     have 8 buckets per octave, memory 16, custom distributions anything). On linear buckets

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from alerting.data.histogram import quantiles
-from alerting.detect.days import Days, baseline_rows, pooled
+from alerting.detect.days import SUMMARY_QS, Days, baseline_rows, pooled
 from alerting.detect.window_scores import (
     BEFORE_DAYS,
     MAX_PHI,
@@ -35,10 +35,10 @@ GRADUAL_MARGIN = 8.0
 JUMP_PHI = 0.3
 JUMP_DAYS = 4
 JUMP_CUT = 2.5
-MIN_JUMPS = 20  # jumps in the history that make a spread; fewer: no check
+MIN_JUMPS = 20  # the history must hold more jumps than this to make a spread; else no check
 
 
-def past_spike(
+def outlasts_spike(
     index: np.ndarray, first: np.ndarray | int, last: np.ndarray | int, spike_days: int
 ) -> np.ndarray:
     """Whether the usable rows `first` to `last` can no longer all be a spike that reverts:
@@ -61,7 +61,7 @@ def persists(
     if spike_days <= 0:
         return True
     index = days.index[first : first + k]
-    if not past_spike(index, 0, k - 1, spike_days):
+    if not outlasts_spike(index, 0, k - 1, spike_days):
         return False
     mask = w.mask(first, k)
     e = standardized(w, features, first, k, np.arange(first, first + k))
@@ -158,7 +158,7 @@ def jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     in those weeks, the window scores need no such help, and a small step of a steady series
     need not jump out of a few days. Nor is it asked of a change confirmed before JUMP_DAYS
     usable days since its start (scores of a few days are measured as well as the jumps), or
-    with fewer than MIN_JUMPS jumps before it."""
+    with MIN_JUMPS jumps or fewer before it."""
     shift = _shift(w, features, first, k)
     rows = _non_spike(w, np.arange(max(first - PHI_DAYS, 0), first + min(k, JUMP_DAYS)))
     at = int(np.searchsorted(rows, first))  # position of the first day after the start
@@ -171,10 +171,10 @@ def jumps(w: Windows, features: Features, first: int, k: int) -> bool:
         return True
     sums = np.concatenate([[0.0], np.cumsum(z)])
     splits = np.arange(m, rows.size - m + 1)
-    jumps = (sums[splits + m] - 2 * sums[splits] + sums[splits - m]) / m
-    past = jumps[splits <= at - m]  # jumps whose days all lie before the start
+    moves = (sums[splits + m] - 2 * sums[splits] + sums[splits - m]) / m
+    past = moves[splits <= at - m]  # jumps whose days all lie before the start
     spread = 1.4826 * float(np.median(np.abs(past - np.median(past))))
-    near = jumps[(splits >= at - 1) & (splits <= at)]
+    near = moves[(splits >= at - 1) & (splits <= at)]
     return float(near.max(initial=-np.inf)) >= JUMP_CUT * max(spread, 1e-12)
 
 
@@ -276,7 +276,7 @@ def big_enough(
 
 def effect(buckets: np.ndarray, before: np.ndarray, after: np.ndarray) -> float:
     """Largest relative shift of p05, median or p95 between two histograms."""
-    q = quantiles(buckets, np.stack([before, after]), (0.05, 0.5, 0.95))
+    q = quantiles(buckets, np.stack([before, after]), SUMMARY_QS)
     positive = buckets[buckets > 0]
     unit = float(positive[0]) if positive.size else 1.0
     denominator = np.maximum(np.maximum(np.abs(q[0]), np.abs(q[1])), unit)

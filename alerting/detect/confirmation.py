@@ -24,7 +24,7 @@ from alerting.detect.change_checks import (
     along,
     big_enough,
     jumps,
-    past_spike,
+    outlasts_spike,
     persists,
     standardized,
 )
@@ -44,6 +44,7 @@ _COLUMN[AFTER_DAYS] = np.arange(AFTER_DAYS.size)
 # turn "chance that a change-free series stays silent for a year" into a score cut.
 TESTS_PER_DAY = 3.0
 LOCATE_DAYS = 3  # the per-day vote may move the start this many days either way
+CANDIDATES_PER_DAY = 3  # the best-scoring starts over the cut that are checked on a day
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def rules_from(args: dict, n_features: int = 1, tests_per_day: float = TESTS_PER
 
 @dataclass(frozen=True)
 class Change:
+    """A confirmed change. `score` is that of the start that passed the checks; `first` is
+    where the per-day vote then put the start (at most LOCATE_DAYS away), and `base_start`
+    that start's baseline."""
+
     first: int  # usable-day row of the first day of the new behaviour
     last: int  # usable-day row of the day the change was confirmed
     score: float
@@ -98,7 +103,9 @@ def cuts(tail: float, noise_days: np.ndarray) -> np.ndarray:
 def confirm(
     w: Windows, features: Features, days: Days, buckets: np.ndarray, rules: Rules
 ) -> list[Change]:
-    """Walk the days in order and confirm changes as the daily run would see them."""
+    """Walk the days in order and confirm changes as the daily run would see them. After each
+    change, `w` is rebased in place (`rebase_after`): the scores of later starts are then
+    measured against the level since the change."""
     cut = cuts(rules.tail, np.nan_to_num(w.noise_days))
     found: list[Change] = []
     last_first = -(10**9)
@@ -128,21 +135,20 @@ def _next_change(
     rows = np.arange(days.n)[:, None]
     last = np.minimum(rows + ks[None, :] - 1, days.n - 1)  # beyond the series: not scored
     with np.errstate(invalid="ignore"):
-        hit = (score >= cut[:, None]) & past_spike(days.index, rows, last, rules.spike_days)
+        hit = (score >= cut[:, None]) & outlasts_spike(days.index, rows, last, rules.spike_days)
     hit[: max(last_first + 1, 0)] = False
     ts, cols = np.nonzero(hit)
     confirm_day = ts + ks[cols] - 1  # usable-day row on which (t, k) is known
-    keep = confirm_day >= from_day
-    ts, confirm_day = ts[keep], confirm_day[keep]
-    for day in np.unique(confirm_day):
+    for day in np.unique(confirm_day[confirm_day >= from_day]):
         day = int(day)
         # Every candidate start known on this day, best first.
         known = np.arange(max(last_first + 1, day - MAX_AFTER_DAYS + 1), day + 1)
         on_day = _score_on(score, known, day)
-        judged = int(np.count_nonzero(past_spike(days.index, known, day, rules.spike_days)))
+        judged = int(np.count_nonzero(outlasts_spike(days.index, known, day, rules.spike_days)))
         starts, s = known[:judged], on_day[:judged]
         ok = np.isfinite(s) & (s >= cut[starts])
-        for j in np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())][:3]:
+        best = np.argsort(-np.where(ok, s, -np.inf), kind="stable")[: int(ok.sum())]
+        for j in best[:CANDIDATES_PER_DAY]:
             first = int(starts[j])
             k = day - first + 1
             if _later_start_explains(on_day[j:]):

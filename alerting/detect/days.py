@@ -26,6 +26,9 @@ THIN_DAY_SHARE = 0.05
 # of baselines.
 TRANSIENT_WIDTHS = 5.0
 SUMMARY_QS = (0.05, 0.5, 0.95)
+# A day is a spike when it stands apart from the three calendar days on either side, so its
+# flag is known this many calendar days after it.
+FLAG_DELAY = 3
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,8 @@ def transient_days(summary: np.ndarray, index: np.ndarray) -> np.ndarray:
     if n < 4:
         return np.zeros(n, dtype=bool)
     f = summary.shape[1]
-    calendar = np.full((int(index[-1]) + 7, f), np.nan)  # 3 empty days either side
-    at = index + 3
+    calendar = np.full((int(index[-1]) + 2 * FLAG_DELAY + 1, f), np.nan)  # empty days either side
+    at = index + FLAG_DELAY
     calendar[at] = summary
     from_before = summary - _median3(*(calendar[at + o] for o in (-3, -2, -1)))
     from_after = summary - _median3(*(calendar[at + o] for o in (1, 2, 3)))
@@ -210,7 +213,7 @@ def weekday_adjusted(
     )
     counts = np.concatenate([np.zeros((1, 7)), np.cumsum(onehot, 0)])
     starts = np.arange(0, n, step)
-    hi = np.maximum(starts - 3, 0)
+    hi = np.maximum(starts - FLAG_DELAY, 0)
     lo = np.maximum(hi - span, 0)
     s = sums[hi] - sums[lo]  # (blocks, 7, f)
     c = counts[hi] - counts[lo]  # (blocks, 7)
@@ -229,7 +232,9 @@ def pooled(days: Days, rows: np.ndarray) -> np.ndarray:
 
 
 def baseline_rows(days: Days, start: int, first: int) -> np.ndarray:
-    """The rows from `start` up to `first` that are no spike days: what a baseline is made of."""
+    """The rows from `start` up to `first` that are no spike days: what the summary of the
+    weeks before a change is made of (spike days are left out whether or not the technique
+    ignores short spikes: one far-off day would move a summary of a few weeks)."""
     rows = np.arange(start, first)
     return rows[~days.transient[rows]]
 

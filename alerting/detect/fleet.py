@@ -40,6 +40,12 @@ class Found:
         return data
 
 
+# At least this many series for each process: fewer are not worth starting one for.
+PARALLEL_SERIES = 40
+# What a forked worker runs (set before the fork, so nothing big is sent to it).
+_FORKED: Callable[[list[SeriesKey]], list[Found]] | None = None
+
+
 def detect_all(
     series: Mapping[SeriesKey, DailySeries],
     technique: Technique,
@@ -74,12 +80,6 @@ def detect_all(
     for found in itertools.chain.from_iterable(parts):
         by_key[found.key].append(found)
     return [found for key in keys for found in by_key[key]]
-
-
-# At least this many series for each process: fewer are not worth starting one for.
-PARALLEL_SERIES = 40
-# What a forked worker runs (set before the fork, so nothing big is sent to it).
-_FORKED: Callable[[list[SeriesKey]], list[Found]] | None = None
 
 
 def _detect_forked(keys: list[SeriesKey]) -> list[Found]:

@@ -20,6 +20,7 @@ from alerting.detect.days import robust_scale
 BEFORE_DAYS = 28  # baseline length: four weeks, so a small change is judged on a steady mean
 NOISE_DAYS = 42  # history the day-to-day spread is measured on
 MIN_NOISE_DAYS = 21
+MIN_BASE_DAYS = BEFORE_DAYS / 2  # non-spike days that make a baseline
 MIN_BASE_AFTER = 5  # days since a change that make a baseline for the next one
 # The numbers of days after a candidate start that are scored: every day for the first week
 # (a clear change is confirmed on its third day), then sparser up to four weeks, where a small
@@ -27,11 +28,12 @@ MIN_BASE_AFTER = 5  # days since a change that make a baseline for the next one
 AFTER_DAYS = np.array([1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 21, 28])
 MAX_AFTER_DAYS = int(AFTER_DAYS[-1])
 # Wandering: the lag whose differences show how far the level wanders (a week, so the weekday
-# pattern cancels), measured over the 16 weeks before a candidate; the correlation is capped
-# where an AR(1) model stops describing a level (a random walk has no noise width).
+# pattern cancels), measured over the 16 weeks before a candidate, read anew every two weeks;
+# the correlation is capped where an AR(1) model stops describing a level (a random walk has
+# no noise width).
 LAG = 7
 PHI_DAYS = 112
-STEP = 14
+WANDER_EVERY = 14
 WANDER_FEATURES = 8
 # The ratio of spreads is itself measured on a few months of days: it must exceed what white
 # noise gives by this factor before a level counts as wandering.
@@ -40,6 +42,9 @@ MAX_PHI = 0.95
 _PHI_GRID = np.linspace(0.0, MAX_PHI, 96)
 _GEOMETRIC_SUMS = (1.0 - _PHI_GRID**LAG) / (1.0 - _PHI_GRID)  # Var(lag diff) / Var(1-day diff)
 FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log units)
+# Largest correlation read from six weeks of day-to-day steps: beyond it, a few weeks cannot
+# tell a correlated level from a slow one (the wandering estimate reads higher ones).
+MAX_STEP_PHI = 0.8
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,15 @@ class Windows:
     """Per candidate t: the baseline and noise; per (t, k): the combined score."""
 
     base: np.ndarray  # (n, F) baseline mean
-    base_rows: np.ndarray  # (n,) usable days in the baseline
+    base_rows: np.ndarray  # (n,) non-spike days in the baseline
     base_start: np.ndarray  # (n,) first usable-day row of the baseline
     scale: np.ndarray  # (n, F) day-to-day spread
-    noise_days: np.ndarray  # (n,) days the spread was measured on
+    noise_days: np.ndarray  # (n,) non-spike days the spread was measured on
     phi: np.ndarray  # (n,) day-to-day correlation
     seen: np.ndarray  # (n + 1, F) cumulative count of days each feature was informative
-    score: np.ndarray  # (n, K) combined score for k = 1..K days after, NaN if not computable
+    # (n, AFTER_DAYS.size) combined score for k = each of AFTER_DAYS days after, NaN where not
+    # computable
+    score: np.ndarray
     sums: np.ndarray  # (n + 1, F) cumulative sums of the values of non-spike days
     squares: np.ndarray  # (n + 1, F) cumulative sums of their squares
     good: np.ndarray  # (n + 1,) cumulative count of non-spike days
@@ -87,7 +94,8 @@ class Windows:
     # (n,) lag-1 correlation from robust spreads of day-to-day and LAG-day differences over
     # the PHI_DAYS before each row: how far the level wanders.
     wander_phi: np.ndarray | None = None
-    # For "max": (n, F) the same two readings per feature, and each feature's correlation.
+    # For "max": (n, F) that correlation read per feature, and each feature's correlation
+    # in the end (the larger of it and the one from six weeks of steps).
     feature_wander: np.ndarray | None = None
     feature_phi: np.ndarray | None = None
 
@@ -104,15 +112,18 @@ def _cumsum0(a: np.ndarray) -> np.ndarray:
 
 
 def windows(features: Features, transient: np.ndarray) -> Windows:
+    """Baselines, noise and scores of every candidate start; `transient` flags the spike
+    days, which take no part in baselines and noise."""
     x = np.asarray(features.values, dtype=float)
     n, f = x.shape
-    good = (~transient).astype(float)
+    non_spike = (~transient).astype(float)
     informative = np.ones((n, f)) if features.present is None else features.present.astype(float)
 
-    c1 = _cumsum0(x * good[:, None])
-    c2 = _cumsum0(x * x * good[:, None])
-    cn = _cumsum0(good)
-    pair = good * np.concatenate([[0.0], good[:-1]])  # day and the day before both good
+    c1 = _cumsum0(x * non_spike[:, None])
+    c2 = _cumsum0(x * x * non_spike[:, None])
+    cn = _cumsum0(non_spike)
+    # 1 where the day and the day before are both no spike: a day-to-day step to measure.
+    pair = non_spike * np.concatenate([[0.0], non_spike[:-1]])
     step = np.diff(x, axis=0, prepend=x[:1])
     cl = _cumsum0(step * step * pair[:, None])
     cp = _cumsum0(pair)
@@ -135,17 +146,17 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
         pairs=cp,
         every=_cumsum0(x),
     )
-    w.wander_phi, w.feature_wander = _wander(x, good, per_feature=features.combine == "max")
+    w.wander_phi, w.feature_wander = _wander(x, non_spike, per_feature=features.combine == "max")
     if w.feature_wander is not None:
         w.feature_phi = np.zeros((n, f))
     _noise(w, t, None)
     ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
-    _score_rows(w, t, ready, BEFORE_DAYS / 2)
+    _score_rows(w, t, ready, MIN_BASE_DAYS)
     return w
 
 
 def _wander(
-    x: np.ndarray, good: np.ndarray, per_feature: bool = False
+    x: np.ndarray, non_spike: np.ndarray, per_feature: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Day-to-day correlation of AR(1) days from the robust spread of 1-day and LAG-day
     differences over the PHI_DAYS before each row (per block of two weeks):
@@ -154,19 +165,19 @@ def _wander(
     a level that wanders for weeks show how far it goes. The spreads of a few features spread
     over the range are pooled (a wandering level moves them all): (n,). With `per_feature`,
     also one reading per feature (n, F), from the same spreads; else None."""
-    pooled = np.arange(x.shape[1])
+    chosen = np.arange(x.shape[1])  # the features whose spreads are pooled
     if x.shape[1] > WANDER_FEATURES:
-        pooled = np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)
+        chosen = np.linspace(0, x.shape[1] - 1, WANDER_FEATURES).astype(int)
     if not per_feature:  # only the pooled features' spreads are needed
-        x, pooled = x[:, pooled], np.arange(pooled.size)
+        x, chosen = x[:, chosen], np.arange(chosen.size)
     f = x.shape[1]
     d = np.full((x.shape[0], 2 * f), np.nan)  # 1-day differences, then LAG-day ones
     for lag, columns in ((1, slice(0, f)), (LAG, slice(f, 2 * f))):
-        ok = np.flatnonzero(good[lag:] * good[:-lag] > 0) + lag
+        ok = np.flatnonzero(non_spike[lag:] * non_spike[:-lag] > 0) + lag
         d[ok, columns] = x[ok] - x[ok - lag]
-    spreads = robust_scale(d, span=PHI_DAYS, step=STEP, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
+    spreads = robust_scale(d, span=PHI_DAYS, step=WANDER_EVERY, min_n=MIN_NOISE_DAYS, clip=3.0) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.nansum(spreads[:, f + pooled], axis=1) / np.nansum(spreads[:, pooled], axis=1)
+        ratio = np.nansum(spreads[:, f + chosen], axis=1) / np.nansum(spreads[:, chosen], axis=1)
         own = spreads[:, f:] / spreads[:, :f] if per_feature else None
     return _phi_of_ratio(ratio), None if own is None else _phi_of_ratio(own)
 
@@ -222,7 +233,7 @@ def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
 
 def _clipped_phi(phi: np.ndarray) -> np.ndarray:
     """A correlation read from the steps of six weeks of days, as far as it can be trusted."""
-    return np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.8)
+    return np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, MAX_STEP_PHI)
 
 
 def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -> None:

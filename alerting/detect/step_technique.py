@@ -18,9 +18,11 @@ from alerting.detect.days import Days, too_short, usable_days
 from alerting.detect.detections import to_detections
 from alerting.detect.model import Detection
 from alerting.detect.technique import ArgSpec, Technique
-from alerting.detect.window_scores import MIN_NOISE_DAYS, Features, windows
+from alerting.detect.window_scores import BEFORE_DAYS, Features, windows
 
-MIN_DAYS = MIN_NOISE_DAYS + 3
+# The first start that can be scored has a baseline of BEFORE_DAYS days and one day after it:
+# a series with fewer usable days is skipped with a note instead of scored for nothing.
+MIN_DAYS = BEFORE_DAYS + 1
 
 # The arguments every step technique takes, declared once.
 STEP_ARGS = (

@@ -215,7 +215,7 @@ def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
         step_sum = w.steps[t] - w.steps[s0]
         pairs = w.pairs[t] - w.pairs[s0]
         if split is not None:
-            across = (s0 < split) & (split < t)  # the step from the day before the change
+            across = (s0 <= split) & (split < t)  # the step from the day before the change
             step_sum -= across[:, None] * (w.steps[split + 1] - w.steps[split])
             pairs -= across * (w.pairs[split + 1] - w.pairs[split])
         used_n = (w.seen[t] - w.seen[s0]) > 0
@@ -292,7 +292,9 @@ def rebase_after(w: Windows, first: int) -> None:
     either side of it, and those whose baseline would reach back before it are compared with
     the days since the change only (at least MIN_BASE_AFTER of them), so a second change soon
     after a first one is still found, against the new level."""
-    t = np.arange(first + 1, min(first + NOISE_DAYS, w.score.shape[0]))
+    # Up to the first row whose noise window starts at the change: it holds no day before
+    # it, but the step from the day before still falls in its day-to-day steps.
+    t = np.arange(first + 1, min(first + NOISE_DAYS + 1, w.score.shape[0]))
     if t.size == 0:
         return
     w.base_start[t] = np.maximum(w.base_start[t], first)

@@ -178,7 +178,9 @@ def jumps(w: Windows, features: Features, first: int, k: int) -> bool:
     return float(near.max(initial=-np.inf)) >= JUMP_CUT * max(spread, 1e-12)
 
 
-def along(w: Windows, features: Features, first: int, k: int, cut: float, since: int) -> bool:
+def along(
+    w: Windows, features: Features, days: Days, first: int, k: int, cut: float, since: int
+) -> bool:
     """The shift also reaches the cut in the noise along its own direction, measured over
     months.
 
@@ -188,9 +190,9 @@ def along(w: Windows, features: Features, first: int, k: int, cut: float, since:
     moves many features together, and features that carry only sampling noise dilute the
     pooled correlation. Here the non-spike days of the PHI_DAYS before the start are projected
     on that direction (not before the last change, nor in the first BEFORE_DAYS, whose weekday
-    pattern is not taken out yet). Around a straight line (a slow drift is no noise), their
-    spread and lag-1 correlation (at least the pooled one) give the width the shift is
-    measured in. Where features move independently, the projection spreads like one feature
+    pattern is not taken out yet). Around a straight line in calendar days (a slow drift is
+    no noise; gaps keep their length), their spread and lag-1 correlation (at least the
+    pooled one) give the width the shift is measured in. Where features move independently, the projection spreads like one feature
     while the shift adds up over all of them, so this bites only where the days move together.
     Features judged one by one (a "max" combination) each have their own correlation already.
     """
@@ -202,7 +204,8 @@ def along(w: Windows, features: Features, first: int, k: int, cut: float, since:
         return True
     size, direction, days_after = shift
     z = standardized(w, features, first, k, rows) @ direction
-    u = rows - rows.mean()
+    u = days.index[rows].astype(float)
+    u -= u.mean()
     residual = z - z.mean()
     residual -= u * float(u @ residual) / float(u @ u)
     variance, lag1 = _variance_and_lag1(residual)

@@ -157,7 +157,7 @@ def _next_change(
                 persists(w, features, days, first, k, rules.spike_days, float(cut[first]))
                 and abrupt(w, features, days, first, k)
                 and jumps(w, features, first, k)
-                and along(w, features, first, k, float(cut[first]), last_first + 1)
+                and along(w, features, days, first, k, float(cut[first]), last_first + 1)
                 and big_enough(days, buckets, w, first, k, rules.min_effect)
             ):
                 earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0

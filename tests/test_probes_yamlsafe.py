@@ -135,6 +135,49 @@ def test_deep_nesting_is_refused():
         loads("[" * 5000 + "]" * 5000, "deep.yaml")
 
 
+def test_nesting_through_aliases_is_refused():
+    # Each anchor nests 90 levels around the one before: 3 KB that unfolds 1,350 levels deep.
+    chain = "".join(
+        f"  - &d{i} " + "[" * 90 + (f"*d{i - 1}" if i else "1") + "]" * 90 + "\n" for i in range(15)
+    )
+    with pytest.raises(YamlFileError, match="nesting deeper than 100 levels") as info:
+        loads("defs:\n" + chain + "use: *d14\n", "aliases.yaml")
+    assert info.value.line == 3  # the first alias that goes too deep
+
+
+def test_shallow_aliases_still_load():
+    assert loads("a: &a [[1]]\nb: [*a, *a]\n") == {"a": [[1]], "b": [[[1]], [[1]]]}
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("2026-02-30", "'2026-02-30' is not a valid date (day is out of range for month)"),
+        ("1" * 5000, "is not a valid whole number;"),
+        ("!!int abc", "'abc' is not a valid whole number;"),
+        ("!!bool maybe", "'maybe' is not a valid boolean"),
+        ("!!map abc", "expected a mapping here, but found a scalar"),
+        ("!!seq abc", "expected a sequence here, but found a scalar"),
+    ],
+)
+def test_values_yaml_cannot_build_are_errors_at_their_line(value, says):
+    with pytest.raises(YamlFileError) as info:
+        loads(f"a: 1\nexpires: {value}\n", "v.yaml")
+    assert info.value.line == 2
+    assert says in info.value.message
+    assert "sys." not in info.value.message
+
+
+def test_lines_are_counted_as_editors_show_them():
+    # U+2028 is a line break to YAML but shows inside a line in an editor.
+    document = loads("a: 'x\u2028y'\nb: 2\nc:\n  - 3\n")
+    assert document.line_of("b") == 2
+    assert document["c"].line_of(0) == 4
+    with pytest.raises(YamlFileError) as info:
+        loads("a: 'x\u2028y'\nb: [\n")
+    assert info.value.line == 3
+
+
 def test_size_limit(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text("a: " + "x" * 100 + "\n")

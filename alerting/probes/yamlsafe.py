@@ -9,6 +9,8 @@ Anchors, aliases of whole metrics and `<<:` merge keys behave exactly as in plai
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Hashable
 from pathlib import Path
 
@@ -23,6 +25,8 @@ MAX_FILE_BYTES = 1024 * 1024
 # its own, so this never trips on honest input yet stops exponential alias nesting early.
 MAX_EXPANDED_NODES = 1_000_000
 MAX_DEPTH = 100
+_YAML_ONLY_BREAKS = "\x85\u2028\u2029"
+_SHOWN_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 class LineDict(dict):
@@ -81,9 +85,25 @@ class _Loader(yaml.SafeLoader):
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
+        # YAML also breaks lines at U+0085, U+2028 and U+2029, which editors and code review
+        # show inside a line: where the text holds one, lines are counted as they show.
+        self._breaks = (
+            [m.start() for m in _SHOWN_BREAKS.finditer(stream)]
+            if any(c in stream for c in _YAML_ONLY_BREAKS)
+            else None
+        )
         self._expanded = 0
         self._depth = 0
-        self._anchored_sizes: dict[int, int] = {}
+        self._deepest = 0  # deepest level reached so far, aliases expanded
+        # Per anchored node: (nodes it expands to, levels it is deep), so an alias counts as
+        # the structure it stands for.
+        self._anchored: dict[int, tuple[int, int]] = {}
+
+    def line_at(self, mark) -> int:
+        """The 1-based line of `mark` as an editor shows it."""
+        if self._breaks is None:
+            return mark.line + 1
+        return bisect.bisect_left(self._breaks, mark.index) + 1
 
     def _count(self, nodes: int, mark) -> None:
         self._expanded += nodes
@@ -102,8 +122,8 @@ class _Loader(yaml.SafeLoader):
             event = self.peek_event()
             node = self.anchors.get(event.anchor)
             if node is not None:
-                size = self._anchored_sizes.get(id(node))
-                if size is None:
+                anchored = self._anchored.get(id(node))
+                if anchored is None:
                     raise ComposerError(
                         None,
                         None,
@@ -111,35 +131,69 @@ class _Loader(yaml.SafeLoader):
                         "structure); metrics files cannot be recursive",
                         event.start_mark,
                     )
+                size, levels = anchored
                 self._count(size, event.start_mark)
+                self._reach(self._depth + levels, event.start_mark)
             return super().compose_node(parent, index)
         event = self.peek_event()
         self._depth += 1
-        if self._depth > MAX_DEPTH:
+        self._reach(self._depth, event.start_mark)
+        start, deepest_before = self._expanded, self._deepest
+        self._deepest = self._depth
+        self._count(1, event.start_mark)
+        node = super().compose_node(parent, index)
+        if event.anchor is not None:
+            self._anchored[id(node)] = (self._expanded - start, self._deepest - self._depth + 1)
+        self._deepest = max(self._deepest, deepest_before)
+        self._depth -= 1
+        return node
+
+    def _reach(self, depth: int, mark) -> None:
+        """Note that the document reaches `depth` levels (aliases expanded); refuse beyond
+        MAX_DEPTH, since whatever reads the data later walks it recursively."""
+        self._deepest = max(self._deepest, depth)
+        if depth > MAX_DEPTH:
             raise _LimitError(
                 None,
                 None,
-                f"refused: nesting deeper than {MAX_DEPTH} levels; metrics files are a few levels deep",
-                event.start_mark,
+                f"refused: nesting deeper than {MAX_DEPTH} levels (aliases expanded); metrics "
+                "files are a few levels deep",
+                mark,
             )
-        start = self._expanded
-        self._count(1, event.start_mark)
-        node = super().compose_node(parent, index)
-        self._depth -= 1
-        if event.anchor is not None:
-            self._anchored_sizes[id(node)] = self._expanded - start
-        return node
+
+    def construct_object(self, node, deep=False):
+        """PyYAML's builders of plain values raise plain Python errors on values that look
+        like a type but are not one (2026-02-30, an integer of 5,000 digits, `!!int abc`):
+        those become errors at the value's line, like any other YAML error."""
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as e:
+            kind = node.tag.rsplit(":", 1)[-1]
+            shown = repr(node.value[:60]) if isinstance(node.value, str) else "this value"
+            # A date's own complaint reads well ("day is out of range for month"); the others
+            # come from Python's internals.
+            why = f" ({e})" if kind == "timestamp" and isinstance(e, ValueError) else ""
+            raise ConstructorError(
+                None,
+                None,
+                f"{shown} is not a valid {_KINDS.get(kind, kind)}{why}; correct it, or quote it "
+                "to keep it as text",
+                node.start_mark,
+            ) from None
 
     def construct_line_map(self, node: yaml.MappingNode):
+        _expect(node, yaml.MappingNode, "mapping")
         data = LineDict()
-        data.line = node.start_mark.line + 1
+        data.line = self.line_at(node.start_mark)
         yield data
         seen: dict[object, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = self._hashable_key(node, key_node)
-            line = key_node.start_mark.line + 1
+            line = self.line_at(key_node.start_mark)
             if key in seen:
                 data.duplicates.append((key, line, seen[key]))
             else:
@@ -149,7 +203,7 @@ class _Loader(yaml.SafeLoader):
         for key_node, value_node in node.value:
             key = self._hashable_key(node, key_node)
             data[key] = self.construct_object(value_node, deep=False)
-            data.key_lines[key] = key_node.start_mark.line + 1
+            data.key_lines[key] = self.line_at(key_node.start_mark)
 
     def _hashable_key(self, node, key_node):
         key = self.construct_object(key_node, deep=False)
@@ -163,11 +217,28 @@ class _Loader(yaml.SafeLoader):
         return key
 
     def construct_line_seq(self, node: yaml.SequenceNode):
+        _expect(node, yaml.SequenceNode, "sequence")
         data = LineList()
-        data.line = node.start_mark.line + 1
+        data.line = self.line_at(node.start_mark)
         yield data
         data.extend(self.construct_object(child, deep=False) for child in node.value)
-        data.item_lines.extend(child.start_mark.line + 1 for child in node.value)
+        data.item_lines.extend(self.line_at(child.start_mark) for child in node.value)
+
+
+_KINDS = {
+    "timestamp": "date",
+    "int": "whole number",
+    "float": "number",
+    "bool": "boolean (true or false)",
+}
+
+
+def _expect(node: yaml.Node, kind: type, name: str) -> None:
+    """Refuse a node of the wrong kind (`!!map abc`) before building from it."""
+    if not isinstance(node, kind):
+        raise ConstructorError(
+            None, None, f"expected a {name} here, but found a {node.id}", node.start_mark
+        )
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_line_map)
@@ -191,7 +262,7 @@ def loads(text: str, name: str = "<string>") -> object:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
+        line = loader.line_at(mark) if mark is not None else 1
         detail = " ".join(
             part for part in (error.context, error.problem) if part and part.strip()
         ).strip()

@@ -1,6 +1,7 @@
 """`alerting state publish` against real git: a bare remote, racing clones, a rejecting hook."""
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def remote(tmp_path) -> Path:
     (seed / "state").mkdir()
     (seed / "state" / ".gitkeep").write_text("")
     (seed / "README.md").write_text("repo\n")
+    # The product's own ignore list: it ignores the state lock publish holds while it runs.
+    shutil.copy(Path(__file__).resolve().parents[1] / ".gitignore", seed / ".gitignore")
     run_git(seed, "add", ".")
     run_git(seed, "commit", "--quiet", "-m", "initial")
     run_git(seed, "push", "--quiet", "origin", "HEAD:main")
@@ -159,6 +162,18 @@ def test_only_state_is_committed_and_message_describes_the_diff(remote, tmp_path
     assert run_git(repo, "status", "--porcelain").splitlines() == [" M README.md", "?? notes.txt"]
 
 
+def test_the_ignored_lock_and_an_interrupted_write_are_never_committed(remote):
+    repo = clone(remote, "work")
+    write_alert(repo, "a1")
+    (repo / "state" / "alerts" / ".a2.json.k3j9x1").write_text('{"id": "a2", "sta')
+
+    assert publish(repo).pushed
+
+    changed = run_git(remote, "show", "--name-only", "--format=", "main").split()
+    assert changed == ["state/alerts/a1.json"]
+    assert "state/.gitkeep" in run_git(remote, "ls-tree", "-r", "--name-only", "main").split()
+
+
 def test_missing_run_result_still_publishes_with_a_warning(remote, monkeypatch, capsys):
     repo = clone(remote, "work")
     write_alert(repo, "a1", bug=5)
@@ -246,7 +261,12 @@ def test_an_earlier_state_commit_is_still_pushed(remote, monkeypatch, capsys):
     run_git(repo, "commit", "--quiet", "-m", "state: from a run whose push failed")
     assert main(["state", "publish"]) == 0
     assert "pushed earlier local state commits" in capsys.readouterr().out
-    assert remote_files(remote) == ["README.md", "state/.gitkeep", "state/alerts/a1.json"]
+    assert remote_files(remote) == [
+        ".gitignore",
+        "README.md",
+        "state/.gitkeep",
+        "state/alerts/a1.json",
+    ]
 
 
 def test_a_mistyped_remote_is_an_error(remote, monkeypatch, capsys):

@@ -15,7 +15,7 @@ from pathlib import Path
 from alerting.errors import UserError
 from alerting.gitops.git import git, show, toplevel
 from alerting.gitops.message import StateChange, commit_message
-from alerting.statelock import LOCK_NAME, LOCK_WAIT, state_lock
+from alerting.statelock import LOCK_WAIT, state_lock
 
 # `git push --porcelain` reasons that mean "someone pushed first": fetch, rebase, try again.
 # The last two are a push that lost the race on the server, between its check and its update.
@@ -61,7 +61,10 @@ def _publish(
     base = _remote_head(root, remote, branch)
     if base is not None:
         _refuse_other_commits(root, base, state, f"{remote}/{branch}")
-    git(root, "add", "--all", "--", state, f":(exclude){state}/{LOCK_NAME}")
+    # Hidden files under state/ are the lock and what an interrupted write left behind, never
+    # records. A glob, not the lock's own name: git refuses an explicit path it ignores, and
+    # the repository ignores the lock.
+    git(root, "add", "--all", "--", state, f":(exclude,glob){state}/**/.*")
     changes = staged_changes(root, state)
     commit = None
     message = ""

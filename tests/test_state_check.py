@@ -123,3 +123,14 @@ def test_a_plot_whose_arrays_do_not_line_up_is_located(state, capsys):
     edit(plot, lambda d: d["median"].pop())
     assert check(state, "-q") == 1
     assert capsys.readouterr().out == f"{plot}: /median: {days - 1} values for {days} days\n"
+
+
+@pytest.mark.parametrize("build_id", ["20261399000000", "2026100603\n", "2026100699"])
+def test_a_build_id_that_is_no_build_time_is_located(state, capsys, build_id):
+    state, ids = state
+    alert = state / "alerts" / f"{ids[0]}.json"
+    edit(alert, lambda d: d.update(build_id=build_id))
+    assert check(state, "-q") == 1
+    assert capsys.readouterr().out == (
+        f"{alert}: /build_id: {build_id!r} is not a build time (YYYYMMDDHH or YYYYMMDDhhmmss)\n"
+    )

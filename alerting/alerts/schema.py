@@ -18,6 +18,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
+from alerting.alerts.grouping import build_time
 from alerting.alerts.migrate import MigrationError, upgrade
 
 # Record type -> where its files live under state/ ("*" is the file name's stem).
@@ -166,7 +167,10 @@ def validate(kind: str, data: object, file: str, at: str = "") -> list[Problem]:
 
 
 def consistency(kind: str, data: dict, file: str, at: str = "") -> list[Problem]:
-    """What a JSON Schema cannot say: a plot's arrays line up with its days and buckets."""
+    """What a JSON Schema cannot say: an alert's build id is a real time (grouping reads it),
+    a plot's arrays line up with its days and buckets."""
+    if kind == "alert":
+        return _build_id_problems(data.get("build_id"), file, at)
     if kind != "plot":
         return []
     lengths = {"median": "days", "p05": "days", "p95": "days"}
@@ -175,6 +179,22 @@ def consistency(kind: str, data: dict, file: str, at: str = "") -> list[Problem]
         Problem(file, f"{len(data[k])} values for {len(data[axis])} {axis}", pointer=f"{at}/{k}")
         for k, axis in lengths.items()
         if len(data[k]) != len(data[axis])
+    ]
+
+
+def _build_id_problems(build_id: object, file: str, at: str) -> list[Problem]:
+    if isinstance(build_id, str) and re.fullmatch(r"[0-9]{10,14}", build_id):
+        try:
+            build_time(build_id)
+            return []
+        except ValueError:
+            pass
+    return [
+        Problem(
+            file,
+            f"{build_id!r} is not a build time (YYYYMMDDHH or YYYYMMDDhhmmss)",
+            pointer=f"{at}/build_id",
+        )
     ]
 
 

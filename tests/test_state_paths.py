@@ -1,5 +1,6 @@
 """No name from a YAML file, a data row or a record reaches a file outside `state/`."""
 
+import json
 import os
 
 import pytest
@@ -42,3 +43,21 @@ def test_a_hostile_probe_name_overwrites_no_alert(tmp_path):
         store.save_first_seen(FirstSeen(probe="../x./../alerts/abc", series={}))
     assert victim.read_text() == "{}\n"
     assert sorted(os.listdir(tmp_path)) == ["state"]
+
+
+def test_a_lone_surrogate_in_a_value_is_stored_as_its_json_escape(tmp_path):
+    store = StateStore(tmp_path)
+    label = "cache\ud800"  # what a "\ud800" escape in a GLAM row's label reads as
+    assert store.write_json("probes/a.b.json", {"series": {label: "2026-01-01"}})
+    written = (tmp_path / "probes" / "a.b.json").read_bytes()
+    assert b"cache\\ud800" in written
+    assert json.loads(written) == {"series": {label: "2026-01-01"}}
+    assert not store.write_json("probes/a.b.json", {"series": {label: "2026-01-01"}})
+
+
+def test_a_file_that_is_not_utf8_is_replaced_not_a_crash(tmp_path):
+    store = StateStore(tmp_path)
+    (tmp_path / "outbox").mkdir()
+    (tmp_path / "outbox" / "a.json").write_bytes(b'{"title": "Ch\xe4nge"}\n')
+    assert store.write_json("outbox/a.json", {"title": "Change"})
+    assert json.loads((tmp_path / "outbox" / "a.json").read_text()) == {"title": "Change"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -29,8 +30,14 @@ def dumps(data: object, width: int | None = WIDTH) -> str:
     summary reads as one line of a diff, and a plot series is one line, not hundreds.
 
     Written here rather than by a formatting library because these bytes are what git
-    compares: a formatter's new release must never rewrite every record."""
-    return _format(data, 0, 0, width) + "\n"
+    compares: a formatter's new release must never rewrite every record. A lone surrogate (a
+    `\\ud800` escape in a GLAM row or a hand-edited record) is written as that JSON escape,
+    which reads back the same and, unlike the character itself, can be stored as UTF-8."""
+    text = _format(data, 0, 0, width) + "\n"
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _format(value: object, indent: int, column: int, width: int | None) -> str:
@@ -56,19 +63,26 @@ def _format(value: object, indent: int, column: int, width: int | None) -> str:
     return opening + "\n" + ",\n".join(items) + "\n" + " " * indent + closing
 
 
+def encoded(text: str) -> bytes:
+    """The UTF-8 bytes a state file holds (a character UTF-8 cannot hold is escaped)."""
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def write_text_atomic(path: Path, text: str) -> bool:
     """Write `text` unless the file already holds it; returns whether anything changed.
 
     The temporary file sits beside the target and is renamed over it, so a crash leaves either
-    the old or the new file, never half of one.
+    the old or the new file, never half of one. Bytes are compared, so a hand-edited file that
+    is not UTF-8 is simply replaced.
     """
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
+    data = encoded(text)
+    if path.is_file() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -130,7 +144,7 @@ class StateStore:
         """Write one file; a file that failed to read is set aside first, never overwritten."""
         path = self.path(relative)
         if self.dry_run:
-            return not (path.is_file() and path.read_text(encoding="utf-8") == text)
+            return not (path.is_file() and path.read_bytes() == encoded(text))
         if relative in self.failed:
             self._move_aside(relative)
         return write_text_atomic(path, text)

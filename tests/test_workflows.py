@@ -101,6 +101,8 @@ def test_daily_steps_install_run_and_publish():
     (job,) = workflow["jobs"].values()
     uses = [s.get("uses", "") for s in job["steps"]]
     assert uses[0].startswith("actions/checkout@")
+    # A queued run starts from the branch as the run before it left it, not its trigger commit.
+    assert job["steps"][0]["with"]["ref"] == "${{ github.ref_name }}"
     setup = job["steps"][1]
     assert setup["uses"].startswith("actions/setup-python@")
     assert setup["with"]["cache"] == "pip"

@@ -134,3 +134,13 @@ def test_a_build_id_that_is_no_build_time_is_located(state, capsys, build_id):
     assert capsys.readouterr().out == (
         f"{alert}: /build_id: {build_id!r} is not a build time (YYYYMMDDHH or YYYYMMDDhhmmss)\n"
     )
+
+
+def test_a_symbolic_link_is_reported_and_not_followed(state, capsys):
+    state, ids = state
+    link = state / "alerts" / "0123456789abcdef.json"
+    link.symlink_to(state / "alerts" / f"{ids[0]}.json")
+    assert check(state, "-q") == 1
+    out = capsys.readouterr().out
+    assert f"{link}: refused state file 'alerts/0123456789abcdef.json'" in out
+    assert "is a symbolic link" in out

@@ -61,3 +61,19 @@ def test_a_file_that_is_not_utf8_is_replaced_not_a_crash(tmp_path):
     (tmp_path / "outbox" / "a.json").write_bytes(b'{"title": "Ch\xe4nge"}\n')
     assert store.write_json("outbox/a.json", {"title": "Change"})
     assert json.loads((tmp_path / "outbox" / "a.json").read_text()) == {"title": "Change"}
+
+
+def test_a_symbolic_link_inside_state_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    state = tmp_path / "state"
+    (state / "outbox").mkdir(parents=True)
+    (state / "outbox" / "bugs").symlink_to(outside, target_is_directory=True)
+    (state / "alerts").mkdir()
+    (state / "alerts" / "a.json").symlink_to("/etc/hostname")
+    for relative in ("outbox/bugs/a.json", "alerts/a.json"):
+        with pytest.raises(StatePathError, match="symbolic link"):
+            state_path(state, relative)
+    with pytest.raises(StatePathError):
+        StateStore(state).write_json("outbox/bugs/a.json", {"a": 1})
+    assert list(outside.iterdir()) == []

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from alerting.alerts import quarantine, schema
 from alerting.alerts.schema import LAYOUT, Problem
+from alerting.alerts.store import StatePathError, state_path
 
 EMAIL_DRAFTS = "outbox/emails/*/*.eml"  # digest drafts: mail text, no record inside
 DOCUMENTATION = {"README.md"}
@@ -74,6 +75,11 @@ def check_state(root: Path) -> CheckResult:
             continue
         result.checked += 1
         kind, file = kind_of(relative), str(path)
+        try:
+            state_path(root, relative)
+        except StatePathError as error:  # a symbolic link, or a name no writer would use
+            result.problems.append(Problem(file, str(error)))
+            continue
         if kind is None:
             expected = ", ".join(sorted(LAYOUT.values()))
             result.problems.append(Problem(file, f"not a state file (expected {expected})"))

@@ -98,7 +98,8 @@ class StatePathError(ValueError):
 
 
 def state_path(root: Path, relative: str) -> Path:
-    """`root / relative`, refused unless it names a file inside `root` with plain names.
+    """`root / relative`, refused unless it names a file inside `root` with plain names and
+    no symbolic link on the way.
 
     Every path of the store is built here, so no name from a YAML file, a data row or a
     record can reach a file outside `state/`.
@@ -115,7 +116,15 @@ def state_path(root: Path, relative: str) -> Path:
             raise StatePathError(
                 f"refused state file name {relative[:80]!r}…: longer than {NAME_BYTES} bytes"
             )
-    return root.joinpath(*parts)
+    path = root
+    for part in parts:
+        path = path / part
+        if path.is_symlink():  # a link committed into state/ could lead anywhere
+            raise StatePathError(
+                f"refused state file {relative!r}: {path} is a symbolic link; state/ holds "
+                "plain files and folders only"
+            )
+    return path
 
 
 class StateStore:

@@ -685,3 +685,28 @@ def test_problems_are_sorted_by_file_and_line(tmp_path):
         ("b.yaml", "networking.zz"),
         ("b.yaml", "networking.aa"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("mtype", "field", "value", "message"),
+    [
+        (
+            "timing_distribution",
+            "time_unit",
+            "fortnight",
+            "unknown unit 'fortnight'; use one of nanosecond, microsecond, millisecond, second, "
+            "minute, hour, day",
+        ),
+        ("timing_distribution", "time_unit", "milisecond", "did you mean millisecond?"),
+        ("timespan", "time_unit", "ms", "did you mean millisecond?"),
+        ("memory_distribution", "memory_unit", "KiB", "did you mean kilobyte?"),
+        ("labeled_memory_distribution", "memory_unit", "7", "use one of byte, kilobyte"),
+    ],
+)
+def test_unknown_unit_is_reported_at_its_line(tmp_path, mtype, field, value, message):
+    """The run cannot show or alert on values in a unit it does not know."""
+    path, problem = only_problem(
+        tmp_path, "monitor: True", mtype=mtype, extra=f"{field}: {value}\n"
+    )
+    assert (problem.line, problem.field) == (line_no(path, f"{field}:"), field)
+    assert message in problem.message

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from alerting.data.units import MEMORY_UNITS, TIME_UNITS
 from alerting.detect import registry
 from alerting.errors import Problem
 from alerting.probes.model import (
@@ -168,6 +169,8 @@ def resolve_metric(
         )
     platforms = _platforms(ctx, block, at, report)
     technique, args = _technique(block, at, report)
+    time_unit = _unit(metric, "time_unit", TIME_UNITS, DEFAULT_TIME_UNIT.get(mtype), report)
+    memory_unit = _unit(metric, "memory_unit", MEMORY_UNITS, DEFAULT_MEMORY_UNIT.get(mtype), report)
     product, component = _product_component(ctx, metadata, report)
 
     if problems:
@@ -189,8 +192,8 @@ def resolve_metric(
             bugzilla_product=product,
             bugzilla_component=component,
             description=" ".join(str(metric.get("description") or "").split()),
-            time_unit=_text(metric.get("time_unit")) or DEFAULT_TIME_UNIT.get(mtype),
-            memory_unit=_text(metric.get("memory_unit")) or DEFAULT_MEMORY_UNIT.get(mtype),
+            time_unit=time_unit,
+            memory_unit=memory_unit,
             unit=_text(metric.get("unit")),
             labels=_labels(mtype, metric.get("labels")),
             app=ctx.app,
@@ -372,6 +375,29 @@ def _product_component(ctx: FileContext, metadata: dict, report) -> tuple[str, s
         if match:
             return match["product"], match["component"]
     return ctx.default_product, ctx.default_component
+
+
+def _unit(
+    metric: dict, key: str, known: dict[str, tuple[float, str]], default: str | None, report
+) -> str | None:
+    """The metric's `time_unit`/`memory_unit`, checked now: the run shows values in it and
+    cannot create the alerts of a probe whose unit it does not know."""
+    value = metric.get(key)
+    if value is None:
+        return default
+    text = value.strip() if isinstance(value, str) else None
+    if text in known:
+        return text
+    # The short labels people write (ms, KiB) name a unit difflib would not connect.
+    short = {label.lower(): name for name, (_, label) in known.items()}
+    hint = short.get(str(value).strip().lower())
+    suggestion = f" did you mean {hint}?" if hint else did_you_mean(str(value).strip(), known)
+    report(
+        line_of(metric, key),
+        key,
+        f"unknown unit {value!r};{suggestion} use one of {', '.join(known)}",
+    )
+    return default
 
 
 def _text(value: object) -> str | None:

@@ -390,23 +390,79 @@ def test_unknown_monitor_key(tmp_path, key, message):
     assert problem.line == line_no(path, f"{key}:")
 
 
+def twice(first: int) -> str:
+    return f"written twice (first on line {first}); YAML keeps only the last: keep one"
+
+
 def test_monitor_key_set_twice(tmp_path):
     path, problem = only_problem(tmp_path, "monitor:\n  alert: False\n  alert: False\n")
     first = line_no(path, "alert:")
     assert problem.line == line_no(path, "alert:", after=first)
-    assert problem.message == f"set twice (also on line {first}); keep one"
+    assert problem.message == twice(first)
 
 
 def test_monitor_block_written_twice(tmp_path):
     path, configs, problems = one(tmp_path, "monitor: True\nmonitor:\n  alert: False\n")
     first = line_no(path, "monitor:")
     assert [(p.line, p.field, p.message) for p in problems] == [
-        (
-            line_no(path, "monitor:", after=first),
-            "monitor",
-            f"set twice (also on line {first}); keep one",
-        )
+        (line_no(path, "monitor:", after=first), "monitor", twice(first))
     ]
+
+
+def test_a_monitor_block_replaced_by_monitor_false_is_reported(tmp_path):
+    path, configs, problems = one(tmp_path, "monitor: True\nmonitor: False\n")
+    first = line_no(path, "monitor:")
+    assert configs == []
+    assert [(p.line, p.field, p.message) for p in problems] == [
+        (line_no(path, "monitor:", after=first), "monitor", twice(first))
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "metadata:\n  tags: ['Core :: DOM']\n",  # a second metadata drops the monitor block
+        "type: counter\n",
+        "notification_emails: [other@mozilla.com]\n",
+        "bugs: [https://bugzilla.mozilla.org/1]\nbugs: [https://bugzilla.mozilla.org/2]\n",
+        "labels: [a]\nlabels: [b]\n",
+    ],
+)
+def test_a_metric_field_written_twice_is_reported_at_the_repeat(tmp_path, extra):
+    """YAML keeps the last value and drops the first without a word."""
+    text = metric_yaml() + textwrap.indent(extra, "    ")
+    path = write(tmp_path, text)
+    configs, problems = collect([path])
+    field = extra.split(":")[0]
+    first = line_no(path, f"    {field}:")
+    assert configs == []
+    assert [(p.line, p.probe, p.field, p.message) for p in problems] == [
+        (line_no(path, f"    {field}:", after=first), "networking.page_load", field, twice(first))
+    ]
+
+
+def test_a_metadata_field_written_twice_is_reported(tmp_path):
+    path, problem = only_problem(tmp_path, "tags: [a]\nmonitor: True\ntags: ['Core :: DOM']\n")
+    first = line_no(path, "  tags:")
+    assert (problem.line, problem.field) == (line_no(path, "  tags:", after=first), "tags")
+    assert problem.message == twice(first)
+
+
+def test_an_argument_written_twice_is_reported(tmp_path):
+    monitor = "monitor:\n  change_detection_args: {threshold: 0.9,\n    threshold: 0.5}\n"
+    path, problem = only_problem(tmp_path, monitor)
+    assert problem.line == line_no(path, "    threshold: 0.5")
+    assert problem.message == f"threshold: {twice(line_no(path, 'threshold: 0.9'))}"
+    monitor = "monitor:\n  change_detection_args:\n    - threshold=0.9\n    - threshold=0.5\n"
+    path, problem = only_problem(tmp_path, monitor)
+    assert (problem.line, problem.field) == (
+        line_no(path, "threshold=0.5"),
+        "change_detection_args",
+    )
+    assert problem.message == (
+        f"threshold is set twice (first on line {line_no(path, 'threshold=0.9')}); only the "
+        "last would count: keep one"
+    )
 
 
 def test_unknown_technique(tmp_path):
@@ -461,7 +517,8 @@ def test_argument_errors(tmp_path, args, message):
 
 def test_every_bad_argument_is_reported_on_its_own_line(tmp_path):
     monitor = (
-        "monitor:\n  change_detection_args:\n    - threshold=9\n    - threshold=0.5\n    - nope=1\n"
+        "monitor:\n  change_detection_args:\n    - threshold=9\n    - short_term_spikes_ignored=True\n"
+        "    - nope=1\n"
     )
     path, configs, problems = one(tmp_path, monitor)
     assert configs == []

@@ -127,6 +127,31 @@ def test_unknown_keys_are_errors_with_their_line():
     ]
 
 
+def test_keys_written_twice_are_errors_and_drop_nothing_silently():
+    result = check(
+        """\
+        expected:
+          - probes: "fog.ipc.buffer_sizes"
+            from: 2026-10-01
+            to: 2026-10-05
+            bug: 1234568
+            reason: r
+        silences:
+          - probes: "fog.*"
+            until: 2026-12-01
+            until: 2026-12-02
+            reason: r
+        expected: []
+        """
+    )
+    twice = "written twice (first on line {}); YAML keeps only the last: keep one"
+    assert [str(p) for p in result.problems] == [
+        f"silences.yaml:10: silence fog.*: until: {twice.format(9)}",
+        f"silences.yaml:12: expected: {twice.format(1)}",
+    ]
+    assert result.silences.silences == ()  # which `until` was meant is unknown
+
+
 def test_a_glob_that_matches_no_monitored_probe_is_an_error():
     assert problems(
         """\

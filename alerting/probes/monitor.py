@@ -24,7 +24,7 @@ from alerting.probes.model import (
     MONITORABLE_TYPES,
     MonitorConfig,
 )
-from alerting.probes.yamlsafe import LineDict, line_of
+from alerting.probes.yamlsafe import LineDict, line_of, twice_message
 
 MONITOR_KEYS: tuple[str, ...] = (
     "alert",
@@ -85,18 +85,22 @@ def resolve_metric(
     ctx: FileContext, probe: str, metric: LineDict
 ) -> tuple[MonitorConfig | None, list[Problem]]:
     """The config of a monitored metric, None when it is not monitored, and its problems."""
-    metadata = metric.get("metadata")
-    if not isinstance(metadata, dict) or "monitor" not in metadata:
-        return None, []
-    monitor = metadata["monitor"]
-    monitor_line = line_of(metadata, "monitor")
     problems: list[Problem] = []
 
     def report(line: int, field: str, message: str) -> None:
         problems.append(Problem(ctx.file, line, probe, field, message))
 
+    # Checked on every metric: a second `metadata:` may be what hides the monitor block.
+    metadata = metric.get("metadata")
+    _duplicates(metric, report)
+    _duplicates(metadata, report)
+    if not isinstance(metadata, dict) or "monitor" not in metadata:
+        return None, problems
+    monitor = metadata["monitor"]
+    monitor_line = line_of(metadata, "monitor")
+
     if monitor is False:
-        return None, []
+        return None, problems
     if monitor is True:
         block: dict = {}
     elif isinstance(monitor, dict):
@@ -124,13 +128,7 @@ def resolve_metric(
         )
         return None, problems
 
-    for container in (metadata, block):
-        if not isinstance(container, LineDict):
-            continue
-        for key, line, first in container.duplicates:
-            if container is metadata and key != "monitor":
-                continue
-            report(line, str(key), f"set twice (also on line {first}); keep one")
+    _duplicates(block, report)
     for key in block:
         if key not in MONITOR_KEYS:
             report(
@@ -201,6 +199,13 @@ def resolve_metric(
         ),
         [],
     )
+
+
+def _duplicates(container: object, report) -> None:
+    """Report each key a loaded mapping has twice, at the repeat's line."""
+    if isinstance(container, LineDict):
+        for key, line, first in container.duplicates:
+            report(line, str(key), twice_message(first))
 
 
 def _unquote_hint(value: object) -> str:
@@ -321,8 +326,12 @@ def _technique_args(technique: registry.Technique, block: dict, at, report) -> d
         # A mapping (`{threshold: 0.9}`) means the same as the documented `[threshold=0.9]`.
         items = [f"{name}={value}" for name, value in raw.items()]
         lines = [line_of(raw, name, at(key)) for name in raw]
+        if isinstance(raw, LineDict):
+            for name, line, first in raw.duplicates:
+                report(line, key, f"{name}: {twice_message(first)}")
     elif isinstance(raw, list):
         items, lines = [], []
+        first_line: dict[str, int] = {}
         for index, item in enumerate(raw):
             line = line_of(raw, index, at(key))
             if isinstance(item, dict | list):
@@ -333,6 +342,15 @@ def _technique_args(technique: registry.Technique, block: dict, at, report) -> d
                 )
                 report(line, key, f"each argument is a key=value string, not {item!r}{hint}")
                 continue
+            name, sep, _ = str(item).partition("=")
+            if sep and name.strip() in first_line:
+                report(
+                    line,
+                    key,
+                    f"{name.strip()} is set twice (first on line {first_line[name.strip()]}); "
+                    "only the last would count: keep one",
+                )
+            first_line.setdefault(name.strip(), line)
             items.append(item)
             lines.append(line)
     else:

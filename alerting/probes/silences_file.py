@@ -25,7 +25,7 @@ from alerting.probes.silences import (
     Silence,
     Silences,
 )
-from alerting.probes.yamlsafe import YamlFileError, line_of, load_file
+from alerting.probes.yamlsafe import LineDict, YamlFileError, line_of, load_file, twice_message
 
 PLATFORMS = (*DESKTOP_PLATFORMS, *MOBILE_PLATFORMS, ALL_PLATFORMS)
 DIRECTIONS = ("up", "down")
@@ -224,6 +224,7 @@ def check_document(document: object, file: str, known: list[str], today: dt.date
             )
         )
         return check
+    _duplicates(check, file, "", document)
     for key in document:
         if key not in ("silences", "expected"):
             check.problems.append(
@@ -253,6 +254,8 @@ def check_document(document: object, file: str, known: list[str], today: dt.date
                 )
                 continue
             entry = _Entry(file, data, line, "silence" if kind == "silences" else "expected", check)
+            if _duplicates(check, file, entry.name, data):
+                entry.ok = False  # which of the two values was meant is unknown
             for key in data:
                 if key not in allowed:
                     entry.problem(
@@ -269,6 +272,15 @@ def check_document(document: object, file: str, known: list[str], today: dt.date
     check.problems.sort()
     check.warnings.sort()
     return check
+
+
+def _duplicates(check: SilencesCheck, file: str, name: str, data: object) -> bool:
+    """Report each key written twice (YAML drops the first value, for `expected:` a whole
+    list of entries); True when there was one."""
+    repeats = data.duplicates if isinstance(data, LineDict) else []
+    for key, line, first in repeats:
+        check.problems.append(Problem(file, line, name, str(key), twice_message(first)))
+    return bool(repeats)
 
 
 def read_silences(path: Path | str, known: list[str], today: dt.date) -> SilencesCheck:

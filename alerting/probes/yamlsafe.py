@@ -44,6 +44,12 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
+def twice_message(first: int) -> str:
+    """What to say about a key written twice: YAML keeps the last value and drops the first
+    without a word, so which one the owner meant is unknown."""
+    return f"written twice (first on line {first}); YAML keeps only the last: keep one"
+
+
 class LineList(list):
     """A sequence that remembers its own line and each item's line."""
 

@@ -465,6 +465,27 @@ def test_an_argument_written_twice_is_reported(tmp_path):
     )
 
 
+def test_a_monitor_block_on_the_metric_itself_is_reported(tmp_path):
+    path = write(tmp_path, metric_yaml(None, extra="monitor:\n  alert: False\n"))
+    configs, problems = collect([path])
+    assert configs == []
+    assert [(p.line, p.field) for p in problems] == [(line_no(path, "monitor:"), "monitor")]
+    assert problems[0].message.endswith("move it under metadata:")
+    # also when metadata has one: the misplaced block is still ignored
+    path = write(tmp_path, metric_yaml(extra="monitor: True\n"))
+    [problem] = collect([path])[1]
+    assert (problem.line, problem.field) == (line_no(path, "monitor:"), "monitor")
+
+
+def test_a_misspelled_monitor_key_in_metadata_is_reported(tmp_path):
+    for key in ("monitoring", "montior", "Monitor"):
+        path, problem = only_problem(tmp_path, f"{key}:\n  alert: False\n")
+        assert (problem.line, problem.field) == (line_no(path, f"{key}:"), key)
+        assert f"unknown metadata key {key!r}; did you mean monitor?" in problem.message
+    # other tools' keys in metadata are left alone
+    assert one(tmp_path, "monitoring_notes: x\nmonitor: True\n")[2] == []
+
+
 def test_unknown_technique(tmp_path):
     path, problem = only_problem(tmp_path, "monitor:\n  change_detection_technique: cdf_sqared\n")
     assert problem.field == "change_detection_technique"

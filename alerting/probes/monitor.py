@@ -55,6 +55,9 @@ _PLATFORM_HINTS = {
     "fenix": "Android",
 }
 
+# How close a metadata key must be to `monitor` to be taken for a misspelling of it:
+# `monitoring` and `montior` are, a key of another tool such as `monitoring_notes` is not.
+_MONITOR_CUTOFF = 0.75
 _EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"'.]+$")
 _TAG = re.compile(r"^\s*(?P<product>[^:]+?)\s*::\s*(?P<component>.+?)\s*$")
 
@@ -94,6 +97,7 @@ def resolve_metric(
     metadata = metric.get("metadata")
     _duplicates(metric, report)
     _duplicates(metadata, report)
+    _misplaced(metric, report)
     if not isinstance(metadata, dict) or "monitor" not in metadata:
         return None, problems
     monitor = metadata["monitor"]
@@ -199,6 +203,31 @@ def resolve_metric(
         ),
         [],
     )
+
+
+def _misplaced(metric: dict, report) -> None:
+    """Report a monitor block the run would never read: written on the metric itself, or
+    under a misspelled key in `metadata` (`monitoring`, `montior`)."""
+    if "monitor" in metric:
+        report(
+            line_of(metric, "monitor"),
+            "monitor",
+            "ignored here: a monitor block is read only under the metric's metadata:; move it "
+            "under metadata:",
+        )
+    metadata = metric.get("metadata")
+    if not isinstance(metadata, dict):
+        return
+    for key in metadata:
+        if key == "monitor" or not isinstance(key, str):
+            continue
+        if difflib.get_close_matches(key.lower(), ["monitor"], n=1, cutoff=_MONITOR_CUTOFF):
+            report(
+                line_of(metadata, key),
+                key,
+                f"unknown metadata key {key!r}; did you mean monitor? the monitor block is "
+                "read only as metadata.monitor",
+            )
 
 
 def _duplicates(container: object, report) -> None:

@@ -13,6 +13,7 @@ from alerting.errors import Problem, UserError
 from alerting.probes.config import app_of, collect, probe_files
 from alerting.probes.model import JSON_KEYS, MONITORABLE_TYPES
 
+METRICS_SCHEMA = "moz://mozilla.org/schemas/glean/metrics/2-0-0"
 CDF_DEFAULTS = registry.get_technique("cdf_squared").defaults()
 HEADER = (
     "$schema: moz://mozilla.org/schemas/glean/metrics/2-0-0\n$tags:\n  - 'Core :: Networking'\n\n"
@@ -700,6 +701,35 @@ def test_tags_and_pings_files_are_skipped(tmp_path, schema):
     path = tmp_path / "tags.yaml"
     path.write_text(f"$schema: {schema}\n'Core :: Networking':\n  description: x\n")
     assert collect([path]) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "moz://mozilla.org/schemas/glean/metric/2-0-0",
+        "moz://mozilla.org/schemas/glean/Metrics/2-0-0",
+        "moz://mozilla.org/schemas/glean/tags/2-0-0",
+    ],
+)
+def test_a_misspelled_glean_schema_hides_nothing(tmp_path, schema):
+    path = write(tmp_path, metric_yaml(), header=HEADER.replace(METRICS_SCHEMA, schema))
+    configs, problems = collect([path])
+    assert configs == []
+    assert [(p.line, p.field) for p in problems] == [(1, "$schema")]
+    assert f"start it with $schema: {METRICS_SCHEMA} (tags and pings files use" in (
+        problems[0].message
+    )
+
+
+def test_a_silences_file_below_the_probes_folder_is_reported(tmp_path):
+    write(tmp_path, metric_yaml(), rel="netwerk/metrics.yaml")
+    (tmp_path / "silences.yaml").write_text("silences: []\n")
+    nested = tmp_path / "netwerk" / "silences.yaml"
+    nested.write_text("silences: []\n")
+    configs, problems = collect([tmp_path])
+    assert len(configs) == 1
+    assert [(p.file, p.line) for p in problems] == [(str(nested), 1)]
+    assert "the silences file must sit directly in probes/" in problems[0].message
 
 
 @pytest.mark.parametrize(

@@ -319,6 +319,16 @@ def test_validate_checks_the_silences_file_and_does_not_read_it_as_metrics(tmp_p
     assert f"::error file={silences},line=2,title=silence perf.paint%3A probes::" in out
 
 
+def test_validate_reports_a_silences_file_that_is_not_directly_in_the_folder(tmp_path, capsys):
+    (tmp_path / "metrics.yaml").write_text(METRICS)
+    nested = tmp_path / "perf" / "silences.yaml"
+    nested.parent.mkdir()
+    nested.write_text("silences:\n  - probes: perf.*\n    until: 2026-12-01\n    reason: r\n")
+    assert main(["probes", "validate", str(tmp_path), "--date", "2026-11-29"]) == 1
+    out = capsys.readouterr().out
+    assert f"{nested}:1: never read: the silences file must sit directly in probes/" in out
+
+
 # -- probes diff -------------------------------------------------------------------------------
 def test_diff_text_names_added_and_removed_entries_and_what_they_cover():
     old = check(

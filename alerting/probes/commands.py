@@ -118,7 +118,10 @@ def _collect(args: argparse.Namespace):
 
         where = ", ".join(map(str, args.paths)) if args.paths else "probes/"
         raise UserError(f"no metrics.yaml files in {where}: no probe to check or list")
-    configs, problems = collect_for(dataclasses.replace(settings, bugzilla=bugzilla), files)
+    # The paths as given, not the files: collect reads each folder as a probes root.
+    configs, problems = collect_for(
+        dataclasses.replace(settings, bugzilla=bugzilla), args.paths or None
+    )
     return files, configs, problems
 
 

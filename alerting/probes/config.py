@@ -35,6 +35,12 @@ DEFAULT_COMPONENT = "Telemetry"
 GLEAN_SCHEMA_PREFIX = "moz://mozilla.org/schemas/glean/"
 METRICS_SCHEMA_PREFIX = GLEAN_SCHEMA_PREFIX + "metrics/"
 METRICS_SCHEMA = METRICS_SCHEMA_PREFIX + "2-0-0"
+# Other Glean files that may sit among metrics files: nothing to monitor in them. Only these
+# exact schemas are skipped, so a misspelled metrics schema cannot hide a file's monitor blocks.
+SKIPPED_SCHEMAS: tuple[str, ...] = (
+    GLEAN_SCHEMA_PREFIX + "tags/1-0-0",
+    GLEAN_SCHEMA_PREFIX + "pings/2-0-0",
+)
 # A file is mobile (Fenix, GLAM's Android data) when its path names one of these.
 MOBILE_PATH_MARKERS: tuple[str, ...] = ("fenix", "android", "mobile")
 
@@ -93,20 +99,23 @@ def collect_for(
 
 
 def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
-    """`*.yaml` files under each directory (sorted) and each file as given, each once; the
-    silences file is not a metrics file (see `silences_files`)."""
+    """`*.yaml` files under each directory (sorted) and each file as given, each once.
+
+    The silences file directly in a folder, or given itself, is not a metrics file (see
+    `silences_files`); one deeper is never read as silences, so it is listed for `collect`
+    to report rather than ignored.
+    """
     files: list[Path] = []
     seen: set[Path] = set()
     for given in [Path(p) for p in paths] if paths else [DEFAULT_PROBES_DIR]:
         if given.is_dir():
             found = sorted(p for p in given.rglob("*.yaml") if p.is_file())
+            found = [p for p in found if p != given / SILENCES_FILE]
         elif given.is_file():
-            found = [given]
+            found = [] if given.name == SILENCES_FILE else [given]
         else:
             raise UserError(f"{given}: no such file or directory")
         for path in found:
-            if path.name == SILENCES_FILE:
-                continue
             key = path.resolve()
             if key not in seen:
                 seen.add(key)
@@ -145,6 +154,12 @@ def _collect_file(
 ) -> tuple[list[MonitorConfig], list[Problem], list[tuple[str, int]]]:
     """Configs, problems and (probe, line) of every metric defined in one file."""
     file = str(path)
+    if path.name == SILENCES_FILE:
+        why = (
+            "never read: the silences file must sit directly in probes/; move its entries to "
+            f"probes/{SILENCES_FILE}"
+        )
+        return [], [Problem(file, 1, "", "", why)], []
     try:
         document = load_file(path)
     except YamlFileError as error:
@@ -179,17 +194,21 @@ def _collect_file(
         )
 
     schema = document.get("$schema")
-    if isinstance(schema, str) and schema.startswith(GLEAN_SCHEMA_PREFIX):
-        if not schema.startswith(METRICS_SCHEMA_PREFIX):
-            return [], [], []  # a tags.yaml or pings.yaml: nothing to monitor in it
-    else:
+    if schema in SKIPPED_SCHEMAS:
+        return [], [], []  # a tags.yaml or pings.yaml: nothing to monitor in it
+    if not (isinstance(schema, str) and schema.startswith(METRICS_SCHEMA_PREFIX)):
+        others = (
+            f" (tags and pings files use {' or '.join(SKIPPED_SCHEMAS)})"
+            if isinstance(schema, str) and schema.startswith(GLEAN_SCHEMA_PREFIX)
+            else ""
+        )
         problem = Problem(
             file,
             line_of(document, "$schema"),
             "",
             "$schema",
             f"not a Glean metrics file ($schema is {schema!r}); start it with "
-            f"$schema: {METRICS_SCHEMA}",
+            f"$schema: {METRICS_SCHEMA}{others}",
         )
         return [], [problem], []
 

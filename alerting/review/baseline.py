@@ -14,7 +14,7 @@ from pathlib import Path
 
 from alerting.errors import Problem, UserError
 from alerting.gitops.git import git, show, toplevel
-from alerting.probes.config import DEFAULT_PROBES_DIR, collect_for, probe_files
+from alerting.probes.config import DEFAULT_PROBES_DIR, collect_for
 from alerting.probes.model import MonitorConfig
 from alerting.settings import Settings
 
@@ -24,7 +24,7 @@ def base_and_current(
 ) -> tuple[list[MonitorConfig], list[MonitorConfig], list[Problem]]:
     """(configs at `ref`, configs now, problems now) of `paths` (default `probes/`)."""
     old, _ = configs_at(ref, paths, settings)
-    new, problems = collect_for(settings, probe_files(paths))
+    new, problems = collect_for(settings, paths)
     return old, new, problems
 
 

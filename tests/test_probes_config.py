@@ -182,6 +182,32 @@ def test_app_from_path(path, app):
     assert app_of(path) == app
 
 
+def test_app_comes_from_below_the_probes_folder_wherever_the_command_runs(tmp_path, monkeypatch):
+    """A checkout under a folder named android-ci keeps its desktop probes desktop."""
+    repo = tmp_path / "android-ci" / "repo"
+    write(repo, metric_yaml(), rel="probes/netwerk/metrics.yaml")
+    write(repo, metric_yaml(name="crash"), rel="probes/fenix/metrics.yaml")
+    probes = repo / "probes"
+    apps = {"networking.page_load": "fog", "networking.crash": "fenix"}
+    for cwd, given in [
+        (tmp_path, [probes]),  # absolute, outside the working directory
+        (repo, [Path("probes")]),
+        (repo, [probes]),
+        (repo / "probes" / "netwerk", [probes]),
+    ]:
+        monkeypatch.chdir(cwd)
+        configs, problems = collect(given)
+        assert problems == []
+        assert {c.probe: c.app for c in configs} == apps, (cwd, given)
+    monkeypatch.chdir(tmp_path)
+    assert app_of(probes / "netwerk" / "metrics.yaml", probes) == "fog"
+    assert app_of(probes / "fenix" / "metrics.yaml", probes / "fenix") == "fenix"
+    # a file given by itself counts from its probes folder
+    assert app_of(probes / "netwerk" / "metrics.yaml") == "fog"
+    [config] = collect([probes / "netwerk" / "metrics.yaml"])[0]
+    assert config.app == "fog"
+
+
 @pytest.mark.parametrize(
     ("spelling", "canonical"), [("cdf_squared", "cdf_squared"), ("cdf-squared", "cdf_squared")]
 )

@@ -244,3 +244,17 @@ def test_app_filter_syncs_only_that_apps_files(tmp_path, monkeypatch, capsys):
     assert main(["probes", "sync", "--app", "fenix", "--from", str(index)]) == 0
     assert (desktop / "metrics.yaml").read_bytes() == NETWERK.read_bytes()
     assert (mobile / "metrics.yaml").read_bytes() != NETWERK.read_bytes()
+
+
+def test_app_filter_ignores_the_folders_above_the_probes_folder(tmp_path, capsys):
+    probes = tmp_path / "android-ci" / "repo" / "probes"
+    desktop = probes / "netwerk"
+    desktop.mkdir(parents=True)
+    shutil.copy(NETWERK, desktop / "metrics.yaml")
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps(with_monitor(index_of(NETWERK), MONITORED, {"alert": False})))
+    assert main(["probes", "sync", "--app", "fenix", "--from", str(index), str(probes)]) == 0
+    assert (desktop / "metrics.yaml").read_bytes() == NETWERK.read_bytes()
+    assert "in 0 of 0 file(s)" in capsys.readouterr().out
+    assert main(["probes", "sync", "--app", "fog", "--from", str(index), str(probes)]) == 0
+    assert (desktop / "metrics.yaml").read_bytes() != NETWERK.read_bytes()

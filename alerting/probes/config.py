@@ -6,7 +6,6 @@ mistake at once and the daily run monitors every probe that is configured correc
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +24,7 @@ __all__ = [
     "collect",
     "collect_for",
     "probe_files",
+    "probe_files_with_roots",
     "silences_files",
 ]
 
@@ -59,9 +59,9 @@ def collect(
     problems: list[Problem] = []
     defined: dict[str, tuple[str, int]] = {}
     twice: set[str] = set()
-    for path in probe_files(paths):
+    for path, root in probe_files_with_roots(paths):
         file_configs, file_problems, definitions = _collect_file(
-            path, default_product, default_component
+            path, app_of(path, root), default_product, default_component
         )
         problems += file_problems
         for probe, line in definitions:
@@ -105,21 +105,29 @@ def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
     `silences_files`); one deeper is never read as silences, so it is listed for `collect`
     to report rather than ignored.
     """
-    files: list[Path] = []
+    return [path for path, _ in probe_files_with_roots(paths)]
+
+
+def probe_files_with_roots(paths: Iterable[Path | str] | None = None) -> list[tuple[Path, Path]]:
+    """Each file of `probe_files` with the probes root it is read from, which `app_of` needs:
+    the folder given, or `probes/` for a file given by itself."""
+    files: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     for given in [Path(p) for p in paths] if paths else [DEFAULT_PROBES_DIR]:
         if given.is_dir():
             found = sorted(p for p in given.rglob("*.yaml") if p.is_file())
             found = [p for p in found if p != given / SILENCES_FILE]
+            root = given
         elif given.is_file():
             found = [] if given.name == SILENCES_FILE else [given]
+            root = DEFAULT_PROBES_DIR
         else:
             raise UserError(f"{given}: no such file or directory")
         for path in found:
             key = path.resolve()
             if key not in seen:
                 seen.add(key)
-                files.append(path)
+                files.append((path, root))
     return files
 
 
@@ -134,23 +142,44 @@ def silences_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
     return found
 
 
-def app_of(path: Path | str) -> str:
-    """`fenix` when the path names fenix/android/mobile in a folder or file name.
+def app_of(path: Path | str, root: Path | str = DEFAULT_PROBES_DIR) -> str:
+    """`fenix` when the path from the probes folder down names fenix/android/mobile in a folder
+    or file name.
 
-    Only the part below the working directory counts when the file is inside it, so a checkout
-    under e.g. `/home/android-dev/` does not turn every probe into a mobile one.
+    That part is the path below `root` (the probes folder being read) plus what `_root_parts`
+    keeps of `root` itself, never the working directory, so a checkout under e.g.
+    `/home/android-ci/` does not turn every probe into a mobile one. A file given by itself
+    outside `root` counts from its last folder named `probes`, or whole when it has none.
     """
-    relative = Path(path)
-    if relative.is_absolute():
-        with contextlib.suppress(ValueError):
-            relative = relative.relative_to(Path.cwd())
-    parts = [part.lower() for part in relative.parts]
-    mobile = any(marker in part for part in parts for marker in MOBILE_PATH_MARKERS)
+    path, root = Path(path), Path(root)
+    try:
+        parts = (*_root_parts(root), *path.resolve().relative_to(root.resolve()).parts)
+    except ValueError:
+        below = _below_probes(path)
+        parts = path.parts if below is None else below
+    mobile = any(marker in part.lower() for part in parts for marker in MOBILE_PATH_MARKERS)
     return MOBILE_APP if mobile else DESKTOP_APP
 
 
+def _root_parts(root: Path) -> tuple[str, ...]:
+    """What of the probes folder's own path may say mobile: all of a plain relative path such
+    as `probes/fenix`, else only what lies below its last folder named `probes`."""
+    if not root.is_absolute() and ".." not in root.parts:
+        return root.parts
+    return _below_probes(root) or ()
+
+
+def _below_probes(path: Path) -> tuple[str, ...] | None:
+    """The parts of `path` below its last folder named `probes`, None when there is none."""
+    names = [part.lower() for part in path.parts]
+    if DEFAULT_PROBES_DIR.name not in names:
+        return None
+    last = len(names) - 1 - names[::-1].index(DEFAULT_PROBES_DIR.name)
+    return path.parts[last + 1 :]
+
+
 def _collect_file(
-    path: Path, default_product: str, default_component: str
+    path: Path, app: str, default_product: str, default_component: str
 ) -> tuple[list[MonitorConfig], list[Problem], list[tuple[str, int]]]:
     """Configs, problems and (probe, line) of every metric defined in one file."""
     file = str(path)
@@ -225,7 +254,7 @@ def _collect_file(
             )
         )
         tags = []
-    ctx = FileContext(file, app_of(path), tuple(tags), default_product, default_component)
+    ctx = FileContext(file, app, tuple(tags), default_product, default_component)
 
     configs: list[MonitorConfig] = []
     definitions: list[tuple[str, int]] = []

@@ -388,12 +388,17 @@ def sync_files(
 
 def run_sync(args) -> int:
     """`alerting probes sync --from FILE_OR_URL [PATH...]`."""
-    from alerting.probes.config import app_of, probe_files
+    from alerting.probes.config import app_of, probe_files_with_roots
+    from alerting.probes.silences import SILENCES_FILE
 
     upstream = monitors_from_index(read_index(args.source), args.source)
-    files = probe_files(args.paths or None)
-    if getattr(args, "app", None):
-        files = [f for f in files if app_of(f) == args.app]
+    found = probe_files_with_roots(args.paths or None)
+    app = getattr(args, "app", None)
+    files = [
+        path
+        for path, root in found
+        if path.name != SILENCES_FILE and (not app or app_of(path, root) == app)
+    ]
     results = sync_files(files, upstream, write=not args.dry_run)
     changed = [(r, c) for r in results for c in r.changed]
     for result in results:

@@ -48,12 +48,13 @@ def configs_at(
             Path(tmp, name).parent.mkdir(parents=True, exist_ok=True)
             Path(tmp, name).write_bytes(data)
             copies.append(name)
-        if not copies:
+        present = [w for w in wanted if Path(tmp, w).exists()]
+        if not copies or not present:
             return [], []
-        # Collected from inside the copy with repository-relative paths, exactly as the
-        # working tree is from its root, so the path-based desktop/mobile rule agrees.
+        # Collected from inside the copy with the paths as given, repository-relative, exactly
+        # as the working tree is, so the path-based desktop/mobile rule agrees.
         with contextlib.chdir(tmp):
-            configs, problems = collect_for(settings or Settings(), copies)
+            configs, problems = collect_for(settings or Settings(), present)
     as_given = {name: os.path.relpath(root / name, cwd) for name in copies}
     configs = [dataclasses.replace(c, file=as_given[c.file]) for c in configs]
     problems = [dataclasses.replace(p, file=as_given.get(p.file, p.file)) for p in problems]

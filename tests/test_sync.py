@@ -258,3 +258,19 @@ def test_app_filter_ignores_the_folders_above_the_probes_folder(tmp_path, capsys
     assert "in 0 of 0 file(s)" in capsys.readouterr().out
     assert main(["probes", "sync", "--app", "fog", "--from", str(index), str(probes)]) == 0
     assert (desktop / "metrics.yaml").read_bytes() != NETWERK.read_bytes()
+
+
+def test_a_crlf_file_keeps_its_line_endings(netwerk, tmp_path, capsys):
+    """Every byte but the edited block is kept, line endings included."""
+    index = tmp_path / "index.json"
+    upstream = with_monitor(index_of(NETWERK), MONITORED, {"alert": False})
+    # a metric without a monitor gains one: the `metadata:` and `monitor:` lines are new
+    upstream = with_monitor(upstream, "networking.trr_fetch_duration", {"alert": False})
+    index.write_text(json.dumps(upstream))
+    lf = netwerk.parent / "lf.yaml"
+    shutil.copy(NETWERK, lf)
+    assert main(["probes", "sync", "--from", str(index), str(lf)]) == 0
+    netwerk.write_bytes(NETWERK.read_bytes().replace(b"\n", b"\r\n"))
+    assert main(["probes", "sync", "--from", str(index), str(netwerk)]) == 0
+    assert "changed 2 monitor block(s) in 1 of 1 file(s)" in capsys.readouterr().out
+    assert netwerk.read_bytes() == lf.read_bytes().replace(b"\n", b"\r\n")

@@ -139,7 +139,8 @@ def _block_end(lines: list[str], start: int, col: int) -> int:
     return last + 1
 
 
-def _render(key: str, value: object, col: int, flow: bool = False) -> list[str]:
+def _render(key: str, value: object, col: int, flow: bool = False, nl: str = "\n") -> list[str]:
+    """The lines of `key: value` at column `col`, each ended by the file's `nl`."""
     if isinstance(value, dict):
         value = CommentedMap(value)
     elif isinstance(value, list):
@@ -149,14 +150,17 @@ def _render(key: str, value: object, col: int, flow: bool = False) -> list[str]:
     buffer = io.StringIO()
     _yaml().dump(CommentedMap({key: value}), buffer)
     return [
-        (" " * col + line) if line.strip() else line for line in buffer.getvalue().splitlines(True)
+        ((" " * col + line) if line.strip() else line).removesuffix("\n") + nl
+        for line in buffer.getvalue().splitlines(True)
     ]
 
 
-def _render_monitor(lines: list[str], old: object, new: object, col: int, start: int) -> list[str]:
+def _render_monitor(
+    lines: list[str], old: object, new: object, col: int, start: int, nl: str
+) -> list[str]:
     """The new `monitor:` block; keys whose value is unchanged keep their original lines."""
     if not isinstance(new, dict) or not isinstance(old, CommentedMap) or old.fa.flow_style():
-        return _render("monitor", new, col)
+        return _render("monitor", new, col, nl=nl)
     keys = list(old)
     spans = {}
     for i, key in enumerate(keys):
@@ -171,7 +175,7 @@ def _render_monitor(lines: list[str], old: object, new: object, col: int, start:
             out += lines[line:end]
         else:
             flow = isinstance(old.get(key), CommentedSeq) and old[key].fa.flow_style()
-            out += _render(key, new[key], inner, flow=flow)
+            out += _render(key, new[key], inner, flow=flow, nl=nl)
     return out
 
 
@@ -188,6 +192,8 @@ def sync_text(text: str, file: str, upstream: dict[str, object]) -> SyncResult:
     if not isinstance(document, dict):
         return result
     lines = body.splitlines(keepends=True)
+    # New lines end as the file's do: a CRLF file stays CRLF.
+    nl = "\r\n" if "\r\n" in text else "\n"
 
     # Where each metric's monitor lives (its metadata, or the metric when it has none), and
     # which metrics share that node through an anchor.
@@ -230,7 +236,7 @@ def sync_text(text: str, file: str, upstream: dict[str, object]) -> SyncResult:
                 )
             )
             continue
-        edit = _edit(lines, metric, node, wanted[probe])
+        edit = _edit(lines, metric, node, wanted[probe], nl)
         if isinstance(edit, str):
             result.problems.append(
                 Problem(file, metric.lc.line + 1 + offset, probe, "metadata.monitor", edit)
@@ -278,7 +284,7 @@ def _current(metric: CommentedMap) -> object:
     return metadata.get("monitor") if isinstance(metadata, dict) else None
 
 
-def _edit(lines: list[str], metric: CommentedMap, node: CommentedMap, new: object):
+def _edit(lines: list[str], metric: CommentedMap, node: CommentedMap, new: object, nl: str):
     """(start, end, replacement lines, description) or a reason the edit is not possible."""
     if node.fa.flow_style():
         return "metadata is written in flow style ({...}); update it by hand"
@@ -291,8 +297,8 @@ def _edit(lines: list[str], metric: CommentedMap, node: CommentedMap, new: objec
             return "cannot find where the metric ends"
         line, key_col = metric.lc.key(last_key)
         end = _block_end(lines, line, key_col)
-        block = [" " * col + "metadata:\n"] + _render("monitor", new, col + 2)
-        return end, end, _newline_before(lines, end) + block, "monitor added"
+        block = [" " * col + "metadata:" + nl] + _render("monitor", new, col + 2, nl=nl)
+        return end, end, _newline_before(lines, end, nl) + block, "monitor added"
     if "monitor" not in node.lc.data:
         if new == {}:
             return "nothing to remove"
@@ -304,7 +310,7 @@ def _edit(lines: list[str], metric: CommentedMap, node: CommentedMap, new: objec
         return (
             end,
             end,
-            _newline_before(lines, end) + _render("monitor", new, _key_col(node)),
+            _newline_before(lines, end, nl) + _render("monitor", new, _key_col(node), nl=nl),
             "monitor added",
         )
     start, col = node.lc.key("monitor")
@@ -318,7 +324,12 @@ def _edit(lines: list[str], metric: CommentedMap, node: CommentedMap, new: objec
         if len(node) == 1:
             return "metadata would be left empty; update it by hand"
         return start, end, [], "monitor removed"
-    return start, end, _render_monitor(lines, node["monitor"], new, col, start), "monitor updated"
+    return (
+        start,
+        end,
+        _render_monitor(lines, node["monitor"], new, col, start, nl),
+        "monitor updated",
+    )
 
 
 def _key_col(node: CommentedMap) -> int:
@@ -327,10 +338,10 @@ def _key_col(node: CommentedMap) -> int:
     return node.lc.key(keys[0])[1] if keys else node.lc.col
 
 
-def _newline_before(lines: list[str], index: int) -> list[str]:
+def _newline_before(lines: list[str], index: int, nl: str) -> list[str]:
     """Appending after a last line without a newline needs one first."""
     if index > 0 and index == len(lines) and not lines[-1].endswith("\n"):
-        return ["\n"]
+        return [nl]
     return []
 
 
@@ -378,10 +389,13 @@ def sync_files(
                 )
             )
             continue
-        original = path.read_text(encoding="utf-8")
+        # newline="": the text as it is on disk, so CRLF line endings survive the rewrite.
+        with open(path, encoding="utf-8", newline="") as handle:
+            original = handle.read()
         result = sync_text(original, str(path), upstream)
         if write and result.text != original:
-            path.write_text(result.text, encoding="utf-8")
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(result.text)
         results.append(result)
     return results
 

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, file_bug, whiteboard_marker
+from alerting.delivery.comments import comment_once
 from alerting.errors import UserError
 from tests.delivery_helpers import client_for
 from tests.doubles.bugzilla import API_KEY, FIXTURES, BugzillaDouble
@@ -136,32 +137,74 @@ def test_plain_http_is_refused_except_on_loopback():
     assert BugzillaClient("https://bugzilla.example.org/", API_KEY).url.endswith(".org")
 
 
+def creates_sent(bugzilla: BugzillaDouble, path: str = "/rest/bug") -> int:
+    return sum(1 for method, target in bugzilla.log if method == "POST" and target == path)
+
+
 @pytest.mark.parametrize(
     "fault",
     ["500", "503", "429", "reset", "500-after-create", "reset-after-create", "hang-after-create"],
 )
-def test_a_failed_create_never_duplicates_the_bug(bugzilla, fault):
+def test_a_failed_create_is_sent_once_then_the_next_run_files_or_adopts_it(bugzilla, fault):
     bugzilla.fail("POST", "/rest/bug", fault)
     client = client_for(bugzilla.url)
     marker = whiteboard_marker("alert-1")
+    with pytest.raises(BugzillaError) as caught:
+        file_bug(client, request_for("alert-1"), marker)
+    assert creates_sent(bugzilla) == 1
+    assert caught.value.transient
+    created = fault.endswith("after-create")
+    assert bugzilla.created == int(created)
+    if fault != "429":  # a rate-limited create was refused, so nothing may have happened
+        assert marker in str(caught.value) and "next run" in str(caught.value)
     filed = file_bug(client, request_for("alert-1"), marker)
     again = file_bug(client, request_for("alert-1"), marker)
     assert bugzilla.created == 1  # measured: one bug on the server
     assert [b["id"] for b in bugzilla.with_marker(marker)] == [filed.id]
     assert again.adopted and again.id == filed.id
-    # After-create faults are only survivable by finding the bug: it must have been adopted.
-    assert filed.adopted == fault.endswith("after-create")
+    assert filed.adopted == created
+
+
+@pytest.mark.parametrize("fault", ["500-after-create", "reset-after-create", "hang-after-create"])
+def test_a_lost_create_is_not_sent_again_while_the_search_lags(bugzilla, fault):
+    bugzilla.lag()
+    bugzilla.fail("POST", "/rest/bug", fault)
+    client = client_for(bugzilla.url)
+    marker = whiteboard_marker("alert-6")
+    with pytest.raises(BugzillaError, match="may have been created"):
+        file_bug(client, request_for("alert-6"), marker)
+    assert bugzilla.created == 1 and creates_sent(bugzilla) == 1
+    bugzilla.catch_up()  # the next run
+    filed = file_bug(client, request_for("alert-6"), marker)
+    assert filed.adopted and bugzilla.created == 1
+
+
+@pytest.mark.parametrize("fault", ["500-after-create", "reset-after-create", "hang-after-create"])
+def test_a_lost_comment_is_not_posted_again_while_the_list_lags(bugzilla, fault):
+    client = client_for(bugzilla.url)
+    bug_id = client.create_bug(request_for("alert-7"))
+    marker = whiteboard_marker("alert-7")
+    path = f"/rest/bug/{bug_id}/comment"
+    bugzilla.lag()
+    bugzilla.fail("POST", path, fault)
+    with pytest.raises(BugzillaError, match="may have been posted"):
+        comment_once(client, bug_id, f"expected {marker}", marker)
+    assert creates_sent(bugzilla, path) == 1
+    bugzilla.catch_up()  # the next run
+    comment, found = comment_once(client, bug_id, f"expected {marker}", marker)
+    assert found and [c["id"] for c in bugzilla.comments[bug_id][1:]] == [comment]
 
 
 def test_persistent_server_errors_leave_nothing_filed_then_the_next_run_files_once(bugzilla):
     bugzilla.fail("POST", "/rest/bug", "503", times=3)
     client = client_for(bugzilla.url)
     marker = whiteboard_marker("alert-2")
-    with pytest.raises(BugzillaError) as caught:
-        file_bug(client, request_for("alert-2"), marker, attempts=3)
-    assert caught.value.transient and bugzilla.created == 0
+    for _ in range(3):
+        with pytest.raises(BugzillaError) as caught:
+            file_bug(client, request_for("alert-2"), marker)
+        assert caught.value.transient and bugzilla.created == 0
     filed = file_bug(client, request_for("alert-2"), marker)
-    assert bugzilla.created == 1 and not filed.adopted
+    assert bugzilla.created == 1 and not filed.adopted and creates_sent(bugzilla) == 4
 
 
 @pytest.mark.parametrize(

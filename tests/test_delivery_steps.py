@@ -146,13 +146,26 @@ def test_a_crash_after_attaching_does_not_attach_twice(bugzilla, store):
 def test_failures_leave_alerts_pending_and_do_not_stop_the_others(bugzilla, store):
     for i in range(3):
         store.save_alert(make_alert(f"f{i}"))
-    bugzilla.fail("POST", "/rest/bug", "503", times=3)  # all attempts for the first alert
+    bugzilla.fail("POST", "/rest/bug", "503")  # the first alert's create, sent once
     step = file_all(store, bugzilla)
     states = {k: a.delivery_state for k, a in store.alerts().items()}
     assert states == {"f0": PENDING, "f1": FILED, "f2": FILED}
     assert len(step.errors) == 1 and "f0" in step.errors[0] and "left pending" in step.errors[0]
     file_all(store, bugzilla)
     assert bugzilla.created == 3 and store.alerts()["f0"].delivery_state == FILED
+
+
+def test_a_create_whose_answer_was_lost_is_adopted_by_the_next_run(bugzilla, store):
+    store.save_alert(make_alert("l1"))
+    bugzilla.lag()  # the search does not show the new bug yet
+    bugzilla.fail("POST", "/rest/bug", "500-after-create")
+    step = file_all(store, bugzilla)
+    assert store.alerts()["l1"].delivery_state == PENDING and bugzilla.created == 1
+    assert len(step.errors) == 1 and "may have been created" in step.errors[0]
+    bugzilla.catch_up()
+    rerun = file_all(store, bugzilla, run_date="2025-01-11")
+    assert rerun.counts == {"adopted": 1, "plots": 1} and bugzilla.created == 1
+    assert store.alerts()["l1"].bug == next(iter(bugzilla.bugs))
 
 
 def test_rejected_component_falls_back_to_the_configured_default(bugzilla, store):

@@ -2,7 +2,8 @@
 
 Only reads (GET) are retried by urllib3: a write that timed out or lost its connection may
 already have happened, so retrying it blindly would duplicate a bug or a comment. Creating a
-bug instead searches for the alert's whiteboard marker before every retry (`file_bug`).
+bug searches for the alert's whiteboard marker first, and a create whose outcome is unclear is
+never sent again in the same run (`file_bug`): Bugzilla's search can lag behind its writes.
 
 The API key lives only in the session's headers: never in a URL (redirects are refused, so it
 is never sent elsewhere), a message, a repr or state/.
@@ -12,8 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,6 +28,7 @@ __all__ = [
     "BugzillaError",
     "FiledBug",
     "file_bug",
+    "unclear_write",
     "whiteboard_marker",
 ]
 
@@ -314,26 +315,27 @@ def file_bug(
     marker: str,
     *,
     fallback: tuple[str, str] | None = None,
-    attempts: int = 3,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> FiledBug:
-    """Create the bug for `request` unless one carrying `marker` exists, whatever fails.
+    """Create the bug for `request` unless one carrying `marker` exists.
 
-    A create that failed without a clear rejection may still have created the bug (the
-    answer can be lost after the server committed it), so every retry searches first.
-    `fallback` (product, component) replaces a product/component Bugzilla rejects.
+    A create that failed without a clear rejection may still have created the bug (the answer
+    can be lost after the server committed it, or the server may still be working on it), and
+    Bugzilla's search reads a copy of its database that can lag behind: a search right after
+    proves nothing. So such a create is not sent again here; the error is raised, the alert
+    stays pending and the next run searches for `marker` first. (Connections that failed
+    before the request was sent are retried by the session.) `fallback` (product, component)
+    replaces a product/component Bugzilla rejects, which created nothing.
     """
     if marker not in request.get("whiteboard", ""):
         raise ValueError(f"the create request does not carry its marker {marker}")
+    existing = client.search_whiteboard(marker, fields=("product", "component"))
+    if existing:
+        bug = existing[0]
+        product = bug.get("product", request["product"])
+        component = bug.get("component", request["component"])
+        return FiledBug(int(bug["id"]), True, product, component)
     request = dict(request)
-    failures = 0
     while True:
-        existing = client.search_whiteboard(marker, fields=("product", "component"))
-        if existing:
-            bug = existing[0]
-            product = bug.get("product", request["product"])
-            component = bug.get("component", request["component"])
-            return FiledBug(int(bug["id"]), True, product, component)
         try:
             bug_id = client.create_bug(request)
             return FiledBug(bug_id, False, request["product"], request["component"])
@@ -342,9 +344,16 @@ def file_bug(
             if error.invalid_product and fallback and wanted != fallback:
                 log.warning("%s; filing in %s :: %s instead", error, *fallback)
                 request["product"], request["component"] = fallback
-                continue  # rejected before anything was created: not a failure to count
-            failures += 1
-            if not error.transient or failures >= attempts:
-                raise
-            log.warning("%s; searching for %s before retrying", error, marker)
-            sleep(client.backoff * 2**failures)
+                continue
+            raise unclear_write(
+                error, f"the bug may have been created; {marker} is searched for"
+            ) from None
+
+
+def unclear_write(error: BugzillaError, outcome: str) -> BugzillaError:
+    """`error` of a write, saying when the write may have happened anyway (no answer or a
+    server error): it is not sent again in this run, and the next run looks for it first."""
+    if not error.transient or error.status == 429:  # refused: nothing was written
+        return error
+    message = f"{error} ({outcome} before trying again on the next run)"
+    return BugzillaError(message, error.status, error.code)

@@ -8,48 +8,38 @@ saving nor a lost answer to the post makes a second comment.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable, Iterable
 
 from alerting.alerts.ids import push_range_marker
 from alerting.alerts.model import COMMENTED, DELIVERY_COMMENT, DRAFTED, FILED, PENDING, Alert
 from alerting.alerts.render import push_range_comment
-from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, whiteboard_marker
+from alerting.delivery.bugzilla import (
+    BugzillaClient,
+    BugzillaError,
+    unclear_write,
+    whiteboard_marker,
+)
 from alerting.steplog import StepLog
-
-log = logging.getLogger(__name__)
 
 Save = Callable[[Alert], None]
 
 
-def comment_once(
-    client: BugzillaClient,
-    bug_id: int,
-    text: str,
-    marker: str,
-    *,
-    attempts: int = 3,
-    sleep: Callable[[float], None] = time.sleep,
-) -> tuple[int, bool]:
+def comment_once(client: BugzillaClient, bug_id: int, text: str, marker: str) -> tuple[int, bool]:
     """(comment id, whether it was already there): post `text` unless a comment of `bug_id`
-    carries `marker`. A post that failed without a clear rejection may have been made, so
-    every retry searches first."""
+    carries `marker`. A post that failed without a clear rejection may have been made, and
+    Bugzilla lists comments from a copy of its database that can lag behind, so it is not
+    sent again in this run: the next run searches for `marker` first."""
     if marker not in text:
         raise ValueError(f"the comment does not carry its marker {marker}")
-    failures = 0
-    while True:
-        found = [c for c in client.comments(bug_id) if marker in str(c.get("text", ""))]
-        if found:
-            return int(found[0]["id"]), True
-        try:
-            return client.add_comment(bug_id, text), False
-        except BugzillaError as error:
-            failures += 1
-            if not error.transient or failures >= attempts:
-                raise
-            log.warning("%s; searching bug %s for %s before retrying", error, bug_id, marker)
-            sleep(client.backoff * 2**failures)
+    found = [c for c in client.comments(bug_id) if marker in str(c.get("text", ""))]
+    if found:
+        return int(found[0]["id"]), True
+    try:
+        return client.add_comment(bug_id, text), False
+    except BugzillaError as error:
+        raise unclear_write(
+            error, f"the comment may have been posted; {marker} is searched for"
+        ) from None
 
 
 def post_comments(

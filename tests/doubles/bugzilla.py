@@ -5,7 +5,9 @@ Bugzilla's shapes (`{"error": true, "code", "message", "documentation"}` with it
 statuses, 414 as plain text, 429 as HTML), and faults can be queued per route: a server
 error or rate limit, a hang past the client's timeout, or a connection reset, each before or
 after the bug was created. `created` counts bugs created through the API. Comments are
-kept in Bugzilla's shape and listed by `GET /rest/bug/{id}/comment`.
+kept in Bugzilla's shape and listed by `GET /rest/bug/{id}/comment`. `lag()` makes searches
+and comment lists read a replica that misses what is written after it, as BMO's can, until
+`catch_up()`.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class BugzillaDouble:
         self._next_item = 17_000_001
         self._template = json.loads(TEMPLATE.read_text())["bugs"][0]
         self._server: ThreadingHTTPServer | None = None
+        self.replica: set[int] | None = None  # bug and comment ids searches see while lagging
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -111,6 +114,18 @@ class BugzillaDouble:
             bug["is_open"] = not resolution
             bug["dupe_of"] = dupe_of if resolution == "DUPLICATE" else None
             bug["last_change_time"] = self.now
+
+    def lag(self) -> None:
+        """From now on searches and comment lists miss new bugs and comments."""
+        with self.lock:
+            comments = {c["id"] for listed in self.comments.values() for c in listed}
+            self.replica = set(self.bugs) | comments
+
+    def catch_up(self) -> None:
+        self.replica = None
+
+    def visible(self, item_id: int) -> bool:
+        return self.replica is None or item_id in self.replica
 
     def with_marker(self, marker: str) -> list[dict]:
         return [b for b in self.bugs.values() if marker in b["whiteboard"]]
@@ -252,7 +267,7 @@ class BugzillaDouble:
             wanted = {int(i) for i in ",".join(query["id"]).split(",") if i}
             bugs = [b for b in bugs if b["id"] in wanted]
         if query.get("f1") == ["status_whiteboard"] and query.get("o1") == ["substring"]:
-            bugs = [b for b in bugs if query["v1"][0] in b["whiteboard"]]
+            bugs = [b for b in bugs if query["v1"][0] in b["whiteboard"] and self.visible(b["id"])]
         fields = ",".join(query.get("include_fields", [])).split(",")
         shown = [_only(b, fields) for b in sorted(bugs, key=lambda b: b["id"])]
         return {"bugs": shown, "faults": []} if "id" in query else {"bugs": shown}
@@ -355,7 +370,8 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[3:] == ["comment"] and method == "GET":
             double.bug(bug_id)
             fields = ",".join(query.get("include_fields", [])).split(",")
-            shown = [_only(c, fields) for c in double.comments.get(bug_id, [])]
+            listed = [c for c in double.comments.get(bug_id, []) if double.visible(c["id"])]
+            shown = [_only(c, fields) for c in listed]
             return 200, {"bugs": {str(bug_id): {"comments": shown}}, "comments": {}}
         if parts[3:] == ["attachment"] and method == "POST":
             data = base64.b64decode(body["data"], validate=True)

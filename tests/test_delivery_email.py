@@ -101,6 +101,16 @@ def test_one_digest_per_recipient_over_smtp(store, smtp):
     assert len(smtp.received) == 3
 
 
+def test_a_refused_goodbye_after_the_message_was_taken_counts_as_sent(store, smtp):
+    smtp.quit_reply = "421 4.4.2 closing, bye"
+    email_alerts(store, ["a@example.com"])
+    step = send_run(store, smtp_backend(smtp))
+    assert step.counts == {"sent": 2} and step.errors == []
+    assert {a.delivery_state for a in store.alerts().values()} == {SENT}
+    assert send_run(store, smtp_backend(smtp)).counts == {}
+    assert received_by(smtp) == {"a@example.com": 1, "team@example.com": 1}
+
+
 def test_starttls_and_login(store, tmp_path):
     email_alerts(store, ["a@example.com"])
     with SmtpDouble(tls_dir=tmp_path) as server:

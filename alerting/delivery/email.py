@@ -8,6 +8,7 @@ and the message is built by `email.message.EmailMessage`, which refuses line bre
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.policy
 import hashlib
@@ -150,13 +151,20 @@ class SmtpBackend:
     def _send(
         self, message: EmailMessage, timeout: float, watch: Callable[[socket.socket], None]
     ) -> None:
-        with _WatchedSMTP(watch, self.host, self.port, timeout) as smtp:
+        smtp = _WatchedSMTP(watch, self.host, self.port, timeout)
+        try:
             if self.starttls:
                 smtp.starttls(context=self.tls_context or ssl.create_default_context())
                 watch(smtp.sock)  # the TLS socket replaces the plain one
             if self.user:
                 smtp.login(self.user, self.password)
             smtp.send_message(message)
+            # The server took the message: it counts as sent, however the goodbye goes (a
+            # failed QUIT must not leave the digest pending, to be sent again tomorrow).
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
+        finally:
+            smtp.close()
 
 
 class _WatchedSMTP(smtplib.SMTP):

@@ -66,6 +66,9 @@ class _Collect:
         self.server.received.append((list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        return self.server.quit_reply
+
 
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (
@@ -85,6 +88,7 @@ class SmtpDouble:
 
     def __init__(self, tls_dir: Path | None = None):
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.quit_reply = "221 Bye"  # e.g. "421 ..." from a server closing after the message
         self.client_context: ssl.SSLContext | None = None
         kwargs: dict = {}
         if tls_dir is not None:

@@ -5,7 +5,9 @@ Connect and read timeouts bound each wait, not a whole answer: a server that sen
 every few seconds never trips them. So every request also has a total deadline (retries and
 the body included), and a run step can set a deadline that all its requests share
 (`step_deadline`). When one passes, the request's socket is shut down, which ends any read
-at once, and the caller gets `DeadlineExceeded` (a `requests` timeout).
+at once, and the caller gets `DeadlineExceeded` (a `requests` timeout). The waits between
+retries (backoff, a server's Retry-After) end by the deadline too: a wait past it ends the
+request at once instead of sleeping.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from alerting import __version__
@@ -38,11 +41,14 @@ class DeadlineExceeded(requests.exceptions.Timeout):
 
 
 class _Watch:
-    """The sockets one exchange with a server uses; `expire` shuts them down."""
+    """The sockets one exchange with a server uses until `end` (monotonic seconds); `expire`
+    shuts them down. `reason` says why it ended early, if it did."""
 
-    def __init__(self) -> None:
+    def __init__(self, end: float = float("inf")) -> None:
         self.sockets: list[socket.socket] = []
         self.expired = False
+        self.end = end
+        self.reason = ""
         self.lock = threading.Lock()
 
     def add(self, sock: socket.socket) -> None:
@@ -115,13 +121,40 @@ class DeadlineSession(requests.Session):
                 response = super().request(method, url, **kwargs)
             except requests.RequestException:
                 if watch.expired:
-                    raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s") from None
+                    raise DeadlineExceeded(_late(watch, remaining)) from None
                 raise
             finally:
                 _WATCH.reset(token)
         if watch.expired:  # cut short: headers or a body without a length may look complete
-            raise DeadlineExceeded(f"no complete answer within {remaining:.3g} s")
+            raise DeadlineExceeded(_late(watch, remaining))
         return response
+
+
+def _late(watch: _Watch, seconds: float) -> str:
+    return watch.reason or f"no complete answer within {seconds:.3g} s"
+
+
+class _DeadlineRetry(Retry):
+    """urllib3's retries, whose waits between attempts (backoff, or a server's Retry-After of
+    up to hours) end by the request's deadline: no socket is open then for it to shut down."""
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        watch = _WATCH.get()
+        if watch is None:
+            return super().sleep(response)
+        wait = (
+            self.get_retry_after(response) if response and self.respect_retry_after_header else None
+        )
+        asked = wait is not None
+        wait = self.get_backoff_time() if wait is None else wait
+        if wait >= watch.end - time.monotonic():
+            source = f"the server asked to wait {wait:.3g} s" if asked else f"{wait:.3g} s backoff"
+            watch.reason = f"no time left to retry ({source}, past the deadline)"
+            watch.expire()
+            # Becomes a ConnectionError in requests; DeadlineSession reports the reason.
+            raise DeadlineExceeded(watch.reason)
+        if wait > 0:
+            time.sleep(wait)
 
 
 def time_left(deadline: float) -> float:
@@ -141,7 +174,7 @@ def time_left(deadline: float) -> float:
 def sockets_deadline(seconds: float) -> Iterator[_Watch]:
     """Sockets added to the watch are shut down once `seconds` pass, which ends any wait on
     them at once (a per-read timeout never trips on a server sending a byte at a time)."""
-    watch = _Watch()
+    watch = _Watch(time.monotonic() + seconds)
     timer = threading.Timer(seconds, watch.expire)
     timer.daemon = True
     timer.start()
@@ -165,7 +198,7 @@ def make_session(
     retries: int = 4, backoff: float = 1.0, deadline: float = REQUEST_DEADLINE
 ) -> DeadlineSession:
     """A session that retries idempotent requests; POSTs are never retried blindly."""
-    retry = Retry(
+    retry = _DeadlineRetry(
         total=retries,
         connect=retries,
         read=retries,

@@ -4,6 +4,7 @@ deadline instead of holding the run."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from alerting.delivery.email import Digest, SmtpBackend
 from alerting.http import DeadlineExceeded, make_session, step_deadline
 from tests.delivery_helpers import client_for
 from tests.doubles.bugzilla import BugzillaDouble
+from tests.doubles.hg_server import HgDouble
 from tests.test_delivery_bugzilla import request_for
 from tests.test_delivery_live_run import live, run_on  # noqa: F401  (fixture)
 from tests.test_run import test_technique  # noqa: F401  (fixture: the test-only detector)
@@ -176,6 +178,36 @@ def test_a_step_deadline_is_shared_by_its_requests():
             with pytest.raises(DeadlineExceeded, match="time for network requests is used up"):
                 session.get(url, timeout=(2, 5))
         assert time.monotonic() - start < 3.0
+
+
+def test_a_retry_after_within_the_deadline_is_waited_for():
+    with HgDouble({"builds": []}, failures=1, retry_after="1") as hg:
+        session = make_session(deadline=10.0)
+        assert session.get(hg.url + "/json-firefoxreleases").status_code == 200
+        assert len(hg.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "backoff", "step", "reason", "sent"),
+    [
+        ("30", 1.0, None, "the server asked to wait 30 s", 1),
+        ("30", 1.0, 1.0, "the server asked to wait 30 s", 1),  # the step's deadline is shorter
+        ("", 5.0, None, "10 s backoff", 2),  # urllib3 retries the first failure at once
+    ],
+)
+def test_a_wait_between_retries_past_the_deadline_ends_the_request_at_once(
+    retry_after, backoff, step, reason, sent
+):
+    with HgDouble({"builds": []}, failures=5, retry_after=retry_after) as hg:
+        session = make_session(backoff=backoff, deadline=30.0 if step else 1.0)
+        start = time.monotonic()
+        with contextlib.ExitStack() as stack:
+            if step:
+                stack.enter_context(step_deadline(step))
+            with pytest.raises(DeadlineExceeded, match=f"no time left to retry \\({reason}"):
+                session.get(hg.url + "/json-firefoxreleases")
+        assert time.monotonic() - start < 1.0
+        assert len(hg.requests) == sent
 
 
 def test_a_live_run_reports_bad_answers_and_goes_on(live):  # noqa: F811

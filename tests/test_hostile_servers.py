@@ -11,10 +11,19 @@ import time
 
 import pytest
 
-from alerting.delivery.bugzilla import BugzillaError, answer_bugs, answer_id, file_bug
+from alerting.alerts.model import COMMENTED, DELIVERY_COMMENT, PENDING, STATUS_EXPECTED
+from alerting.delivery.bugzilla import (
+    BugzillaError,
+    answer_bugs,
+    answer_id,
+    file_bug,
+    whiteboard_marker,
+)
+from alerting.delivery.comments import post_comments
 from alerting.delivery.email import Digest, SmtpBackend
 from alerting.http import DeadlineExceeded, make_session, step_deadline
-from tests.delivery_helpers import client_for
+from alerting.steplog import StepLog
+from tests.delivery_helpers import client_for, make_alert
 from tests.doubles.bugzilla import BugzillaDouble
 from tests.doubles.hg_server import HgDouble
 from tests.test_delivery_bugzilla import request_for
@@ -49,6 +58,25 @@ def test_a_create_answered_without_id_is_an_error_then_filed_once(bugzilla):
         file_bug(client, request_for("a2"), "[telemetry-alert:a2]")
     filed = file_bug(client, request_for("a2"), "[telemetry-alert:a2]")
     assert bugzilla.created == 1 and filed.id in bugzilla.bugs
+
+
+@pytest.mark.parametrize("fault", ["bugs-not-a-list", "comments-of-no-bug"])
+def test_a_malformed_comment_list_is_an_error_of_that_alert_only(bugzilla, fault):
+    client = client_for(bugzilla.url)
+    bugs = [client.create_bug(request_for(name)) for name in ("landing-1", "landing-2")]
+    alerts = []
+    for alert_id, bug in zip(("c1", "c2"), bugs, strict=True):
+        alert = make_alert(alert_id, delivery=DELIVERY_COMMENT, bug=bug)
+        alert.status = STATUS_EXPECTED
+        alerts.append(alert)
+    texts = {a.id: f"expected {whiteboard_marker(a.id)}" for a in alerts}
+    bugzilla.fail("GET", f"/rest/bug/{bugs[0]}/comment", fault)
+    step = StepLog("comment")
+    post_comments(alerts, texts, client, "2025-01-10", lambda a: None, step)
+    assert len(step.errors) == 1 and "alert c1" in step.errors[0]
+    assert "malformed answer" in step.errors[0]
+    assert [a.delivery_state for a in alerts] == [PENDING, COMMENTED]
+    assert len(bugzilla.comments[bugs[0]]) == 1 and len(bugzilla.comments[bugs[1]]) == 2
 
 
 @pytest.mark.parametrize(

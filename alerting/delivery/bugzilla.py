@@ -247,8 +247,15 @@ class BugzillaClient:
     def comments(self, bug_id: int) -> list[dict]:
         """`GET /rest/bug/{id}/comment`: the bug's comments, oldest first (id and text)."""
         params = {"include_fields": "id,text"}
-        data = self._request("GET", f"/rest/bug/{int(bug_id)}/comment", params=params)
-        return data.get("bugs", {}).get(str(int(bug_id)), {}).get("comments", [])
+        path = f"/rest/bug/{int(bug_id)}/comment"
+        data = self._request("GET", path, params=params)
+        # A missing list is an error, not "no comments": that would post the comment again.
+        found = data.get("bugs")
+        found = found.get(str(int(bug_id))) if isinstance(found, dict) else None
+        found = found.get("comments") if isinstance(found, dict) else None
+        if not isinstance(found, list) or not all(isinstance(c, dict) for c in found):
+            raise BugzillaError(f"Bugzilla GET {path}: malformed answer {_brief(data)}")
+        return [{**c, "id": answer_id(c.get("id"), f"Bugzilla GET {path}")} for c in found]
 
     def add_attachment(
         self, bug_id: int, png: bytes, file_name: str, summary: str, comment: str = ""

@@ -46,6 +46,7 @@ class Fault:
     path: str  # exact path, or a prefix ending in "/"
     # 500 | 503 | 429 | 500-after-create | hang | hang-after-create | reset | reset-after-create
     # | trickle (an answer one byte at a time) | bugs-not-a-list | created-without-id
+    # | comments-of-no-bug (a comment list without the bug asked for)
     kind: str
     times: int = 1
 
@@ -322,6 +323,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._trickle(json.dumps({"bugs": []}).encode())
         if fault == "bugs-not-a-list":
             return self._send(200, b'{"bugs": "notalist"}', "application/json; charset=UTF-8")
+        if fault == "comments-of-no-bug":
+            return self._send(200, b'{"bugs": {}, "comments": {}}', "application/json")
         if fault == "created-without-id":
             return self._send(201, b'{"ok": true}', "application/json; charset=UTF-8")
         key = self.headers.get("X-BUGZILLA-API-KEY")

@@ -267,6 +267,35 @@ def test_quiet_day_sync_records_resolutions_duplicates_and_reopens(bugzilla, sto
     assert saved == [] and step.counts == {"checked": 6}
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("last_change_time", "Mon, 06 Jan 2020 15:20:55 GMT"),
+        ("dupe_of", "bug 5"),
+        ("flags", ["needinfo?"]),
+        ("resolution", {"name": "FIXED"}),
+    ],
+)
+def test_a_malformed_bug_record_fails_only_its_alert(bugzilla, store, field, value):
+    for key in ("bad", "fixed", "quiet"):
+        store.save_alert(make_alert(key))
+    bugzilla.now = "2025-01-01T09:00:00Z"
+    file_all(store, bugzilla, run_date="2025-01-01")
+    bug = {k: a.bug for k, a in store.alerts().items()}
+    if field == "dupe_of":
+        bugzilla.set_state(bug["bad"], "DUPLICATE", dupe_of=bug["fixed"])
+    bugzilla.bugs[bug["bad"]][field] = value
+    bugzilla.set_state(bug["fixed"], "FIXED")
+    bugzilla.now = "2025-01-20T06:00:00Z"
+    step, _ = sync(store, bugzilla, "2025-01-20")
+    assert len(step.errors) == 1 and step.errors[0].startswith("alert bad: ")
+    assert f"bug {bug['bad']}: malformed {field}" in step.errors[0]
+    alerts = store.alerts()
+    assert alerts["fixed"].status == STATUS_RESOLVED and alerts["bad"].status == STATUS_NEW
+    assert step.counts == {"checked": 2, "resolved": 1, "reminded": 1}  # the quiet one nudged
+    assert len(bugzilla.comments[bug["bad"]]) == 1  # no reminder on a bug it cannot read
+
+
 def test_an_inactive_bug_is_nudged_once_per_reminder_period(bugzilla, store):
     store.save_alert(make_alert("r1", recipients=("owner@example.com", "cc@example.com")))
     bugzilla.now = "2025-01-01T09:00:00Z"

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from alerting.alerts.model import STATUS_NEW, STATUS_RESOLVED, Alert
-from alerting.delivery.bugzilla import BugzillaClient, BugzillaError
+from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, answer_id
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
@@ -38,11 +38,16 @@ def sync_bugs(
     if not tracked:
         return
     try:
-        bugs = _with_duplicate_targets(client, {a.bug for a in tracked if a.bug})
+        bugs, malformed = _with_duplicate_targets(client, {a.bug for a in tracked if a.bug})
     except BugzillaError as error:
         step.errors.append(str(error))
         return
+    own = {a.bug for a in tracked}
+    step.errors.extend(str(error) for bug_id, error in malformed.items() if bug_id not in own)
     for alert in sorted(tracked, key=lambda a: a.id):
+        if alert.bug in malformed:
+            step.errors.append(f"alert {alert.id}: {malformed[alert.bug]}")
+            continue
         bug = bugs.get(alert.bug)
         if bug is None:
             step.errors.append(f"alert {alert.id}: bug {alert.bug} not returned by Bugzilla")
@@ -64,18 +69,60 @@ def sync_bugs(
                 break
 
 
-def _with_duplicate_targets(client: BugzillaClient, ids: set[int]) -> dict[int, dict]:
-    """The bugs, plus every bug their DUPLICATE chains lead to."""
+def _with_duplicate_targets(
+    client: BugzillaClient, ids: set[int]
+) -> tuple[dict[int, dict], dict[int, BugzillaError]]:
+    """The bugs, plus every bug their DUPLICATE chains lead to; and the errors of the bug
+    records whose fields are not what Bugzilla sends (left out, so only their alert fails)."""
     bugs: dict[int, dict] = {}
+    malformed: dict[int, BugzillaError] = {}
     wanted = set(ids)
     for _ in range(MAX_DUPLICATE_HOPS + 1):
         if not wanted:
             break
         for bug in client.get_bugs(wanted):
-            bugs[int(bug["id"])] = bug
+            try:
+                bugs[int(bug["id"])] = _checked(bug)
+            except BugzillaError as error:
+                malformed[int(bug["id"])] = error
         targets = {b.get("dupe_of") for b in bugs.values() if b.get("resolution") == "DUPLICATE"}
-        wanted = {int(t) for t in targets if t} - set(bugs)
-    return bugs
+        wanted = {t for t in targets if t} - set(bugs) - set(malformed)
+    return bugs, malformed
+
+
+def _checked(bug: dict) -> dict:
+    """The bug with the fields the sync reads checked (`dupe_of` as an int), or BugzillaError:
+    a bad record must not stop the sync of every other alert."""
+
+    def bad(name: str) -> BugzillaError:
+        value = repr(bug.get(name))
+        value = value if len(value) <= 80 else value[:77] + "..."
+        return BugzillaError(f"Bugzilla bug {bug.get('id')}: malformed {name} {value}")
+
+    if not isinstance(bug.get("resolution") or "", str):
+        raise bad("resolution")
+    dupe_of = bug.get("dupe_of") or None
+    if dupe_of is not None:
+        try:
+            dupe_of = answer_id(dupe_of, "dupe_of")
+        except BugzillaError:
+            raise bad("dupe_of") from None
+    changed = bug.get("last_change_time", "")
+    if changed != "" and not _iso_date(changed):
+        raise bad("last_change_time")
+    flags = bug.get("flags") or []
+    if not isinstance(flags, list) or not all(isinstance(f, dict) for f in flags):
+        raise bad("flags")
+    return {**bug, "dupe_of": dupe_of}
+
+
+def _iso_date(value: object) -> bool:
+    """Whether `value` starts with an ISO date, as Bugzilla's times do."""
+    try:
+        dt.date.fromisoformat(value[:10] if isinstance(value, str) else "")
+    except ValueError:
+        return False
+    return True
 
 
 def _final_bug(bug: dict, bugs: dict[int, dict]) -> dict:

@@ -65,5 +65,14 @@ def test_bug_text_and_digests_hold_no_live_markdown_from_names_or_labels():
     assert "\n" not in summary and "\x1b" not in summary and "\\x1b[31m" in summary
 
 
+def test_a_long_bug_summary_is_cut_to_what_bugzilla_takes():
+    short = bug_summary(make_alert(probe="dom.probe", label=""))
+    assert short.startswith("Telemetry Alert for dom.probe") and "…" not in short
+    long = make_alert(probe="dom." + "very_long_probe_name_" * 12, label="label " * 20)
+    summary = bug_summary(long)
+    assert len(summary) == 255 and summary.endswith("…")
+    assert summary.startswith("Telemetry Alert for dom.very_long_probe_name_")
+
+
 def test_escape_markdown_shows_control_characters():
     assert escape_markdown("a\x1b[2Jb\x00\u202e") == "a\\\\x1b\\[2Jb\\\\x00\\\\u202e"

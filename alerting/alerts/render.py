@@ -21,6 +21,8 @@ from alerting.numbers import format_change, format_count, format_value, percent_
 from alerting.settings import Settings
 from alerting.terminal import printable
 
+SUMMARY_LIMIT = 255  # characters Bugzilla takes in a bug's summary
+
 
 def values_table(alert: Alert) -> list[dict]:
     """Before, after and change of each quantile and of the samples per day (bug and page)."""
@@ -46,11 +48,13 @@ def same_range(a: Alert, b: Alert) -> bool:
 
 
 def bug_summary(alert: Alert) -> str:
-    """One line of plain text: a label from the data cannot break or colour it."""
+    """One line of plain text: a label from the data cannot break or colour it, and a long
+    probe name or label is cut (Bugzilla refuses summaries over 255 characters)."""
     where_text = alert.platform + (f", {alert.label}" if alert.label else "")
-    return printable(
+    text = printable(
         " ".join(f"Telemetry Alert for {alert.probe} on {alert.date} ({where_text})".split())
     )
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
 def bug_description(

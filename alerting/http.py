@@ -136,7 +136,16 @@ def _late(watch: _Watch, seconds: float) -> str:
 
 class _DeadlineRetry(Retry):
     """urllib3's retries, whose waits between attempts (backoff, or a server's Retry-After of
-    up to hours) end by the request's deadline: no socket is open then for it to shut down."""
+    up to hours) end by the request's deadline: no socket is open then for it to shut down.
+
+    urllib3 retries errors that are neither connecting nor reading (a TLS error after the
+    request went out, say) whatever the method; a POST that may have reached the server is
+    not sent again here."""
+
+    def increment(self, method=None, url=None, *args, **kwargs):  # type: ignore[override]
+        if method is not None and not self._is_method_retryable(method) and self.other != 0:
+            return Retry.increment(self.new(other=0), method, url, *args, **kwargs)
+        return super().increment(method, url, *args, **kwargs)
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         watch = _WATCH.get()

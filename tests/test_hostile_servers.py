@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from urllib3.exceptions import MaxRetryError, NewConnectionError, SSLError
 
 from alerting.alerts.model import COMMENTED, DELIVERY_COMMENT, PENDING, STATUS_EXPECTED
 from alerting.delivery.bugzilla import (
@@ -250,3 +251,15 @@ def test_a_live_run_reports_bad_answers_and_goes_on(live):  # noqa: F811
     assert any("not a list of bugs" in e for e in sync.errors)
     assert [s.name for s in second.steps][-1] == "email owners"
     assert bugzilla.created == 2 and len(smtp.received) == 2
+
+
+def test_a_post_is_not_sent_again_after_an_error_past_connecting():
+    """A TLS error once the request went out may come after the server created the bug."""
+    retry = make_session().adapters["https://"].max_retries
+    with pytest.raises(MaxRetryError):
+        retry.increment(method="POST", url="/rest/bug", error=SSLError("bad record mac"))
+    assert retry.increment(method="GET", url="/rest/bug", error=SSLError("bad record mac"))
+    # Connecting failed: nothing was sent, so trying again cannot create anything twice.
+    assert retry.increment(
+        method="POST", url="/rest/bug", error=NewConnectionError(None, "refused")
+    )

@@ -223,3 +223,13 @@ def test_python_tags_are_not_constructed():
 def test_unreadable_path(tmp_path):
     with pytest.raises(YamlFileError, match="cannot read"):
         load_file(tmp_path / "missing.yaml")
+
+
+def test_a_symbolic_link_is_refused_unread(tmp_path):
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("token: do-not-show\n")
+    link = tmp_path / "probes.yaml"
+    link.symlink_to(secret)
+    with pytest.raises(YamlFileError, match="a symbolic link") as info:
+        load_file(link)
+    assert "do-not-show" not in str(info.value)

@@ -274,3 +274,17 @@ def test_a_crlf_file_keeps_its_line_endings(netwerk, tmp_path, capsys):
     assert main(["probes", "sync", "--from", str(index), str(netwerk)]) == 0
     assert "changed 2 monitor block(s) in 1 of 1 file(s)" in capsys.readouterr().out
     assert netwerk.read_bytes() == lf.read_bytes().replace(b"\n", b"\r\n")
+
+
+def test_sync_never_writes_through_a_symbolic_link(tmp_path, capsys):
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps(with_monitor(index_of(NETWERK), MONITORED, {"alert": False})))
+    outside = tmp_path / "outside.yaml"
+    shutil.copy(NETWERK, outside)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    (probes / "metrics.yaml").symlink_to(outside)
+    before = outside.read_bytes()
+    assert main(["probes", "sync", "--from", str(index), str(probes)]) == 0
+    assert "not synced" in capsys.readouterr().err
+    assert outside.read_bytes() == before

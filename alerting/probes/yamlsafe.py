@@ -283,8 +283,17 @@ def loads(text: str, name: str = "<string>") -> object:
 
 
 def load_file(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> object:
-    """Load one file, refusing oversized or non-UTF-8 input before parsing anything."""
+    """Load one file, refusing oversized or non-UTF-8 input before parsing anything, and
+    symbolic links: one in a pull request could read (and `probes sync` write) a file outside
+    the repository."""
     name = str(path)
+    if Path(path).is_symlink():
+        raise YamlFileError(
+            name,
+            1,
+            "a symbolic link; probe files must be plain files in the repository: replace the "
+            "link with the file itself",
+        )
     try:
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)

@@ -283,6 +283,29 @@ def test_an_expected_change_needs_its_bug():
     ) == ["silences.yaml:2: expected fog.*: bug: missing; the bug number, e.g. 1234567"]
 
 
+def test_an_expected_window_is_at_most_90_days_and_ends_at_most_90_days_ahead():
+    def entry(start: str, end: str) -> str:
+        return f"""\
+        expected:
+          - probes: "*"
+            from: {start}
+            to: {end}
+            bug: 1
+            reason: r
+        """
+
+    assert problems(entry("1970-01-01", "9999-12-31")) == [
+        "silences.yaml:4: expected *: to: the window from 1970-01-01 to 9999-12-31 is longer than"
+        " 90 days; an expected change starts within days of its landing: narrow it"
+    ]
+    assert problems(entry("2027-02-20", "2027-03-01")) == [
+        "silences.yaml:4: expected *: to: 2027-03-01 is more than 90 days ahead; add the entry"
+        " when the landing is near"
+    ]
+    assert check(entry("1970-01-01", "9999-12-31")).silences.expected == ()
+    assert problems(entry("2026-09-01", "2026-11-30")) == []  # 90 days, ended: fine
+
+
 def test_the_file_is_loaded_safely(tmp_path):
     path = tmp_path / "silences.yaml"
     path.write_text("silences: &a [*a]\n")

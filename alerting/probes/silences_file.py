@@ -193,11 +193,25 @@ def _silence(entry: _Entry, known: list[str], today: dt.date) -> Silence | None:
     return Silence(scope, until, reason, bug, entry.file, entry.line)
 
 
-def _expected(entry: _Entry, known: list[str]) -> Expected | None:
+def _expected(entry: _Entry, known: list[str], today: dt.date) -> Expected | None:
     scope = entry.scope(known, channels=False)
     start, end = entry.date("from"), entry.date("to")
     if start and end and start > end:
         entry.problem("to", f"{end} is before from ({start}); the window runs from..to")
+    elif start and end and (end - start).days > MAX_SILENCE_DAYS:
+        # A landing's change starts within days; a longer window would mute like a silence
+        # that is never renewed.
+        entry.problem(
+            "to",
+            f"the window from {start} to {end} is longer than {MAX_SILENCE_DAYS} days; an "
+            "expected change starts within days of its landing: narrow it",
+        )
+    elif end and end > today + dt.timedelta(days=MAX_SILENCE_DAYS):
+        entry.problem(
+            "to",
+            f"{end} is more than {MAX_SILENCE_DAYS} days ahead; add the entry when the landing "
+            "is near",
+        )
     direction = entry.data.get("direction")
     if direction is not None and direction not in DIRECTIONS:
         entry.problem("direction", f"{direction!r}: use up or down, or leave it out")
@@ -266,7 +280,7 @@ def check_document(document: object, file: str, known: list[str], today: dt.date
                 silence = _silence(entry, known, today)
                 silences += [silence] if silence else []
             else:
-                rule = _expected(entry, known)
+                rule = _expected(entry, known, today)
                 expected += [rule] if rule else []
     check.silences = Silences(tuple(silences), tuple(expected))
     check.problems.sort()

@@ -88,6 +88,35 @@ def test_two_racing_clones_both_land(remote):
     assert run_git(second, "rev-parse", "HEAD") == run_git(remote, "rev-parse", "main")
 
 
+def test_after_a_rebase_the_message_describes_what_is_left_of_the_commit(remote):
+    first, second = clone(remote, "first"), clone(remote, "second")
+    write_alert(first, "a1")
+    write_alert(second, "a1")  # the same record, written by both runs
+    write_alert(second, "b2")
+
+    publish(first)
+    two = publish(second)
+
+    assert two.attempts == 2 and two.message.splitlines()[0] == "alerts: 1 new"
+    assert remote_log(remote) == ["alerts: 1 new", "alerts: 1 new", "initial"]
+    body = run_git(remote, "log", "-1", "--format=%B", "main")
+    assert "b2" in body and "a1" not in body
+
+
+def test_a_commit_the_other_run_already_published_is_not_reported_as_published(remote, monkeypatch):
+    first, second = clone(remote, "first"), clone(remote, "second")
+    write_alert(first, "a1")
+    write_alert(second, "a1")
+
+    publish(first)
+    # Another run's commit of the same bytes is made at another time: it is another commit.
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-02T00:00:00Z")
+    two = publish(second)
+
+    assert (two.pushed, two.commit, two.message) == (False, None, "")
+    assert remote_log(remote) == ["alerts: 1 new", "initial"]
+
+
 def test_rerun_with_nothing_new_makes_no_commit(remote, monkeypatch, capsys):
     repo = clone(remote, "work")
     write_alert(repo, "a1")

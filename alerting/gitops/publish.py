@@ -75,9 +75,46 @@ def _publish(
         commit = git(root, "rev-parse", "HEAD").stdout.strip()
     elif base is None or not _ahead(root, base):
         return PublishResult(commit=None, message="", pushed=False, attempts=0)
-    attempts = _push_with_rebase(root, remote, branch, retries)
+    ahead = _count(root, base or "", "HEAD")
+    attempts = 0
+    while True:
+        attempts, rebased = _push_with_rebase(root, remote, branch, retries, attempts)
+        if not rebased:
+            break
+        # Another run pushed first and ours now sits on top of it: what is left of it.
+        left = _count(root, "FETCH_HEAD", "HEAD")
+        if commit and left == 0:  # the other run had published exactly these bytes
+            return PublishResult(commit=None, message="", pushed=False, attempts=attempts)
+        if commit and left == ahead:
+            message = _describe_again(root, state, message, run_summary)
+        ahead = left
     commit = git(root, "rev-parse", "HEAD").stdout.strip() if commit else None
     return PublishResult(commit=commit, message=message, pushed=True, attempts=attempts)
+
+
+def _describe_again(root: Path, state: str, message: str, run_summary: str) -> str:
+    """The message of the state commit at HEAD, rewritten when a rebase left fewer changes in
+    it than it was written for (files the other run had already published the same)."""
+    listing = git(root, "diff", "--name-only", "--no-renames", "-z", "HEAD~1", "HEAD", "--", state)
+    changes = [
+        StateChange(
+            path=Path(path).relative_to(state).as_posix(),
+            old=show(root, f"HEAD~1:{path}"),
+            new=show(root, f"HEAD:{path}"),
+        )
+        for path in listing.stdout.split("\0")
+        if path
+    ]
+    again = commit_message(changes, run_summary)
+    if again != message:
+        git(root, "commit", "--amend", "--quiet", "--file=-", input_text=again)
+    return again
+
+
+def _count(root: Path, base: str, head: str) -> int:
+    """Commits on `head` that are not on `base` (all of them without a base)."""
+    spec = f"{base}..{head}" if base else head
+    return int(git(root, "rev-list", "--count", spec).stdout.strip() or 0)
 
 
 def staged_changes(root: Path, state: str) -> list[StateChange]:
@@ -93,25 +130,28 @@ def staged_changes(root: Path, state: str) -> list[StateChange]:
     return changes
 
 
-def _push_with_rebase(root: Path, remote: str, branch: str, retries: int) -> int:
-    attempts = 0
-    while True:
-        attempts += 1
-        result = git(root, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False)
-        if result.returncode == 0:
-            return attempts
-        output = f"{result.stdout}\n{result.stderr}".strip()
-        if not any(reason in output for reason in _RETRYABLE):
-            raise PublishError(
-                f"push to {remote} {branch} was rejected and nothing was published:\n{output}"
-            )
-        if attempts > retries:
-            raise PublishError(
-                f"push to {remote} {branch} still rejected after {attempts} attempts "
-                f"(others kept pushing first); nothing was published. Rerun the publish step.\n"
-                f"{output}"
-            )
-        _rebase_onto_remote(root, remote, branch)
+def _push_with_rebase(
+    root: Path, remote: str, branch: str, retries: int, attempts: int
+) -> tuple[int, bool]:
+    """Push HEAD; on a race, rebase onto the remote and say so (True), for the caller to look
+    at what is left before pushing again. Returns the attempts so far and whether it rebased."""
+    attempts += 1
+    result = git(root, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False)
+    if result.returncode == 0:
+        return attempts, False
+    output = f"{result.stdout}\n{result.stderr}".strip()
+    if not any(reason in output for reason in _RETRYABLE):
+        raise PublishError(
+            f"push to {remote} {branch} was rejected and nothing was published:\n{output}"
+        )
+    if attempts > retries:
+        raise PublishError(
+            f"push to {remote} {branch} still rejected after {attempts} attempts "
+            f"(others kept pushing first); nothing was published. Rerun the publish step.\n"
+            f"{output}"
+        )
+    _rebase_onto_remote(root, remote, branch)
+    return attempts, True
 
 
 def _rebase_onto_remote(root: Path, remote: str, branch: str) -> None:

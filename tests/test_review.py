@@ -148,6 +148,21 @@ def test_broken_config_is_reported_as_stopping_with_the_reason(repo):
     assert "perf.unmonitored" in markdown and "config now invalid (platforms" in markdown
 
 
+def test_a_file_that_no_longer_loads_stops_its_probes_with_that_reason(repo, capsys):
+    (repo / "probes" / "silences.yaml").write_text(
+        'silences:\n  - probes: "perf.first_paint"\n    until: 2099-01-01\n    reason: r\n'
+    )
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "silence")
+    path = repo / "probes" / "perf" / "metrics.yaml"
+    path.write_text(CHANGE + "  bad: [\n")
+    assert main(["probes", "diff", "--base", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert "perf.first\\_paint" in out and "its file is now invalid (line " in out
+    assert "monitor block or probe removed" not in out
+    assert "silence" not in out.lower()  # the silences file did not change
+
+
 def changed_pairs():
     old, _ = configs_at("HEAD~1")
     new, problems = collect(["probes"])

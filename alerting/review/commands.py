@@ -91,12 +91,15 @@ def _silences_section(args: argparse.Namespace, settings, old: list, new: list) 
     text = text_at(args.base, path)
     if text is None and not path.is_file():
         return ""
-    current = read_silences(path, [c.probe for c in new], today).silences
+    # Both sides read with every probe either side monitors, so the diff shows what the
+    # entries say, not that a probe stopped (or started) being monitored.
+    known = sorted({c.probe for c in old} | {c.probe for c in new})
+    current = read_silences(path, known, today).silences
     try:
         document = loads(text, str(path)) if text is not None else None
     except YamlFileError:
         document = None  # a broken base file silenced nothing
-    before = check_document(document, str(path), [c.probe for c in old], today).silences
+    before = check_document(document, str(path), known, today).silences
     diff = diff_silences(before, current)
     if diff.empty:
         return ""

@@ -47,20 +47,26 @@ class ConfigDiff:
 def diff_configs(
     old: list[MonitorConfig], new: list[MonitorConfig], new_problems: list[Problem] = ()
 ) -> ConfigDiff:
-    """Compare by probe name; `new_problems` explains probes whose config broke."""
+    """Compare by probe name; `new_problems` explains probes whose config broke, or whose
+    whole file no longer loads (a problem of the file, naming no probe)."""
     before = {c.probe: c for c in old}
     after = {c.probe: c for c in new}
     broken = {p.probe: p for p in new_problems if p.probe}
+    broken_files: dict[str, Problem] = {}
+    for p in new_problems:
+        if not p.probe:
+            broken_files.setdefault(p.file, p)
     result = ConfigDiff()
     for probe in sorted(after.keys() - before.keys()):
         result.started.append(after[probe])
     for probe in sorted(before.keys() - after.keys()):
-        problem = broken.get(probe)
-        why = (
-            f"config now invalid ({problem.field or 'monitor'}: {problem.message})"
-            if problem
-            else "monitor block or probe removed"
-        )
+        problem, file_problem = broken.get(probe), broken_files.get(before[probe].file)
+        if problem:
+            why = f"config now invalid ({problem.field or 'monitor'}: {problem.message})"
+        elif file_problem:
+            why = f"its file is now invalid (line {file_problem.line}: {file_problem.message})"
+        else:
+            why = "monitor block or probe removed"
         result.stopped.append((before[probe], why))
     for probe in sorted(before.keys() & after.keys()):
         changes = [

@@ -149,8 +149,13 @@ def test_broken_config_is_reported_as_stopping_with_the_reason(repo):
 
 
 def test_a_file_that_no_longer_loads_stops_its_probes_with_that_reason(repo, capsys):
+    (repo / "probes" / "other").mkdir()
+    (repo / "probes" / "other" / "metrics.yaml").write_text(
+        HEADER + "other:\n" + metric("kept", "alert: False\n")
+    )  # still monitored: the silences file is read against a list that is not empty
+    until = dt.date.today() + dt.timedelta(days=30)  # the command checks against today
     (repo / "probes" / "silences.yaml").write_text(
-        'silences:\n  - probes: "perf.first_paint"\n    until: 2099-01-01\n    reason: r\n'
+        f'silences:\n  - probes: "perf.first_paint"\n    until: {until}\n    reason: r\n'
     )
     git(repo, "add", ".")
     git(repo, "commit", "--quiet", "-m", "silence")

@@ -97,6 +97,31 @@ def test_a_push_range_found_after_filing_is_commented_on_the_bug_once(bugzilla, 
     assert rerun.counts == {} and len(bugzilla.comments[alert.bug]) == 2
 
 
+def test_an_adopted_bug_filed_before_its_push_range_was_known_is_told_the_range(bugzilla, store):
+    alert = make_alert("r1")
+    known_range, known_links = alert.push_range, dict(alert.links)
+    alert.push_range, alert.links = PushRange(build=alert.build_id), {"glam": alert.links["glam"]}
+    store.save_alert(alert)
+    bugzilla.fail("POST", "/rest/bug", "500-after-create")  # created, but the answer is lost
+    file_all(store, bugzilla)
+    alert = store.alerts()["r1"]
+    assert alert.bug is None  # still owed: the next run looks for its marker first
+    # The next run finds the push range first, then adopts the bug filed without it.
+    alert.push_range = known_range
+    alert.links.update(known_links)
+    alert.record("2025-01-11", "push range", "aaaaaaaaaaaa..bbbbbbbbbbbb")
+    store.save_alert(alert)
+    file_all(store, bugzilla, run_date="2025-01-11")
+    alert = store.alerts()["r1"]
+    events = [e.event for e in alert.history]
+    assert "adopted" in events and events[-1] == "push range commented"
+    texts = [c["text"] for c in bugzilla.comments[alert.bug]]
+    assert "Push range: not known yet" in texts[0]
+    assert "The push range of this change is now known" in texts[-1]
+    file_all(store, bugzilla, run_date="2025-01-12")
+    assert len(bugzilla.comments[alert.bug]) == len(texts)
+
+
 def test_a_push_range_known_at_filing_gets_no_extra_comment(bugzilla, store):
     alert = make_alert("r1")
     alert.record("2025-01-09", "push range", "mapped before the bug was filed")

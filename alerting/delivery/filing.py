@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from alerting.alerts.model import DELIVERY_BUG, DRAFTED, FILED, PENDING, Alert, Summary
 from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, file_bug, whiteboard_marker
-from alerting.delivery.comments import comment_push_ranges
+from alerting.delivery.comments import RANGE_FOUND, comment_push_ranges
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
@@ -60,10 +60,27 @@ def file_bugs(
         alert.links["bug"] = client.bug_url(filed.id)
         event = "adopted" if filed.adopted else "filed"
         alert.record(run_date, event, f"bug {filed.id} in {filed.product} :: {filed.component}")
+        if filed.adopted and _filed_without_range(client, alert, step):
+            # Its description predates the push range: the range comment below tells it.
+            alert.record(run_date, RANGE_FOUND, "known since; bug filed before it was")
         save(alert)
         step.add(event)
     _attach_plots(bug_alerts, client, run_date, save, png, step)
     comment_push_ranges(bug_alerts, client, run_date, save, step)
+
+
+def _filed_without_range(client: BugzillaClient, alert: Alert, step: StepLog) -> bool:
+    """Whether an adopted bug, filed by an earlier run whose answer was lost, was written
+    before the push range now known was found (its description lacks the range's link)."""
+    link = alert.links.get("treeherder_range")
+    if not link:
+        return False
+    try:
+        comments = client.comments(alert.bug)
+    except BugzillaError as error:
+        step.errors.append(f"alert {alert.id}: reading adopted bug {alert.bug}: {error}")
+        return False
+    return bool(comments) and link not in str(comments[0].get("text", ""))
 
 
 def _attach_plots(

@@ -9,6 +9,9 @@ class UserError(Exception):
     """A mistake in input or invocation; the CLI prints the message and exits 1."""
 
 
+MAX_MESSAGE = 500  # characters of a problem's message that are shown
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One finding in a user's file, printed as `FILE:LINE: PROBE: FIELD: message`."""
@@ -18,6 +21,11 @@ class Problem:
     probe: str
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A message quotes what it found; an aliased value can unfold to megabytes of text.
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", self.message[: MAX_MESSAGE - 1] + "…")
 
     def __str__(self) -> str:
         parts = [f"{self.file}:{self.line}"]

@@ -122,3 +122,19 @@ def test_run_skips_hostile_probes_and_leaves_state_alone(tmp_path, capsys):
     for name in ("escape", "nul", "long", "surrogate"):
         assert f"{name}.yaml:" in out
     assert "udc80" in out and "\x00" not in out
+
+
+def test_validate_output_stays_small_for_a_file_built_to_flood_it(tmp_path, capsys):
+    # 300 metrics with six unknown platforms each, and a platform list that aliases unfold
+    # to about 150 KB of text.
+    bad = "    metadata: {monitor: {platforms: [W1, W2, W3, W4, W5, W6]}}\n"
+    many = "".join(f"  m{i}:\n    type: timing_distribution\n{bad}" for i in range(300))
+    defs = "$defs:\n  a: &a [" + ", ".join(["xxxxxxxxxx"] * 100) + "]\n"
+    defs += "  b: &b [" + ", ".join(["*a"] * 100) + "]\n"
+    aliased = "  big:\n    type: timing_distribution\n    metadata: {monitor: {platforms: *b}}\n"
+    path = write(tmp_path, HEADER + defs + "cat:\n" + aliased + many)
+    assert main(["probes", "validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert len(out) < 100_000  # 100 problems shown, none over 500 characters of message
+    assert f"{path}: " in out and "more problems not shown; fix these first" in out
+    assert max(len(line) for line in out.splitlines()) < 700

@@ -125,6 +125,10 @@ def _collect(args: argparse.Namespace):
     return files, configs, problems
 
 
+# Problems printed per file: a generated or hostile file can hold tens of thousands.
+MAX_SHOWN_PER_FILE = 100
+
+
 def _validate(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -140,8 +144,14 @@ def _validate(args: argparse.Namespace) -> int:
         problems += check.problems
         warnings += check.warnings
         files.append(path)
+    shown: dict[str, int] = {}
     for problem in problems:
-        print(error_annotation(problem) if args.format == "github" else problem)
+        shown[problem.file] = shown.get(problem.file, 0) + 1
+        if shown[problem.file] <= MAX_SHOWN_PER_FILE:
+            print(error_annotation(problem) if args.format == "github" else problem)
+    for file, count in shown.items():
+        if count > MAX_SHOWN_PER_FILE:
+            print(f"{file}: {count - MAX_SHOWN_PER_FILE} more problems not shown; fix these first")
     for warning in warnings:
         print(
             error_annotation(warning, "warning")

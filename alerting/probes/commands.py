@@ -75,7 +75,7 @@ def _add_validate(group) -> None:
         group,
         "validate",
         "check every monitor block; print each problem as FILE:LINE: PROBE: FIELD: message "
-        "(exit 1 when there is any)",
+        f"(the first {MAX_SHOWN_PER_FILE} of a file; exit 1 when there is any)",
         _validate,
     )
     _add_paths(parser)

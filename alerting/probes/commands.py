@@ -8,6 +8,9 @@ import sys
 
 from alerting.cliargs import add_command, add_date, add_group
 
+# Problems printed per file: a generated or hostile file can hold tens of thousands.
+MAX_SHOWN_PER_FILE = 100
+
 
 def register(subparsers) -> None:
     """The `probes` group; each subcommand adds itself to `group` below."""
@@ -123,10 +126,6 @@ def _collect(args: argparse.Namespace):
         dataclasses.replace(settings, bugzilla=bugzilla), args.paths or None
     )
     return files, configs, problems
-
-
-# Problems printed per file: a generated or hostile file can hold tens of thousands.
-MAX_SHOWN_PER_FILE = 100
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -580,6 +580,10 @@ def test_every_bad_argument_is_reported_on_its_own_line(tmp_path):
         ("[owner]", "'owner' is not an email address; write one address per item"),
         ("[[a@b.com]]", "['a@b.com'] is not an email address"),
         ('["a@b.com\\nBcc: x@y.com"]', "is not an email address"),
+        # Addresses the digests could never be sent to: refused here, not retried forever.
+        ("[jan.müller@mozilla.de]", "'jan.müller@mozilla.de' is not an email address"),
+        ("[a/b@mozilla.com]", "'a/b@mozilla.com' is not an email address"),
+        ("[owner@mozilla.c]", "'owner@mozilla.c' is not an email address"),
     ],
 )
 def test_bugzilla_emails_must_be_a_list_of_addresses(tmp_path, emails, message):

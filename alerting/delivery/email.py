@@ -34,12 +34,10 @@ from alerting.http import (
     sockets_deadline,
     time_left,
 )
+from alerting.probes.names import EMAIL_ADDRESS, EMAIL_MAX
 
 CONTENT_LIMIT = 102_400  # Taskcluster Notify's limit on the Markdown content
 TRUNCATED = "\n\n… (truncated: the full list is in the alerts report)\n"
-# Deliberately narrower than RFC 5322: what owners' addresses look like, and nothing that
-# could end a header, start another address or escape a directory.
-ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -71,7 +69,7 @@ def header_text(value: str, limit: int = SUBJECT_LIMIT) -> str:
 def checked_address(value: str) -> str:
     """The address itself, or ValueError: never repaired, since a repaired address could
     deliver to someone else."""
-    if not isinstance(value, str) or not ADDRESS.fullmatch(value) or len(value) > 254:
+    if not isinstance(value, str) or not EMAIL_ADDRESS.fullmatch(value) or len(value) > EMAIL_MAX:
         raise ValueError(f"not a plain email address: {value!r}")
     return value
 

@@ -18,6 +18,11 @@ NAME_MAX = 70
 # `labeled_metric_id`: printable ASCII.
 LABEL = re.compile(r"[ -~]+")
 LABEL_MAX = 111
+# Owners' email addresses, as the digests are sent to them: deliberately narrower than RFC
+# 5322 (what owners' addresses look like, and nothing that could end a header, start another
+# address or escape a directory), so an address validation accepts is one delivery takes.
+EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+EMAIL_MAX = 254
 LABELS_MAX = 4096
 
 

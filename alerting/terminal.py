@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-# C0 and C1 controls, lone surrogates, and the bidirectional overrides and isolates that
-# reorder how a line reads without changing its text.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, lone surrogates, the bidirectional overrides and isolates that reorder
+# how a line reads without changing its text, and the invisible marks and zero-width
+# characters that make two different names look the same.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def printable(text: str, keep: str = "\n\t") -> str:

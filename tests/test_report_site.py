@@ -258,3 +258,13 @@ def test_pages_and_terminal_agree_on_delivery_build_numbers_and_volume(tmp_path,
     shown = capsys.readouterr().out
     assert "samples per day fell 71.0%" in shown and "build 20261021094512" in shown
     assert "median rose 20.0%" in shown and "lower is better, so a regression" in shown
+
+
+def test_bidi_overrides_and_invisible_characters_are_shown_not_obeyed():
+    from alerting.alerts.digest import one_line
+    from alerting.report.site import _environment
+
+    label = "h2\u202e3pmuj_ton\u200b"  # reads reversed; a zero-width space imitates "h2"
+    page = _environment().from_string("<td>{{ label }}</td>").render(label=label)
+    assert page == "<td>h2\\u202e3pmuj_ton\\u200b</td>"
+    assert one_line(label) == "h2\\u202e3pmuj_ton\\u200b"  # the emails' text and HTML

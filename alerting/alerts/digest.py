@@ -16,14 +16,16 @@ from alerting.alerts.describe import alert_page, build_text, explanation, http_u
 from alerting.alerts.markdown import render as render_markdown
 from alerting.alerts.model import Alert
 from alerting.settings import Settings
+from alerting.terminal import printable
 
 SUBJECT_LIMIT = 255  # Taskcluster Notify's limit, and a sane one for SMTP
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line(value: object) -> str:
-    """Plain text that cannot break a line or carry a terminal control sequence."""
-    return "" if value is None else " ".join(_CONTROL.sub(" ", str(value)).split())
+    """Plain text that cannot break a line or carry a terminal control sequence, with bidi
+    overrides and invisible characters shown as escapes (`\\u202e`), as in bug text."""
+    return "" if value is None else printable(" ".join(_CONTROL.sub(" ", str(value)).split()))
 
 
 def _html_text(value: object) -> object:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from alerting.alerts.describe import (
     build_text,
@@ -29,6 +30,7 @@ from alerting.numbers import format_change, format_value
 from alerting.report import plots
 from alerting.report.figures import FOLDER, update_figures
 from alerting.report.records import load_records
+from alerting.terminal import printable
 
 STATIC_FILES = ("style.css", "filter.js")
 MARKER = ".alerting-report"  # marks a directory this command may clean and rewrite
@@ -105,9 +107,18 @@ def _links(links: dict, keys: tuple[str, ...] = tuple(LINK_TITLES)) -> list[dict
     return shown
 
 
+def _shown(value: object) -> object:
+    """Every text the pages print: bidi overrides and invisible characters (from a label in
+    the data, say) shown as escapes, so a name cannot reorder or imitate another."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("alerting.report", "templates"),
+        finalize=_shown,
         autoescape=True,  # templates are *.html.j2, which select_autoescape would not match
         undefined=StrictUndefined,
         keep_trailing_newline=True,

@@ -197,6 +197,30 @@ def test_a_query_refused_for_its_size_names_the_setting():
     assert "10485760 or higher required" in message
 
 
+class FailingPages:
+    """A result whose next page fails to arrive (a 503 while iterating)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def result(self):
+        yield from self.rows
+        raise RuntimeError("503 backend error while fetching the next page of results")
+
+
+class FlakyClient(FakeClient):
+    def query(self, sql, job_config=None):
+        self.calls.append((sql, job_config))
+        return FailingPages(self.rows)
+
+
+def test_a_server_error_while_fetching_result_pages_is_a_clear_error():
+    pytest.importorskip("google.cloud.bigquery")
+    client = FlakyClient([result_row("20250101", "2025010103", [{"key": "2", "count": 4.0}])])
+    with pytest.raises(UserError, match="503 backend error"):
+        bq.fetch_series(["m"], START, END, client=client)
+
+
 def test_limit_must_be_positive():
     with pytest.raises(UserError, match=r"maximum_bytes_billed.* is 0; it must be a positive"):
         bq.query_series(fleet_settings(0), FLEET, client=FakeClient([]), today=END)

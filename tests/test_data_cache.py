@@ -49,9 +49,13 @@ def test_unchanged_files_are_not_read_again(tmp_path, caplog):
     assert len(list(folder.glob("series-*.npz"))) == 1
 
     entry = next(folder.glob("series-*.npz"))
+    whole = entry.read_bytes()
     entry.write_bytes(b"damaged")
     _, problems = cached_load(folder, [str(data)], counting)
     assert len(calls) == 3 and "unusable cache entry" in caplog.text
+    entry.write_bytes(whole[: len(whole) // 2])  # cut short, as by a full disk
+    _, problems = cached_load(folder, [str(data)], counting)
+    assert len(calls) == 4 and problems == []
 
 
 def test_the_files_source_uses_the_cache_only_when_configured(tmp_path):

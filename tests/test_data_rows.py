@@ -282,3 +282,18 @@ def test_parquet_parts_cost_the_same_counting_the_rows_a_part_decodes_and_drops(
     assert abs(one_group[0] - later) <= 2  # the later part has fewer rows, as costly
     assert _balanced_ends(10, 4, lambda start: 0)[-1] == 10
     assert _balanced_ends(1, 3, lambda start: 0) == [1, 1, 1]  # empty parts are dropped
+
+
+def test_a_parquet_file_with_damaged_pages_is_a_clear_error(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = generate(seed=9, n_series=4, days=40, end=dt.date(2025, 3, 1))
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist([dict(r) for r in data.rows]), path, compression="snappy")
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 2000] = bytes(2000)  # the footer still reads; pages do not
+    path.write_bytes(bytes(raw))
+    with pytest.raises(UserError, match=r"rows\.parquet: not a readable Parquet file"):
+        read_series([path])

@@ -197,12 +197,13 @@ def fetch_series(
     sql, parameters = build_query(metrics, start, end, app, channel, oses)
     client = client or _client("")
     job_config = _job_config(parameters, maximum_bytes_billed=maximum_bytes_billed)
+    problems: list[str] = []
     try:
         result = client.query(sql, job_config=job_config).result()
+        # Result pages are fetched while iterating: a server error can come here too.
+        rows = list(_glam_rows(result, problems))
     except Exception as error:  # google.api_core errors: permissions, quota, bad request
         raise _query_error(error, maximum_bytes_billed) from None
-    problems: list[str] = []
-    rows = list(_glam_rows(result, problems))
     series = series_from_rows(rows, problems)
     return series, problems
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def cached_load(folder: Path, paths: list[str], load: Callable[[list[str]], Load
     if entry.is_file():
         try:
             return _read(entry)
-        except (OSError, ValueError, KeyError) as error:  # damaged: read the files again
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:  # damaged
             log.warning("%s: unusable cache entry (%s); reading the data files", entry, error)
     found = load(paths)
     try:

@@ -46,7 +46,7 @@ def parquet_rows(
                 row = dict(zip(names, row_values, strict=True))
                 row[WHERE] = f"{path}:row {number}"
                 yield row
-    except (pa.ArrowException, ValueError) as error:
+    except (pa.ArrowException, ValueError, OSError) as error:  # OSError: damaged pages
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
 
 
@@ -101,7 +101,7 @@ def parquet_batches(
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
             where = [f"{prefix}{n}" for n in numbers]
             yield RowBatch(columns, where, {}, numbers[0])
-    except (pa.ArrowException, ValueError) as error:
+    except (pa.ArrowException, ValueError, OSError) as error:  # OSError: damaged pages
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
 
 

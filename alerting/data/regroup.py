@@ -79,7 +79,7 @@ def _regroup_part(
         for start in range(0, units, OPEN_FILES):
             wanted = range(start, min(start + OPEN_FILES, units))
             paths.update(_one_pass(source, unit_of, wanted, folder, groups))
-    except (pa.ArrowException, ValueError) as error:
+    except (pa.ArrowException, ValueError, OSError) as error:  # OSError: damaged pages
         raise UserError(f"{source}: not a readable Parquet file: {error}") from None
     return paths
 

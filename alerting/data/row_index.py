@@ -227,7 +227,7 @@ def _parquet_places(path: Path) -> dict[str, list[Span]]:
                 if not spans or spans[-1][0] != group:
                     spans.append((group, first, 0))
             first += parquet.metadata.row_group(group).num_rows
-    except (pa.ArrowException, ValueError) as error:
+    except (pa.ArrowException, ValueError, OSError) as error:  # OSError: damaged pages
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
     return places
 

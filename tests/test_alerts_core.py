@@ -48,7 +48,10 @@ def test_classification_for_every_lower_is_better_case(after, lower_is_better, e
 def test_negligible_effect_is_a_generic_change():
     before, after = Values(10, 2, 50, 100), Values(10.05, 2, 50.1, 100)
     assert classify(True, before, after) == CHANGE
-    assert "each moved less than 1%" in explain(before, after, True).what
+    assert "each moved by 1% or less" in explain(before, after, True).what
+    # Shown as +1.0% in the table below the sentence: the words must not say "less than 1%".
+    edge = explain(Values(100, 20, 200, 100), Values(101, 20.2, 202, 100), True)
+    assert edge.what == "p05, median and p95 each moved by 1% or less"
 
 
 def test_a_median_that_did_not_move_is_never_the_reason():

@@ -107,7 +107,7 @@ def explain(
     moved = moves(before, after, lower_is_better)
     volume = volume_warning(before, after)
     if not moved:
-        what = "p05, median and p95 each moved less than 1%"
+        what = "p05, median and p95 each moved by 1% or less"
         why = "the change is in the shape of the distribution, so neither better nor worse"
         return Explanation(CHANGE, moved, False, what, why, volume)
     what = ", ".join(m.text(unit) for m in moved)

@@ -24,6 +24,9 @@ def format_value(value: float | None, unit: str = "") -> str:
     else:
         digits = max(0, 2 - math.floor(math.log10(magnitude)))
         rounded = round(value, digits)
+        if digits and abs(rounded) >= 10 ** (3 - digits):  # 9.996 rounds up to 10.00: 10.0
+            digits -= 1
+            rounded = round(value, digits)
         text = f"{rounded:,.0f}" if abs(rounded) >= 1000 else f"{rounded:.{digits}f}"
     return f"{text} {unit}" if unit else text
 

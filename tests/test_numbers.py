@@ -10,6 +10,8 @@ def test_values_have_three_significant_digits_and_their_unit():
     assert format_value(61.234, "ms") == "61.2 ms"
     assert format_value(1234.5, "ms") == "1,234 ms"
     assert format_value(999.96) == "1,000"  # rounding up never gives "1e+03"
+    # Rounding up into the next decade keeps three digits, not four.
+    assert [format_value(v) for v in (9.996, 99.96, 0.9996)] == ["10.0", "100", "1.00"]
     assert format_value(0.00412, "MB") == "0.00412 MB"
     assert format_value(0.012345) == "0.0123"
     assert format_value(123456.0) == "123,456"

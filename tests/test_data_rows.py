@@ -140,6 +140,26 @@ def test_csv_problems_name_the_line(tmp_path):
     assert next(iter(series.values())).n_days == 2
 
 
+def test_a_leading_byte_order_mark_is_not_part_of_the_first_row_or_column(tmp_path):
+    rows = [glam_row("2025010103"), glam_row("2025010203")]
+    bom = "\ufeff"
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "rows.jsonl").write_text(bom + lines, encoding="utf-8")
+    (tmp_path / "no_extension").write_text(bom + lines, encoding="utf-8")
+    (tmp_path / "api.json").write_text(bom + json.dumps({"response": rows}), encoding="utf-8")
+    frame = pd.DataFrame(rows)
+    frame.to_csv(tmp_path / "app_first.csv", index=False, encoding="utf-8-sig")
+    build_first = frame[["build_id", *(c for c in frame.columns if c != "build_id")]]
+    build_first.to_csv(tmp_path / "build_first.csv", index=False, encoding="utf-8-sig")
+
+    for name in ("rows.jsonl", "no_extension", "api.json", "app_first.csv", "build_first.csv"):
+        series, problems = read_series([tmp_path / name])
+        assert problems == [], name
+        (key,) = series
+        assert key.app_id == "nightly", name
+        assert series[key].build_ids == ("2025010103", "2025010203"), name
+
+
 def test_unreadable_inputs_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         read_series([tmp_path / "missing.jsonl"])

@@ -9,6 +9,7 @@ be read at all is a `UserError`: nothing useful can come from it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -35,6 +36,8 @@ csv.field_size_limit(MAX_LINE_BYTES)
 _CSV_TOO_LONG = "\x1ftoo long\n"
 # A whole-document JSON file (a GLAM API response) is read at most this big.
 MAX_DOCUMENT_BYTES = 256 << 20
+# What Excel's "CSV UTF-8" and some JSON exports put before the first line: not part of it.
+BOM = codecs.BOM_UTF8
 
 _SUFFIXES = {
     ".jsonl": JSON_LINES,
@@ -154,7 +157,7 @@ def file_kind(path: Path) -> str:
         raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
     if head.startswith(b"PAR1"):
         return PARQUET
-    text = head.lstrip()
+    text = head.removeprefix(BOM).lstrip()
     if text.startswith(b"{"):
         first_line = text.split(b"\n", 1)[0]
         try:
@@ -183,7 +186,7 @@ def _json_rows(path: Path, kind: str) -> Iterator[dict]:
                     "write big inputs as JSON lines (one row a line) or Parquet"
                 )
             try:
-                document = orjson.loads(data)
+                document = orjson.loads(data.removeprefix(BOM))
             except orjson.JSONDecodeError:
                 document = None
             if document is not None:
@@ -194,6 +197,8 @@ def _json_rows(path: Path, kind: str) -> Iterator[dict]:
 
 
 def json_line_rows(path: Path, handle, first: int = 1) -> Iterator[dict]:
+    """The rows of JSON lines (a binary file, or its lines numbered from `first`); a byte-order
+    mark before the file's first line is dropped, as it is not part of the row."""
     loads = orjson.loads
     any_row = first > 1
     lines = binary_lines(handle) if hasattr(handle, "read") else handle
@@ -203,6 +208,8 @@ def json_line_rows(path: Path, handle, first: int = 1) -> Iterator[dict]:
         if line is TOO_LONG:
             yield {WHERE: where, PROBLEM: f"line over {MAX_LINE_BYTES:,} bytes; skipped"}
             continue
+        if number == 1:
+            line = line.removeprefix(BOM)
         if not line or line.isspace():  # (no copy of the line, unlike strip)
             continue
         try:
@@ -243,7 +250,8 @@ def _document_rows(path: Path, document: object) -> Iterator[dict]:
 
 
 def _csv_rows(path: Path) -> Iterator[dict]:
-    with _open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8") as text:
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+    with _open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8-sig") as text:
         reader = csv.DictReader(bounded_lines(text, _CSV_TOO_LONG))
         try:
             header = reader.fieldnames

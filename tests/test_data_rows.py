@@ -180,6 +180,49 @@ def test_unreadable_inputs_are_user_errors(tmp_path):
         read_series([tmp_path / "x.csv"])
 
 
+def test_an_unreadable_file_is_a_problem_of_its_own_and_the_others_are_read(tmp_path, monkeypatch):
+    from alerting.data import row_files
+
+    monkeypatch.setattr(row_files, "BLOCK_BYTES", 64)  # rows before the cut are read
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(glam_row("2025010103")) + "\n")
+    draw = np.random.default_rng(1)  # counts that do not compress away
+    days = [f"2025{m:02}{d:02}03" for m in (2, 3) for d in range(1, 29)]
+    hists = [json.dumps(dict(enumerate(draw.integers(9, 999, 20).tolist()))) for _ in days]
+    lines = "".join(
+        json.dumps(glam_row(day, hist, os="Linux")) + "\n"
+        for day, hist in zip(days, hists, strict=True)
+    )
+    packed = gzip.compress(lines.encode())
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "plain.jsonl.gz").write_text(lines)  # not gzip at all
+    (tmp_path / "cut_no_kind.gz").write_bytes(packed[:30])
+
+    names = ["cut.jsonl.gz", "plain.jsonl.gz", "cut_no_kind.gz"]
+    series, problems = read_series([good, *(tmp_path / n for n in names)])
+    assert [p.split(": cannot read: ")[0] for p in problems] == [str(tmp_path / n) for n in names]
+    assert "rows up to" in problems[0] and "none of its rows are used" in problems[1]
+    assert all("check the file is complete" in p for p in problems)
+    assert series[SeriesKey("m", "Windows", app_id="nightly")].build_ids == ("2025010103",)
+    linux = series[SeriesKey("m", "Linux", app_id="nightly")]  # the rows before the cut
+    assert 0 < linux.present.sum() < 56
+
+    with pytest.raises(UserError, match="no usable GLAM row(.|\n)*plain.jsonl.gz: cannot read"):
+        read_series([tmp_path / "plain.jsonl.gz", tmp_path / "cut_no_kind.gz"])
+
+
+def test_a_csv_line_that_is_not_utf8_loses_only_its_row(tmp_path):
+    path = tmp_path / "rows.csv"
+    pd.DataFrame([glam_row("2025010103"), glam_row("2025010203")]).to_csv(path, index=False)
+    header, first, second = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(header + first + first.replace(b"Windows", b"Win\xe9") + second)
+    series, problems = read_series([path])
+    assert problems == [
+        f"{path}:3: bytes that are not UTF-8 text; skipped (save the file as UTF-8)"
+    ]
+    assert next(iter(series.values())).build_ids == ("2025010103", "2025010203")
+
+
 def test_sample_data_command_writes_rows_and_truth(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["sample-data", "--out", str(out), "--seed", "7", "--series", "3",

@@ -3,8 +3,10 @@ GLAM HTTP API responses (a JSON document).
 
 Readers stream rows so a year of data never sits in memory twice. Each row carries where it
 came from (`FILE:LINE`, or `FILE:row N` / `FILE:response[N]` where there are no lines) so a
-bad row can be named and skipped while the rest is used. A file that is missing or cannot
-be read at all is a `UserError`: nothing useful can come from it.
+bad row can be named and skipped while the rest is used. A missing file is a `UserError`
+before anything is read. A file that cannot be read (a truncated or corrupt gzip file, a
+disk error) is a problem of that file, reported like a bad row, so the other files are
+still used; a CSV line with bytes that are not UTF-8 loses only its row.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import codecs
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -119,19 +122,30 @@ def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[di
     """Rows of one file; lines that are not rows come as {WHERE, PROBLEM} markers.
 
     `columns` may name the only columns needed (a hint: formats read row by row ignore it).
+    A file that cannot be read on ends with one marker naming it and how far it was read.
     """
     kind = file_kind(path)
+    if kind == PARQUET:
+        rows = parquet_rows(path, columns)
+    elif kind == CSV:
+        rows = _csv_rows(path)
+    else:
+        rows = _json_rows(path, kind)
+    last = None
     try:
-        if kind == PARQUET:
-            yield from parquet_rows(path, columns)
-        elif kind == CSV:
-            yield from _csv_rows(path)
+        for last in rows:  # noqa: B007 (the last row read is named if reading fails)
+            yield last
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+        reason = (error.strerror if isinstance(error, OSError) else None) or error
+        if last is None:
+            read = "none of its rows are used"
         else:
-            yield from _json_rows(path, kind)
-    except OSError as error:
-        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
-    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
-        raise UserError(f"{path}: cannot read: {error}") from None
+            read = f"rows up to {last[WHERE]} are used, the rest is not"
+        yield {
+            WHERE: str(path),
+            PROBLEM: f"cannot read: {reason}; {read} (check the file is complete and in the "
+            "format its name says, e.g. copy or download it again)",
+        }
 
 
 def existing_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -144,7 +158,9 @@ def existing_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def file_kind(path: Path) -> str:
-    """The format by extension (`.gz` allowed around text formats), else by content."""
+    """The format by extension (`.gz` allowed around text formats), else by content. A gzip
+    file whose start cannot be decompressed is taken as JSON lines: reading it reports why, as
+    a problem of that file only (gzip files are only ever read whole, by `iter_rows`)."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
@@ -153,6 +169,8 @@ def file_kind(path: Path) -> str:
     try:
         with _open_binary(path) as handle:
             head = handle.read(4096)
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        return JSON_LINES
     except OSError as error:
         raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
     if head.startswith(b"PAR1"):
@@ -251,14 +269,22 @@ def _document_rows(path: Path, document: object) -> Iterator[dict]:
 
 def _csv_rows(path: Path) -> Iterator[dict]:
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
-    with _open_binary(path) as binary, io.TextIOWrapper(binary, encoding="utf-8-sig") as text:
-        reader = csv.DictReader(bounded_lines(text, _CSV_TOO_LONG))
+    # surrogateescape: a byte that is not UTF-8 costs its row only (see `_marking_undecodable`).
+    with (
+        _open_binary(path) as binary,
+        io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape") as text,
+    ):
+        undecodable = [0]
+        reader = csv.DictReader(
+            _marking_undecodable(bounded_lines(text, _CSV_TOO_LONG), undecodable)
+        )
         try:
             header = reader.fieldnames
         except csv.Error as error:
             raise UserError(f"{path}:1: not valid CSV: {error}") from None
         if not header or "build_id" not in header:
             raise UserError(f"{path}: not a GLAM CSV file (no header with a build_id column)")
+        row_start = reader.line_num  # the last line before the next row
         while True:
             try:
                 row = next(reader)
@@ -266,11 +292,27 @@ def _csv_rows(path: Path) -> Iterator[dict]:
                 return
             except csv.Error as error:  # this row only (a cell over the limit, a stray quote)
                 yield {WHERE: f"{path}:{reader.line_num}", PROBLEM: f"not valid CSV: {error}"}
+                row_start = reader.line_num
                 continue
             row[WHERE] = f"{path}:{reader.line_num}"
             if row[header[0]] == _CSV_TOO_LONG[:-1]:
                 row[PROBLEM] = f"line over {MAX_LINE_BYTES:,} bytes; skipped"
+            elif undecodable[0] > row_start:
+                row[PROBLEM] = "bytes that are not UTF-8 text; skipped (save the file as UTF-8)"
             elif None in row:  # more cells than header columns
                 del row[None]
                 row[PROBLEM] = "more cells than header columns"
+            row_start = reader.line_num
             yield row
+
+
+def _marking_undecodable(lines: Iterable[str], undecodable: list[int]) -> Iterator[str]:
+    """The lines (decoded with surrogateescape), keeping in `undecodable[0]` the number of the
+    last one read that had bytes that are not UTF-8, so the row holding it can be refused."""
+    for number, line in enumerate(lines, start=1):
+        if not line.isascii():  # (constant time: most lines cost nothing more)
+            try:
+                line.encode()
+            except UnicodeEncodeError:  # only an escaped byte does not encode back
+                undecodable[0] = number
+        yield line

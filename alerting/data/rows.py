@@ -37,7 +37,9 @@ from alerting.errors import UserError
 def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     """Daily series from GLAM row files, and one "FILE:LINE: reason" per skipped row.
 
-    Raises `UserError` when a file cannot be read, or when not one row was usable.
+    A file that cannot be read is one problem and the other files are still used. Raises
+    `UserError` when a file is missing or holds no GLAM rows, or when not one row was usable
+    (so also when no file could be read).
     """
     paths = existing_files(paths)
     parts = _parts(paths)

@@ -276,6 +276,32 @@ def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_pa
         assert s.build_ids == sequential[key].build_ids and s.start == sequential[key].start
 
 
+def test_a_row_repeated_in_another_parallel_part_is_counted_once(tmp_path, monkeypatch):
+    from alerting.data import rows as rows_module
+
+    data = generate(seed=8, n_series=4, days=40, end=dt.date(2025, 3, 1))
+    lines = [json.dumps(r) for r in data.rows]
+    lines[-1] = lines[len(lines) // 2] = lines[0]  # in the first, second and third part
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    sequential, seq_problems = read_series([path])
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
+    assert len(rows_module._parts([path])) == 3
+    parallel, par_problems = read_series([path])
+    assert (
+        par_problems
+        == seq_problems
+        == [
+            f"{path}:{n}: same series and build {data.rows[0]['build_id']} as {path}:1; counted once"
+            for n in (len(lines) // 2 + 1, len(lines))
+        ]
+    )
+    assert parallel.keys() == sequential.keys()
+    for key, s in parallel.items():
+        np.testing.assert_array_equal(s.counts, sequential[key].counts)
+
+
 def test_big_parquet_files_read_in_parallel_in_ranges_of_rows(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -7,12 +7,15 @@ The rows themselves come from `row_files`, which names every bad row where it is
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
@@ -45,7 +48,7 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     parts = _parts(paths)
     workers = min(len(parts), os.cpu_count() or 1)
     if workers > 1:
-        results = _load_parts(parts, workers)
+        results = _without_duplicates_across_parts(parts, _load_parts(parts, workers))
         problems = [problem for _, part_problems in results for problem in part_problems]
         series = merge_series((part for part, _ in results), problems)
     else:
@@ -197,7 +200,71 @@ def _count_lines(handle, size: int) -> int:
     return count
 
 
-def _load_parts(parts: list[_Part], workers: int) -> list[tuple[dict, list[str]]]:
+# A part's accepted rows, for finding the same row in other parts: the hashes of their
+# (series, build id) and their numbers (line or row) in the part's file.
+RowKeys = tuple[np.ndarray, np.ndarray]
+PartResult = tuple[dict[SeriesKey, DailySeries], list[str], RowKeys]
+
+
+def _without_duplicates_across_parts(
+    parts: list[_Part], results: list[PartResult]
+) -> list[tuple[dict, list[str]]]:
+    """The parts' series and problems, a part that has rows of the same series and build as
+    an earlier part read again without them, so they are counted once and reported as when
+    reading in one go. (Rows are matched by a 64-bit hash: a false match is as likely as a
+    collision among 2**64 values.)"""
+    hashes = np.concatenate([keys[0] for _, _, keys in results])
+    numbers = np.concatenate([keys[1] for _, _, keys in results])
+    part_of = np.repeat(np.arange(len(parts)), [len(keys[0]) for _, _, keys in results])
+    order = np.argsort(hashes, kind="stable")  # a hash's rows in the order of their parts
+    ordered = hashes[order]
+    new_hash = np.r_[True, ordered[1:] != ordered[:-1]][: len(order)]
+    again = np.flatnonzero(~new_hash)
+    first = np.maximum.accumulate(np.where(new_hash, np.arange(len(order)), 0))
+    earlier: list[dict[int, str]] = [{} for _ in parts]  # per part: its rows' earlier places
+    for k in again:
+        row, before = order[k], order[first[k]]
+        where = _where(parts[part_of[before]], int(numbers[before]))
+        earlier[part_of[row]][int(hashes[row])] = where
+    done = []
+    for part, (series, problems, _), known in zip(parts, results, earlier, strict=True):
+        if known:
+            series, problems, _ = _load_part(part, _SeenAcrossParts(known))
+        done.append((series, problems))
+    return done
+
+
+class _SeenAcrossParts(dict):
+    """A part's (series, build id) -> where map that also holds the rows of the parts before
+    it, by hash, so their duplicates in this part are found as in one go."""
+
+    def __init__(self, earlier: dict[int, str]) -> None:
+        super().__init__()
+        self.earlier = earlier
+
+    def setdefault(self, key, default=None):
+        if key not in self and (where := self.earlier.get(_key_hash(key))) is not None:
+            self[key] = where
+        return super().setdefault(key, default)
+
+
+def _key_hash(key: tuple) -> int:
+    """The same in every process (unlike `hash`, randomized per interpreter)."""
+    return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little")
+
+
+def _row_keys(seen: dict[tuple, str]) -> RowKeys:
+    hashes = np.fromiter((_key_hash(key) for key in seen), np.uint64, len(seen))
+    # "FILE:LINE" or "FILE:row N": the number is all a part needs to name it again.
+    numbers = (int(where.rpartition(":")[2].removeprefix("row ")) for where in seen.values())
+    return hashes, np.fromiter(numbers, np.int64, len(seen))
+
+
+def _where(part: _Part, number: int) -> str:
+    return f"{part.path}:row {number}" if part.kind == PARQUET else f"{part.path}:{number}"
+
+
+def _load_parts(parts: list[_Part], workers: int) -> list[PartResult]:
     """Each part's series and problems, in order, read by `workers` processes. This process
     reads the first part itself instead of waiting idle for the others: it is the cheapest
     (a later part of a Parquet file first decodes and drops the start of the row group it
@@ -209,7 +276,7 @@ def _load_parts(parts: list[_Part], workers: int) -> list[tuple[dict, list[str]]
         futures = [pool.submit(_send_part, part) for part in parts[1:]]
         try:
             mine = _load_part(parts[0])
-            others = [(receive(sent), problems) for sent, problems in (f.result() for f in futures)]
+            others = [(receive(sent), *rest) for sent, *rest in (f.result() for f in futures)]
         finally:
             for future in futures:
                 if not future.cancel() and future.exception() is None:
@@ -225,18 +292,21 @@ def _import_readers() -> None:
     import pyarrow.parquet  # noqa: F401
 
 
-def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str]]:
-    series, problems = _load_part(part)
-    return send(series), problems
+def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str], RowKeys]:
+    series, problems, keys = _load_part(part)
+    return send(series), problems, keys
 
 
-def _load_part(part: _Part) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
+def _load_part(part: _Part, seen: dict | None = None) -> PartResult:
     problems: list[str] = []
+    seen = {} if seen is None else seen
     if part.kind == PARQUET:
         batches = parquet_batches(part.path, rows=range(part.start, part.end))
-        return series_from_batches(batches, problems), problems
-    with open(part.path, "rb") as handle:
-        handle.seek(part.start)
-        lines = binary_lines(handle, part.end - part.start)
-        series = series_from_rows(json_line_rows(part.path, lines, first=part.line), problems)
-    return series, problems
+        series = series_from_batches(batches, problems, seen)
+    else:
+        with open(part.path, "rb") as handle:
+            handle.seek(part.start)
+            lines = binary_lines(handle, part.end - part.start)
+            rows = json_line_rows(part.path, lines, first=part.line)
+            series = series_from_rows(rows, problems, seen)
+    return series, problems, _row_keys(seen)

@@ -36,7 +36,7 @@ CHUNK_ROWS = 1 << 12
 
 
 def series_from_rows(
-    rows: Iterable[Mapping], problems: list[str] | None = None
+    rows: Iterable[Mapping], problems: list[str] | None = None, seen: dict | None = None
 ) -> dict[SeriesKey, DailySeries]:
     """Group GLAM rows into series and sum each day's builds bucket by bucket.
 
@@ -44,17 +44,19 @@ def series_from_rows(
     series of their own and `build_id = '*'` rows are skipped. A bad row (missing or
     malformed build id, histogram that is not an object of numeric keys and finite
     non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
+    `seen` (series, build id) -> where its row was, is filled in as rows are accepted; a row
+    already there is a duplicate (given, so a part of the input knows the parts before it).
     """
-    return series_from_batches(batches_of_rows(rows, CHUNK_ROWS), problems)
+    return series_from_batches(batches_of_rows(rows, CHUNK_ROWS), problems, seen)
 
 
 def series_from_batches(
-    batches: Iterable[RowBatch], problems: list[str] | None = None
+    batches: Iterable[RowBatch], problems: list[str] | None = None, seen: dict | None = None
 ) -> dict[SeriesKey, DailySeries]:
     """`series_from_rows` of rows given as batches (in input order, numbered on)."""
     found: list[tuple[int, str]] = []
     parts = []
-    seen: dict[tuple, str] = {}  # (series, build id) -> where its row was
+    seen = {} if seen is None else seen  # (series, build id) -> where its row was
     last_day = (buildids.latest_build_day() - EPOCH).days
     batches = iter(batches)
     while True:

@@ -88,7 +88,7 @@ def test_fetch_series_with_a_fake_client():
     assert params["ping_type"].value == "*"
     assert problems == [
         "bigquery:m:Windows::20250103: 3 build rows skipped (build id not a date and hour, or "
-        "histogram not an object of numeric buckets and non-negative counts)"
+        "histogram not an object of numeric buckets, each once, and non-negative counts)"
     ]
     s = series[SeriesKey("m", "Windows", "", "firefox_desktop", "nightly")]
     assert s.buckets.tolist() == [1.0, 2.0, 10.0]

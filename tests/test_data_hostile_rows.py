@@ -83,6 +83,24 @@ def test_duplicate_build_rows_are_reported_and_counted_once():
     assert series.counts.tolist() == [[10.0, 14.0]]  # two builds of the day, not three
 
 
+def test_a_bucket_key_written_twice_refuses_its_row_only(tmp_path):
+    texts = ['{"1": 5, "1": 7, "2": 3}', '{"2": 1, "10": {"1": 1, "1": 2}, "2": 4}']
+    lines = [row("2025010103")] + [
+        row(f"20250102{h:02d}", non_norm_histogram=t) for h, t in enumerate(texts)
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    series, problems = read_series([path])
+    assert list(series.values())[0].counts.tolist() == [
+        [5.0, 7.0]
+    ]  # neither the last nor the summed count
+    assert problems == [
+        f"{path}:{n}: bucket key {k!r} appears twice; give each bucket once, with the sum of "
+        "its counts"
+        for n, k in ((2, "1"), (3, "2"))
+    ]
+
+
 def test_a_series_too_big_to_hold_is_dropped_with_a_problem(monkeypatch):
     monkeypatch.setattr(merge, "MAX_SERIES_CELLS", 50)
     wide = {str(i): 1 for i in range(1, 40)}

@@ -58,7 +58,7 @@ def mixed_rows() -> tuple[list[dict], dict[int, str]]:
         ('{"1": -3}', "count -3.0 for bucket '1' is negative"),
         ('{"x": 3}', "bucket key 'x' is not a number"),
         ('{"1": 1e999}', "histogram is not valid JSON"),
-        ('{"1": 2, "1": 3, "2": 1}', None),  # a repeated key: the last one counts
+        ('{"1": 2, "1": 3, "2": 1}', "bucket key '1' appears twice; give each bucket once"),
     ]
     for n, (text, reason) in enumerate(cases):
         if reason:

@@ -33,8 +33,8 @@ TABLES: dict[tuple[str, str], str] = {
 # Per build row: its day, its histogram (`non_norm_histogram`; older rows only have the
 # normalized `histogram`, weighted by their sample or user count, as `series_from_rows` does)
 # and whether it is usable. A build row is used whole or not at all: its build id must be a
-# real date and hour, its histogram a flat JSON object of numeric keys and finite
-# non-negative counts. Unusable rows are counted per day, not summed, so they can be reported.
+# real date and hour, its histogram a flat JSON object of numeric keys, none written twice, and
+# finite non-negative counts. Unusable rows are counted per day, not summed, so they can be reported.
 # The usable rows are summed per day and bucket and folded into one row per (series, day),
 # named by the day's first build. Written in the part of BigQuery's SQL that the tests can run
 # on DuckDB (transpiled by sqlglot): regular expressions instead of JSON functions.
@@ -85,6 +85,7 @@ builds AS (
         r'^\s*\{\s*("[^"]*"\s*:\s*[^\s",:{}\[\]]+\s*(,\s*"[^"]*"\s*:\s*[^\s",:{}\[\]]+\s*)*)?\}\s*$'
       )
       AND ARRAY_LENGTH(bucket_keys) = ARRAY_LENGTH(bucket_counts)
+      AND ARRAY_LENGTH(bucket_keys) = (SELECT COUNT(DISTINCT text) FROM UNNEST(bucket_keys) AS text)
       AND NOT EXISTS (
         SELECT 1 FROM UNNEST(bucket_keys) AS text
         WHERE SAFE_CAST(text AS FLOAT64) IS NULL OR IS_INF(SAFE_CAST(text AS FLOAT64))
@@ -310,7 +311,7 @@ def _glam_rows(result: Iterable[Mapping], problems: list[str]) -> Iterable[dict]
             rows = "build row" if skipped == 1 else "build rows"
             problems.append(
                 f"{where}: {skipped} {rows} skipped (build id not a date and hour, or histogram "
-                "not an object of numeric buckets and non-negative counts)"
+                "not an object of numeric buckets, each once, and non-negative counts)"
             )
         if row["first_build_id"] is None:  # no usable build that day
             continue

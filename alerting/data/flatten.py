@@ -171,11 +171,12 @@ def flatten(
                     reason = "no non_norm_histogram or histogram"
                     problems.append((first + i, f"{where_of[i]}: {reason}"))
                     continue
+            text = None
             if type(hist) is str or type(hist) is bytes:
                 if type(hist) is str and "e" not in hist and "n" not in hist:
                     quotes = hist.count('"')
                 try:
-                    hist = _loads(hist)
+                    text, hist = hist, _loads(hist)
                 except _JSONError:
                     problems.append((first + i, f"{where_of[i]}: histogram is not valid JSON"))
                     continue
@@ -187,6 +188,14 @@ def flatten(
             size = len(hist)
             if size > MAX_ROW_BUCKETS:
                 reason = f"{size:,} buckets; at most {MAX_ROW_BUCKETS:,} a row"
+                problems.append((first + i, f"{where_of[i]}: {reason}"))
+                continue
+            repeated = _repeated_key(text, size) if text is not None else None
+            if repeated is not None:
+                reason = (
+                    f"bucket key {repeated!r} appears twice; give each bucket once, "
+                    "with the sum of its counts"
+                )
                 problems.append((first + i, f"{where_of[i]}: {reason}"))
                 continue
         key = (metric, os_, metric_key, app_id, channel)
@@ -316,6 +325,30 @@ def without_rows(flat: Flat, row_ok: np.ndarray) -> Flat:
         entry_count=flat.entry_count[entry_ok],
         buckets=flat.buckets,
     )
+
+
+def _repeated_key(text: str | bytes, size: int) -> str | None:
+    """The first bucket key written more than once in a histogram text whose object has `size`
+    keys, or None. The JSON parser keeps only a repeated key's last count, and BigQuery's query
+    skips such a row, so it is refused rather than read either way. A text with no more colons
+    than keys repeats none: only then is it parsed again."""
+    if text.count(":" if type(text) is str else b":") <= size:
+        return None
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        # Called for every object, the outermost last: only its keys are the buckets.
+        found.clear()
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                found.append(key)
+                break
+            seen.add(key)
+        return {}
+
+    json.loads(text, object_pairs_hook=pairs)
+    return found[0] if found else None
 
 
 def _key_value(key: object) -> float:

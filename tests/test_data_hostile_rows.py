@@ -101,6 +101,32 @@ def test_a_bucket_key_written_twice_refuses_its_row_only(tmp_path):
     ]
 
 
+def test_counts_past_the_rows_total_or_past_2_to_53_refuse_that_row_only(tmp_path):
+    wrapped = {"1": 150_000, "2": 2**63 - 1, "3": 50_000}
+    lines = [
+        row("2025010103", total_sample=12),  # the counts sum to exactly the total
+        row("2025010203", wrapped, total_sample=200_000),
+        row("2025010303", non_norm_histogram='{"1": 1e308, "2": 1e308}'),
+        row("2025010403", {"1": 2**52, "2": 2**52, "3": 2}),
+        row(
+            "2025010503", non_norm_histogram=None, histogram='{"1": 0.5, "2": 0.5}', total_sample=1
+        ),  # shares, weighted by the total
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    series, problems = read_series([path])
+    (s,) = series.values()
+    assert s.present.tolist() == [True, False, False, False, True]
+    assert problems == [
+        f"{path}:2: count 9.223372036854776e+18 for bucket '2' takes the row's counts past its "
+        "total_sample 200,000; fix the row's counts or its total_sample",
+        f"{path}:3: count 1e+308 for bucket '1' takes the row's counts past 2**53; fix the "
+        "row's counts",
+        f"{path}:4: count 2.0 for bucket '3' takes the row's counts past 2**53; fix the row's "
+        "counts",
+    ]
+
+
 def test_a_series_too_big_to_hold_is_dropped_with_a_problem(monkeypatch):
     monkeypatch.setattr(merge, "MAX_SERIES_CELLS", 50)
     wide = {str(i): 1 for i in range(1, 40)}

@@ -71,7 +71,6 @@ def row(day: int, hist, hour: int = 3, **extra) -> dict:
         "metric_type": "timing_distribution",
         "metric_key": "",
         "build_id": build,
-        "total_sample": 4,
         "non_norm_histogram": hist,
         **extra,
     }

@@ -32,7 +32,7 @@ def row(day: int, hour: int, hist, os="Windows", metric_key="", **extra):
         "metric_key": metric_key,
         "build_id": build,
         "total_users": 10,
-        "total_sample": 4,
+        "total_sample": 40,
         "non_norm_histogram": hist if isinstance(hist, str) else json.dumps(hist),
         **extra,
     }

@@ -101,7 +101,7 @@ def test_a_bucket_key_written_twice_refuses_its_row_only(tmp_path):
     ]
 
 
-def test_counts_past_the_rows_total_or_past_2_to_53_refuse_that_row_only(tmp_path):
+def test_counts_past_2_to_53_refuse_that_row_only(tmp_path):
     wrapped = {"1": 150_000, "2": 2**63 - 1, "3": 50_000}
     lines = [
         row("2025010103", total_sample=12),  # the counts sum to exactly the total
@@ -118,8 +118,8 @@ def test_counts_past_the_rows_total_or_past_2_to_53_refuse_that_row_only(tmp_pat
     (s,) = series.values()
     assert s.present.tolist() == [True, False, False, False, True]
     assert problems == [
-        f"{path}:2: count 9.223372036854776e+18 for bucket '2' takes the row's counts past its "
-        "total_sample 200,000; fix the row's counts or its total_sample",
+        f"{path}:2: count 9.223372036854776e+18 for bucket '2' takes the row's counts past "
+        "2**53; fix the row's counts",
         f"{path}:3: count 1e+308 for bucket '1' takes the row's counts past 2**53; fix the "
         "row's counts",
         f"{path}:4: count 2.0 for bucket '3' takes the row's counts past 2**53; fix the row's "

@@ -256,11 +256,10 @@ def flatten(
     if not (counts.min(initial=0.0) >= 0.0 and np.isfinite(total)):
         _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad)
 
-    # Counts past the row's own sample total, or past 2**53 (beyond which a float no longer
-    # counts one by one), come from a broken or wrapped counter and would swamp the day.
-    _total_problems(
-        batch, counts, raw_counts, entry_row, row_position, row_weight, key_names, key_codes, bad
-    )
+    # Counts past 2**53 (beyond which a float no longer counts one by one) come from a broken
+    # or wrapped counter and would swamp the day. (A row's total_sample is not the limit: how
+    # GLAM counts it is not documented, and a wrong guess would refuse every row.)
+    _total_problems(counts, raw_counts, entry_row, len(row_position), key_names, key_codes, bad)
 
     # A second row of the same build of a series (after the checks above, so a bad row is
     # named for what is wrong with it) is reported and not counted again.
@@ -323,29 +322,19 @@ MAX_ROW_TOTAL = float(2**53)
 
 
 def _total_problems(
-    batch: RowBatch,
     counts: np.ndarray,
     raw_counts,
     entry_row: np.ndarray,
-    row_position: list[int],
-    row_weight: list[float],
+    n_rows: int,
     key_names: list,
     key_codes: np.ndarray,
     bad: dict[int, str],
 ) -> None:
-    """Name the bucket at which a row's counts pass their limit: its `total_sample` (when given
-    and positive, of rows of counts, not shares), with room for rounding, or 2**53."""
-    n_rows = len(row_position)
+    """Name the bucket at which a row's counts pass 2**53."""
     finite = np.nan_to_num(counts)  # bad counts are named already; here they count as 0
-    sums = np.bincount(entry_row, weights=finite, minlength=n_rows)
-    totals = _row_totals(batch.columns["total_sample"])[
-        np.asarray(row_position, dtype=np.int64) - batch.first
-    ]
-    limit = np.where(
-        (totals > 0) & (np.asarray(row_weight) == 1.0), totals * (1 + 1e-9) + 0.5, MAX_ROW_TOTAL
-    )
-    limit = np.minimum(limit, MAX_ROW_TOTAL)
-    over = np.flatnonzero(~(sums <= limit))
+    with np.errstate(over="ignore"):
+        sums = np.bincount(entry_row, weights=finite, minlength=n_rows)
+    over = np.flatnonzero(~(sums <= MAX_ROW_TOTAL))
     if not len(over):
         return
     starts = np.searchsorted(entry_row, over).tolist()  # a row's entries are consecutive
@@ -355,26 +344,13 @@ def _total_problems(
             continue
         with np.errstate(over="ignore"):
             running = np.cumsum(finite[start:end])
-        e = start + int(np.argmax(running > limit[row]))
+        e = start + int(np.argmax(running > MAX_ROW_TOTAL))
         bucket = _key_value(key_names[key_codes[e]])  # named by value: bulk keys are ints
         key_name = str(int(bucket)) if bucket.is_integer() else repr(bucket)
-        if limit[row] < MAX_ROW_TOTAL:
-            past = f"its total_sample {totals[row]:,.0f}; fix the row's counts or its total_sample"
-        else:
-            past = "2**53; fix the row's counts"
         bad[row] = (
-            f"count {raw_counts(e)!r} for bucket {key_name!r} takes the row's counts past {past}"
+            f"count {raw_counts(e)!r} for bucket {key_name!r} takes the row's counts past "
+            "2**53; fix the row's counts"
         )
-
-
-def _row_totals(column: list) -> np.ndarray:
-    """A float per row of `total_sample` (0 where it is no finite number): in one conversion
-    when every value is a number or None, else value by value."""
-    try:
-        totals = np.array(column, dtype=float)
-    except (TypeError, ValueError):
-        return np.array([_number(v) or 0.0 for v in column], dtype=float)
-    return np.where(np.isfinite(totals), totals, 0.0)
 
 
 def without_rows(flat: Flat, row_ok: np.ndarray) -> Flat:

@@ -249,20 +249,27 @@ def test_sample_data_command_draws_a_family_and_samples_again(tmp_path):
     assert {r["metric_type"] for r in rows} == {"custom_distribution"}
 
 
-def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_path, monkeypatch):
+def read_at_once_and_in_three_parts(path: Path, monkeypatch):
+    """(series, problems) of `path` read in one go, then read in three parallel parts."""
     from alerting.data import rows as rows_module
 
+    at_once = read_series([path])
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
+    assert len(rows_module._parts([path])) == 3
+    return at_once, read_series([path])
+
+
+def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_path, monkeypatch):
     data = generate(seed=8, n_series=4, days=40, end=dt.date(2025, 3, 1))
     lines = [json.dumps(r) for r in data.rows]
     lines[len(lines) // 2 + 3] = "{broken"
     lines[-2] = json.dumps({**data.rows[-2], "build_id": "20251399"})
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    sequential, seq_problems = read_series([path])
-    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
-    monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
-    assert len(rows_module._parts([path])) == 3
-    parallel, par_problems = read_series([path])
+    (sequential, seq_problems), (parallel, par_problems) = read_at_once_and_in_three_parts(
+        path, monkeypatch
+    )
     assert par_problems == seq_problems
     assert [p.split(": ")[0] for p in par_problems] == [
         f"{path}:{len(lines) // 2 + 4}",
@@ -277,18 +284,14 @@ def test_big_files_read_in_parallel_give_the_same_series_and_line_numbers(tmp_pa
 
 
 def test_a_row_repeated_in_another_parallel_part_is_counted_once(tmp_path, monkeypatch):
-    from alerting.data import rows as rows_module
-
     data = generate(seed=8, n_series=4, days=40, end=dt.date(2025, 3, 1))
     lines = [json.dumps(r) for r in data.rows]
     lines[-1] = lines[len(lines) // 2] = lines[0]  # in the first, second and third part
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    sequential, seq_problems = read_series([path])
-    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)
-    monkeypatch.setattr(rows_module.os, "cpu_count", lambda: 3)
-    assert len(rows_module._parts([path])) == 3
-    parallel, par_problems = read_series([path])
+    (sequential, seq_problems), (parallel, par_problems) = read_at_once_and_in_three_parts(
+        path, monkeypatch
+    )
     assert (
         par_problems
         == seq_problems

@@ -376,6 +376,32 @@ def test_parquet_parts_cost_the_same_counting_the_rows_a_part_decodes_and_drops(
     assert _balanced_ends(1, 3, lambda start: 0) == [1, 1, 1]  # empty parts are dropped
 
 
+def test_a_file_refused_as_a_whole_is_one_problem_and_the_others_are_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = generate(seed=9, n_series=4, days=40, end=dt.date(2025, 3, 1))
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps(r) + "\n" for r in data.rows))
+    damaged = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist([dict(r) for r in data.rows]), damaged)
+    raw = bytearray(damaged.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 2000] = bytes(2000)  # the footer still reads; pages do not
+    damaged.write_bytes(bytes(raw))
+    no_rows = tmp_path / "notes.csv"
+    no_rows.write_text("day,value\n1,2\n")
+
+    series, problems = read_series([damaged, good, no_rows])
+    alone, _ = read_series([good])
+    assert series.keys() == alone.keys()
+    assert [p.split(": ")[0] for p in problems] == [str(damaged), str(no_rows)]
+    assert "not a readable Parquet file" in problems[0]
+    assert all(p.endswith("; the rest of this file is not used") for p in problems)
+    with pytest.raises(UserError, match="no usable GLAM row"):
+        read_series([damaged, no_rows])
+
+
 def test_a_parquet_file_with_damaged_pages_is_a_clear_error(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

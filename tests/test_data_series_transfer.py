@@ -5,7 +5,6 @@ import json
 import tempfile
 
 import numpy as np
-import pytest
 
 from alerting.data import rows as rows_module
 from alerting.data import series_transfer
@@ -91,8 +90,8 @@ def test_a_parallel_read_removes_every_file_even_when_a_part_fails(tmp_path, mon
         return load_part(part)
 
     monkeypatch.setattr(rows_module, "_load_part", last_part_fails)
-    with pytest.raises(UserError):
-        read_series([path])
+    fallback, _ = read_series([path])  # read again one file at a time, which reports the file
+    same(fallback, sequential)
     assert not list(folder.iterdir())
 
 

@@ -40,20 +40,24 @@ from alerting.errors import UserError
 def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
     """Daily series from GLAM row files, and one "FILE:LINE: reason" per skipped row.
 
-    A file that cannot be read is one problem and the other files are still used. Raises
-    `UserError` when a file is missing or holds no GLAM rows, or when not one row was usable
+    A file that cannot be read, or holds no GLAM rows, is one problem and the other files
+    are still used. Raises `UserError` when a file is missing, or when not one row was usable
     (so also when no file could be read).
     """
     paths = existing_files(paths)
-    parts = _parts(paths)
-    workers = min(len(parts), os.cpu_count() or 1)
-    if workers > 1:
-        results = _without_duplicates_across_parts(parts, _load_parts(parts, workers))
-        problems = [problem for _, part_problems in results for problem in part_problems]
-        series = merge_series((part for part, _ in results), problems)
-    else:
+    series: dict[SeriesKey, DailySeries] | None = None
+    try:
+        parts = _parts(paths)
+        workers = min(len(parts), os.cpu_count() or 1)
+        if workers > 1:
+            results = _without_duplicates_across_parts(parts, _load_parts(parts, workers))
+            problems = [problem for _, part_problems in results for problem in part_problems]
+            series = merge_series((part for part, _ in results), problems)
+    except UserError:  # a file the parallel reading cannot take: read one file at a time
+        series = None
+    if series is None:
         problems = []
-        series = series_from_batches(_all_batches(paths), problems)
+        series = series_from_batches(_all_batches(paths, problems), problems)
     if not series and problems:
         raise no_usable_row(problems)
     return series, problems
@@ -66,18 +70,22 @@ def no_usable_row(problems: list[str]) -> UserError:
     return UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
 
 
-def _all_batches(paths: list[Path]) -> Iterator[RowBatch]:
-    """The rows of all files as batches, numbered on from file to file."""
+def _all_batches(paths: list[Path], problems: list[str]) -> Iterator[RowBatch]:
+    """The rows of all files as batches, numbered on from file to file. A file refused as a
+    whole (no GLAM rows, a damaged Parquet file) is one of `problems`; the others go on."""
     first = 1
     for path in paths:
-        if file_kind(path) == PARQUET:
-            batches = parquet_batches(path)
-        else:
-            batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), batch_rows())
-        for batch in batches:
-            batch.first = first
-            first += len(batch)
-            yield batch
+        try:
+            if file_kind(path) == PARQUET:
+                batches = parquet_batches(path)
+            else:
+                batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), batch_rows())
+            for batch in batches:
+                batch.first = first
+                first += len(batch)
+                yield batch
+        except UserError as error:
+            problems.append(f"{error}; the rest of this file is not used")
 
 
 # Big inputs are read by all cores: JSON lines files in ranges of lines, Parquet files in

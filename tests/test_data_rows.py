@@ -415,3 +415,21 @@ def test_a_parquet_file_with_damaged_pages_is_a_clear_error(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(UserError, match=r"rows\.parquet: not a readable Parquet file"):
         read_series([path])
+
+
+def test_json_lines_named_json_are_read_as_lines_whatever_their_size(tmp_path, monkeypatch):
+    from alerting.data import row_files
+
+    data = generate(seed=9, n_series=2, days=30, end=dt.date(2025, 3, 1))
+    rows = [dict(r) for r in data.rows]
+    rows[0]["padding"] = "x" * 10_000  # a first line far longer than a sniff reads
+    export = tmp_path / "export.json"  # BigQuery's newline-delimited export
+    export.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    lines = tmp_path / "rows.jsonl"
+    lines.write_text(export.read_text())
+    monkeypatch.setattr(row_files, "MAX_DOCUMENT_BYTES", 1000)  # far below the file
+    series, problems = read_series([export])
+    expected, _ = read_series([lines])
+    assert problems == [] and series.keys() == expected.keys()
+    assert row_files.file_kind(export) == row_files.JSON_LINES
+    assert row_files.file_kind(lines.rename(tmp_path / "rows")) == row_files.JSON_LINES

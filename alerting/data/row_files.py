@@ -165,7 +165,9 @@ def file_kind(path: Path) -> str:
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _SUFFIXES:
-        return _SUFFIXES[suffixes[-1]]
+        kind = _SUFFIXES[suffixes[-1]]
+        # BigQuery's newline-delimited exports are named *.json: one row a line.
+        return JSON_LINES if kind == JSON_DOCUMENT and _first_line_is_a_row(path) else kind
     try:
         with _open_binary(path) as handle:
             head = handle.read(4096)
@@ -177,15 +179,28 @@ def file_kind(path: Path) -> str:
         return PARQUET
     text = head.removeprefix(BOM).lstrip()
     if text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0]
-        try:
-            orjson.loads(first_line)
-        except orjson.JSONDecodeError:
-            return JSON_DOCUMENT
-        return JSON_LINES
+        return JSON_LINES if _first_line_is_a_row(path) else JSON_DOCUMENT
     if text.startswith(b"["):
         return JSON_DOCUMENT
     return CSV
+
+
+def _first_line_is_a_row(path: Path) -> bool:
+    """Whether the file's first line is a whole GLAM row (a JSON object with a `build_id` or
+    `metric`): a file of JSON lines, however long its lines (read up to MAX_LINE_BYTES, never
+    whole)."""
+    try:
+        with _open_binary(path) as handle:
+            line = bounded_line(handle, TOO_LONG)
+    except (OSError, EOFError, zlib.error):
+        return False
+    if line is None or line is TOO_LONG:
+        return False
+    try:
+        first = orjson.loads(line.removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(first, dict) and ("build_id" in first or "metric" in first)
 
 
 def _open_binary(path: Path):

@@ -76,3 +76,12 @@ def test_a_long_bug_summary_is_cut_to_what_bugzilla_takes():
 
 def test_escape_markdown_shows_control_characters():
     assert escape_markdown("a\x1b[2Jb\x00\u202e") == "a\\\\x1b\\[2Jb\\\\x00\\\\u202e"
+
+
+def test_bare_urls_in_names_and_descriptions_are_never_live_links():
+    # GitHub and Bugzilla link a bare https://... or www.... without any markup.
+    assert escape_markdown("see https://evil.example/fix") == "see https\\://evil.example/fix"
+    assert escape_markdown("WWW.evil.example and ftp://x") == "WWW\\.evil.example and ftp\\://x"
+    assert escape_markdown("p05: 9.77 ms, mywww.x") == "p05: 9.77 ms, mywww.x"  # left alone
+    alert = make_alert(label="see https://phish.example/login")
+    assert "https://phish.example" not in bug_description(alert, Settings())

@@ -29,9 +29,15 @@ def one_line_text(value: object) -> str:
     return printable(" ".join(str(value).split()))
 
 
+# What GitHub and Bugzilla turn into a link without any markup (GFM's extended autolinks):
+# a label or description must not become a live link in the text the bot files.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp)(://)|\b(www)(\.)")
+
+
 def escape_markdown(value: object) -> str:
-    """`one_line_text` with Markdown punctuation backslash-escaped."""
-    return _MARKDOWN_SYNTAX.sub(r"\\\1", one_line_text(value))
+    """`one_line_text` with Markdown punctuation backslash-escaped, and bare URLs kept text."""
+    escaped = _MARKDOWN_SYNTAX.sub(r"\\\1", one_line_text(value))
+    return _AUTOLINK.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", escaped)
 
 
 def link(text: object, url: str) -> Trusted:

@@ -114,3 +114,14 @@ def test_the_table_names_the_app_when_the_rows_have_one(tmp_path, capsys):
     assert len(lines) > 2 and all(line.split()[0] == "nightly" for line in lines[2:])
     assert main(["detect", str(without)]) == 0
     assert capsys.readouterr().out.split()[0] == "metric"
+
+
+def test_an_input_without_rows_says_so(tmp_path, capsys):
+    empty, no_rows = tmp_path / "empty.jsonl", tmp_path / "api.json"
+    empty.write_text("")
+    no_rows.write_text('{"response": []}')
+    for path in (empty, no_rows):
+        assert main(["detect", str(path), "--format", "json"]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out) == []
+        assert "the input holds no GLAM rows; nothing to detect" in err

@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     series, problems = read_series(args.files)
     for problem in problems:
         print(f"alerting detect: {problem}", file=sys.stderr)
+    if not series:  # an empty file, or an API response with no rows: say so, not just nothing
+        print("alerting detect: the input holds no GLAM rows; nothing to detect", file=sys.stderr)
     found = detect_all(series, technique, parsed.values, as_of=args.date)
 
     if args.format == "json":

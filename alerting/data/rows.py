@@ -45,22 +45,34 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     (so also when no file could be read).
     """
     paths = existing_files(paths)
-    series: dict[SeriesKey, DailySeries] | None = None
-    try:
-        parts = _parts(paths)
-        workers = min(len(parts), os.cpu_count() or 1)
-        if workers > 1:
-            results = _without_duplicates_across_parts(parts, _load_parts(parts, workers))
-            problems = [problem for _, part_problems in results for problem in part_problems]
-            series = merge_series((part for part, _ in results), problems)
-    except UserError:  # a file the parallel reading cannot take: read one file at a time
-        series = None
-    if series is None:
-        problems = []
-        series = series_from_batches(_all_batches(paths, problems), problems)
+    read = _read_in_parallel(paths)
+    if read is None:
+        problems: list[str] = []
+        read = series_from_batches(_all_batches(paths, problems), problems), problems
+    series, problems = read
     if not series and problems:
         raise no_usable_row(problems)
     return series, problems
+
+
+def _read_in_parallel(
+    paths: list[Path],
+) -> tuple[dict[SeriesKey, DailySeries], list[str]] | None:
+    """The series and problems of a big input read by all cores, or None when it is to be
+    read in one go: a small input, a file the parts cannot take, or a row repeated in
+    another part (counted once and named only by reading in one go)."""
+    try:
+        parts = _parts(paths)
+        workers = min(len(parts), os.cpu_count() or 1)
+        if workers < 2:
+            return None
+        results = _load_parts(parts, workers)
+    except UserError:
+        return None
+    if _repeated_across_parts([keys for _, _, keys in results]):
+        return None
+    problems = [problem for _, part_problems, _ in results for problem in part_problems]
+    return merge_series((part for part, _, _ in results), problems), problems
 
 
 def no_usable_row(problems: list[str]) -> UserError:
@@ -208,68 +220,21 @@ def _count_lines(handle, size: int) -> int:
     return count
 
 
-# A part's accepted rows, for finding the same row in other parts: the hashes of their
-# (series, build id) and their numbers (line or row) in the part's file.
-RowKeys = tuple[np.ndarray, np.ndarray]
-PartResult = tuple[dict[SeriesKey, DailySeries], list[str], RowKeys]
+# The hashes of the (series, build id) of a part's accepted rows, to find the same row in
+# another part (a false match is as likely as a collision among 2**64 values).
+PartResult = tuple[dict[SeriesKey, DailySeries], list[str], np.ndarray]
 
 
-def _without_duplicates_across_parts(
-    parts: list[_Part], results: list[PartResult]
-) -> list[tuple[dict, list[str]]]:
-    """The parts' series and problems, a part that has rows of the same series and build as
-    an earlier part read again without them, so they are counted once and reported as when
-    reading in one go. (Rows are matched by a 64-bit hash: a false match is as likely as a
-    collision among 2**64 values.)"""
-    hashes = np.concatenate([keys[0] for _, _, keys in results])
-    numbers = np.concatenate([keys[1] for _, _, keys in results])
-    part_of = np.repeat(np.arange(len(parts)), [len(keys[0]) for _, _, keys in results])
-    order = np.argsort(hashes, kind="stable")  # a hash's rows in the order of their parts
-    ordered = hashes[order]
-    new_hash = np.r_[True, ordered[1:] != ordered[:-1]][: len(order)]
-    again = np.flatnonzero(~new_hash)
-    first = np.maximum.accumulate(np.where(new_hash, np.arange(len(order)), 0))
-    earlier: list[dict[int, str]] = [{} for _ in parts]  # per part: its rows' earlier places
-    for k in again:
-        row, before = order[k], order[first[k]]
-        where = _where(parts[part_of[before]], int(numbers[before]))
-        earlier[part_of[row]][int(hashes[row])] = where
-    done = []
-    for part, (series, problems, _), known in zip(parts, results, earlier, strict=True):
-        if known:
-            series, problems, _ = _load_part(part, _SeenAcrossParts(known))
-        done.append((series, problems))
-    return done
-
-
-class _SeenAcrossParts(dict):
-    """A part's (series, build id) -> where map that also holds the rows of the parts before
-    it, by hash, so their duplicates in this part are found as in one go."""
-
-    def __init__(self, earlier: dict[int, str]) -> None:
-        super().__init__()
-        self.earlier = earlier
-
-    def setdefault(self, key, default=None):
-        if key not in self and (where := self.earlier.get(_key_hash(key))) is not None:
-            self[key] = where
-        return super().setdefault(key, default)
+def _repeated_across_parts(keys: list[np.ndarray]) -> bool:
+    """Whether a row of one part has the series and build of a row in another (each part's
+    own keys are distinct: a repeat within a part is already counted once)."""
+    every = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+    return len(np.unique(every)) < len(every)
 
 
 def _key_hash(key: tuple) -> int:
     """The same in every process (unlike `hash`, randomized per interpreter)."""
     return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little")
-
-
-def _row_keys(seen: dict[tuple, str]) -> RowKeys:
-    hashes = np.fromiter((_key_hash(key) for key in seen), np.uint64, len(seen))
-    # "FILE:LINE" or "FILE:row N": the number is all a part needs to name it again.
-    numbers = (int(where.rpartition(":")[2].removeprefix("row ")) for where in seen.values())
-    return hashes, np.fromiter(numbers, np.int64, len(seen))
-
-
-def _where(part: _Part, number: int) -> str:
-    return f"{part.path}:row {number}" if part.kind == PARQUET else f"{part.path}:{number}"
 
 
 def _load_parts(parts: list[_Part], workers: int) -> list[PartResult]:
@@ -300,14 +265,14 @@ def _import_readers() -> None:
     import pyarrow.parquet  # noqa: F401
 
 
-def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str], RowKeys]:
+def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str], np.ndarray]:
     series, problems, keys = _load_part(part)
     return send(series), problems, keys
 
 
-def _load_part(part: _Part, seen: dict | None = None) -> PartResult:
+def _load_part(part: _Part) -> PartResult:
     problems: list[str] = []
-    seen = {} if seen is None else seen
+    seen: dict[tuple, str] = {}
     if part.kind == PARQUET:
         batches = parquet_batches(part.path, rows=range(part.start, part.end))
         series = series_from_batches(batches, problems, seen)
@@ -317,4 +282,4 @@ def _load_part(part: _Part, seen: dict | None = None) -> PartResult:
             lines = binary_lines(handle, part.end - part.start)
             rows = json_line_rows(part.path, lines, first=part.line)
             series = series_from_rows(rows, problems, seen)
-    return series, problems, _row_keys(seen)
+    return series, problems, np.fromiter((_key_hash(key) for key in seen), np.uint64, len(seen))

@@ -44,8 +44,8 @@ def series_from_rows(
     series of their own and `build_id = '*'` rows are skipped. A bad row (missing or
     malformed build id, histogram that is not an object of numeric keys and finite
     non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
-    `seen` (series, build id) -> where its row was, is filled in as rows are accepted; a row
-    already there is a duplicate (given, so a part of the input knows the parts before it).
+    `seen` (series, build id) -> where its row was, is filled in as rows are accepted (given,
+    a caller learns which rows were used; a row already there is a duplicate).
     """
     return series_from_batches(batches_of_rows(rows, CHUNK_ROWS), problems, seen)
 

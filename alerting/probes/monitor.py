@@ -25,7 +25,7 @@ from alerting.probes.model import (
     MonitorConfig,
 )
 from alerting.probes.names import EMAIL_ADDRESS, EMAIL_MAX
-from alerting.probes.yamlsafe import LineDict, line_of, twice_message
+from alerting.probes.yamlsafe import LineDict, line_of, written_twice
 
 MONITOR_KEYS: tuple[str, ...] = (
     "alert",
@@ -232,9 +232,8 @@ def _misplaced(metric: dict, report) -> None:
 
 def _duplicates(container: object, report) -> None:
     """Report each key a loaded mapping has twice, at the repeat's line."""
-    if isinstance(container, LineDict):
-        for key, line, first in container.duplicates:
-            report(line, str(key), twice_message(first))
+    for key, line, message in written_twice(container):
+        report(line, key, message)
 
 
 def _unquote_hint(value: object) -> str:
@@ -360,9 +359,8 @@ def _technique_args(technique: registry.Technique, block: dict, at, report) -> d
         # A mapping (`{threshold: 0.9}`) means the same as the documented `[threshold=0.9]`.
         items = [f"{name}={value}" for name, value in raw.items()]
         lines = [line_of(raw, name, at(key)) for name in raw]
-        if isinstance(raw, LineDict):
-            for name, line, first in raw.duplicates:
-                report(line, key, f"{name}: {twice_message(first)}")
+        for name, line, message in written_twice(raw):
+            report(line, key, f"{name}: {message}")
     elif isinstance(raw, list):
         items, lines = [], []
         first_line: dict[str, int] = {}

@@ -25,7 +25,7 @@ from alerting.probes.silences import (
     Silence,
     Silences,
 )
-from alerting.probes.yamlsafe import LineDict, YamlFileError, line_of, load_file, twice_message
+from alerting.probes.yamlsafe import YamlFileError, line_of, load_file, written_twice
 
 PLATFORMS = (*DESKTOP_PLATFORMS, *MOBILE_PLATFORMS, ALL_PLATFORMS)
 DIRECTIONS = ("up", "down")
@@ -291,9 +291,9 @@ def check_document(document: object, file: str, known: list[str], today: dt.date
 def _duplicates(check: SilencesCheck, file: str, name: str, data: object) -> bool:
     """Report each key written twice (YAML drops the first value, for `expected:` a whole
     list of entries); True when there was one."""
-    repeats = data.duplicates if isinstance(data, LineDict) else []
-    for key, line, first in repeats:
-        check.problems.append(Problem(file, line, name, str(key), twice_message(first)))
+    repeats = written_twice(data)
+    for key, line, message in repeats:
+        check.problems.append(Problem(file, line, name, key, message))
     return bool(repeats)
 
 

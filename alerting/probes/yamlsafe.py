@@ -44,10 +44,20 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
-def twice_message(first: int) -> str:
-    """What to say about a key written twice: YAML keeps the last value and drops the first
-    without a word, so which one the owner meant is unknown."""
-    return f"written twice (first on line {first}); YAML keeps only the last: keep one"
+def written_twice(data: object) -> list[tuple[str, int, str]]:
+    """(key, line of the repeat, what to say) for each key a loaded mapping has twice: YAML
+    keeps the last value and drops the first without a word, so which one the owner meant
+    is unknown."""
+    if not isinstance(data, LineDict):
+        return []
+    return [
+        (
+            str(key),
+            line,
+            f"written twice (first on line {first}); YAML keeps only the last: keep one",
+        )
+        for key, line, first in data.duplicates
+    ]
 
 
 class LineList(list):

@@ -95,17 +95,7 @@ def _publish(
 def _describe_again(root: Path, state: str, message: str, run_summary: str) -> str:
     """The message of the state commit at HEAD, rewritten when a rebase left fewer changes in
     it than it was written for (files the other run had already published the same)."""
-    listing = git(root, "diff", "--name-only", "--no-renames", "-z", "HEAD~1", "HEAD", "--", state)
-    changes = [
-        StateChange(
-            path=Path(path).relative_to(state).as_posix(),
-            old=show(root, f"HEAD~1:{path}"),
-            new=show(root, f"HEAD:{path}"),
-        )
-        for path in listing.stdout.split("\0")
-        if path
-    ]
-    again = commit_message(changes, run_summary)
+    again = commit_message(_changes(root, state, ["HEAD~1", "HEAD"], "HEAD~1", "HEAD"), run_summary)
     if again != message:
         git(root, "commit", "--amend", "--quiet", "--file=-", input_text=again)
     return again
@@ -119,15 +109,25 @@ def _count(root: Path, base: str, head: str) -> int:
 
 def staged_changes(root: Path, state: str) -> list[StateChange]:
     """Old (HEAD) and new (index) bytes of every staged file under `state`."""
-    listing = git(root, "diff", "--cached", "--name-only", "--no-renames", "-z", "--", state)
-    paths = [p for p in listing.stdout.split("\0") if p]
     has_head = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
-    changes = []
-    for path in paths:
-        old = show(root, f"HEAD:{path}") if has_head else None
-        new = show(root, f":{path}")
-        changes.append(StateChange(path=Path(path).relative_to(state).as_posix(), old=old, new=new))
-    return changes
+    return _changes(root, state, ["--cached"], "HEAD" if has_head else None, "")
+
+
+def _changes(
+    root: Path, state: str, compared: list[str], old: str | None, new: str
+) -> list[StateChange]:
+    """The files under `state` that `git diff *compared` names, with their bytes at revision
+    `old` (None: there is none) and at `new` ("": the index)."""
+    listing = git(root, "diff", *compared, "--name-only", "--no-renames", "-z", "--", state)
+    return [
+        StateChange(
+            path=Path(path).relative_to(state).as_posix(),
+            old=show(root, f"{old}:{path}") if old else None,
+            new=show(root, f"{new}:{path}"),
+        )
+        for path in listing.stdout.split("\0")
+        if path
+    ]
 
 
 def _push_with_rebase(

@@ -57,6 +57,10 @@ def mixed_rows() -> tuple[list[dict], dict[int, str]]:
         ('{"1": null}', "count None for bucket '1' is not a number"),
         ('{"1": -3}', "count -3.0 for bucket '1' is negative"),
         ('{"x": 3}', "bucket key 'x' is not a number"),
+        ('{"1_000": 3}', "bucket key '1_000' is not a number"),
+        ('{" 2": 3}', "bucket key ' 2' is not a number"),
+        ('{"\u0663": 3}', "bucket key '\u0663' is not a number"),
+        ('{"Infinity": 3}', "bucket key 'Infinity' is not a number"),
         ('{"1": 1e999}', "histogram is not valid JSON"),
         ('{"1": 2, "1": 3, "2": 1}', "bucket key '1' appears twice; give each bucket once"),
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ VERSION_AGGREGATE = "*"
 EPOCH = dt.date(1970, 1, 1)
 # The series a row belongs to is named by these columns; each must be text (or absent).
 KEY_COLUMNS = ("os", "metric_key", "app_id", "channel")
+# How a bucket key is written: a decimal number in ASCII, as JSON writes one.
+_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 # At most this many buckets in one row's histogram (GLAM's have a few hundred at most).
 MAX_ROW_BUCKETS = 10_000
 
@@ -395,6 +398,13 @@ def _repeated_key(text: str | bytes, size: int) -> str | None:
 
 
 def _key_value(key: object) -> float:
+    """A bucket key's lower bound; NaN unless it is written as a plain decimal number.
+
+    Python's float() also reads "1_000", " 12 ", "infinity" and non-ASCII digits, none of
+    which a histogram written by GLAM holds: such a key is a damaged row, not a bucket.
+    """
+    if isinstance(key, str):
+        return float(key) if _DECIMAL.fullmatch(key) else math.nan
     number = _number(key)
     return math.nan if number is None else number
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from alerting.data.model import DailySeries, SeriesKey
 # 1,000-bucket histogram is 365,000. Anything bigger comes from hostile or broken rows, and
 # is dropped with a problem instead of exhausting memory.
 MAX_SERIES_CELLS = 20_000_000
+
+# What series are looked up by: their key, or their key and ping type (`ping_types`).
+Key = TypeVar("Key")
 
 
 def too_big(key: SeriesKey, n_days: int, n_buckets: int) -> str:
@@ -28,15 +32,15 @@ def too_big(key: SeriesKey, n_days: int, n_buckets: int) -> str:
 
 
 def merge_series(
-    parts: Iterable[dict[SeriesKey, DailySeries]], problems: list[str] | None = None
-) -> dict[SeriesKey, DailySeries]:
+    parts: Iterable[dict[Key, DailySeries]], problems: list[str] | None = None
+) -> dict[Key, DailySeries]:
     """Series built from separate parts of the rows (files, chunks) as one.
 
     Days and buckets are unions, counts add up, and the earliest build names a day. Each
     series is assembled once from all its parts, however many there are. A union too big to
     hold is left out and described in `problems`.
     """
-    pieces: dict[SeriesKey, list[DailySeries]] = defaultdict(list)
+    pieces: dict[Key, list[DailySeries]] = defaultdict(list)
     for part in parts:
         for key, series in part.items():
             pieces[key].append(series)

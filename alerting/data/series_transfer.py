@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alerting.data.merge import Key
 from alerting.data.model import DailySeries, SeriesKey
 
 # What a sent series carries instead of its counts (whose shape its days and buckets give).
@@ -27,13 +28,14 @@ _NO_COUNTS = np.zeros((0, 0))
 @dataclass(frozen=True)
 class SentSeries:
     """Series whose counts wait in the file `path`: each series without its counts, and
-    the byte offset of its counts there."""
+    the byte offset of its counts there; `keys`, what each was looked up by."""
 
     path: str
     series: list[tuple[DailySeries, int]]
+    keys: tuple = ()
 
 
-def send(series: dict[SeriesKey, DailySeries]) -> SentSeries | dict[SeriesKey, DailySeries]:
+def send(series: dict[Key, DailySeries]) -> SentSeries | dict[Key, DailySeries]:
     """The series, their counts written to a temporary file (the series as they are when no
     file can be written: the pool then pickles them whole)."""
     try:
@@ -52,10 +54,10 @@ def send(series: dict[SeriesKey, DailySeries]) -> SentSeries | dict[SeriesKey, D
     except OSError:  # a full disk: the pipe it is
         discard(SentSeries(path, []))
         return series
-    return SentSeries(path, sent)
+    return SentSeries(path, sent, tuple(series))
 
 
-def receive(sent: SentSeries | dict[SeriesKey, DailySeries]) -> dict[SeriesKey, DailySeries]:
+def receive(sent: SentSeries | dict[Key, DailySeries]) -> dict[Key, DailySeries]:
     """The series `send` gave, their counts mapped from its file (which is removed)."""
     if not isinstance(sent, SentSeries):
         return sent
@@ -65,10 +67,10 @@ def receive(sent: SentSeries | dict[SeriesKey, DailySeries]) -> dict[SeriesKey, 
     finally:
         discard(sent)
     received = {}
-    for one, offset in sent.series:
+    for key, (one, offset) in zip(sent.keys, sent.series, strict=True):
         shape = (len(one.present), len(one.buckets))
         counts = np.frombuffer(memory, np.float64, shape[0] * shape[1], offset).reshape(shape)
-        received[one.key] = dataclasses.replace(one, counts=counts)
+        received[key] = dataclasses.replace(one, counts=counts)
     return received
 
 

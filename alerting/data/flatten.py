@@ -23,6 +23,7 @@ from alerting.data import buildids
 from alerting.data.buildids import build_id_problem, build_times
 from alerting.data.entries import Entries, plain_number
 from alerting.data.model import SeriesKey
+from alerting.data.ping_types import LeftOut, Tag, count_left_out, row_ranks
 from alerting.data.plain_histograms import PARSED, parsed_column
 from alerting.data.row_batch import HISTOGRAM_TEXTS, RowBatch
 
@@ -53,6 +54,7 @@ class Flat:
 
     keys: list[SeriesKey]  # one per series code
     metric_types: list[str]  # one per series code
+    ranks: list[int]  # one per series code: the rank of its rows' ping type (`ping_types`)
     series: np.ndarray  # int64 per row: series code
     day: np.ndarray  # int64 per row: days since 1970-01-01
     stamp: np.ndarray  # int64 per row: build time, orders builds within a day
@@ -113,17 +115,23 @@ _NORMALIZED = ("histogram", "total_sample", "total_users")
 
 def flatten(
     batch: RowBatch,
-    problems: list[tuple[int, str]],
+    problems: list[tuple[int, str, Tag]],
     seen: dict[tuple, str],
     last_day: int,
+    left_out: LeftOut,
 ) -> Flat:
-    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row.
+    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason", tag) per bad row,
+    the tag naming the row's file and ping type of its series where it has one.
 
-    `seen` remembers every accepted (series, build id) across batches: a second row for the
-    same build of a series is reported and not counted again. Build days after `last_day`
-    (days since 1970) are refused."""
+    Each ping type of a series is a series of its own here (see `ping_types`); rows of other
+    ping types or aggregations are counted in `left_out`, nothing else. `seen` remembers
+    every accepted (series, ping type, build id) across batches: a second row for the same
+    build is reported and not counted again. Build days after `last_day` (days since 1970)
+    are refused."""
+    reported = len(problems)
     codes: dict[tuple, int] = {}
     metric_types: list[str] = []
+    code_ranks: list[int] = []
     row_series: list[int] = []
     row_ids: list[str] = []
     row_where: list[str] = []
@@ -138,12 +146,15 @@ def flatten(
     bad: dict[int, str] = {}  # accepted-row index -> reason found by the vectorized checks
     text_types = _TEXT_TYPES
     where_of, marked, first = batch.where, batch.problems, batch.first
+    ranks = row_ranks(columns, len(batch))
+    left: list[int] = []  # rows of other ping types or aggregations
 
-    for i, (build_id, metric, hist, os_, metric_key, app_id, channel) in enumerate(
+    for i, (build_id, metric, hist, rank, os_, metric_key, app_id, channel) in enumerate(
         zip(
             columns["build_id"],
             columns["metric"],
             hists,
+            ranks,
             *(columns[c] for c in KEY_COLUMNS),
             strict=True,
         )
@@ -152,6 +163,9 @@ def flatten(
             problems.append((first + i, f"{where_of[i]}: {marked[i]}"))
             continue
         if build_id == VERSION_AGGREGATE:
+            continue
+        if rank < 0:
+            left.append(i)
             continue
         if type(build_id) is not str or not (len(build_id) in (10, 14) and build_id.isdigit()):
             reason = build_id_problem(build_id)
@@ -201,7 +215,7 @@ def flatten(
                 )
                 problems.append((first + i, f"{where_of[i]}: {reason}"))
                 continue
-        key = (metric, os_, metric_key, app_id, channel)
+        key = (metric, os_, metric_key, app_id, channel, rank)
         if not (
             type(os_) in text_types
             and type(metric_key) in text_types
@@ -209,7 +223,7 @@ def flatten(
             and type(channel) in text_types
         ):
             wrong, value = next(
-                (c, v) for c, v in zip(KEY_COLUMNS, key[1:], strict=True) if not _is_text(v)
+                (c, v) for c, v in zip(KEY_COLUMNS, key[1:5], strict=True) if not _is_text(v)
             )
             problems.append((first + i, f"{where_of[i]}: {_not_text(wrong, value)}"))
             continue
@@ -217,6 +231,7 @@ def flatten(
         if code is None:
             code = codes[key] = len(codes)
             metric_types.append(_text(columns["metric_type"][i]))
+            code_ranks.append(rank)
         row_series.append(code)
         row_ids.append(build_id)
         row_where.append(where_of[i])
@@ -275,6 +290,9 @@ def flatten(
 
     for i in sorted(bad):
         problems.append((row_position[i], f"{row_where[i]}: {bad[i]}"))
+    _tag(problems, reported, batch, ranks)
+    if left:
+        count_left_out(batch.source, columns, ranks, left, left_out)
 
     row_ok = np.ones(n_rows, dtype=bool)
     row_ok[list(bad)] = False
@@ -290,8 +308,9 @@ def flatten(
         counts = counts * weights[entry_row]
 
     flat = Flat(
-        keys=[SeriesKey(*(_text(v) for v in key)) for key in codes],
+        keys=[SeriesKey(*(_text(v) for v in key[:5])) for key in codes],
         metric_types=metric_types,
+        ranks=code_ranks,
         series=np.asarray(row_series, dtype=np.int64),
         day=day,
         stamp=stamp_int,
@@ -302,6 +321,20 @@ def flatten(
         buckets=buckets,
     )
     return without_rows(flat, row_ok) if bad else flat  # usually no copies of the entries
+
+
+def _tag(problems: list, start: int, batch: RowBatch, ranks: list[int]) -> None:
+    """Give the problems from `start` on (found in `batch`) the tag of their row: its file
+    and the ping type of its series, so a row of a ping type left out is not reported."""
+    columns, first = batch.columns, batch.first
+    for n in range(start, len(problems)):
+        position, message = problems[n]
+        i = position - first
+        values = [columns[c][i] for c in ("metric", *KEY_COLUMNS)]
+        usable = type(values[0]) is str and values[0] and all(map(_is_text, values[1:]))
+        version = (SeriesKey(*map(_text, values)), ranks[i]) if usable else None
+        tag = (batch.source, version) if version and i not in batch.problems else None
+        problems[n] = (position, message, tag)
 
 
 def _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad) -> None:
@@ -362,6 +395,7 @@ def without_rows(flat: Flat, row_ok: np.ndarray) -> Flat:
     return Flat(
         keys=flat.keys,
         metric_types=flat.metric_types,
+        ranks=flat.ranks,
         series=flat.series[row_ok],
         day=flat.day[row_ok],
         stamp=flat.stamp[row_ok],

@@ -100,7 +100,7 @@ def parquet_batches(
             columns = {name: _values(batch.column(i), name) for i, name in enumerate(names)}
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
             where = [f"{prefix}{n}" for n in numbers]
-            yield RowBatch(columns, where, {}, numbers[0])
+            yield RowBatch(columns, where, {}, numbers[0], str(name or path))
     except (pa.ArrowException, ValueError, OSError) as error:  # OSError: damaged pages
         raise UserError(f"{path}: not a readable Parquet file: {error}") from None
 

@@ -20,10 +20,12 @@ PROBLEM = "_problem"
 
 # The column of histogram texts: a reader may hand it over as a pyarrow string array.
 HISTOGRAM_TEXTS = "non_norm_histogram"
-# The columns of a GLAM row that series are made of (readers may skip the others).
+# The columns of a GLAM row that series are made of, or that tell which rows are (readers may
+# skip the others).
 ROW_COLUMNS = frozenset(
     ("app_id", "channel", "metric", "metric_type", "os", "metric_key", "build_id")
     + (HISTOGRAM_TEXTS, "histogram", "total_sample", "total_users")
+    + ("ping_type", "client_agg_type")
 )
 # A row's number in the file it was copied from, in a Parquet file regrouped by metric (not a
 # GLAM column, so no clash).
@@ -40,18 +42,22 @@ class RowBatch:
     where: list[str]  # per row: "FILE:LINE", "FILE:row N" or "row N"
     problems: dict[int, str]  # rows that are no rows at all -> why
     first: int = 1
+    source: str = ""  # the file the rows are from ("" when not from a file)
 
     def __len__(self) -> int:
         return len(self.where)
 
 
-def batches_of_rows(rows: Iterable[Mapping], size: int) -> Iterator[RowBatch]:
-    """Rows (dicts, or {WHERE, PROBLEM} markers) as batches of `size`; at least one."""
+def batches_of_rows(rows: Iterable[Mapping], size: int, source: str = "") -> Iterator[RowBatch]:
+    """Rows (dicts, or {WHERE, PROBLEM} markers) of the file `source` as batches of `size`;
+    at least one."""
     rows = iter(rows)
     first = 1
     while True:
         chunk = list(itertools.islice(rows, size))
-        yield batch_of_rows(chunk, first)
+        batch = batch_of_rows(chunk, first)
+        batch.source = source
+        yield batch
         first += len(chunk)
         if len(chunk) < size:
             return

@@ -20,6 +20,7 @@ import numpy as np
 
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file
+from alerting.data.ping_types import LeftOut
 from alerting.data.row_batch import PROBLEM, RowBatch, batches_of_rows
 from alerting.data.row_files import (
     BLOCK_BYTES,
@@ -101,10 +102,13 @@ def slices_for(indexes: list[FileIndex], metrics: Collection[str]) -> list[Slice
     return slices
 
 
-def read_slices(slices: list[Slice]) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
-    """The series of the selected rows, and one "FILE:LINE: reason" per skipped row."""
+def read_slices(
+    slices: list[Slice], left_out: LeftOut | None = None
+) -> tuple[dict[SeriesKey, DailySeries], list[str]]:
+    """The series of the selected rows, and one "FILE:LINE: reason" per skipped row; the
+    rows left out for their ping type or aggregation are counted in `left_out`."""
     problems: list[str] = []
-    return series_from_batches(_slice_batches(slices), problems), problems
+    return series_from_batches(_slice_batches(slices), problems, None, left_out), problems
 
 
 def _slice_batches(slices: list[Slice]) -> Iterator[RowBatch]:
@@ -126,7 +130,7 @@ def _batches(part: Slice) -> Iterator[RowBatch]:
             yield from parquet_batches(part.path, [group], first, select)
         return
     with open(part.path, "rb") as handle:
-        yield from batches_of_rows(_slice_lines(part, handle), batch_rows())
+        yield from batches_of_rows(_slice_lines(part, handle), batch_rows(), str(part.path))
 
 
 def _slice_lines(part: Slice, handle) -> Iterator[dict]:

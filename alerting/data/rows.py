@@ -7,9 +7,11 @@ The rows themselves come from `row_files`, which names every bad row where it is
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import itertools
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ import numpy as np
 from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file, parquet_size
+from alerting.data.ping_types import LeftOut, Versions, chosen, log_notes
 from alerting.data.row_batch import ROW_COLUMNS, RowBatch, batches_of_rows
 from alerting.data.row_files import (
     JSON_LINES,
@@ -32,7 +35,7 @@ from alerting.data.row_files import (
     iter_rows,
     json_line_rows,
 )
-from alerting.data.series import series_from_batches, series_from_rows
+from alerting.data.series import series_from_batches, versions_from_batches
 from alerting.data.series_transfer import SentSeries, discard, receive, send
 from alerting.errors import UserError
 
@@ -41,26 +44,29 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     """Daily series from GLAM row files, and one "FILE:LINE: reason" per skipped row.
 
     A file that cannot be read, or holds no GLAM rows, is one problem and the other files
-    are still used. Raises `UserError` when a file is missing, or when not one row was usable
-    (so also when no file could be read).
+    are still used. Rows of ping types or aggregations series are not made of (see
+    `ping_types`) are no problems: a note per file in the log says how many were left out.
+    Raises `UserError` when a file is missing, or when not one row was usable (so also when
+    no file could be read).
     """
     paths = existing_files(paths)
-    read = _read_in_parallel(paths)
-    if read is None:
-        problems: list[str] = []
-        read = series_from_batches(_all_batches(paths, problems), problems), problems
-    series, problems = read
-    if not series and problems:
-        raise no_usable_row(problems)
+    problems: list[str] = []
+    left_out: LeftOut = Counter()
+    versions = _read_in_parallel(paths)
+    if versions is None:
+        series = series_from_batches(_all_batches(paths, problems), problems, None, left_out)
+    else:
+        series = chosen(versions, problems, left_out)
+    notes = log_notes(left_out)
+    if not series and (problems or notes):
+        raise no_usable_row(problems + notes)
     return series, problems
 
 
-def _read_in_parallel(
-    paths: list[Path],
-) -> tuple[dict[SeriesKey, DailySeries], list[str]] | None:
-    """The series and problems of a big input read by all cores, or None when it is to be
-    read in one go: a small input, a file the parts cannot take, or a row repeated in
-    another part (counted once and named only by reading in one go)."""
+def _read_in_parallel(paths: list[Path]) -> Versions | None:
+    """What a big input gave read by all cores, or None when it is to be read in one go: a
+    small input, a file the parts cannot take, or a row repeated in another part (counted
+    once and named only by reading in one go)."""
     try:
         parts = _parts(paths)
         workers = min(len(parts), os.cpu_count() or 1)
@@ -69,10 +75,20 @@ def _read_in_parallel(
         results = _load_parts(parts, workers)
     except UserError:
         return None
-    if _repeated_across_parts([keys for _, _, keys in results]):
+    if _repeated_across_parts([keys for _, keys in results]):
         return None
-    problems = [problem for _, part_problems, _ in results for problem in part_problems]
-    return merge_series((part for part, _, _ in results), problems), problems
+    return merge_versions([versions for versions, _ in results])
+
+
+def merge_versions(parts: list[Versions]) -> Versions:
+    """What separate parts of the rows gave, as one (problems in the parts' order)."""
+    problems = [problem for part in parts for problem in part.problems]
+    merged: list[str] = []
+    series = merge_series((part.series for part in parts), merged)
+    problems += [(message, None) for message in merged]
+    rows: Counter = sum((part.rows for part in parts), Counter())
+    left_out: LeftOut = sum((part.left_out for part in parts), Counter())
+    return Versions(series, problems, rows, left_out)
 
 
 def no_usable_row(problems: list[str]) -> UserError:
@@ -91,7 +107,7 @@ def _all_batches(paths: list[Path], problems: list[str]) -> Iterator[RowBatch]:
             if file_kind(path) == PARQUET:
                 batches = parquet_batches(path)
             else:
-                batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), batch_rows())
+                batches = batches_of_rows(iter_rows(path, ROW_COLUMNS), batch_rows(), str(path))
             for batch in batches:
                 batch.first = first
                 first += len(batch)
@@ -220,9 +236,9 @@ def _count_lines(handle, size: int) -> int:
     return count
 
 
-# The hashes of the (series, build id) of a part's accepted rows, to find the same row in
-# another part (a false match is as likely as a collision among 2**64 values).
-PartResult = tuple[dict[SeriesKey, DailySeries], list[str], np.ndarray]
+# What a part gave, and the hashes of the (series, build id) of its accepted rows, to find the
+# same row in another part (a false match is as likely as a collision among 2**64 values).
+PartResult = tuple[Versions, np.ndarray]
 
 
 def _repeated_across_parts(keys: list[np.ndarray]) -> bool:
@@ -249,7 +265,10 @@ def _load_parts(parts: list[_Part], workers: int) -> list[PartResult]:
         futures = [pool.submit(_send_part, part) for part in parts[1:]]
         try:
             mine = _load_part(parts[0])
-            others = [(receive(sent), *rest) for sent, *rest in (f.result() for f in futures)]
+            others = [
+                (dataclasses.replace(versions, series=receive(sent)), keys)
+                for sent, versions, keys in (f.result() for f in futures)
+            ]
         finally:
             for future in futures:
                 if not future.cancel() and future.exception() is None:
@@ -265,21 +284,23 @@ def _import_readers() -> None:
     import pyarrow.parquet  # noqa: F401
 
 
-def _send_part(part: _Part) -> tuple[SentSeries | dict, list[str], np.ndarray]:
-    series, problems, keys = _load_part(part)
-    return send(series), problems, keys
+def _send_part(part: _Part) -> tuple[SentSeries | dict, Versions, np.ndarray]:
+    """A part's series through a file, the rest of what it gave through the pool."""
+    versions, keys = _load_part(part)
+    return send(versions.series), dataclasses.replace(versions, series={}), keys
 
 
 def _load_part(part: _Part) -> PartResult:
-    problems: list[str] = []
     seen: dict[tuple, str] = {}
     if part.kind == PARQUET:
         batches = parquet_batches(part.path, rows=range(part.start, part.end))
-        series = series_from_batches(batches, problems, seen)
+        versions = versions_from_batches(batches, seen)
     else:
         with open(part.path, "rb") as handle:
             handle.seek(part.start)
             lines = binary_lines(handle, part.end - part.start)
             rows = json_line_rows(part.path, lines, first=part.line)
-            series = series_from_rows(rows, problems, seen)
-    return series, problems, np.fromiter((_key_hash(key) for key in seen), np.uint64, len(seen))
+            versions = versions_from_batches(
+                batches_of_rows(rows, batch_rows(), str(part.path)), seen
+            )
+    return versions, np.fromiter((_key_hash(key) for key in seen), np.uint64, len(seen))

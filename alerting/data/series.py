@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -20,6 +21,7 @@ from alerting.data import buildids
 from alerting.data.flatten import EPOCH, Flat, flatten, without_rows
 from alerting.data.merge import merge_series, too_big
 from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.ping_types import LeftOut, Version, Versions, chosen
 from alerting.data.row_batch import PROBLEM, ROW_COLUMNS, WHERE, RowBatch, batches_of_rows
 
 __all__ = ["PROBLEM", "ROW_COLUMNS", "WHERE", "series_from_batches", "series_from_rows"]
@@ -41,7 +43,8 @@ def series_from_rows(
     """Group GLAM rows into series and sum each day's builds bucket by bucket.
 
     Series are (metric, os, metric_key, app_id, channel); `os = '*'` rows are the `All`
-    series of their own and `build_id = '*'` rows are skipped. A bad row (missing or
+    series of their own and `build_id = '*'` rows are skipped. Of the rows' ping types and
+    aggregations, only those the BigQuery query selects are used (see `ping_types`). A bad row (missing or
     malformed build id, histogram that is not an object of numeric keys and finite
     non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
     `seen` (series, build id) -> where its row was, is filled in as rows are accepted (given,
@@ -51,11 +54,22 @@ def series_from_rows(
 
 
 def series_from_batches(
-    batches: Iterable[RowBatch], problems: list[str] | None = None, seen: dict | None = None
+    batches: Iterable[RowBatch],
+    problems: list[str] | None = None,
+    seen: dict | None = None,
+    left_out: LeftOut | None = None,
 ) -> dict[SeriesKey, DailySeries]:
-    """`series_from_rows` of rows given as batches (in input order, numbered on)."""
-    found: list[tuple[int, str]] = []
+    """`series_from_rows` of rows given as batches (in input order, numbered on); the rows
+    left out for their ping type or aggregation are counted in `left_out`."""
+    return chosen(versions_from_batches(batches, seen), problems, left_out)
+
+
+def versions_from_batches(batches: Iterable[RowBatch], seen: dict | None = None) -> Versions:
+    """The series of each ping type of the rows given as batches (see `ping_types`)."""
+    found: list[tuple[int, str, object]] = []
     parts = []
+    rows: Counter = Counter()
+    left_out: LeftOut = Counter()
     seen = {} if seen is None else seen  # (series, build id) -> where its row was
     last_day = (buildids.latest_build_day() - EPOCH).days
     batches = iter(batches)
@@ -64,14 +78,23 @@ def series_from_batches(
             batch = next(batches, None)
             if batch is None:
                 break
-            flat = flatten(batch, found, seen, last_day)
+            flat = flatten(batch, found, seen, last_day, left_out)
+        _count_rows(flat, batch.source, rows)
         parts.append(_aggregate(flat, found))
     merged: list[str] = []
     series = parts[0] if len(parts) == 1 else merge_series(parts, merged) if parts else {}
-    if problems is not None:
-        problems.extend(message for _, message in sorted(found, key=lambda p: p[0]))
-        problems.extend(merged)
-    return series
+    problems = [(message, tag) for _, message, tag in sorted(found, key=lambda p: p[0])]
+    problems += [(message, None) for message in merged]
+    return Versions(series, problems, rows, left_out)
+
+
+def _count_rows(flat: Flat, source: str, rows: Counter) -> None:
+    """Add the rows each series (of a ping type) got from `source`: how many are left out
+    when another ping type of the series is used."""
+    per_code = np.bincount(flat.series, minlength=len(flat.keys)).tolist()
+    for key, rank, count in zip(flat.keys, flat.ranks, per_code, strict=True):
+        if count:
+            rows[(source, (key, rank))] += count
 
 
 @contextlib.contextmanager
@@ -88,7 +111,7 @@ def _no_cycle_collection():
             gc.enable()
 
 
-def _aggregate(flat: Flat, problems: list[tuple[int, str]]) -> dict[SeriesKey, DailySeries]:
+def _aggregate(flat: Flat, problems: list[tuple[int, str, object]]) -> dict[Version, DailySeries]:
     n_series = len(flat.keys)
     if not len(flat.series):
         return {}
@@ -114,7 +137,7 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str]]) -> dict[SeriesKey, D
     for code in np.flatnonzero(has_rows):
         refused = too_big(flat.keys[code], int(n_days[code]), int(n_buckets[code]))
         if refused:
-            problems.append((SERIES_PROBLEM, refused))
+            problems.append((SERIES_PROBLEM, refused, None))
             has_rows[code] = False
             n_days[code] = n_buckets[code] = 0
     keep = has_rows[s_row]
@@ -143,13 +166,13 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str]]) -> dict[SeriesKey, D
     day_build = np.full(int(day_block[-1]), "", dtype=object)
     day_build[day_cell[first]] = flat.build_ids[first]
 
-    result: dict[SeriesKey, DailySeries] = {}
-    for code in sorted(np.flatnonzero(has_rows), key=lambda c: flat.keys[c]):
+    result: dict[Version, DailySeries] = {}
+    for code in sorted(np.flatnonzero(has_rows), key=lambda c: (flat.keys[c], flat.ranks[c])):
         d0, d1 = int(day_block[code]), int(day_block[code + 1])
         counts = totals[int(block[code]) : int(block[code + 1])].reshape(
             int(n_days[code]), int(n_buckets[code])
         )
-        result[flat.keys[code]] = DailySeries(
+        result[(flat.keys[code], flat.ranks[code])] = DailySeries(
             key=flat.keys[code],
             metric_type=flat.metric_types[code],
             start=EPOCH + dt.timedelta(days=int(first_day[code])),

@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 
 from alerting.data import rows
 from alerting.data.cache import files_identity
+from alerting.data.ping_types import LeftOut, log_notes
 from alerting.data.regroup import slices_per_unit
 from alerting.data.row_index import NO_METRIC, Slice, index_files, read_slices
 from alerting.errors import UserError
@@ -86,8 +88,12 @@ def files_findings(
         if cache_dir:
             _keep_only(folder)
     problems = _in_file_order(list(dict.fromkeys(p for d in done for p in d["problems"])), paths)
-    if not any(d["series"] for d in done) and problems:
-        raise rows.no_usable_row(problems)
+    left_out: LeftOut = Counter()
+    for d in done:
+        left_out.update({(source, column, value): n for source, column, value, n in d["left_out"]})
+    notes = log_notes(left_out)
+    if not any(d["series"] for d in done) and (problems or notes):
+        raise rows.no_usable_row(problems + notes)
     days = [d["days"] for d in done if d["days"]]
     if not days:
         raise UserError("the data files hold no data for the monitored probes")
@@ -151,8 +157,9 @@ def _read_and_detect(
     path: Path,
 ) -> dict:
     """One batch: its rows read, its series built and detected on, the findings written to
-    `path`; returns the batch's days, problems and number of series."""
-    series, problems = read_slices(slices)
+    `path`; returns the batch's days, problems, rows left out and number of series."""
+    left_out: LeftOut = Counter()
+    series, problems = read_slices(slices, left_out)
     held = [s for s in series.values() if s.n_days]
     days = None
     if held:
@@ -160,7 +167,8 @@ def _read_and_detect(
     if configs:
         outcome = detect_batch(configs, series, channels, as_of or dt.date.max)
         save_outcome(path, outcome, configs)
-    return {"days": days, "problems": problems, "series": len(series)}
+    left = [[*where, n] for where, n in left_out.items()]
+    return {"days": days, "problems": problems, "left_out": left, "series": len(series)}
 
 
 def _outcomes(

@@ -7,7 +7,8 @@ and a row per ping (`metrics`, `baseline`, ...), and rows of other aggregations 
 ping types or aggregations are left out: not problems of the input, but counted, a note per
 file. Each ping type of a series is read as a series of its own and the one to use is chosen
 once all rows are read, so the choice does not depend on the rows' order or on how the input
-was split to be read; a row left out is never named a bad row or a duplicate.
+was split to be read; a row of another ping type is never named a duplicate. (A damaged row
+is named whatever its ping type: the input is damaged either way.)
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ OTHER_AGGREGATION = -2
 
 # A ping type of a series (the series, the rank of its ping type).
 Version = tuple[SeriesKey, int]
-# A problem of a row that may belong to a ping type left out: its file and version.
-Tag = tuple[str, Version] | None
 # Rows left out: (file, column, value) -> how many.
 LeftOut = Counter
 
@@ -49,7 +48,7 @@ class Versions:
     """What reading rows gave before a ping type is chosen for each series."""
 
     series: dict[Version, DailySeries] = field(default_factory=dict)
-    problems: list[tuple[str, Tag]] = field(default_factory=list)  # in input order
+    problems: list[str] = field(default_factory=list)  # in input order
     rows: Counter = field(default_factory=Counter)  # (file, version) -> rows used
     left_out: LeftOut = field(default_factory=Counter)
 
@@ -102,8 +101,8 @@ def _label(value: object) -> str:
 def chosen(
     versions: Versions, problems: list[str] | None = None, left_out: LeftOut | None = None
 ) -> dict[SeriesKey, DailySeries]:
-    """Each series made of the highest-ranked ping type read for it. The problems of the
-    rows of the other ping types are dropped; those rows are counted in `left_out`."""
+    """Each series made of the highest-ranked ping type read for it; the rows of its other
+    ping types are counted in `left_out`."""
     best: dict[SeriesKey, int] = {}
     for key, rank in versions.series:
         best[key] = max(rank, best.get(key, rank))
@@ -112,14 +111,8 @@ def chosen(
     for (source, (key, rank)), rows in versions.rows.items():
         if rank < best.get(key, rank):
             counts[(source, PING_TYPE, NAMES[rank])] += rows
-    kept = []
-    for message, tag in versions.problems:
-        if tag is not None and tag[1][1] < best.get(tag[1][0], tag[1][1]):
-            counts[(tag[0], PING_TYPE, NAMES[tag[1][1]])] += 1
-        else:
-            kept.append(message)
     if problems is not None:
-        problems.extend(kept)
+        problems.extend(versions.problems)
     if left_out is not None:
         left_out.update(counts)
     return series

@@ -8,6 +8,7 @@ import pytest
 
 from alerting.data.generator import generate
 from alerting.data.series import series_from_rows
+from alerting.detect.days import far_off_days
 from alerting.detect.registry import get_technique
 from alerting.detect.window_scores import Features, windows
 from tests.detect_series import ar_level, build, day
@@ -82,6 +83,34 @@ def test_a_small_step_under_a_strong_weekly_cycle_is_found(name):
 def test_a_two_day_holiday_dip_is_not_a_change(name):
     series = build(days=150, spike={100: -0.15, 101: -0.15}, volume={100: 0.3, 102: 1 / 0.3})
     assert run(name, series) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_step_five_weeks_after_a_three_day_excursion_is_found(name, seed):
+    # Three days 15 noise widths up, then back; a step of 5 widths 35 days later. Counted as
+    # day-to-day noise, the three days would widen it threefold for six weeks and hide the
+    # step. The excursion itself may alert; coming back from it is no second change.
+    series = build(days=200, spike={100: 0.3, 101: 0.3, 102: 0.3}, shift={135: -0.1}, seed=seed)
+    found = [(d.date, d.direction) for d in run(name, series)]
+    assert (day(135), "down") in found
+    assert set(found) <= {(day(100), "up"), (day(135), "down")}
+
+
+def test_far_off_days_are_excursions_and_first_days_of_steps_not_the_weekly_pattern():
+    rng = np.random.default_rng(5)
+    days = 120
+    weekly = np.tile([0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0], days // 7 + 1)[:days]
+    values = rng.normal(0.0, 0.1, (days, 4)) + weekly[:, None]  # weekends 20 widths up
+    values[60:63] += 3.0  # an excursion of three days
+    values[90:] += 3.0  # a step
+    index = np.arange(days)
+    # Calendar days, not rows: the weekly pattern lines up across a gap of three days.
+    kept = np.r_[0:40, 43:days]
+    for rows in (index, kept):
+        far = index[rows][far_off_days(values[rows], np.zeros(rows.size, bool), rows, 1e-3)]
+        assert list(far[far < 90]) == [60, 61, 62]
+        assert {90, 91, 92} <= set(far)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -29,6 +29,10 @@ SUMMARY_QS = (0.05, 0.5, 0.95)
 # A day is a spike when it stands apart from the three calendar days on either side, so its
 # flag is known this many calendar days after it.
 FLAG_DELAY = 3
+# A day whose features sit this many robust widths (root mean square) from both the days just
+# before it and the same weekday before it is far off; FAR_OFF_LOOKBACK days are "just before".
+FAR_OFF_WIDTHS = 6.0
+FAR_OFF_LOOKBACK = 7
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,41 @@ def transient_days(summary: np.ndarray, index: np.ndarray) -> np.ndarray:
             & (np.sign(from_before) == np.sign(from_after))
         )
     return np.any(apart & np.isfinite(scale), axis=1)
+
+
+def far_off_days(
+    values: np.ndarray, transient: np.ndarray, index: np.ndarray, floor: float
+) -> np.ndarray:
+    """Days (rows of `values`, calendar days `index`) far off the days just before them: the
+    root mean square over the features of the day's distance from the median of the
+    FAR_OFF_LOOKBACK days before, and from the median of the same weekday in the three weeks
+    before, each in robust widths of such distances (at least `floor`), both beyond
+    FAR_OFF_WIDTHS.
+
+    An excursion of a few days, or the first days of a step, are far off; a day of the
+    weekly pattern is not (the same weekdays before sit where it does). Only days before a
+    day are looked at, so a day's flag is known on the day. Spike days are left out of the
+    medians and never flagged (they are set aside already).
+    """
+    n, f = values.shape
+    if n <= FAR_OFF_LOOKBACK:
+        return np.zeros(n, dtype=bool)
+    kept = np.where(transient[:, None], np.nan, values)
+    padded = np.concatenate([np.full((FAR_OFF_LOOKBACK, f), np.nan), kept[:-1]])
+    recent = np.lib.stride_tricks.sliding_window_view(padded, FAR_OFF_LOOKBACK, axis=0)
+    weeks = 3 * 7
+    calendar = np.full((int(index[-1]) + weeks + 1, f), np.nan)
+    calendar[index + weeks] = kept
+    same_weekday = np.stack([calendar[index + weeks - lag] for lag in (7, 14, 21)], axis=-1)
+    far = ~transient
+    for reference in (nanmedian_last(recent), nanmedian_last(same_weekday)):
+        distance = values - reference
+        widths = distance / np.maximum(robust_scale(distance, span=28), floor)
+        with np.errstate(invalid="ignore"):
+            squares = np.where(np.isfinite(widths), widths * widths, 0.0)
+            counted = np.isfinite(widths).sum(axis=1)
+            far &= squares.sum(axis=1) > FAR_OFF_WIDTHS**2 * np.maximum(counted, 1)
+    return far
 
 
 def weekday_adjusted(

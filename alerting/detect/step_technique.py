@@ -78,7 +78,7 @@ def step_technique(
         transient = days.transient if spikes else np.zeros(days.n, bool)
         rows = features(series, days, transient)
         rules = rules_from(args, n_features, tests_per_day)
-        found = confirm(windows(rows, transient), rows, days, series.buckets, rules)
+        found = confirm(windows(rows, transient, days.index), rows, days, series.buckets, rules)
         return to_detections(series, days, found, name, score_meaning)
 
     return Technique(name=name, summary=summary, detect=detect, args=STEP_ARGS, aliases=aliases)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alerting.detect.days import robust_scale
+from alerting.detect.days import far_off_days, robust_scale
 
 BEFORE_DAYS = 28  # baseline length: four weeks, so a small change is judged on a steady mean
 NOISE_DAYS = 42  # history the day-to-day spread is measured on
@@ -88,7 +88,13 @@ class Windows:
     sums: np.ndarray  # (n + 1, F) cumulative sums of the values of non-spike days
     squares: np.ndarray  # (n + 1, F) cumulative sums of their squares
     good: np.ndarray  # (n + 1,) cumulative count of non-spike days
-    steps: np.ndarray  # (n + 1, F) cumulative squared day-to-day steps between non-spike days
+    # The same over the quiet days: non-spike days not far off the days before them (see
+    # `far_off_days`). The noise is measured on these: a few days of an excursion would
+    # otherwise count as noise for six weeks and hide a change.
+    quiet_sums: np.ndarray
+    quiet_squares: np.ndarray
+    quiet: np.ndarray
+    steps: np.ndarray  # (n + 1, F) cumulative squared day-to-day steps between quiet days
     pairs: np.ndarray  # (n + 1,) cumulative count of such steps
     every: np.ndarray  # (n + 1, F) cumulative sums of the values of all days
     # (n,) lag-1 correlation from robust spreads of day-to-day and LAG-day differences over
@@ -111,9 +117,10 @@ def _cumsum0(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def windows(features: Features, transient: np.ndarray) -> Windows:
+def windows(features: Features, transient: np.ndarray, index: np.ndarray | None = None) -> Windows:
     """Baselines, noise and scores of every candidate start; `transient` flags the spike
-    days, which take no part in baselines and noise."""
+    days, which take no part in baselines and noise. `index`: each row's calendar day (by
+    default one row a day), which tells far-off days from the weekly pattern."""
     x = np.asarray(features.values, dtype=float)
     n, f = x.shape
     non_spike = (~transient).astype(float)
@@ -122,8 +129,10 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
     c1 = _cumsum0(x * non_spike[:, None])
     c2 = _cumsum0(x * x * non_spike[:, None])
     cn = _cumsum0(non_spike)
-    # 1 where the day and the day before are both no spike: a day-to-day step to measure.
-    pair = non_spike * np.concatenate([[0.0], non_spike[:-1]])
+    index = np.arange(n) if index is None else index
+    quiet = non_spike * ~far_off_days(x, transient, index, FLOOR)
+    # 1 where the day and the day before are both quiet: a day-to-day step to measure.
+    pair = quiet * np.concatenate([[0.0], quiet[:-1]])
     step = np.diff(x, axis=0, prepend=x[:1])
     cl = _cumsum0(step * step * pair[:, None])
     cp = _cumsum0(pair)
@@ -142,6 +151,9 @@ def windows(features: Features, transient: np.ndarray) -> Windows:
         sums=c1,
         squares=c2,
         good=cn,
+        quiet_sums=_cumsum0(x * quiet[:, None]),
+        quiet_squares=_cumsum0(x * x * quiet[:, None]),
+        quiet=_cumsum0(quiet),
         steps=cl,
         pairs=cp,
         every=_cumsum0(x),
@@ -203,9 +215,9 @@ def _noise(w: Windows, t: np.ndarray, split: int | None) -> None:
     groups = np.zeros(t.size)
     with np.errstate(invalid="ignore", divide="ignore"):
         for a, b in bounds:
-            n = w.good[b] - w.good[a]
-            total = w.sums[b] - w.sums[a]
-            inside = (w.squares[b] - w.squares[a]) - total**2 / n[:, None]
+            n = w.quiet[b] - w.quiet[a]
+            total = w.quiet_sums[b] - w.quiet_sums[a]
+            inside = (w.quiet_squares[b] - w.quiet_squares[a]) - total**2 / n[:, None]
             squares += np.where(n[:, None] > 0, inside, 0.0)
             nn += n
             groups += n > 0
@@ -236,14 +248,18 @@ def _clipped_phi(phi: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(phi, nan=0.0, posinf=0.0, neginf=0.0), 0.0, MAX_STEP_PHI)
 
 
-def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -> None:
+def _score_rows(
+    w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float, quiet: bool = False
+) -> None:
     """Baseline and scores of the consecutive candidate rows `t` against their `base_start`
-    (in place). One pass per number of days after, on shifted slices of the running sums."""
+    (in place), the baseline of the non-spike days or, with `quiet`, of the quiet days only.
+    One pass per number of days after, on shifted slices of the running sums."""
     n = w.score.shape[0]
     b0 = w.base_start[t]
-    nb = w.good[t] - w.good[b0]
+    sums, count = (w.quiet_sums, w.quiet) if quiet else (w.sums, w.good)
+    nb = count[t] - count[b0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        base = (w.sums[t] - w.sums[b0]) / nb[:, None]
+        base = (sums[t] - sums[b0]) / nb[:, None]
     inv = 1.0 / w.scale[t]
     seen_before = w.seen[b0]
     # A feature is compared where it was informative in the baseline or the days after; when
@@ -290,8 +306,10 @@ def _score_rows(w: Windows, t: np.ndarray, ready: np.ndarray, min_base: float) -
 def rebase_after(w: Windows, first: int) -> None:
     """After a change at `first`, later candidates measure the noise around the level on
     either side of it, and those whose baseline would reach back before it are compared with
-    the days since the change only (at least MIN_BASE_AFTER of them), so a second change soon
-    after a first one is still found, against the new level."""
+    the quiet days since the change only (at least MIN_BASE_AFTER of them), so a second change
+    soon after a first one is still found, against the new level. Quiet days, since a
+    "change" may be an excursion of a few days that is over: the days back at the old level
+    are then the baseline, and coming back is no second change."""
     # Up to the first row whose noise window starts at the change: it holds no day before
     # it, but the step from the day before still falls in its day-to-day steps.
     t = np.arange(first + 1, min(first + NOISE_DAYS + 1, w.score.shape[0]))
@@ -300,4 +318,4 @@ def rebase_after(w: Windows, first: int) -> None:
     w.base_start[t] = np.maximum(w.base_start[t], first)
     _noise(w, t, first)
     ready = (t >= BEFORE_DAYS) & (w.noise_days[t] >= MIN_NOISE_DAYS)
-    _score_rows(w, t, ready, MIN_BASE_AFTER)
+    _score_rows(w, t, ready, MIN_BASE_AFTER, quiet=True)

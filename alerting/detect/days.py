@@ -32,7 +32,7 @@ FLAG_DELAY = 3
 # A day whose features sit this many robust widths (root mean square) from both the days just
 # before it and the same weekday before it is far off; FAR_OFF_LOOKBACK days are "just before".
 FAR_OFF_WIDTHS = 6.0
-FAR_OFF_LOOKBACK = 7
+FAR_OFF_LOOKBACK = 7  # (the median of these days is taken by a network for seven values)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,12 @@ def usable_days(series: DailySeries) -> Days:
         log_scale(quantiles(series.buckets, pmf, SUMMARY_QS)) if index.size else np.zeros((0, 3))
     )
     weekday = (series.start.weekday() + index) % 7
-    return Days(index, pmf, day_samples, summary, transient_days(summary, index), weekday)
+    # A weekly swing widens the spread a spike is judged in (the differences from the days
+    # around hold the swing), so spikes are found again on the summary with the weekly pattern
+    # taken out (its weekday means kept clear of the spikes found at first).
+    spikes = transient_days(summary, index)
+    flags = transient_days(weekday_adjusted(summary, weekday, spikes), index)
+    return Days(index, pmf, day_samples, summary, flags, weekday)
 
 
 def log_scale(values: np.ndarray) -> np.ndarray:
@@ -124,6 +129,29 @@ def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     missing = np.isnan(a) | np.isnan(b) | np.isnan(c)
     if missing.any():
         median[missing] = nanmedian_last(np.stack([a[missing], b[missing], c[missing]], axis=-1))
+    return median
+
+
+# A sorting network for seven values (16 compare-exchanges; it sorts all 128 inputs of 0 and
+# 1, so it sorts any input): the median of seven days without a sort per window.
+_SORT7 = (
+    (0, 6), (2, 3), (4, 5), (0, 2), (1, 4), (3, 6), (0, 1), (2, 5),
+    (3, 4), (1, 2), (4, 6), (2, 3), (4, 5), (1, 2), (3, 4), (5, 6),
+)  # fmt: skip
+
+
+def _median7(seven: list[np.ndarray]) -> np.ndarray:
+    """Element-wise median of seven arrays ignoring NaN, as nanmedian_last of them stacked:
+    the network where all seven are there, the general way elsewhere."""
+    v = list(seven)
+    for a, b in _SORT7:
+        v[a], v[b] = np.minimum(v[a], v[b]), np.maximum(v[a], v[b])
+    median = v[3]
+    missing = np.isnan(median)  # NaN sorts through the network wherever one of the seven is
+    for part in seven:
+        missing |= np.isnan(part)
+    if missing.any():
+        median[missing] = nanmedian_last(np.stack([part[missing] for part in seven], axis=-1))
     return median
 
 
@@ -216,13 +244,13 @@ def far_off_days(
         return np.zeros(n, dtype=bool)
     kept = np.where(transient[:, None], np.nan, values)
     padded = np.concatenate([np.full((FAR_OFF_LOOKBACK, f), np.nan), kept[:-1]])
-    recent = np.lib.stride_tricks.sliding_window_view(padded, FAR_OFF_LOOKBACK, axis=0)
+    recent = [padded[lag : lag + n] for lag in range(FAR_OFF_LOOKBACK)]
     weeks = 3 * 7
     calendar = np.full((int(index[-1]) + weeks + 1, f), np.nan)
     calendar[index + weeks] = kept
-    same_weekday = np.stack([calendar[index + weeks - lag] for lag in (7, 14, 21)], axis=-1)
+    same_weekday = _median3(*(calendar[index + weeks - lag] for lag in (7, 14, 21)))
     far = ~transient
-    for reference in (nanmedian_last(recent), nanmedian_last(same_weekday)):
+    for reference in (_median7(recent), same_weekday):
         distance = values - reference
         widths = distance / np.maximum(robust_scale(distance, span=28), floor)
         with np.errstate(invalid="ignore"):

@@ -1,7 +1,7 @@
 """Change detection on daily histogram series.
 
 A step technique runs one sequence (`step_technique.py`), in the order the modules read best:
-`days.py` (the usable days, spike days, weekday pattern), the technique's per-day features
+`days.py` (the usable days, spike days, far-off days, weekday pattern), the technique's per-day features
 (`cdf_squared.py`, `quantile_steps.py`), `window_scores.py` (every start against the weeks
 before it, in the series' own noise), `confirmation.py` (the days walked in order, as the
 daily run sees them), `change_checks.py` (what a start must show besides its score) and

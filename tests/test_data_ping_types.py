@@ -43,8 +43,9 @@ def all_pings_export() -> tuple[list[dict], list[dict]]:
             with_counts_times(row, 3, ping_type="baseline"),
             with_counts_times(row, 5, client_agg_type="histogram"),
         ]
-    # Rows of other ping types are not looked at: a broken one is no problem.
+    # Rows left out are not looked at: a broken one is no problem.
     rows.append({**all_pings[0], "ping_type": "baseline", "non_norm_histogram": "{broken"})
+    rows.append({**all_pings[1], "ping_type": "metrics", "non_norm_histogram": '{"1": -4}'})
     return rows, all_pings
 
 
@@ -114,7 +115,8 @@ def test_other_aggregations_are_left_out_with_a_note_naming_the_counts(tmp_path,
     other.append({**summed[-1], "build_id": "2025030123", "client_agg_type": "avg"})
     events = [with_counts_times(r, 4, ping_type="events") for r in summed[:12]]
     baseline = [with_counts_times(r, 3, ping_type="baseline") for r in summed]
-    metrics = [with_counts_times(summed[0], 2, ping_type="metrics")]
+    # A second row of a build is no duplicate when its ping type is left out.
+    metrics = [with_counts_times(summed[0], 2, ping_type="metrics")] * 2
     path = tmp_path / "rows.jsonl"
     rows = other + summed + events + baseline + metrics
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -122,9 +124,9 @@ def test_other_aggregations_are_left_out_with_a_note_naming_the_counts(tmp_path,
     series, problems = read_series([path])
     assert problems == []
     assert_same_series(series, series_from_rows(summed))
-    n = len(summed) + 13
+    n = len(summed) + 14
     assert [r.getMessage() for r in caplog.records if r.name == NOTES] == [
-        f"{path}: {n} rows of other ping types (baseline {len(summed)}, events 12, metrics 1) and "
+        f"{path}: {n} rows of other ping types (baseline {len(summed)}, events 12, metrics 2) and "
         "4 rows of other client_agg_types (histogram 3, avg 1) left out"
     ]
 
@@ -135,6 +137,41 @@ def test_an_input_of_left_out_rows_only_says_so(tmp_path):
     path.write_text("".join(json.dumps({**r, "ping_type": "baseline"}) + "\n" for r in data.rows))
     with pytest.raises(UserError, match=rf"{path}: {len(data.rows)} rows of other ping types"):
         read_series([path])
+
+
+def test_damaged_all_pings_rows_are_no_reason_to_use_the_metrics_rows(tmp_path, caplog):
+    data = generate(seed=6, n_series=2, days=20, end=dt.date(2025, 3, 1))
+    first = data.rows[0]["metric"], data.rows[0]["os"]
+    one = [r for r in data.rows if (r["metric"], r["os"]) == first]
+    other = [{**r, "ping_type": "*"} for r in data.rows if (r["metric"], r["os"]) != first]
+    # The first series: its `*` rows all damaged (histograms that are no JSON), its `metrics`
+    # rows fine. The series has `*` rows, so it is made of them: here of none.
+    damaged = [{**r, "ping_type": "*", "non_norm_histogram": "{broken"} for r in one]
+    metrics = [{**r, "ping_type": "metrics"} for r in one]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in other + metrics + damaged))
+    caplog.set_level(logging.INFO, logger=NOTES)
+    series, problems = read_series([path])
+    assert_same_series(series, series_from_rows(other))
+    assert len(problems) == len(damaged) and all("not valid JSON" in p for p in problems)
+    assert [r.getMessage() for r in caplog.records if r.name == NOTES] == [
+        f"{path}: {len(metrics)} rows of other ping types (metrics {len(metrics)}) left out"
+    ]
+
+
+def test_the_note_lists_ping_types_of_as_many_rows_by_name_in_any_row_order(tmp_path, caplog):
+    data = generate(seed=5, n_series=1, days=10, end=dt.date(2025, 3, 1))
+    rows = [{**data.rows[0], "ping_type": "*"}]
+    rows += [{**data.rows[0], "ping_type": p} for p in ("events", "baseline")]
+    caplog.set_level(logging.INFO, logger=NOTES)
+    for order in (rows, rows[::-1]):
+        path = tmp_path / "rows.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in order))
+        caplog.clear()
+        read_series([path])
+        assert [r.getMessage() for r in caplog.records if r.name == NOTES] == [
+            f"{path}: 2 rows of other ping types (baseline 1, events 1) left out"
+        ]
 
 
 def test_real_glam_rows_are_used_and_their_other_aggregations_left_out(tmp_path, caplog):

@@ -25,7 +25,7 @@ from alerting.data.model import DailySeries, SeriesKey
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when series are made differently, so older entries are not used
+FORMAT = 3  # bump when series are made differently, so older entries are not used
 Loaded = tuple[dict[SeriesKey, DailySeries], list[str]]
 
 

@@ -23,7 +23,7 @@ from alerting.data import buildids
 from alerting.data.buildids import build_id_problem, build_times
 from alerting.data.entries import Entries, plain_number
 from alerting.data.model import SeriesKey
-from alerting.data.ping_types import LeftOut, count_left_out, row_ranks
+from alerting.data.ping_types import LeftOut, Tag, count_left_out, row_ranks
 from alerting.data.plain_histograms import PARSED, parsed_column
 from alerting.data.row_batch import HISTOGRAM_TEXTS, RowBatch
 
@@ -115,18 +115,20 @@ _NORMALIZED = ("histogram", "total_sample", "total_users")
 
 def flatten(
     batch: RowBatch,
-    problems: list[tuple[int, str]],
+    problems: list[tuple[int, str, Tag]],
     seen: dict[tuple, str],
     last_day: int,
     left_out: LeftOut,
 ) -> Flat:
-    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason") per bad row.
+    """Accepted rows as arrays; `problems` gets (position, "WHERE: reason", tag) per bad row,
+    the tag naming the row's file and ping type of its series where it has one.
 
     Each ping type of a series is a series of its own here (see `ping_types`); rows of other
     ping types or aggregations are counted in `left_out`, nothing else. `seen` remembers
     every accepted (series, ping type, build id) across batches: a second row for the same
     build is reported and not counted again. Build days after `last_day` (days since 1970)
     are refused."""
+    reported = len(problems)
     codes: dict[tuple, int] = {}
     metric_types: list[str] = []
     code_ranks: list[int] = []
@@ -288,6 +290,7 @@ def flatten(
 
     for i in sorted(bad):
         problems.append((row_position[i], f"{row_where[i]}: {bad[i]}"))
+    _tag(problems, reported, batch, ranks)
     if left:
         count_left_out(batch.source, columns, ranks, left, left_out)
 
@@ -318,6 +321,20 @@ def flatten(
         buckets=buckets,
     )
     return without_rows(flat, row_ok) if bad else flat  # usually no copies of the entries
+
+
+def _tag(problems: list, start: int, batch: RowBatch, ranks: list[int]) -> None:
+    """Give the problems from `start` on (found in `batch`) the tag of their row: its file
+    and the ping type of its series, so a row of a ping type left out is not reported."""
+    columns, first = batch.columns, batch.first
+    for n in range(start, len(problems)):
+        position, message = problems[n]
+        i = position - first
+        values = [columns[c][i] for c in ("metric", *KEY_COLUMNS)]
+        usable = type(values[0]) is str and values[0] and all(map(_is_text, values[1:]))
+        version = (SeriesKey(*map(_text, values)), ranks[i]) if usable else None
+        tag = (batch.source, version) if version and i not in batch.problems else None
+        problems[n] = (position, message, tag)
 
 
 def _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad) -> None:

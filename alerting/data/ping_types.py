@@ -7,8 +7,7 @@ and a row per ping (`metrics`, `baseline`, ...), and rows of other aggregations 
 ping types or aggregations are left out: not problems of the input, but counted, a note per
 file. Each ping type of a series is read as a series of its own and the one to use is chosen
 once all rows are read, so the choice does not depend on the rows' order or on how the input
-was split to be read; a row of another ping type is never named a duplicate. (A damaged row
-is named whatever its ping type: the input is damaged either way.)
+was split to be read; a row left out is never named a bad row or a duplicate.
 """
 
 from __future__ import annotations
@@ -39,6 +38,9 @@ OTHER_AGGREGATION = -2
 
 # A ping type of a series (the series, the rank of its ping type).
 Version = tuple[SeriesKey, int]
+# A problem that may belong to a ping type left out: the row's file (None: no row of its own,
+# such as a series too big to hold) and version.
+Tag = tuple[str | None, Version] | None
 # Rows left out: (file, column, value) -> how many.
 LeftOut = Counter
 
@@ -48,7 +50,7 @@ class Versions:
     """What reading rows gave before a ping type is chosen for each series."""
 
     series: dict[Version, DailySeries] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)  # in input order
+    problems: list[tuple[str, Tag]] = field(default_factory=list)  # in input order
     rows: Counter = field(default_factory=Counter)  # (file, version) -> rows used
     left_out: LeftOut = field(default_factory=Counter)
 
@@ -101,18 +103,29 @@ def _label(value: object) -> str:
 def chosen(
     versions: Versions, problems: list[str] | None = None, left_out: LeftOut | None = None
 ) -> dict[SeriesKey, DailySeries]:
-    """Each series made of the highest-ranked ping type read for it; the rows of its other
-    ping types are counted in `left_out`."""
+    """Each series made of the highest-ranked ping type the input has for it, whether or not
+    its rows were usable (a damaged `*` row is no reason to fall back to `metrics`). The
+    problems of the rows of the other ping types are dropped; those rows are counted in
+    `left_out`."""
     best: dict[SeriesKey, int] = {}
-    for key, rank in versions.series:
+    read = [*versions.series, *(version for _, version in versions.rows)]
+    read += [tag[1] for _, tag in versions.problems if tag is not None]
+    for key, rank in read:
         best[key] = max(rank, best.get(key, rank))
     series = {key: s for (key, rank), s in versions.series.items() if rank == best[key]}
     counts = Counter(versions.left_out)
     for (source, (key, rank)), rows in versions.rows.items():
         if rank < best.get(key, rank):
             counts[(source, PING_TYPE, NAMES[rank])] += rows
+    kept = []
+    for message, tag in versions.problems:
+        if tag is not None and tag[1][1] < best[tag[1][0]]:
+            if tag[0] is not None:
+                counts[(tag[0], PING_TYPE, NAMES[tag[1][1]])] += 1
+        else:
+            kept.append(message)
     if problems is not None:
-        problems.extend(versions.problems)
+        problems.extend(kept)
     if left_out is not None:
         left_out.update(counts)
     return series
@@ -138,7 +151,8 @@ def _part(column: str, values: Counter | None) -> str:
     total = sum(values.values())
     if column == CLIENT_AGG_TYPE and len(values) == 1:
         return f"{_rows(total)} of client_agg_type {next(iter(values))!r}"
-    listed = ", ".join(f"{v or 'none'} {n:,}" for v, n in values.most_common())
+    ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"{v or 'none'} {n:,}" for v, n in ordered)
     what = "other ping types" if column == PING_TYPE else "other client_agg_types"
     return f"{_rows(total)} of {what} ({listed})"
 

@@ -83,7 +83,9 @@ def _read_in_parallel(paths: list[Path]) -> Versions | None:
 def merge_versions(parts: list[Versions]) -> Versions:
     """What separate parts of the rows gave, as one (problems in the parts' order)."""
     problems = [problem for part in parts for problem in part.problems]
-    series = merge_series((part.series for part in parts), problems)
+    merged: list[str] = []
+    series = merge_series((part.series for part in parts), merged)
+    problems += [(message, None) for message in merged]
     rows: Counter = sum((part.rows for part in parts), Counter())
     left_out: LeftOut = sum((part.left_out for part in parts), Counter())
     return Versions(series, problems, rows, left_out)

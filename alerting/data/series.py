@@ -44,10 +44,9 @@ def series_from_rows(
 
     Series are (metric, os, metric_key, app_id, channel); `os = '*'` rows are the `All`
     series of their own and `build_id = '*'` rows are skipped. Of the rows' ping types and
-    aggregations, only those the BigQuery query selects are used (see `ping_types`). A bad
-    row (missing or malformed build id, histogram that is not an object of numeric keys and
-    finite non-negative counts) is skipped and described once in `problems` as "WHERE:
-    reason".
+    aggregations, only those the BigQuery query selects are used (see `ping_types`). A bad row (missing or
+    malformed build id, histogram that is not an object of numeric keys and finite
+    non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
     `seen` (series, build id) -> where its row was, is filled in as rows are accepted (given,
     a caller learns which rows were used; a row already there is a duplicate).
     """
@@ -67,7 +66,7 @@ def series_from_batches(
 
 def versions_from_batches(batches: Iterable[RowBatch], seen: dict | None = None) -> Versions:
     """The series of each ping type of the rows given as batches (see `ping_types`)."""
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, str, object]] = []
     parts = []
     rows: Counter = Counter()
     left_out: LeftOut = Counter()
@@ -84,7 +83,8 @@ def versions_from_batches(batches: Iterable[RowBatch], seen: dict | None = None)
         parts.append(_aggregate(flat, found))
     merged: list[str] = []
     series = parts[0] if len(parts) == 1 else merge_series(parts, merged) if parts else {}
-    problems = [message for _, message in sorted(found, key=lambda p: p[0])] + merged
+    problems = [(message, tag) for _, message, tag in sorted(found, key=lambda p: p[0])]
+    problems += [(message, None) for message in merged]
     return Versions(series, problems, rows, left_out)
 
 
@@ -111,7 +111,7 @@ def _no_cycle_collection():
             gc.enable()
 
 
-def _aggregate(flat: Flat, problems: list[tuple[int, str]]) -> dict[Version, DailySeries]:
+def _aggregate(flat: Flat, problems: list[tuple[int, str, object]]) -> dict[Version, DailySeries]:
     n_series = len(flat.keys)
     if not len(flat.series):
         return {}
@@ -137,7 +137,7 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str]]) -> dict[Version, Dai
     for code in np.flatnonzero(has_rows):
         refused = too_big(flat.keys[code], int(n_days[code]), int(n_buckets[code]))
         if refused:
-            problems.append((SERIES_PROBLEM, refused))
+            problems.append((SERIES_PROBLEM, refused, (None, (flat.keys[code], flat.ranks[code]))))
             has_rows[code] = False
             n_days[code] = n_buckets[code] = 0
     keep = has_rows[s_row]

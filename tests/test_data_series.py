@@ -180,3 +180,12 @@ def test_rows_read_in_chunks_give_the_same_series_and_problems(monkeypatch):
             np.testing.assert_array_equal(s.buckets, whole[key].buckets)
             np.testing.assert_allclose(s.counts, whole[key].counts, rtol=1e-15)
             np.testing.assert_array_equal(s.present, whole[key].present)
+
+
+def test_a_label_given_as_a_number_names_the_series_its_text_names():
+    # Rows of one batch: one series whatever the label's JSON type, no row lost.
+    rows = [row("2025030103", {"1": 10}, key=1), row("2025030203", {"1": 20}, key="1")]
+    problems = []
+    series = series_from_rows(rows, problems)
+    assert problems == [] and list(series) == [SeriesKey("m", "Windows", "1")]
+    np.testing.assert_array_equal(only(series).counts, [[10.0], [20.0]])

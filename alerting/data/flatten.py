@@ -227,6 +227,9 @@ def flatten(
             )
             problems.append((first + i, f"{where_of[i]}: {_not_text(wrong, value)}"))
             continue
+        if not (type(os_) is type(metric_key) is type(app_id) is type(channel) is str):
+            # A number or an absent value names the series as its text does (1 and "1").
+            key = (metric, _text(os_), _text(metric_key), _text(app_id), _text(channel), rank)
         code = codes.get(key)
         if code is None:
             code = codes[key] = len(codes)

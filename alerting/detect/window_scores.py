@@ -86,7 +86,6 @@ class Windows:
     # computable
     score: np.ndarray
     sums: np.ndarray  # (n + 1, F) cumulative sums of the values of non-spike days
-    squares: np.ndarray  # (n + 1, F) cumulative sums of their squares
     good: np.ndarray  # (n + 1,) cumulative count of non-spike days
     # The same over the quiet days: non-spike days not far off the days before them (see
     # `far_off_days`). The noise is measured on these: a few days of an excursion would
@@ -127,7 +126,6 @@ def windows(features: Features, transient: np.ndarray, index: np.ndarray | None 
     informative = np.ones((n, f)) if features.present is None else features.present.astype(float)
 
     c1 = _cumsum0(x * non_spike[:, None])
-    c2 = _cumsum0(x * x * non_spike[:, None])
     cn = _cumsum0(non_spike)
     index = np.arange(n) if index is None else index
     quiet = non_spike * ~far_off_days(x, transient, index, FLOOR)
@@ -149,7 +147,6 @@ def windows(features: Features, transient: np.ndarray, index: np.ndarray | None 
         seen=seen,
         score=np.full((n, AFTER_DAYS.size), np.nan),
         sums=c1,
-        squares=c2,
         good=cn,
         quiet_sums=_cumsum0(x * quiet[:, None]),
         quiet_squares=_cumsum0(x * x * quiet[:, None]),

@@ -73,9 +73,8 @@ def _same_rank(pings: list, size: int) -> int | None:
 
 
 def _all_summed(aggregations: list, size: int) -> bool:
-    return aggregations.count(None) + aggregations.count(SUMMED_HISTOGRAM) == size or all(
-        a is None or a == SUMMED_HISTOGRAM or a == "" for a in aggregations
-    )
+    summed = (None, SUMMED_HISTOGRAM, "")
+    return sum(aggregations.count(value) for value in summed) == size
 
 
 def _rank(ping: object, aggregation: object) -> int:

@@ -44,9 +44,10 @@ def series_from_rows(
 
     Series are (metric, os, metric_key, app_id, channel); `os = '*'` rows are the `All`
     series of their own and `build_id = '*'` rows are skipped. Of the rows' ping types and
-    aggregations, only those the BigQuery query selects are used (see `ping_types`). A bad row (missing or
-    malformed build id, histogram that is not an object of numeric keys and finite
-    non-negative counts) is skipped and described once in `problems` as "WHERE: reason".
+    aggregations, only those the BigQuery query selects are used (see `ping_types`). A bad
+    row (missing or malformed build id, histogram that is not an object of numeric keys and
+    finite non-negative counts) is skipped and described once in `problems` as "WHERE:
+    reason".
     `seen` (series, build id) -> where its row was, is filled in as rows are accepted (given,
     a caller learns which rows were used; a row already there is a duplicate).
     """

@@ -192,8 +192,9 @@ def along(
     on that direction (not before the last change, nor in the first BEFORE_DAYS, whose weekday
     pattern is not taken out yet). Around a straight line in calendar days (a slow drift is
     no noise; gaps keep their length), their spread and lag-1 correlation (at least the
-    pooled one) give the width the shift is measured in. Where features move independently, the projection spreads like one feature
-    while the shift adds up over all of them, so this bites only where the days move together.
+    pooled one) give the width the shift is measured in. Where features move independently,
+    the projection spreads like one feature while the shift adds up over all of them, so this
+    bites only where the days move together.
     Features judged one by one (a "max" combination) each have their own correlation already.
     """
     if features.combine != "rms":

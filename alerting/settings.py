@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,6 +133,15 @@ def secret(name: str, environ: dict[str, str] | None = None) -> str:
     if name not in SECRET_NAMES:
         raise KeyError(name)
     return (os.environ if environ is None else environ).get(name, "")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every given secret replaced by `[redacted]`, for server replies shown to
+    people: a server may quote what it was sent. Longest first, so no secret is left half
+    shown where it contains another."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    return text
 
 
 def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None) -> Settings:

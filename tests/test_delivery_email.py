@@ -4,6 +4,7 @@ duplicate after a crash between sends, and no header injection from probe names.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 
@@ -133,6 +134,21 @@ def test_wrong_smtp_password_leaves_the_digest_pending(store, tmp_path):
         step = send_run(store, backend)
         assert step.counts == {} and len(step.errors) == 2 and server.received == []
         assert "wrong" not in " ".join(step.errors)
+    assert store.alerts()["e0-0"].delivery_state == PENDING
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_credentials_a_server_quotes_back_are_never_shown(store, mechanism):
+    """Was: the server's refusal, quoting the AUTH line's base64 or the decoded user and
+    password, went into the run summary as it was."""
+    email_alerts(store, ["a@example.com"])
+    with SmtpDouble(quote_credentials=mechanism) as server:
+        step = send_run(store, smtp_backend(server, user=USER, password=PASSWORD))
+    shown = "\n".join(step.errors)
+    sent = [USER, PASSWORD, f"\0{USER}\0{PASSWORD}"]
+    for secret in sent + [base64.b64encode(s.encode()).decode() for s in sent]:
+        assert secret not in shown
+    assert len(step.errors) == 2 and f"535 5.7.8 refused AUTH {mechanism} [redacted]" in shown
     assert store.alerts()["e0-0"].delivery_state == PENDING
 
 

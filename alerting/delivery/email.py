@@ -8,6 +8,7 @@ and the message is built by `email.message.EmailMessage`, which refuses line bre
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import email.policy
@@ -35,7 +36,9 @@ from alerting.http import (
     time_left,
 )
 from alerting.probes.names import EMAIL_ADDRESS, EMAIL_MAX
+from alerting.settings import redact
 
+ERROR_LIMIT = 300  # characters of a server's reply that are shown
 CONTENT_LIMIT = 102_400  # Taskcluster Notify's limit on the Markdown content
 TRUNCATED = "\n\n… (truncated: the full list is in the alerts report)\n"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -116,6 +119,10 @@ def outbox_message(digest: Digest, sender: str, run_date: str) -> tuple[str, str
     return f"outbox/emails/{run_date}/{checked_address(digest.recipient)}-{key}.eml", text
 
 
+class SmtpError(Exception):
+    """The SMTP server refused the digest or the exchange failed; the digest stays pending."""
+
+
 @dataclass
 class SmtpBackend:
     """Send through an SMTP server; STARTTLS before any credential when configured.
@@ -139,12 +146,12 @@ class SmtpBackend:
         with sockets_deadline(remaining) as watch:
             try:
                 self._send(message, min(self.timeout, remaining), watch.add)
-            except (OSError, smtplib.SMTPException):
+            except (OSError, smtplib.SMTPException) as error:
                 if watch.expired:
                     raise DeadlineExceeded(
                         f"SMTP: no complete exchange within {remaining:.3g} s"
                     ) from None
-                raise
+                raise SmtpError(self._told(error)) from None
 
     def _send(
         self, message: EmailMessage, timeout: float, watch: Callable[[socket.socket], None]
@@ -163,6 +170,32 @@ class SmtpBackend:
                 smtp.quit()
         finally:
             smtp.close()
+
+    def _told(self, error: Exception) -> str:
+        """The error as one line, without the credentials a server may quote back."""
+        return header_text(redact(_smtp_text(error), self._credentials()), ERROR_LIMIT)
+
+    def _credentials(self) -> list[str]:
+        """The user and password as they went out: plain, and base64 as AUTH PLAIN
+        (NUL user NUL password) and AUTH LOGIN (each alone) send them."""
+        if not self.user:
+            return []
+        plain = [self.user, self.password, f"\0{self.user}\0{self.password}"]
+        return plain + [base64.b64encode(v.encode()).decode() for v in plain]
+
+
+def _smtp_text(error: Exception) -> str:
+    """The server's own words (smtplib keeps them as bytes in the exception), else the error."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"SMTP: {error.smtp_code} {_decoded(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        refused = error.recipients.items()
+        return "; ".join(f"SMTP: {r}: {code} {_decoded(text)}" for r, (code, text) in refused)
+    return f"SMTP: {error}"
+
+
+def _decoded(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 class _WatchedSMTP(smtplib.SMTP):

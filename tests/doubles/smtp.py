@@ -1,8 +1,10 @@
 """A real SMTP server (aiosmtpd) on a loopback port, optionally requiring STARTTLS and AUTH,
-with a self-signed certificate made for the test (cryptography)."""
+with a self-signed certificate made for the test (cryptography); or misbehaving as some
+servers do: quoting the credentials it was sent in its refusal."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email
 import email.policy
@@ -70,6 +72,19 @@ class _Collect:
         return self.server.quit_reply
 
 
+class _QuoteCredentials(_Collect):
+    """Refuses every login, quoting what the client sent: the AUTH line's base64 (with the
+    password answered to LOGIN's challenge) and its decoding."""
+
+    async def handle_AUTH(self, server, session, envelope, args) -> str:
+        mechanism, *sent = args
+        if mechanism == "LOGIN":  # the user comes with AUTH, the password when challenged
+            password = await server.challenge_auth("Password:")
+            sent.append(base64.b64encode(password).decode())
+        decoded = " ".join(base64.b64decode(s).decode().replace("\0", " ") for s in sent)
+        return f"535 5.7.8 refused AUTH {mechanism} {' '.join(sent)} for: {decoded}"
+
+
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (
         auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
@@ -86,11 +101,18 @@ def _free_port() -> int:
 class SmtpDouble:
     """`received` holds (envelope recipients, parsed message) per accepted email."""
 
-    def __init__(self, tls_dir: Path | None = None):
+    def __init__(self, tls_dir: Path | None = None, quote_credentials: str = ""):
+        """`quote_credentials`: the one AUTH mechanism offered (PLAIN or LOGIN), whose logins
+        are refused with the credentials quoted (no TLS)."""
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.quit_reply = "221 Bye"  # e.g. "421 ..." from a server closing after the message
         self.client_context: ssl.SSLContext | None = None
+        handler = _Collect(self)
         kwargs: dict = {}
+        if quote_credentials:
+            handler = _QuoteCredentials(self)
+            other = {"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[quote_credentials]
+            kwargs = {"auth_require_tls": False, "auth_exclude_mechanism": [other]}
         if tls_dir is not None:
             cert, key = self_signed(tls_dir)
             server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -103,9 +125,7 @@ class SmtpDouble:
                 "auth_require_tls": True,
                 "auth_required": True,
             }
-        self.controller = Controller(
-            _Collect(self), hostname="127.0.0.1", port=_free_port(), **kwargs
-        )
+        self.controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), **kwargs)
 
     def __enter__(self) -> SmtpDouble:
         self.controller.start()

@@ -66,12 +66,12 @@ def owed(alerts) -> dict:
     return result
 
 
-def send_run(store, send, cap=50, save=None):
+def send_run(store, send, cap=50, save=None, run=RUN):
     alerts = store.alerts()
-    digests = digesting.digests_for(owed(alerts), RUN, settings_for())
+    digests = digesting.digests_for(owed(alerts), run, settings_for())
     step = StepLog("email owners")
     settings = settings_for(cap=cap)
-    digesting.send_digests(digests, alerts, send, RUN, settings, save or store.save_alert, step)
+    digesting.send_digests(digests, alerts, send, run, settings, save or store.save_alert, step)
     return step
 
 
@@ -150,6 +150,51 @@ def test_credentials_a_server_quotes_back_are_never_shown(store, mechanism):
         assert secret not in shown
     assert len(step.errors) == 2 and f"535 5.7.8 refused AUTH {mechanism} [redacted]" in shown
     assert store.alerts()["e0-0"].delivery_state == PENDING
+
+
+def plain_text(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def test_a_digest_the_server_may_have_kept_is_sent_again_as_the_same_mail(store, smtp):
+    """Was: "Connection unexpectedly closed; left pending", and the next run sent the digest
+    again with a new Message-ID and date, so the copy could not be told from a new mail."""
+    email_alerts(store, ["a@example.com"])
+    smtp.drop_after_data = True
+    first = send_run(store, smtp_backend(smtp))
+    assert first.counts == {} and len(first.errors) == 2 and len(smtp.received) == 2
+    assert all("may already have been delivered" in e for e in first.errors)
+    assert "same Message-ID" in first.errors[0]
+    assert store.alerts()["e0-0"].delivery_state == PENDING
+    smtp.drop_after_data = False
+    second = send_run(store, smtp_backend(smtp), run="2025-01-11")
+    assert second.counts == {"sent": 2} and second.errors == []
+    kept = {tuple(r): m for r, m in smtp.received[:2]}
+    again = {tuple(r): m for r, m in smtp.received[2:]}
+    assert kept.keys() == again.keys() == {("a@example.com",), ("team@example.com",)}
+    for recipient, message in kept.items():
+        assert again[recipient]["Message-ID"] == message["Message-ID"]
+        assert again[recipient]["Subject"] == message["Subject"]
+        assert plain_text(again[recipient]) == plain_text(message)
+    assert {a.delivery_state for a in store.alerts().values()} == {SENT}
+
+
+def test_a_digest_the_server_may_have_kept_is_a_new_mail_once_more_alerts_join(store, smtp):
+    """The owner whose digest gained an alert gets a new mail carrying both; the other owner
+    gets the unconfirmed digest again as it was."""
+    email_alerts(store, ["a@example.com"])
+    smtp.drop_after_data = True
+    send_run(store, smtp_backend(smtp))
+    kept = {r[0]: m for r, m in smtp.received}
+    smtp.drop_after_data = False
+    store.save_alert(make_alert("late", delivery=DELIVERY_EMAIL, recipients=("a@example.com",)))
+    assert send_run(store, smtp_backend(smtp), run="2025-01-11").counts == {"sent": 2}
+    again = {r[0]: m for r, m in smtp.received[2:]}
+    assert again["team@example.com"]["Message-ID"] == kept["team@example.com"]["Message-ID"]
+    assert again["a@example.com"]["Message-ID"] != kept["a@example.com"]["Message-ID"]
+    assert "2 changes" in again["a@example.com"]["Subject"]
+    assert "2025-01-11" in again["a@example.com"]["Subject"]
+    assert {a.delivery_state for a in store.alerts().values()} == {SENT}
 
 
 def test_cap_carries_the_rest_over_to_the_next_runs(store, smtp):

@@ -2,7 +2,10 @@
 the per-run cap (live) or written as drafts under `state/outbox/emails/`.
 
 An alert becomes `sent` once every recipient's digest carried it; each alert is saved right
-after the digest carrying it went out, so a crash resends at most that one digest.
+after the digest carrying it went out, so a crash resends at most that one digest. A digest
+whose sending ended without the server's verdict may have been delivered: its alerts record
+it, and it is sent again as the same mail (its first run date, hence its Message-ID and
+text), so mail systems can drop the copy.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from collections.abc import Callable, Iterable
 
 from alerting.alerts.digest import digest_html, digest_markdown, digest_subject, digest_text
 from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT, Alert
-from alerting.delivery.email import Digest, outbox_message
+from alerting.delivery.email import Digest, UnconfirmedSend, outbox_message
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
 Save = Callable[[Alert], None]
+UNCONFIRMED = "email unconfirmed"  # history event: detail "<recipient> <digest id>"
 
 
 def digest_key(run_date: str, recipient: str, alert_ids: list[str]) -> str:
@@ -26,22 +30,39 @@ def digest_key(run_date: str, recipient: str, alert_ids: list[str]) -> str:
     return hashlib.sha256(parts.encode()).hexdigest()[:20]
 
 
+def digest_id(run_date: str, recipient: str, alert_ids: list[str]) -> str:
+    return f"digest-{run_date}-{digest_key(run_date, recipient, alert_ids)}"
+
+
+def unconfirmed_date(recipient: str, alerts: list[Alert]) -> str | None:
+    """The run date of an unconfirmed send of this very digest (same owner, same alerts), so
+    that sending it again makes the same mail; None when there was none."""
+    ids = [a.id for a in alerts]
+    for alert in alerts:
+        for event in alert.history:
+            if event.event != UNCONFIRMED:
+                continue
+            if event.detail == f"{recipient} {digest_id(event.date, recipient, ids)}":
+                return event.date
+    return None
+
+
 def digests_for(owed: dict[str, list[Alert]], run_date: str, settings: Settings) -> list[Digest]:
     """One digest per recipient, carrying every email alert still owed to them."""
     digests = []
     for recipient, alerts in sorted(owed.items()):
         if not alerts:
             continue
-        key = digest_key(run_date, recipient, [a.id for a in alerts])
+        date = unconfirmed_date(recipient, alerts) or run_date
         digests.append(
             Digest(
                 recipient=recipient,
-                subject=digest_subject(alerts, run_date),
-                text=digest_text(alerts, run_date, settings),
-                html=digest_html(alerts, run_date, settings),
-                markdown=digest_markdown(alerts, run_date, settings),
+                subject=digest_subject(alerts, date),
+                text=digest_text(alerts, date, settings),
+                html=digest_html(alerts, date, settings),
+                markdown=digest_markdown(alerts, date, settings),
                 alert_ids=[a.id for a in alerts],
-                digest_id=f"digest-{run_date}-{key}",
+                digest_id=digest_id(date, recipient, [a.id for a in alerts]),
             )
         )
     return digests
@@ -79,6 +100,14 @@ def send_digests(
         attempts += 1
         try:
             send(digest)
+        except UnconfirmedSend as error:
+            step.errors.append(
+                f"digest to {digest.recipient!r}: {error}; it may already have been delivered: "
+                "left pending, to be sent again with the same Message-ID so that mail systems "
+                "can drop the copy"
+            )
+            record_unconfirmed(digest, carried, run_date, save)
+            continue
         except Exception as error:  # one bad address or server reply never stops the rest
             step.errors.append(f"digest to {digest.recipient!r}: {error}; left pending")
             continue
@@ -89,6 +118,16 @@ def send_digests(
                 alert.delivery_state = SENT
             alert.record(run_date, "emailed", digest.recipient)
             save(alert)
+
+
+def record_unconfirmed(digest: Digest, carried: list[Alert], run_date: str, save: Save) -> None:
+    """Each alert carried remembers the digest (once), so a later run sends the same mail."""
+    detail = f"{digest.recipient} {digest.digest_id}"
+    for alert in carried:
+        if any(e.event == UNCONFIRMED and e.detail == detail for e in alert.history):
+            continue
+        alert.record(run_date, UNCONFIRMED, detail)
+        save(alert)
 
 
 def draft_digests(

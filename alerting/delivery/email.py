@@ -49,7 +49,8 @@ class Digest:
     """One email to one recipient, carrying the email alerts owed to them.
 
     `digest_id` is stable for (run date, recipient, alerts carried): a resent copy of the same
-    digest keeps its Message-ID, and a second digest on the same day gets its own.
+    digest keeps its Message-ID (a digest sent again after an unconfirmed send keeps its first
+    run date), and a second digest on the same day gets its own.
     """
 
     recipient: str
@@ -123,6 +124,11 @@ class SmtpError(Exception):
     """The SMTP server refused the digest or the exchange failed; the digest stays pending."""
 
 
+class UnconfirmedSend(Exception):
+    """The whole message went out but the server's verdict never came back: it may have been
+    delivered. Sent again with the same Message-ID, mail systems can drop the copy."""
+
+
 @dataclass
 class SmtpBackend:
     """Send through an SMTP server; STARTTLS before any credential when configured.
@@ -163,7 +169,15 @@ class SmtpBackend:
                 watch(smtp.sock)  # the TLS socket replaces the plain one
             if self.user:
                 smtp.login(self.user, self.password)
-            smtp.send_message(message)
+            try:
+                smtp.send_message(message)
+            except (OSError, smtplib.SMTPException) as error:
+                if smtp.handed_over and not isinstance(error, smtplib.SMTPResponseException):
+                    raise UnconfirmedSend(
+                        f"{self._told(error)} after the whole message was sent, before the "
+                        "server confirmed it"
+                    ) from None
+                raise
             # The server took the message: it counts as sent, however the goodbye goes (a
             # failed QUIT must not leave the digest pending, to be sent again tomorrow).
             with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -206,7 +220,14 @@ class _WatchedSMTP(smtplib.SMTP):
         self, watch: Callable[[socket.socket], None], host: str, port: int, timeout: float
     ) -> None:
         self._watch = watch
+        self.handed_over = False  # the message is out: only the server's verdict may be missing
         super().__init__(host, port, timeout=timeout)
+
+    def send(self, s):  # type: ignore[no-untyped-def]
+        super().send(s)
+        # Commands are sent as str; DATA sends the message as bytes ending in CRLF "." CRLF.
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.handed_over = True
 
     def _get_socket(self, host, port, timeout):  # type: ignore[no-untyped-def]
         sock = super()._get_socket(host, port, timeout)

@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) on a loopback port, optionally requiring STARTTLS and AUTH,
 with a self-signed certificate made for the test (cryptography); or misbehaving as some
-servers do: quoting the credentials it was sent in its refusal."""
+servers do: quoting the credentials it was sent in its refusal, or keeping a message and
+closing the connection before its reply."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ class _Collect:
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.server.received.append((list(envelope.rcpt_tos), message))
+        if self.server.drop_after_data:
+            server.transport.abort()  # the message is kept; the reply below is never sent
         return "250 Message accepted for delivery"
 
     async def handle_QUIT(self, server, session, envelope) -> str:
@@ -106,6 +109,7 @@ class SmtpDouble:
         are refused with the credentials quoted (no TLS)."""
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.quit_reply = "221 Bye"  # e.g. "421 ..." from a server closing after the message
+        self.drop_after_data = False  # keep each message, close before the reply
         self.client_context: ssl.SSLContext | None = None
         handler = _Collect(self)
         kwargs: dict = {}

@@ -804,6 +804,34 @@ def test_file_level_problems(tmp_path, text, line, message):
     assert str(problems[0]).startswith(f"{path}:{line}: {message}")
 
 
+def test_a_value_yaml_cannot_build_costs_only_its_metric(tmp_path):
+    body = (
+        metric_yaml(name="kept")
+        + metric_yaml(None, name="unmonitored", extra="expires: 2026-02-30\n")
+        + metric_yaml("monitor:\n  alert: !!bool maybe\n", name="broken")
+    )
+    path = write(tmp_path, body.replace("    expires: never\n    expires", "    expires"))
+    configs, problems = collect([path])
+    assert [c.probe for c in configs] == ["networking.kept"]
+    assert [str(p) for p in problems] == [
+        f"{path}:{line_no(path, '2026-02-30')}: networking.unmonitored: expires: '2026-02-30' "
+        "is not a valid date (day is out of range for month); correct it, or quote it to keep "
+        "it as text",
+        f"{path}:{line_no(path, 'maybe')}: networking.broken: alert: 'maybe' is not a valid "
+        "boolean (true or false); correct it, or quote it to keep it as text",
+    ]
+
+
+def test_a_category_or_metric_named_by_a_bad_date_is_a_name_problem(tmp_path):
+    path = tmp_path / "metrics.yaml"
+    path.write_text(HEADER + "2026-02-30:\n  a: {type: counter}\nnet:\n  2026-13-01: {}\n")
+    _, problems = collect([path])
+    assert [(p.line, p.message) for p in problems] == [
+        (5, "category '2026-02-30' must be a name, not a date"),
+        (8, "metric name '2026-13-01' must be a name, not a date"),
+    ]
+
+
 def test_missing_path_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no such file or directory"):
         collect([tmp_path / "nope"])

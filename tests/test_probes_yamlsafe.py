@@ -9,7 +9,16 @@ import pytest
 import yaml
 
 from alerting.probes import yamlsafe
-from alerting.probes.yamlsafe import LineDict, LineList, YamlFileError, line_of, load_file, loads
+from alerting.probes.yamlsafe import (
+    BadValue,
+    LineDict,
+    LineList,
+    YamlFileError,
+    bad_values,
+    line_of,
+    load_file,
+    loads,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "probes"
 REAL_METRICS = sorted((FIXTURES / "real_metrics").glob("*.yaml"))
@@ -156,16 +165,40 @@ def test_shallow_aliases_still_load():
         ("1" * 5000, "is not a valid whole number;"),
         ("!!int abc", "'abc' is not a valid whole number;"),
         ("!!bool maybe", "'maybe' is not a valid boolean"),
+    ],
+)
+def test_values_yaml_cannot_build_stay_in_place_with_their_line(value, says):
+    document = loads(f"a: 1\nexpires: {value}\nb: [x, {value}]\n", "v.yaml")
+    assert document["a"] == 1 and document["b"][0] == "x"
+    bad = document["expires"]
+    assert isinstance(bad, BadValue) and bad.line == 2
+    assert says in bad.message and "quote it" in bad.message
+    assert "sys." not in bad.message
+    assert [(key, value.line) for key, value in bad_values(document)] == [("expires", 2), ("b", 3)]
+
+
+def test_a_bad_value_under_an_anchor_is_one_value_wherever_it_is_used():
+    document = loads("a: &d 2026-02-30\nb: [*d, *d]\nc: {*d : 1}\n")
+    assert document["b"] == [document["a"], document["a"]]
+    assert [(key, value.line) for key, value in bad_values(document)] == [
+        ("a", 1),
+        ("b", 1),
+        ("c", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
         ("!!map abc", "expected a mapping here, but found a scalar"),
         ("!!seq abc", "expected a sequence here, but found a scalar"),
     ],
 )
-def test_values_yaml_cannot_build_are_errors_at_their_line(value, says):
+def test_values_of_the_wrong_kind_are_errors_at_their_line(value, says):
     with pytest.raises(YamlFileError) as info:
         loads(f"a: 1\nexpires: {value}\n", "v.yaml")
     assert info.value.line == 2
     assert says in info.value.message
-    assert "sys." not in info.value.message
 
 
 def test_lines_are_counted_as_editors_show_them():

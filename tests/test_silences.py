@@ -306,6 +306,34 @@ def test_an_expected_window_is_at_most_90_days_and_ends_at_most_90_days_ahead():
     assert problems(entry("2026-09-01", "2026-11-30")) == []  # 90 days, ended: fine
 
 
+def test_an_impossible_date_drops_only_its_entry():
+    found = check(
+        """\
+        silences:
+          - probes: "fog.*"
+            until: 2026-12-31
+            reason: r
+        expected:
+          - probes: "fog.*"
+            from: 2026-10-01
+            to: 2026-11-31
+            bug: 1
+            reason: r
+          - probes: "networking.*"
+            from: 2026-10-01
+            to: 2026-10-05
+            bug: 2
+            reason: r
+        """
+    )
+    assert [str(p) for p in found.problems] == [
+        "silences.yaml:8: expected fog.*: to: '2026-11-31' is not a valid date (day is out of "
+        "range for month); use a date written YYYY-MM-DD, e.g. 2026-12-31"
+    ]
+    assert [s.scope.probes for s in found.silences.silences] == ["fog.*"]
+    assert [e.bug for e in found.silences.expected] == [2]
+
+
 def test_the_file_is_loaded_safely(tmp_path):
     path = tmp_path / "silences.yaml"
     path.write_text("silences: &a [*a]\n")

@@ -25,7 +25,7 @@ from alerting.probes.model import (
     MonitorConfig,
 )
 from alerting.probes.names import EMAIL_ADDRESS, EMAIL_MAX
-from alerting.probes.yamlsafe import LineDict, line_of, written_twice
+from alerting.probes.yamlsafe import LineDict, bad_values, line_of, written_twice
 
 MONITOR_KEYS: tuple[str, ...] = (
     "alert",
@@ -87,7 +87,26 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 def resolve_metric(
     ctx: FileContext, probe: str, metric: LineDict
 ) -> tuple[MonitorConfig | None, list[Problem]]:
-    """The config of a monitored metric, None when it is not monitored, and its problems."""
+    """The config of a monitored metric, None when it is not monitored, and its problems.
+
+    A value YAML could not build (an impossible date, monitored or not) is a problem of this
+    metric only: the loader's words on it replace any rule's on the same field and line.
+    """
+    config, problems = _check_metric(ctx, probe, metric)
+    bad = [
+        Problem(ctx.file, value.line, probe, key, value.message)
+        for key, value in bad_values(metric)
+    ]
+    if not bad:
+        return config, problems
+    told = {(problem.line, problem.field) for problem in bad}
+    return None, bad + [p for p in problems if (p.line, p.field) not in told]
+
+
+def _check_metric(
+    ctx: FileContext, probe: str, metric: LineDict
+) -> tuple[MonitorConfig | None, list[Problem]]:
+    """`resolve_metric`'s rules, every one run."""
     problems: list[Problem] = []
 
     def report(line: int, field: str, message: str) -> None:

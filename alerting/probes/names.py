@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from alerting.probes.yamlsafe import BadValue
+
 # glean_parser's `dotted_snake_case` (categories) and `short_id` (metric names).
 CATEGORY = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 CATEGORY_MAX = 40
@@ -29,7 +31,7 @@ LABELS_MAX = 4096
 def category_problem(category: object) -> str | None:
     """Why `category` is not a Glean category name, or None when it is one."""
     if not isinstance(category, str):
-        return f"category {category!r} must be a name, not a {type(category).__name__}"
+        return f"category {category!r} must be a name, not a {_kind(category)}"
     if category in RESERVED_CATEGORIES:
         return f"category {category!r} is reserved by Glean; choose another name"
     return _shape(
@@ -44,8 +46,14 @@ def category_problem(category: object) -> str | None:
 def name_problem(name: object) -> str | None:
     """Why `name` is not a Glean metric name, or None when it is one."""
     if not isinstance(name, str):
-        return f"metric name {name!r} must be a name, not a {type(name).__name__}"
+        return f"metric name {name!r} must be a name, not a {_kind(name)}"
     return _shape(name, NAME, NAME_MAX, "metric name", "lower snake case (e.g. page_load_time)")
+
+
+def _kind(value: object) -> str:
+    """What a key that is not text was read as: a type name, or what a value YAML could not
+    build looked like (a date)."""
+    return value.kind if isinstance(value, BadValue) else type(value).__name__
 
 
 def labels_problems(labels: object) -> list[tuple[int | None, str]]:

@@ -25,7 +25,13 @@ from alerting.probes.silences import (
     Silence,
     Silences,
 )
-from alerting.probes.yamlsafe import YamlFileError, line_of, load_file, written_twice
+from alerting.probes.yamlsafe import (
+    BadValue,
+    YamlFileError,
+    line_of,
+    load_file,
+    written_twice,
+)
 
 PLATFORMS = (*DESKTOP_PLATFORMS, *MOBILE_PLATFORMS, ALL_PLATFORMS)
 DIRECTIONS = ("up", "down")
@@ -96,6 +102,9 @@ class _Entry:
             return None
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
+        if isinstance(value, BadValue):
+            self.problem(key, f"{value.reason}; use {EXAMPLE_DATE}")
+            return None
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             try:
                 return dt.date.fromisoformat(value)

@@ -4,6 +4,8 @@ Probe configs arrive in pull requests, so the loader is PyYAML's safe loader wit
 additions: a per-file size limit, a guard that counts alias-expanded nodes while composing (a
 "billion laughs" file fails after a few thousand events instead of exhausting memory later),
 and line numbers on every mapping key and sequence item so each config error can name its line.
+A plain value YAML cannot build (2026-02-30) stays in place as a `BadValue`, so the metric or
+entry holding it is refused at its line while the rest of the file still counts.
 Anchors, aliases of whole metrics and `<<:` merge keys behave exactly as in plain PyYAML.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Hashable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -71,6 +74,57 @@ class LineList(list):
 
     def line_of(self, index: int) -> int:
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+@dataclass(frozen=True, repr=False)
+class BadValue:
+    """A plain value that looks like a type but is not one (2026-02-30, `!!int abc`), kept in
+    its place so that whatever holds it reports it at its line and the rest of the file
+    still counts."""
+
+    text: str  # as written (at most 60 characters)
+    kind: str  # what it looked like: date, whole number, ...
+    why: str  # the builder's own complaint when it reads well, else ""
+    line: int
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    @property
+    def reason(self) -> str:
+        """'{text} is not a valid {kind} (why)': what is wrong, without the fix."""
+        why = f" ({self.why})" if self.why else ""
+        return f"{self.text!r} is not a valid {self.kind}{why}"
+
+    @property
+    def message(self) -> str:
+        return f"{self.reason}; correct it, or quote it to keep it as text"
+
+
+def bad_values(data: object, key: str = "") -> list[tuple[str, BadValue]]:
+    """(the key it is under, the value) for each `BadValue` in a loaded structure, keys
+    included, each once per key; a list item counts as under its list's key."""
+    found: dict[tuple[str, BadValue], None] = {}
+    seen: set[int] = set()
+
+    def walk(value: object, under: str) -> None:
+        if isinstance(value, BadValue):
+            found[under, value] = None
+        elif isinstance(value, dict | list) and id(value) not in seen:
+            seen.add(id(value))  # an alias is the same object: walked once
+            if isinstance(value, list):
+                for item in value:
+                    walk(item, under)
+                return
+            for name, item in value.items():
+                walk(name, under)
+                walk(item, str(name))
+
+    walk(data, key)
+    return list(found)
 
 
 def line_of(container: object, key: object, default: int = 1) -> int:
@@ -180,24 +234,36 @@ class _Loader(yaml.SafeLoader):
     def construct_object(self, node, deep=False):
         """PyYAML's builders of plain values raise plain Python errors on values that look
         like a type but are not one (2026-02-30, an integer of 5,000 digits, `!!int abc`):
-        those become errors at the value's line, like any other YAML error."""
+        such a value becomes a `BadValue` in its place, so only the entry or metric holding
+        it is refused, not the whole file."""
+        deep_before = self.deep_construct
         try:
             return super().construct_object(node, deep)
         except yaml.YAMLError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as e:
-            kind = node.tag.rsplit(":", 1)[-1]
-            shown = repr(node.value[:60]) if isinstance(node.value, str) else "this value"
-            # A date's own complaint reads well ("day is out of range for month"); the others
-            # come from Python's internals.
-            why = f" ({e})" if kind == "timestamp" and isinstance(e, ValueError) else ""
-            raise ConstructorError(
-                None,
-                None,
-                f"{shown} is not a valid {_KINDS.get(kind, kind)}{why}; correct it, or quote it "
-                "to keep it as text",
-                node.start_mark,
-            ) from None
+            if not isinstance(node, yaml.ScalarNode):
+                kind = node.tag.rsplit(":", 1)[-1]
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"this value is not a valid {_KINDS.get(kind, kind)}",
+                    node.start_mark,
+                ) from None
+            # PyYAML leaves a failed node marked as being built: an alias of it would then
+            # read as a recursive structure.
+            self.recursive_objects.pop(node, None)
+            self.deep_construct = deep_before
+            bad = self._bad_value(node, e)
+            self.constructed_objects[node] = bad
+            return bad
+
+    def _bad_value(self, node: yaml.ScalarNode, error: Exception) -> BadValue:
+        kind = node.tag.rsplit(":", 1)[-1]
+        # A date's own complaint reads well ("day is out of range for month"); the others
+        # come from Python's internals.
+        why = str(error) if kind == "timestamp" and isinstance(error, ValueError) else ""
+        return BadValue(node.value[:60], _KINDS.get(kind, kind), why, self.line_at(node.start_mark))
 
     def construct_line_map(self, node: yaml.MappingNode):
         _expect(node, yaml.MappingNode, "mapping")

@@ -288,3 +288,17 @@ def test_sync_never_writes_through_a_symbolic_link(tmp_path, capsys):
     assert main(["probes", "sync", "--from", str(index), str(probes)]) == 0
     assert "not synced" in capsys.readouterr().err
     assert outside.read_bytes() == before
+
+
+def test_a_file_with_a_value_yaml_cannot_build_is_not_synced_and_says_where(tmp_path, capsys):
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps(with_monitor(index_of(NETWERK), MONITORED, {"alert": False})))
+    path = tmp_path / "metrics.yaml"
+    text = NETWERK.read_text() + "\n  extra:\n    type: counter\n    expires: 2026-02-30\n"
+    path.write_text(text)
+    line = text.count("\n")
+    assert main(["probes", "sync", "--from", str(index), str(path)]) == 0
+    assert f"not synced: {path}:{line}: expires: '2026-02-30' is not a valid date" in (
+        capsys.readouterr().err
+    )
+    assert path.read_text() == text

@@ -376,18 +376,11 @@ def sync_files(
     files: list[Path], upstream: dict[str, object], write: bool = True
 ) -> list[SyncResult]:
     """Sync each file; a file is written only when it changed."""
-    from alerting.probes.yamlsafe import YamlFileError, load_file
-
     results = []
     for path in files:
-        try:
-            load_file(path)  # the size and alias-bomb guards, before ruamel sees the file
-        except YamlFileError as error:
-            results.append(
-                SyncResult(
-                    str(path), "", problems=[Problem(str(path), error.line, "", "", error.message)]
-                )
-            )
+        refused = _refused(path)
+        if refused:
+            results.append(SyncResult(str(path), "", problems=refused))
             continue
         # newline="": the text as it is on disk, so CRLF line endings survive the rewrite.
         with open(path, encoding="utf-8", newline="") as handle:
@@ -398,6 +391,22 @@ def sync_files(
                 handle.write(result.text)
         results.append(result)
     return results
+
+
+def _refused(path: Path) -> list[Problem]:
+    """Why the file cannot be synced, at its lines: the safe loader's size and alias-bomb
+    guards run before ruamel sees the file, and ruamel cannot read a value such as 2026-02-30
+    at all."""
+    from alerting.probes.yamlsafe import YamlFileError, bad_values, load_file
+
+    try:
+        document = load_file(path)
+    except YamlFileError as error:
+        return [Problem(str(path), error.line, "", "", error.message)]
+    return [
+        Problem(str(path), value.line, "", key, value.message)
+        for key, value in bad_values(document)
+    ]
 
 
 def run_sync(args) -> int:

@@ -8,12 +8,15 @@ the probes in `probes/`, delivery to the outbox under `state/outbox/`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
+import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alerting.data.model import CHANNELS
 from alerting.errors import UserError
 
 CONFIG_FILE = "alerting.toml"
@@ -155,6 +158,10 @@ def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None)
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise UserError(f"{path}: not valid TOML: {error}") from None
+        except ValueError:  # Python refuses to read an integer of thousands of digits
+            raise UserError(
+                f"{path}: not valid TOML: a number has thousands of digits; correct it"
+            ) from None
     for key, value in raw.items():
         if isinstance(value, dict):
             section = getattr(settings, key, None)
@@ -176,7 +183,6 @@ def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None)
             name = f"ALERTING_{section_field.name}".upper()
             if name in environ:
                 _assign(settings, "", section_field.name, environ[name], name, text=True)
-    _check_choices(settings)
     # Data files are named relative to the repository root, wherever the command runs from.
     settings.data.paths = [str(Path(root) / p) for p in settings.data.paths]
     if settings.data.cache_dir:
@@ -189,12 +195,26 @@ def _sections() -> str:
 
 
 def _assign(target, section: str, key: str, value, where: str, text: bool = False) -> None:
+    """Set one setting, refusing a value of the wrong type or outside what it allows, so a
+    mistake stops the command before anything runs, naming the file or variable and key."""
     known = {f.name: f for f in dataclasses.fields(target)}
     if key not in known:
         names = ", ".join(sorted(known))
         raise UserError(f"{where}: unknown setting; known in this section: {names}")
     current = getattr(target, key)
-    setattr(target, key, _coerce(current, value, where, text))
+    if dataclasses.is_dataclass(current):
+        raise UserError(
+            f"{where}: [{key}] is a section, not a setting: write [{key}] on a line of its own "
+            f"and its settings below it, one `name = value` per line"
+        )
+    coerced = _coerce(current, value, where, text)
+    why = _RULES[section, key](coerced) if (section, key) in _RULES else None
+    if why:
+        raise UserError(f"{where}: {why}")
+    setattr(target, key, coerced)
+
+
+_KINDS = {bool: "boolean (true or false)", int: "whole number", list: "list of texts", str: "text"}
 
 
 def _coerce(current, value, where: str, text: bool):
@@ -221,23 +241,71 @@ def _coerce(current, value, where: str, text: bool):
             return [v.strip() for v in str(value).split(",") if v.strip()]
     elif isinstance(value, str):
         return value
-    kind = type(current).__name__
-    raise UserError(f"{where}: expected a {kind}, got {value!r}")
+    kind = _KINDS.get(type(current), type(current).__name__)
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
+    raise UserError(f"{where}: expected a {kind}, got {shown}")
 
 
-_CHOICES = {
-    ("data", "source"): ("sample", "files", "bigquery"),
-    ("delivery", "mode"): ("outbox", "live"),
-    ("email", "backend"): ("outbox", "smtp", "taskcluster"),
-    ("hg", "source"): ("auto", "hg", "sample"),
+# Why a value is refused (None when it is fine), for the settings that allow less than their
+# type does.
+Check = Callable[[object], str | None]
+
+
+def _between(low: int, high: int, unit: str = "") -> Check:
+    def check(value) -> str | None:
+        if low <= value <= high:
+            return None
+        of = f" of {unit}" if unit else ""
+        return f"{value} is out of range; use a whole number{of} from {low:,} to {high:,}"
+
+    return check
+
+
+def _one_of(*allowed: str) -> Check:
+    def check(value) -> str | None:
+        return (
+            None if value in allowed else f"{value!r} is unknown; use one of {', '.join(allowed)}"
+        )
+
+    return check
+
+
+def _channels(value) -> str | None:
+    unknown = [channel for channel in value if channel not in CHANNELS]
+    if value and not unknown:
+        return None
+    named = f"{', '.join(map(repr, unknown))} is not a channel" if unknown else "no channel"
+    return f'{named}; list some of {", ".join(CHANNELS)}, e.g. ["nightly"]'
+
+
+def _day_or_empty(value) -> str | None:
+    if value == "" or (re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and _is_day(value)):
+        return None
+    return f'{value!r} is not a day; write it YYYY-MM-DD (e.g. "2026-11-01"), or "" for the default'
+
+
+def _is_day(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+INT64_MAX = (1 << 63) - 1
+_RULES: dict[tuple[str, str], Check] = {
+    ("data", "source"): _one_of("sample", "files", "bigquery"),
+    ("data", "channels"): _channels,
+    ("data", "history_days"): _between(1, 3650, "days"),
+    ("data", "sample_seed"): _between(0, INT64_MAX),
+    ("data", "sample_end"): _day_or_empty,
+    ("data", "maximum_bytes_billed"): _between(1, INT64_MAX, "bytes"),
+    ("detect", "lookback_days"): _between(1, 3650, "days"),
+    ("delivery", "mode"): _one_of("outbox", "live"),
+    ("bugzilla", "reminder_days"): _between(1, 365, "days"),
+    ("bugzilla", "batch_size"): _between(1, 10_000, "bug ids per request"),
+    ("email", "backend"): _one_of("outbox", "smtp", "taskcluster"),
+    ("email", "cap"): _between(1, 10_000, "digests per run"),
+    ("smtp", "port"): _between(1, 65535),
+    ("hg", "source"): _one_of("auto", "hg", "sample"),
 }
-
-
-def _check_choices(settings: Settings) -> None:
-    for (section, key), allowed in _CHOICES.items():
-        value = getattr(getattr(settings, section), key)
-        if value not in allowed:
-            env = f"ALERTING_{section}_{key}".upper()
-            raise UserError(
-                f"setting [{section}] {key} (or {env}) is {value!r}; use one of {', '.join(allowed)}"
-            )

@@ -46,11 +46,11 @@ def test_data_files_are_relative_to_the_repository_root(tmp_path):
 @pytest.mark.parametrize(
     ("text", "environ", "message"),
     [
-        ("[email]\ncap = 'ten'\n", {}, r"\[email\] cap: expected a int"),
+        ("[email]\ncap = 'ten'\n", {}, r"\[email\] cap: expected a whole number, got 'ten'"),
         ("[mail]\ncap = 1\n", {}, r"\[mail\]: unknown section"),
         ("[email]\ncaps = 1\n", {}, r"\[email\] caps: unknown setting"),
         ("[email\n", {}, "not valid TOML"),
-        ("", {"ALERTING_EMAIL_CAP": "many"}, "ALERTING_EMAIL_CAP: expected a int"),
+        ("", {"ALERTING_EMAIL_CAP": "many"}, "ALERTING_EMAIL_CAP: expected a whole number"),
         ("", {"ALERTING_DELIVERY_MODE": "carrier-pigeon"}, "use one of outbox, live"),
     ],
 )
@@ -58,6 +58,60 @@ def test_mistakes_name_the_setting(tmp_path, text, environ, message):
     (tmp_path / "alerting.toml").write_text(text)
     with pytest.raises(UserError, match=message):
         load_settings(tmp_path, environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            'data = "sample"\n',
+            "data: [data] is a section, not a setting: write [data] on a line of its own",
+        ),
+        (
+            '[data]\nsample_end = "2026-11-31"\n',
+            "[data] sample_end: '2026-11-31' is not a day; write it YYYY-MM-DD",
+        ),
+        ('[data]\nsample_end = "yesterday"\n', "[data] sample_end: 'yesterday' is not a day"),
+        (
+            "[data]\nhistory_days = 100000000000\n",
+            "[data] history_days: 100000000000 is out of range; use a whole number of days "
+            "from 1 to 3,650",
+        ),
+        ("[data]\nhistory_days = -5\n", "[data] history_days: -5 is out of range"),
+        (
+            "[detect]\nlookback_days = 99999999999\n",
+            "[detect] lookback_days: 99999999999 is out of range; use a whole number of days",
+        ),
+        ("[detect]\nlookback_days = -1\n", "[detect] lookback_days: -1 is out of range"),
+        (
+            "[email]\ncap = -1\n",
+            "[email] cap: -1 is out of range; use a whole number of digests per run from 1 to "
+            "10,000",
+        ),
+        ("[smtp]\nport = 70000\n", "[smtp] port: 70000 is out of range"),
+        ("[data]\nmaximum_bytes_billed = 0\n", "[data] maximum_bytes_billed: 0 is out of"),
+        ('[data]\nchannels = ["Nightly"]\n', "[data] channels: 'Nightly' is not a channel"),
+        ("[data]\nchannels = []\n", "[data] channels: no channel; list some of nightly"),
+        ("[bugzilla]\nreminder_days = 0\n", "[bugzilla] reminder_days: 0 is out of range"),
+        ("[data]\nhistory_days = " + "1" * 5000 + "\n", "a number has thousands of digits"),
+    ],
+)
+def test_values_out_of_range_or_form_name_file_section_and_key(tmp_path, text, says):
+    (tmp_path / "alerting.toml").write_text(text)
+    with pytest.raises(UserError) as info:
+        load_settings(tmp_path, environ={})
+    assert str(info.value).startswith(f"{tmp_path / 'alerting.toml'}: ")
+    assert says in str(info.value)
+
+
+def test_environment_values_are_checked_the_same_way(tmp_path):
+    with pytest.raises(UserError, match="ALERTING_DETECT_LOOKBACK_DAYS: 0 is out of range"):
+        load_settings(tmp_path, environ={"ALERTING_DETECT_LOOKBACK_DAYS": "0"})
+    settings = load_settings(
+        tmp_path,
+        environ={"ALERTING_DATA_SAMPLE_END": "2026-11-30", "ALERTING_DATA_CHANNELS": "beta"},
+    )
+    assert settings.data.sample_end == "2026-11-30" and settings.data.channels == ["beta"]
 
 
 def test_secrets_only_from_the_environment(tmp_path):

@@ -140,6 +140,21 @@ def test_csv_problems_name_the_line(tmp_path):
     assert next(iter(series.values())).n_days == 2
 
 
+def test_a_csv_header_naming_a_column_twice_is_one_problem_of_the_header(tmp_path):
+    path = tmp_path / "rows.csv"
+    frame = pd.DataFrame([glam_row("2025010103"), glam_row("2025010203")])
+    header = ["metric" if c == "metric_key" else c for c in frame.columns]
+    frame.to_csv(path, index=False, header=header)
+    (tmp_path / "good.csv").write_text(frame.to_csv(index=False))
+    series, problems = read_series([path, tmp_path / "good.csv"])
+    assert len(series) == 1
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        f"{path}:1: the header names column 'metric' twice (columns 3 and 5); give each "
+        "column its own name"
+    )
+
+
 def test_a_leading_byte_order_mark_is_not_part_of_the_first_row_or_column(tmp_path):
     rows = [glam_row("2025010103"), glam_row("2025010203")]
     bom = "\ufeff"

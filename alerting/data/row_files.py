@@ -299,6 +299,7 @@ def _csv_rows(path: Path) -> Iterator[dict]:
             raise UserError(f"{path}:1: not valid CSV: {error}") from None
         if not header or "build_id" not in header:
             raise UserError(f"{path}: not a GLAM CSV file (no header with a build_id column)")
+        _check_header(path, header, reader.line_num)
         row_start = reader.line_num  # the last line before the next row
         while True:
             try:
@@ -319,6 +320,19 @@ def _csv_rows(path: Path) -> Iterator[dict]:
                 row[PROBLEM] = "more cells than header columns"
             row_start = reader.line_num
             yield row
+
+
+def _check_header(path: Path, header: list[str], line: int) -> None:
+    """Refuse a header naming a column twice: each row would keep only the last column's
+    cell, so every row would look wrong while the mistake is in the header."""
+    first: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        if name and name in first:
+            raise UserError(
+                f"{path}:{line}: the header names column {name!r} twice (columns "
+                f"{first[name]} and {number}); give each column its own name"
+            )
+        first.setdefault(name, number)
 
 
 def _marking_undecodable(lines: Iterable[str], undecodable: list[int]) -> Iterator[str]:

@@ -5,9 +5,11 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from scipy.special import stdtrit
 
 from alerting.data.generator import generate
 from alerting.data.series import series_from_rows
+from alerting.detect.confirmation import cuts, tail_for
 from alerting.detect.days import _median7, far_off_days, nanmedian_last, usable_days
 from alerting.detect.registry import get_technique
 from alerting.detect.window_scores import Features, windows
@@ -241,3 +243,37 @@ def test_the_same_series_sampled_again_gives_the_same_detections(name):
             agree += sum(any(abs((x - y).days) <= 1 for y in theirs) for x in mine)
     assert total >= 6  # the set has changes to agree on
     assert agree / total >= 0.95
+
+
+def test_features_that_move_independently_lower_the_cut_and_a_common_level_does_not():
+    # Twelve features of independent day noise add up more evidence than one; the
+    # same twelve carried by one wandering level are worth one feature.
+    rng = np.random.default_rng(5)
+    independent = rng.normal(0.0, 0.01, (200, 12))
+    common = rng.normal(0.0, 0.01, (200, 1)) + rng.normal(0.0, 0.001, (200, 12))
+    correlated = ar_level(rng, 0.9, 0.01, 200)[:, None] + rng.normal(0.0, 0.001, (200, 12))
+    none = np.zeros(200, bool)
+    dof = {
+        name: windows(Features(values=x), none).dof[100:]
+        for name, x in [("independent", independent), ("common", common), ("ar", correlated)]
+    }
+    assert dof["independent"].min() > 3.0  # read on six weeks: a cautious reading
+    assert dof["common"].max() < 1.3
+    assert np.all(dof["ar"] == 1.0)
+
+
+def test_the_cut_of_one_feature_is_the_student_t_quantile_and_falls_with_more():
+    tail = tail_for(0.97)
+    one, four = cuts(tail, np.array([42.0, 42.0]), np.array([1.0, 4.0]))
+    assert one == pytest.approx(stdtrit(41.0, 1.0 - tail / 2.0))
+    assert cuts(tail, np.array([42.0]))[0] == pytest.approx(one)
+    assert 2.5 < four < 0.75 * one
+
+
+def test_a_small_shift_in_sampling_noise_alone_is_found():
+    # 300 samples a day and no other noise: each bucket's CDF moves on its own from day to
+    # day, and a shift of 10 % shows a little in each of them.
+    series = build(days=200, shift={100: 0.1}, samples=300, noise=0.0, seed=0)
+    assert [(d.date, d.direction) for d in run("cdf_squared", series)] == [(day(101), "up")]
+    free = [build(days=365, samples=300, noise=0.0, seed=100 + seed) for seed in range(10)]
+    assert sum(len(run("cdf_squared", s)) for s in free) == 0

@@ -16,6 +16,7 @@ from alerting.data.histogram import quantiles
 from alerting.detect.days import SUMMARY_QS, Days, baseline_rows, pooled
 from alerting.detect.window_scores import (
     BEFORE_DAYS,
+    CORRELATED_PHI,
     MAX_PHI,
     MIN_NOISE_DAYS,
     PHI_DAYS,
@@ -28,11 +29,10 @@ PERSISTENCE = 0.5  # days after a possible spike must carry at least half of the
 # A step must fit the days around it better than a bent line by this many times the residual
 # day variance (an F-like test with one degree of freedom more for the step's jump).
 GRADUAL_MARGIN = 8.0
-# Where the days are correlated along the shift (this lag-1 correlation or more over the weeks
-# before), a change must also show as a jump: the mean of its first JUMP_DAYS days against the
+# Where the days are correlated along the shift (a lag-1 correlation of CORRELATED_PHI or more
+# over the weeks before), a change must also show as a jump: the mean of its first JUMP_DAYS days against the
 # JUMP_DAYS before must reach JUMP_CUT robust widths of such jumps in the weeks before (at its
 # start or a day earlier: a window can begin a day late).
-JUMP_PHI = 0.3
 JUMP_DAYS = 4
 JUMP_CUT = 2.5
 MIN_JUMPS = 20  # the history must hold more jumps than this to make a spread; else no check
@@ -167,7 +167,7 @@ def jumps(w: Windows, features: Features, first: int, k: int) -> bool:
         return True
     z = standardized(w, features, first, k, rows) @ shift[1]
     variance, lag1 = _variance_and_lag1(z[:at] - z[:at].mean())
-    if variance <= 0 or lag1 < JUMP_PHI:
+    if variance <= 0 or lag1 < CORRELATED_PHI:
         return True
     sums = np.concatenate([[0.0], np.cumsum(z)])
     splits = np.arange(m, rows.size - m + 1)

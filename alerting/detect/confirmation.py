@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtrit
+from scipy.special import fdtri
 
 from alerting.detect.change_checks import (
     abrupt,
@@ -90,14 +90,18 @@ def tail_for(threshold: float, n_features: int = 1, tests_per_day: float = TESTS
     return min(0.5, -math.log(max(threshold, 1e-12)) / tests)
 
 
-def cuts(tail: float, noise_days: np.ndarray) -> np.ndarray:
-    """Score cut per candidate: a Student-t quantile, since the noise is measured on a few
-    weeks of days only and a short history must not make small wobbles look significant."""
+def cuts(tail: float, noise_days: np.ndarray, dof: np.ndarray | None = None) -> np.ndarray:
+    """Score cut per candidate: the root of an F quantile with `dof` (the independent
+    features the score adds up; one by default) and the noise days' degrees of freedom, since
+    the noise is measured on a few weeks of days only and a short history must not make small
+    wobbles look significant. With one feature it is the two-sided Student-t quantile."""
     if tail <= 0.0:
         return np.full(noise_days.shape, np.inf)
     df = np.maximum(noise_days - 1.0, 1.0)
-    unique, where = np.unique(df, return_inverse=True)  # a few dozen distinct day counts
-    return stdtrit(unique, 1.0 - tail / 2.0)[where].reshape(df.shape)
+    dof = np.ones(df.shape) if dof is None else np.round(np.asarray(dof, float) * 4.0) / 4.0
+    # A few dozen distinct pairs of day counts and features.
+    unique, where = np.unique(np.stack([dof, df]), axis=1, return_inverse=True)
+    return np.sqrt(fdtri(unique[0], unique[1], 1.0 - tail))[where.ravel()].reshape(df.shape)
 
 
 def confirm(
@@ -106,12 +110,16 @@ def confirm(
     """Walk the days in order and confirm changes as the daily run would see them. After each
     change, `w` is rebased in place (`rebase_after`): the scores of later starts are then
     measured against the level since the change."""
-    cut = cuts(rules.tail, np.nan_to_num(w.noise_days))
+    cut = cuts(rules.tail, np.nan_to_num(w.noise_days), w.dof)
+    # The shift along its own direction is one number: its cut is that of one feature.
+    along_cut = cut if w.dof is None else cuts(rules.tail, np.nan_to_num(w.noise_days))
     found: list[Change] = []
     last_first = -(10**9)
     from_day = 0
     while True:
-        change = _next_change(w, features, days, buckets, rules, cut, last_first, from_day)
+        change = _next_change(
+            w, features, days, buckets, rules, cut, along_cut, last_first, from_day
+        )
         if change is None:
             return found
         found.append(change)
@@ -126,6 +134,7 @@ def _next_change(
     buckets: np.ndarray,
     rules: Rules,
     cut: np.ndarray,
+    along_cut: np.ndarray,
     last_first: int,
     from_day: int,
 ) -> Change | None:
@@ -157,7 +166,7 @@ def _next_change(
                 persists(w, features, days, first, k, rules.spike_days, float(cut[first]))
                 and abrupt(w, features, days, first, k)
                 and jumps(w, features, first, k)
-                and along(w, features, days, first, k, float(cut[first]), last_first + 1)
+                and along(w, features, days, first, k, float(along_cut[first]), last_first + 1)
                 and big_enough(days, buckets, w, first, k, rules.min_effect)
             ):
                 earliest = last_first + MIN_BASE_AFTER if last_first >= 0 else 0

@@ -42,6 +42,9 @@ MAX_PHI = 0.95
 _PHI_GRID = np.linspace(0.0, MAX_PHI, 96)
 _GEOMETRIC_SUMS = (1.0 - _PHI_GRID**LAG) / (1.0 - _PHI_GRID)  # Var(lag diff) / Var(1-day diff)
 FLOOR = 1e-3  # smallest spread a feature is credited with (CDF shares, log units)
+# Lag-1 correlation from which the features' day-to-day readings no longer tell how
+# independently their means of weeks move (a level that wanders dominates those means).
+CORRELATED_PHI = 0.3
 # Largest correlation read from six weeks of day-to-day steps: beyond it, a few weeks cannot
 # tell a correlated level from a slow one (the wandering estimate reads higher ones).
 MAX_STEP_PHI = 0.8
@@ -96,6 +99,10 @@ class Windows:
     steps: np.ndarray  # (n + 1, F) cumulative squared day-to-day steps between quiet days
     pairs: np.ndarray  # (n + 1,) cumulative count of such steps
     every: np.ndarray  # (n + 1, F) cumulative sums of the values of all days
+    # (n,) for "rms": how many independent features the root mean square adds up, read from
+    # the features' joint noise in the weeks before each row (1: they all move together, or
+    # the days are correlated); the score cut falls as it grows (see `cuts`).
+    dof: np.ndarray | None = None
     # (n,) lag-1 correlation from robust spreads of day-to-day and LAG-day differences over
     # the PHI_DAYS before each row: how far the level wanders.
     wander_phi: np.ndarray | None = None
@@ -159,6 +166,11 @@ def windows(features: Features, transient: np.ndarray, index: np.ndarray | None 
     if w.feature_wander is not None:
         w.feature_phi = np.zeros((n, f))
     _noise(w, t, None)
+    if features.combine == "rms":
+        # Where the days are correlated, means of weeks move with what moves all features
+        # together, whatever the days' own readings say: one feature.
+        independent = _independent_features(x, quiet, informative)
+        w.dof = np.where(w.phi < CORRELATED_PHI, independent, 1.0)
     ready = (t >= BEFORE_DAYS) & (w.noise_days >= MIN_NOISE_DAYS)
     _score_rows(w, t, ready, MIN_BASE_DAYS)
     return w
@@ -189,6 +201,48 @@ def _wander(
         ratio = np.nansum(spreads[:, f + chosen], axis=1) / np.nansum(spreads[:, chosen], axis=1)
         own = spreads[:, f:] / spreads[:, :f] if per_feature else None
     return _phi_of_ratio(ratio), None if own is None else _phi_of_ratio(own)
+
+
+def _independent_features(x: np.ndarray, quiet: np.ndarray, informative: np.ndarray) -> np.ndarray:
+    """How many independent features the root mean square of the standardized shifts adds
+    up, per row: the effective degrees of freedom tr(M)^2 / tr(M^2) of the features'
+    correlations M over the quiet days of the NOISE_DAYS before, read anew every WANDER_EVERY
+    rows (1 until there are MIN_NOISE_DAYS of them). Sampling noise moves the columns of a CDF
+    each on its own, so a shift that shows a little in every column adds up over them; a
+    level that wanders moves them together, and then the root mean square is worth one
+    feature. What counts is how the means of many days move, so the long-run correlations
+    (day-to-day correlation up to LAG days, Bartlett weights) are read too, and the smaller
+    of the two readings is kept."""
+    n, f = x.shape
+    dof = np.ones(n)
+    starts = np.arange(BEFORE_DAYS, n, WANDER_EVERY)
+    if starts.size == 0:
+        return dof
+    rows = starts[:, None] - NOISE_DAYS + np.arange(NOISE_DAYS)  # (blocks, NOISE_DAYS)
+    weight = np.where(rows >= 0, quiet[np.maximum(rows, 0)], 0.0)
+    count = weight.sum(axis=1)
+    values = x[np.maximum(rows, 0)]  # (blocks, NOISE_DAYS, F)
+    mean = np.einsum("bi,bif->bf", weight, values) / np.maximum(count, 1.0)[:, None]
+    h = (values - mean[:, None, :]) * weight[:, :, None]
+    spread = np.sqrt(np.einsum("bif,bif->bf", h, h) / np.maximum(count, 1.0)[:, None])
+    seen = np.einsum("bi,bif->bf", weight, informative[np.maximum(rows, 0)]) > 0
+    h *= (seen / np.maximum(spread, FLOOR))[:, None, :]
+    lags = np.abs(np.arange(NOISE_DAYS)[:, None] - np.arange(NOISE_DAYS)[None, :])
+    bartlett = np.maximum(1.0 - lags / (LAG + 1), 0.0)
+    ht = h.transpose(0, 2, 1)
+    readings = np.minimum(_effective(ht @ h), _effective(ht @ (bartlett @ h)))
+    reading = np.where(count >= MIN_NOISE_DAYS, np.maximum(readings, 1.0), 1.0)
+    dof[BEFORE_DAYS:] = np.repeat(reading, WANDER_EVERY)[: n - BEFORE_DAYS]
+    return dof
+
+
+def _effective(m: np.ndarray) -> np.ndarray:
+    """tr(M)^2 / tr(M^2) of each matrix M of a stack: the number of equal independent parts
+    a sum of squares with covariance M is worth."""
+    trace = np.einsum("bii->b", m)
+    square = np.einsum("bij,bij->b", m, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(square > 0, trace * trace / square, 1.0)
 
 
 def _phi_of_ratio(ratio: np.ndarray) -> np.ndarray:

@@ -97,11 +97,12 @@ def cuts(tail: float, noise_days: np.ndarray, dof: np.ndarray | None = None) -> 
     wobbles look significant. With one feature it is the two-sided Student-t quantile."""
     if tail <= 0.0:
         return np.full(noise_days.shape, np.inf)
-    df = np.maximum(noise_days - 1.0, 1.0)
-    dof = np.ones(df.shape) if dof is None else np.round(np.asarray(dof, float) * 4.0) / 4.0
-    # A few dozen distinct pairs of day counts and features.
-    unique, where = np.unique(np.stack([dof, df]), axis=1, return_inverse=True)
-    return np.sqrt(fdtri(unique[0], unique[1], 1.0 - tail))[where.ravel()].reshape(df.shape)
+    df = np.maximum(noise_days - 1.0, 1.0)  # whole days, at most a few dozen
+    quarters = np.ones(df.shape) * 4.0 if dof is None else np.round(np.asarray(dof) * 4.0)
+    # A few dozen distinct pairs of features (in quarters) and day counts, one number a pair.
+    unique, where = np.unique(quarters * 1024.0 + df, return_inverse=True)
+    features, days = np.divmod(unique, 1024.0)
+    return np.sqrt(fdtri(features / 4.0, days, 1.0 - tail))[where].reshape(df.shape)
 
 
 def confirm(

@@ -23,6 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import InvalidHeader
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -34,6 +35,7 @@ REQUEST_DEADLINE = 120.0  # seconds for one request, retries and the whole answe
 # Seconds for all the requests of one run step: the five steps that talk to servers fit in the
 # daily workflow's hour with room for reading the data.
 STEP_DEADLINE = 600.0
+MAX_RETRY_AFTER = 64  # characters; an HTTP date takes 29
 
 
 class DeadlineExceeded(requests.exceptions.Timeout):
@@ -146,6 +148,16 @@ class _DeadlineRetry(Retry):
         if method is not None and not self._is_method_retryable(method) and self.other != 0:
             return Retry.increment(self.new(other=0), method, url, *args, **kwargs)
         return super().increment(method, url, *args, **kwargs)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        """A Retry-After too long to be a number of seconds or a date is as malformed as any
+        other bad value (a number of thousands of digits cannot even be converted)."""
+        if len(retry_after.strip()) > MAX_RETRY_AFTER:
+            raise InvalidHeader(
+                f"Invalid Retry-After header: {retry_after.strip()[:20]}... "
+                f"({len(retry_after.strip())} characters)"
+            )
+        return super().parse_retry_after(retry_after)
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         watch = _WATCH.get()

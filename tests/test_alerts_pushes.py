@@ -78,6 +78,31 @@ def test_unreachable_hg_is_a_clear_error():
         pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
 
 
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ([], "the answer is a list, not an object with `builds`"),
+        ({}, "the answer has no `builds`"),
+        ({"builds": None}, "`builds` is null, not a list of builds"),
+        ({"builds": {"a": 1}}, "`builds` is an object, not a list of builds"),
+    ],
+)
+def test_an_answer_of_another_shape_is_a_clear_error_naming_the_server(payload, problem):
+    with HgDouble(payload) as hg, pytest.raises(UserError) as caught:
+        pushes.fetch_nightly_builds(hg.url, make_session(retries=0))
+    assert str(caught.value) == (
+        f"could not read nightly builds from {hg.url}/json-firefoxreleases: {problem}"
+    )
+
+
+def test_a_retry_after_of_thousands_of_digits_is_a_malformed_header():
+    with (
+        HgDouble({"builds": []}, failures=1, retry_after="9" * 5000) as hg,
+        pytest.raises(UserError, match=r"Invalid Retry-After header: 9{20}\.\.\. \(5000 char"),
+    ):
+        pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
+
+
 def test_sample_builds_are_deterministic_and_marked():
     ids = ["2026102009", "2026101909", "2026102109"]
     first, again = pushes.sample_builds(ids), pushes.sample_builds(reversed(ids))

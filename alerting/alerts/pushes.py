@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -33,10 +34,17 @@ class Build:
     sample: bool = False
 
 
-def parse_firefoxreleases(payload: dict) -> list[Build]:
-    """Nightly builds from a `json-firefoxreleases` body (other channels are skipped)."""
+def parse_firefoxreleases(payload: object) -> list[Build]:
+    """Nightly builds from a `json-firefoxreleases` body (other channels are skipped); a
+    ValueError saying what is wrong with a body of another shape."""
+    if not isinstance(payload, dict):
+        raise ValueError(f"the answer is {_kind(payload)}, not an object with `builds`")
+    if "builds" not in payload:
+        raise ValueError("the answer has no `builds`")
+    if not isinstance(payload["builds"], list):
+        raise ValueError(f"`builds` is {_kind(payload['builds'])}, not a list of builds")
     builds = []
-    for entry in payload.get("builds", []):
+    for entry in payload["builds"]:
         if not isinstance(entry, dict) or entry.get("channel", "nightly") != "nightly":
             continue
         node, buildid = str(entry.get("node", "")), str(entry.get("buildid", ""))
@@ -51,9 +59,27 @@ def fetch_nightly_builds(base_url: str, session: requests.Session | None = None)
     try:
         response = session.get(url, timeout=TIMEOUT)
         response.raise_for_status()
-        return parse_firefoxreleases(response.json())
     except (requests.RequestException, ValueError) as error:
         raise UserError(f"could not read nightly builds from {url}: {error}") from None
+    try:
+        return parse_firefoxreleases(json.loads(response.content))
+    except RecursionError:
+        problem = "the answer is JSON nested too deeply to read"
+    except UnicodeDecodeError:
+        problem = "the answer is not UTF-8 text"
+    except json.JSONDecodeError as error:
+        problem = f"the answer is not JSON ({error})"
+    except ValueError as error:
+        problem = str(error)
+    raise UserError(f"could not read nightly builds from {url}: {problem}")
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words."""
+    if value is None:
+        return "null"
+    names = {bool: "true or false", dict: "an object", list: "a list", str: "a string"}
+    return next((n for t, n in names.items() if isinstance(value, t)), "a number")
 
 
 def sample_builds(build_ids: Iterable[str]) -> list[Build]:

@@ -106,8 +106,8 @@ def test_answer_ids_are_bug_numbers(value, ok):
 
 def test_answer_bugs_checks_every_bug():
     assert answer_bugs({"bugs": [{"id": "5", "x": 1}]}, "w") == [{"id": 5, "x": 1}]
-    assert answer_bugs({}, "w") == []
-    for bad in ({"bugs": {"1": {}}}, {"bugs": [1]}, {"bugs": [{"no": "id"}]}, {"bugs": None}):
+    assert answer_bugs({"bugs": []}, "w") == []
+    for bad in ({}, {"bugs": {"1": {}}}, {"bugs": [1]}, {"bugs": [{"no": "id"}]}, {"bugs": None}):
         with pytest.raises(BugzillaError):
             answer_bugs(bad, "w")
 

@@ -12,7 +12,9 @@ is never sent elsewhere), a message, a repr or state/.
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -40,6 +42,8 @@ INVALID_PRODUCT_CODES = frozenset({51, 105, 106})
 # 401s that mean the key itself is bad (every further request fails the same way).
 AUTH_CODES = frozenset({300, 301, 305, 306, 307, 410})
 MAX_TARGET = 4096  # bytes of request target per GET; Bugzilla answers 414 past about 8 KiB
+ALERT_MARKER = re.compile(r"\[telemetry-alert:[^\]\s]+\]")  # as `whiteboard_marker` writes
+MAX_NAME = 256  # characters of a product or component name kept from an answer
 STATUS_FIELDS = ("id", "status", "resolution", "dupe_of", "last_change_time", "flags")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -50,7 +54,7 @@ class BugzillaError(Exception):
     def __init__(self, message: str, status: int | None = None, code: int | None = None):
         super().__init__(message)
         self.status = status
-        self.code = code
+        self.code = error_code(code)
 
     @property
     def transient(self) -> bool:
@@ -161,16 +165,14 @@ class BugzillaClient:
             raise BugzillaError(f"{what}: HTTP 414 request target too long", 414)
         if 300 <= status < 400:
             raise BugzillaError(f"{what}: HTTP {status} redirect refused", status)
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
+        data = self._json(response)
         if isinstance(data, dict) and data.get("error"):
-            code = data.get("code")
-            message = self._scrub(str(data.get("message", "")))
+            code = error_code(data.get("code"))
+            message = str(data.get("message", ""))
+            shown = code if code is not None else _brief(data.get("code"), 20)
             hint = " (check BUGZILLA_API_KEY)" if status == 401 and code in AUTH_CODES else ""
             raise BugzillaError(
-                f"{what}: HTTP {status}, error {code}: {message}{hint}", status, code
+                f"{what}: HTTP {status}, error {shown}: {message}{hint}", status, code
             )
         if status == 401:
             raise BugzillaError(f"{what}: HTTP 401 not authorized (check BUGZILLA_API_KEY)", 401)
@@ -181,6 +183,15 @@ class BugzillaClient:
         if not isinstance(data, dict):
             raise BugzillaError(f"{what}: HTTP {status} without a JSON object", status)
         return data
+
+    def _json(self, response: requests.Response) -> object:
+        """The answer's JSON, None when it is not JSON (or nested too deeply to read). The
+        key is scrubbed from the text first, so no quote of the answer can carry it."""
+        text = self._scrub(response.content.decode("utf-8", errors="replace"))
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return None
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "[redacted]") if self._secret else text
@@ -200,10 +211,13 @@ class BugzillaClient:
             "v1": marker,
             "include_fields": ",".join(dict.fromkeys(("id", "whiteboard", *fields))),
         }
-        bugs = answer_bugs(self._request("GET", "/rest/bug", params=params), "Bugzilla search")
-        return sorted(
-            (b for b in bugs if marker in str(b.get("whiteboard", ""))), key=lambda b: b["id"]
-        )
+        what = "Bugzilla search"
+        bugs = answer_bugs(self._request("GET", "/rest/bug", params=params), what)
+        for bug in bugs:  # without its whiteboard, a bug cannot be told to carry the marker
+            if not isinstance(bug.get("whiteboard"), str):
+                raise BugzillaError(f"{what}: bug {bug['id']} listed without its whiteboard")
+        found = {b["id"]: b for b in reversed(bugs) if marker in b["whiteboard"]}
+        return [found[bug_id] for bug_id in sorted(found)]
 
     def get_bugs(self, ids: Iterable[int], fields: Iterable[str] = STATUS_FIELDS) -> list[dict]:
         """Bugs by id, in batches that keep each request target under `max_target` bytes."""
@@ -253,7 +267,8 @@ class BugzillaClient:
         found = data.get("bugs")
         found = found.get(str(int(bug_id))) if isinstance(found, dict) else None
         found = found.get("comments") if isinstance(found, dict) else None
-        if not isinstance(found, list) or not all(isinstance(c, dict) for c in found):
+        # A comment without its text could not be told to carry a marker.
+        if not _objects_with(found, "text"):
             raise BugzillaError(f"Bugzilla GET {path}: malformed answer {_brief(data)}")
         return [{**c, "id": answer_id(c.get("id"), f"Bugzilla GET {path}")} for c in found]
 
@@ -278,11 +293,12 @@ class BugzillaClient:
         params = {"include_fields": "id,file_name,content_type,is_obsolete"}
         path = f"/rest/bug/{int(bug_id)}/attachment"
         data = self._request("GET", path, params=params)
-        found = data.get("bugs", {})
-        found = found.get(str(int(bug_id)), []) if isinstance(found, dict) else None
-        if not isinstance(found, list) or not all(isinstance(a, dict) for a in found):
+        # A missing list, or a file without its name, is an error, not "no plot attached yet".
+        found = data.get("bugs")
+        found = found.get(str(int(bug_id))) if isinstance(found, dict) else None
+        if not _objects_with(found, "file_name"):
             raise BugzillaError(f"Bugzilla GET {path}: malformed answer {_brief(data)}")
-        return found
+        return [{**a, "id": answer_id(a.get("id"), f"Bugzilla GET {path}")} for a in found]
 
 
 def answer_id(value: object, what: str) -> int:
@@ -295,16 +311,34 @@ def answer_id(value: object, what: str) -> int:
     return int(text)
 
 
+def error_code(value: object) -> int | None:
+    """The WebService error code of an error answer; None unless it is an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def answer_bugs(data: dict, what: str) -> list[dict]:
-    """The `bugs` list of an answer, each bug an object with an integer `id`."""
-    bugs = data.get("bugs", [])
+    """The `bugs` list of an answer, each bug an object with an integer `id`. A missing list
+    is an error, not "no bugs": that would file or post again what may exist."""
+    if "bugs" not in data:
+        raise BugzillaError(f"{what}: the answer has no `bugs` list: {_brief(data)}")
+    bugs = data["bugs"]
     if not isinstance(bugs, list) or not all(isinstance(bug, dict) for bug in bugs):
         raise BugzillaError(f"{what}: `bugs` is not a list of bugs: {_brief(bugs)}")
     return [{**bug, "id": answer_id(bug.get("id"), what)} for bug in bugs]
 
 
+def _objects_with(items: object, field: str) -> bool:
+    """Whether `items` is a list of objects that each have the text `field`."""
+    return isinstance(items, list) and all(
+        isinstance(item, dict) and isinstance(item.get(field), str) for item in items
+    )
+
+
 def _brief(value: object, limit: int = 80) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "(a value nested too deeply to show)"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -314,6 +348,7 @@ class FiledBug:
     adopted: bool  # found by its marker instead of created by this call
     product: str
     component: str
+    note: str = ""  # what the search found that was not taken as the alert's bug
 
 
 def file_bug(
@@ -335,17 +370,16 @@ def file_bug(
     """
     if marker not in request.get("whiteboard", ""):
         raise ValueError(f"the create request does not carry its marker {marker}")
-    existing = client.search_whiteboard(marker, fields=("product", "component"))
-    if existing:
-        bug = existing[0]
-        product = bug.get("product", request["product"])
-        component = bug.get("component", request["component"])
-        return FiledBug(int(bug["id"]), True, product, component)
+    existing = client.search_whiteboard(marker, fields=("product", "component", "summary"))
+    own = [b for b in existing if alert_markers(b["whiteboard"]) == {marker}]
+    if own:
+        return _adopted(own[0], request)
+    note = _check_shared(existing, request, marker)
     request = dict(request)
     while True:
         try:
             bug_id = client.create_bug(request)
-            return FiledBug(bug_id, False, request["product"], request["component"])
+            return FiledBug(bug_id, False, request["product"], request["component"], note)
         except BugzillaError as error:
             wanted = (request["product"], request["component"])
             if error.invalid_product and fallback and wanted != fallback:
@@ -357,10 +391,52 @@ def file_bug(
             ) from None
 
 
+def alert_markers(whiteboard: str) -> set[str]:
+    """The alert markers a whiteboard carries (people may add other tags beside them)."""
+    return set(ALERT_MARKER.findall(whiteboard))
+
+
+def _adopted(bug: dict, request: dict) -> FiledBug:
+    """The alert's own bug, found by its marker. Its product and component are taken when
+    they are plain names, else the request's: state/ must not hold what the answer made up."""
+    product, component = bug.get("product"), bug.get("component")
+    if _plain_name(product) and _plain_name(component):
+        return FiledBug(bug["id"], True, product, component)
+    note = (
+        f"bug {bug['id']} was listed with product {_brief(product, 40)} and component"
+        f" {_brief(component, 40)}; the request's are recorded"
+    )
+    return FiledBug(bug["id"], True, request["product"], request["component"], note)
+
+
+def _plain_name(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME and value.isprintable()
+
+
+def _check_shared(bugs: list[dict], request: dict, marker: str) -> str:
+    """Bugs that carry `marker` beside other alerts' markers (a person's tracking bug, say)
+    are not the alert's own bug and are not adopted. One that still has the summary this
+    alert's bug is filed with may be its own bug with markers added by hand: no bug is filed
+    beside it, the alert waits for a person to decide. Returns what to report of the others."""
+    shared = [b for b in bugs if marker in alert_markers(b["whiteboard"])]
+    if not shared:
+        return ""
+    ids = ", ".join(f"bug {b['id']}" for b in shared)
+    ids += " carry" if len(shared) > 1 else " carries"
+    if any(b.get("summary") == request.get("summary") for b in shared):
+        raise BugzillaError(
+            f"{ids} {marker} beside other alerts' markers and this alert's bug summary:"
+            f" it may be this alert's bug, so none is filed; remove the other markers from its"
+            f" whiteboard to adopt it, or {marker} to file a new bug"
+        )
+    return f"{ids} {marker} beside other alerts' markers: not taken as this alert's bug"
+
+
 def unclear_write(error: BugzillaError, outcome: str) -> BugzillaError:
-    """`error` of a write, saying when the write may have happened anyway (no answer or a
-    server error): it is not sent again in this run, and the next run looks for it first."""
-    if not error.transient or error.status == 429:  # refused: nothing was written
+    """`error` of a write, saying when the write may have happened anyway (no answer, a
+    server error, a redirect, or a success that could not be read): it is not sent again in
+    this run, and the next run looks for it first. Only a 4xx refusal wrote nothing."""
+    if error.status is not None and 400 <= error.status < 500:
         return error
     message = f"{error} ({outcome} before trying again on the next run)"
     return BugzillaError(message, error.status, error.code)

@@ -24,14 +24,22 @@ from alerting.steplog import StepLog
 Save = Callable[[Alert], None]
 
 
-def comment_once(client: BugzillaClient, bug_id: int, text: str, marker: str) -> tuple[int, bool]:
+def comment_once(
+    client: BugzillaClient,
+    bug_id: int,
+    text: str,
+    marker: str,
+    listed: list[dict] | None = None,
+) -> tuple[int, bool]:
     """(comment id, whether it was already there): post `text` unless a comment of `bug_id`
-    carries `marker`. A post that failed without a clear rejection may have been made, and
-    Bugzilla lists comments from a copy of its database that can lag behind, so it is not
-    sent again in this run: the next run searches for `marker` first."""
+    (`listed`, read when not given) carries `marker`. A post that failed without a clear
+    rejection may have been made, and Bugzilla lists comments from a copy of its database
+    that can lag behind, so it is not sent again in this run: the next run searches for
+    `marker` first."""
     if marker not in text:
         raise ValueError(f"the comment does not carry its marker {marker}")
-    found = [c for c in client.comments(bug_id) if marker in str(c.get("text", ""))]
+    listed = client.comments(bug_id) if listed is None else listed
+    found = [c for c in listed if marker in c["text"]]
     if found:
         return int(found[0]["id"]), True
     try:
@@ -40,6 +48,16 @@ def comment_once(client: BugzillaClient, bug_id: int, text: str, marker: str) ->
         raise unclear_write(
             error, f"the comment may have been posted; {marker} is searched for"
         ) from None
+
+
+def not_tried(step: StepLog, alerts: list[Alert]) -> None:
+    """Name the alerts a step stopped before (every request would have failed alike), so
+    none is left out of the run summary: a note, the error that stopped it is reported."""
+    if alerts:
+        ids = ", ".join(a.id for a in alerts)
+        step.notes.append(
+            f"not tried after the error that stopped this step: {ids}; retried on the next run"
+        )
 
 
 def post_comments(
@@ -57,13 +75,14 @@ def post_comments(
         for a in sorted(alerts, key=lambda a: a.id)
         if a.delivery == DELIVERY_COMMENT and a.delivery_state in (PENDING, DRAFTED) and a.bug
     ]
-    for alert in owed:
+    for index, alert in enumerate(owed):
         try:
             marker = whiteboard_marker(alert.id)
             comment, found = comment_once(client, alert.bug, texts[alert.id], marker)
         except BugzillaError as error:
             step.errors.append(f"alert {alert.id}: comment on bug {alert.bug}: {error}")
             if error.stops_step:
+                not_tried(step, owed[index + 1 :])
                 break
             continue
         alert.delivery_state = COMMENTED
@@ -74,6 +93,8 @@ def post_comments(
 
 
 RANGE_FOUND, RANGE_COMMENTED = "push range", "push range commented"
+# An adopted bug whose description turned out to have the push range: nothing to comment.
+RANGE_IN_DESCRIPTION = "push range in description"
 # What reported an alert on a bug: its own bug filed or adopted, or the comment on the bug of
 # the landing it was expected from.
 REPORTED = ("filed", "adopted", "commented", "comment found")
@@ -93,7 +114,8 @@ def range_untold(alert: Alert) -> bool:
     if alert.delivery_state not in (FILED, COMMENTED) or not range_found_after(alert, *REPORTED):
         return False
     reported = max(i for i, e in enumerate(alert.history) if e.event in REPORTED)
-    return RANGE_COMMENTED not in [e.event for e in alert.history[reported:]]
+    told = {e.event for e in alert.history[reported:]}
+    return not told & {RANGE_COMMENTED, RANGE_IN_DESCRIPTION}
 
 
 def comment_push_ranges(
@@ -106,15 +128,31 @@ def comment_push_ranges(
             continue
         if not range_untold(alert):
             continue
+        own = alert.delivery_state == FILED
         marker = push_range_marker(alert.id)
-        text = push_range_comment(alert, on_own_bug=alert.delivery_state == FILED)
+        text = push_range_comment(alert, on_own_bug=own)
         try:
-            comment, _ = comment_once(client, alert.bug, text, marker)
+            listed = client.comments(alert.bug)
+            if own and _in_description(alert, listed):
+                alert.record(run_date, RANGE_IN_DESCRIPTION, f"bug {alert.bug}")
+                save(alert)
+                continue
+            comment, _ = comment_once(client, alert.bug, text, marker, listed)
         except BugzillaError as error:
-            step.errors.append(f"alert {alert.id}: push range comment on bug {alert.bug}: {error}")
+            step.errors.append(
+                f"alert {alert.id}: push range comment on bug {alert.bug}: {error}; "
+                "retried on the next run"
+            )
             if error.stops_step:
                 return
             continue
         alert.record(run_date, RANGE_COMMENTED, f"comment {comment} on bug {alert.bug}")
         save(alert)
         step.add("push ranges commented")
+
+
+def _in_description(alert: Alert, listed: list[dict]) -> bool:
+    """Whether the first comment of an alert's own bug (adopted after a lost answer, so
+    perhaps filed once the range was known) already has the push range's link."""
+    link = alert.links.get("treeherder_range")
+    return bool(link and listed and link in listed[0]["text"])

@@ -12,8 +12,14 @@ import re
 from collections.abc import Callable, Iterable
 
 from alerting.alerts.model import DELIVERY_BUG, DRAFTED, FILED, PENDING, Alert, Summary
-from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, file_bug, whiteboard_marker
-from alerting.delivery.comments import RANGE_FOUND, comment_push_ranges
+from alerting.delivery.bugzilla import (
+    BugzillaClient,
+    BugzillaError,
+    file_bug,
+    unclear_write,
+    whiteboard_marker,
+)
+from alerting.delivery.comments import RANGE_FOUND, comment_push_ranges, not_tried
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
@@ -40,47 +46,84 @@ def file_bugs(
     """
     fallback = (settings.bugzilla.default_product, settings.bugzilla.default_component)
     bug_alerts = sorted((a for a in alerts if a.delivery == DELIVERY_BUG), key=lambda a: a.id)
-    for alert in bug_alerts:
-        if alert.delivery_state not in (PENDING, DRAFTED):
-            continue
-        request = requests.get(alert.id)
-        if request is None:
-            step.errors.append(f"alert {alert.id}: no bug request rendered; left pending")
-            continue
+    owed = [a for a in bug_alerts if a.delivery_state in (PENDING, DRAFTED)]
+    taken = {a.bug: a.id for a in bug_alerts if a.own_bug}
+    for index, alert in enumerate(owed):
         try:
-            filed = file_bug(client, request, whiteboard_marker(alert.id), fallback=fallback)
+            event = _file_one(
+                alert, requests.get(alert.id), client, fallback, taken, run_date, step
+            )
         except BugzillaError as error:
             step.errors.append(f"alert {alert.id}: {error}; left pending")
-            if error.stops_step:
-                break
+            if error.stops_step:  # plots and push range comments wait for the next run too
+                not_tried(step, owed[index + 1 :])
+                return
             continue
-        alert.bug = filed.id
-        alert.delivery_state = FILED
-        alert.bugzilla_product, alert.bugzilla_component = filed.product, filed.component
-        alert.links["bug"] = client.bug_url(filed.id)
-        event = "adopted" if filed.adopted else "filed"
-        alert.record(run_date, event, f"bug {filed.id} in {filed.product} :: {filed.component}")
-        if filed.adopted and _filed_without_range(client, alert, step):
-            # Its description predates the push range: the range comment below tells it.
-            alert.record(run_date, RANGE_FOUND, "known since; bug filed before it was")
-        save(alert)
-        step.add(event)
+        if event:
+            save(alert)
+            step.add(event)
     _attach_plots(bug_alerts, client, run_date, save, png, step)
     comment_push_ranges(bug_alerts, client, run_date, save, step)
 
 
-def _filed_without_range(client: BugzillaClient, alert: Alert, step: StepLog) -> bool:
-    """Whether an adopted bug, filed by an earlier run whose answer was lost, was written
-    before the push range now known was found (its description lacks the range's link)."""
+def _file_one(
+    alert: Alert,
+    request: dict | None,
+    client: BugzillaClient,
+    fallback: tuple[str, str],
+    taken: dict[int, str],
+    run_date: str,
+    step: StepLog,
+) -> str:
+    """File or adopt the bug of one alert and record it on the alert: "filed" or "adopted",
+    or "" when the alert stays pending (reported in `step`). `taken` maps the bugs alerts
+    have to their alert, so no bug is adopted by two alerts."""
+    if request is None:
+        step.errors.append(f"alert {alert.id}: no bug request rendered; left pending")
+        return ""
+    filed = file_bug(client, request, whiteboard_marker(alert.id), fallback=fallback)
+    if filed.note:
+        step.notes.append(f"alert {alert.id}: {filed.note}")
+    if filed.adopted and filed.id in taken:
+        step.errors.append(
+            f"alert {alert.id}: bug {filed.id} carries its marker but is the bug of alert "
+            f"{taken[filed.id]}; not adopted, left pending"
+        )
+        return ""
+    taken[filed.id] = alert.id
+    alert.bug = filed.id
+    alert.delivery_state = FILED
+    alert.bugzilla_product, alert.bugzilla_component = filed.product, filed.component
+    alert.links["bug"] = client.bug_url(filed.id)
+    event = "adopted" if filed.adopted else "filed"
+    alert.record(run_date, event, f"bug {filed.id} in {filed.product} :: {filed.component}")
+    told = _filed_with_range(client, alert, step) if filed.adopted else True
+    if not told:
+        # Its description may predate the push range: the range comment tells it, unless
+        # the description turns out to have it.
+        detail = "known since; bug filed before it was"
+        if told is None:
+            detail = "known since; the adopted bug's description is checked for it"
+        alert.record(run_date, RANGE_FOUND, detail)
+    return event
+
+
+def _filed_with_range(client: BugzillaClient, alert: Alert, step: StepLog) -> bool | None:
+    """Whether an adopted bug, filed by an earlier run whose answer was lost, tells the push
+    range now known (its description has the range's link); None when that could not be
+    read: the push range comment then reads the description again before it is posted."""
     link = alert.links.get("treeherder_range")
     if not link:
-        return False
+        return True
     try:
         comments = client.comments(alert.bug)
     except BugzillaError as error:
-        step.errors.append(f"alert {alert.id}: reading adopted bug {alert.bug}: {error}")
-        return False
-    return bool(comments) and link not in str(comments[0].get("text", ""))
+        step.errors.append(
+            f"alert {alert.id}: reading adopted bug {alert.bug}: {error}; whether it tells the"
+            " push range is checked again before the range is commented"
+        )
+        return None
+    return not comments or link in comments[0]["text"]
 
 
 def _attach_plots(
@@ -100,11 +143,8 @@ def _attach_plots(
     for alert in waiting:
         name = f"telemetry-alert-{alert.id}.png"
         try:
-            existing = [a for a in client.attachments(alert.bug) if a.get("file_name") == name]
-            if existing:
-                attachment = int(existing[0]["id"])
-            else:
-                attachment = client.add_attachment(alert.bug, png(alert), name, PLOT_SUMMARY)
+            existing = [a["id"] for a in client.attachments(alert.bug) if a["file_name"] == name]
+            attachment = existing[0] if existing else _attach(client, alert, png(alert), name)
         except BugzillaError as error:
             step.errors.append(f"alert {alert.id}: plot for bug {alert.bug}: {error}")
             if error.stops_step:
@@ -118,6 +158,16 @@ def _attach_plots(
         alert.record(run_date, "plot attached", f"attachment {attachment} on bug {alert.bug}")
         save(alert)
         step.add("plots")
+
+
+def _attach(client: BugzillaClient, alert: Alert, png: bytes, name: str) -> int:
+    """One attempt: an attachment whose answer was lost is looked for before the next."""
+    try:
+        return client.add_attachment(alert.bug, png, name, PLOT_SUMMARY)
+    except BugzillaError as error:
+        raise unclear_write(
+            error, f"the plot may have been attached; {name} is looked for"
+        ) from None
 
 
 _BUG_ID = re.compile(r"[?&]id=(\d+)(?:&|$)")

@@ -46,7 +46,10 @@ class Fault:
     path: str  # exact path, or a prefix ending in "/"
     # 500 | 503 | 429 | 500-after-create | hang | hang-after-create | reset | reset-after-create
     # | trickle (an answer one byte at a time) | bugs-not-a-list | created-without-id
-    # | comments-of-no-bug (a comment list without the bug asked for)
+    # | comments-of-no-bug (a comment list without the bug asked for) | empty-object (200 {})
+    # | without:FIELD (the answer with FIELD left out of every object) | deep-json
+    # | error-code-object (an error whose code is an object) | echo-key (the request's key
+    # quoted in a malformed answer) | 303-after-create | html-after-create | truncated-after-create
     kind: str
     times: int = 1
 
@@ -274,6 +277,26 @@ class BugzillaDouble:
         return {"bugs": shown, "faults": []} if "id" in query else {"bugs": shown}
 
 
+# Answers of the shape no Bugzilla sends, by fault kind: (status, body, content type).
+ODD_ANSWERS = {
+    "empty-object": (200, b"{}", "application/json"),
+    "deep-json": (200, b'{"bugs": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "application/json"),
+    "error-code-object": (400, b'{"error": true, "code": {"n": 1}, "message": "odd"}', "text/json"),
+    "303": (303, b"", "text/html"),
+    "html": (200, b"<html>ok</html>", "text/html"),
+    "truncated": (201, b'{"id": ', "application/json"),
+}
+
+
+def _without(data: object, field: str) -> object:
+    """`data` with `field` left out of every object in it."""
+    if isinstance(data, dict):
+        return {k: _without(v, field) for k, v in data.items() if k != field}
+    if isinstance(data, list):
+        return [_without(v, field) for v in data]
+    return data
+
+
 def _only(bug: dict, fields: list[str]) -> dict:
     fields = [f for f in fields if f]
     return {k: copy.deepcopy(v) for k, v in bug.items() if not fields or k in fields}
@@ -327,6 +350,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b'{"bugs": {}, "comments": {}}', "application/json")
         if fault == "created-without-id":
             return self._send(201, b'{"ok": true}', "application/json; charset=UTF-8")
+        if fault in ODD_ANSWERS:
+            return self._send(*ODD_ANSWERS[fault])
+        if fault == "echo-key":
+            echo = {"bugs": {"headers": {"X-Bugzilla-Api-Key": self.headers["X-BUGZILLA-API-KEY"]}}}
+            return self._send(200, json.dumps(echo).encode(), "application/json")
         key = self.headers.get("X-BUGZILLA-API-KEY")
         if key is not None and key != double.api_key:
             return self._error(
@@ -349,6 +377,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reset()
         if fault == "hang-after-create":
             double.release.wait(double.hang_seconds)
+        if fault.endswith("-after-create") and fault[: -len("-after-create")] in ODD_ANSWERS:
+            return self._send(*ODD_ANSWERS[fault[: -len("-after-create")]])
+        if fault.startswith("without:"):
+            data = _without(data, fault.removeprefix("without:"))
         self._send(status, json.dumps(data).encode(), "application/json; charset=UTF-8")
 
     def _route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:

@@ -24,6 +24,7 @@ import requests
 from alerting.alerts.ids import whiteboard_marker
 from alerting.errors import UserError
 from alerting.http import REQUEST_DEADLINE, TIMEOUT, DeadlineExceeded, make_session
+from alerting.settings import redact
 
 __all__ = [
     "BugzillaClient",
@@ -187,14 +188,11 @@ class BugzillaClient:
     def _json(self, response: requests.Response) -> object:
         """The answer's JSON, None when it is not JSON (or nested too deeply to read). The
         key is scrubbed from the text first, so no quote of the answer can carry it."""
-        text = self._scrub(response.content.decode("utf-8", errors="replace"))
+        text = redact(response.content.decode("utf-8", errors="replace"), [self._secret])
         try:
             return json.loads(text)
         except (ValueError, RecursionError):
             return None
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "[redacted]") if self._secret else text
 
     # -- bugs ------------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from alerting.data.histogram import quantiles
 from alerting.detect import registry
 from alerting.detect.model import Detection, Snapshot
 from alerting.detect.registry import ArgSpec, Technique
+from alerting.errors import UserError
 from alerting.pipeline import detect
 from alerting.pipeline.run import run
 from alerting.settings import load_settings
@@ -444,3 +447,56 @@ def test_a_corrupt_first_seen_record_is_set_aside_before_it_is_rewritten(repo):
     assert kept.read_text() == '{"probe": 3}'
     assert json.loads(probe.read_text())["schema"] == 1
     assert any(f"{probe}: /probe: 3 is not of type 'string'" in e for e in result.errors)
+
+
+def test_an_email_alert_whose_record_is_a_folder_is_never_notified_again(repo):
+    """The record can be neither read nor moved aside: its alert is held where it is, reported
+    on every run, and neither re-created nor delivered again."""
+    alert_id = first_alert(repo, "networking_dns_time")
+    state = repo / "state"
+    path = state / "alerts" / f"{alert_id}.json"
+    path.unlink()
+    path.mkdir()
+    drafts = state / "outbox" / "emails" / DAY.isoformat()
+    for draft in drafts.glob("*.eml"):
+        draft.unlink()
+    for day in (DAY, DAY + dt.timedelta(days=1)):
+        result = run_in(repo, day)
+        assert result.new_alerts == [] and list(drafts.glob("*.eml")) == []
+        assert path.is_dir() and not (state / "quarantine").exists()
+        assert f"{path}: is a folder, not a file" in result.errors
+        assert not [e for e in result.errors if "could not write" in e]
+        (held,) = result.quarantined
+        assert held.startswith(f"alerts/{alert_id}.json (left in place): ")
+        detect = next(s for s in result.steps if s.name == "detect")
+        assert detect.counts.get("quarantined, not re-created") == 1
+
+
+def test_a_symbolic_link_among_the_alerts_is_set_aside_and_the_run_goes_on(repo):
+    alert_id = first_alert(repo, "networking_page_load_time")
+    state = repo / "state"
+    link = state / "alerts" / "0123456789abcdef.json"
+    link.symlink_to(f"{alert_id}.json")
+    before = (state / "alerts" / f"{alert_id}.json").read_text()
+    result = run_in(repo, DAY + dt.timedelta(days=1))
+    assert result.new_alerts == [] and not os.path.lexists(link)
+    assert (state / "quarantine" / "alerts" / link.name).is_symlink()
+    assert any(f"{link}: refused state file" in e for e in result.errors)
+    assert (state / "alerts" / f"{alert_id}.json").read_text() == before
+
+
+@pytest.mark.parametrize("how", ["a file", "a symbolic link"])
+def test_a_run_that_cannot_keep_alert_records_creates_and_delivers_nothing(repo, how):
+    first_alert(repo, "networking_dns_time")
+    state = repo / "state"
+    shutil.move(state / "alerts", repo / "alerts-away")
+    if how == "a file":
+        (state / "alerts").write_text("not a folder")
+    else:
+        (state / "alerts").symlink_to(repo / "alerts-away", target_is_directory=True)
+    for draft in (state / "outbox").rglob("*.eml"):
+        draft.unlink()
+    before = snapshot(repo)
+    with pytest.raises(UserError, match="state/alerts/ can be neither read nor kept"):
+        run_in(repo, DAY)
+    assert snapshot(repo) == before

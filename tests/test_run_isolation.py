@@ -39,15 +39,27 @@ def reference(tmp_path_factory) -> Path:
     return root
 
 
-def test_an_unwritable_alert_file_is_reported_and_later_steps_run(reference, tmp_path, capsys):
+def _blocked(reference: Path) -> str:
     alerts = {
         p.stem: json.loads(p.read_text()) for p in (reference / "state/alerts").glob("*.json")
     }
-    blocked = min(k for k, a in alerts.items() if a["delivery"] == "bug")
-    root = fresh(tmp_path)
-    # A directory where the alert file goes: writing it fails for any user, root included.
-    (root / "state/alerts" / f"{blocked}.json").mkdir(parents=True)
+    return min(k for k, a in alerts.items() if a["delivery"] == "bug")
 
+
+def test_an_unwritable_alert_file_is_reported_and_later_steps_run(
+    reference, tmp_path, capsys, monkeypatch
+):
+    blocked = _blocked(reference)
+    root = fresh(tmp_path)
+    target = root / "state/alerts" / f"{blocked}.json"
+    real_replace = os.replace
+
+    def replace(src, dst, *args, **kwargs):  # the disk refuses this one file, and only it
+        if Path(dst) == target:
+            raise PermissionError(13, "Permission denied", str(src), None, str(dst))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr("alerting.alerts.store.os.replace", replace)
     capsys.readouterr()
     assert main(["run", "--root", str(root)]) == 1
     out = capsys.readouterr().out
@@ -65,9 +77,44 @@ def test_an_unwritable_alert_file_is_reported_and_later_steps_run(reference, tmp
     ]
 
     # Once the file can be written, the next run finishes what was left.
-    (root / "state/alerts" / f"{blocked}.json").rmdir()
+    monkeypatch.setattr("alerting.alerts.store.os.replace", real_replace)
     assert main(["run", "-q", "--root", str(root)]) == 0
     assert set(state_files(root)) == set(state_files(reference))
+
+
+def test_a_folder_where_an_alert_file_goes_holds_that_alert_and_later_steps_run(
+    reference, tmp_path, capsys
+):
+    blocked = _blocked(reference)
+    root = fresh(tmp_path)
+    # A directory where the alert file goes: it can be neither read, written nor moved aside.
+    folder = root / "state/alerts" / f"{blocked}.json"
+    folder.mkdir(parents=True)
+
+    capsys.readouterr()
+    assert main(["run", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"{folder}: is a folder, not a file" in out and "could not write" not in out
+    assert f"alerts/{blocked}.json (left in place): " in out
+    written = state_files(root)
+    expected = {k: v for k, v in state_files(reference).items() if blocked not in k}
+    # The alert is held (neither created nor drafted); everything else was written (grouped
+    # without it, so a summary it shares has another id).
+    assert not [k for k in written if blocked in k] and folder.is_dir()
+    assert [k for k in written if k.startswith("alerts/")] == [
+        k for k in expected if k.startswith("alerts/")
+    ]
+    assert [k for k in written if k.startswith("outbox/emails/")] == [
+        k for k in expected if k.startswith("outbox/emails/")
+    ]
+
+    # Once a person removes the folder, the next run raises the alert as the reference did
+    # (in the summary it joins, which keeps its id).
+    folder.rmdir()
+    assert main(["run", "-q", "--root", str(root)]) == 0
+    records = {k for k in state_files(root) if not k.startswith("summaries/")}
+    assert records == {k for k in state_files(reference) if not k.startswith("summaries/")}
+    assert f"outbox/bugs/{blocked}.json" in records
 
 
 def _alerting(*args: str, **kwargs) -> subprocess.CompletedProcess:

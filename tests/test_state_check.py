@@ -144,3 +144,65 @@ def test_a_symbolic_link_is_reported_and_not_followed(state, capsys):
     out = capsys.readouterr().out
     assert f"{link}: refused state file 'alerts/0123456789abcdef.json'" in out
     assert "is a symbolic link" in out
+
+
+def test_a_symbolic_link_to_a_folder_is_reported(state, capsys, tmp_path):
+    state, ids = state
+    shutil.move(state / "plots", tmp_path / "plots-elsewhere")
+    (state / "plots").symlink_to(tmp_path / "plots-elsewhere", target_is_directory=True)
+    assert check(state, "-q") == 1
+    out = capsys.readouterr().out
+    assert f"{state / 'plots'}: a symbolic link to a folder; state/ holds plain files" in out
+
+
+def test_a_folder_or_a_file_where_the_other_belongs_is_reported(state, capsys):
+    state, ids = state
+    record = state / "alerts" / f"{ids[0]}.json"
+    record.unlink()
+    record.mkdir()  # empty: git would not even keep it, but the run reads it
+    (state / "probes").write_text("{}")
+    assert check(state, "-q") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f"{record}: a folder where a record file belongs: move or delete it" in out
+    assert f"{state / 'probes'}: a file where the folder probes/ of records belongs" in out
+
+
+@pytest.mark.parametrize(
+    "old,new,where",
+    [
+        ('"score": ', '"score": NaN, "_": ', ": /score: NaN is not a finite number"),
+        ('"median": ', '"median": Infinity, "_": ', "/median: Infinity is not a finite number"),
+        ('"score": ', '"score": ' + "9" * 5000 + ', "_": ', ": an integer of more than 4300"),
+    ],
+    ids=["NaN", "Infinity", "5000 digits"],
+)
+def test_numbers_no_reader_can_use_are_located(state, capsys, old, new, where):
+    state, ids = state
+    path = state / "alerts" / f"{ids[0]}.json"
+    path.write_text(path.read_text().replace(old, new, 1))
+    assert check(state, "-q") == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(str(path)) and where in line
+
+
+def test_deep_nesting_is_located_not_a_crash(state, capsys):
+    state, ids = state
+    path = next((state / "summaries").glob("*.json"))
+    path.write_text('{"x":\n' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert check(state, "-q") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f"{path}:2: nested deeper than 32 levels" in out
+
+
+def test_a_summary_listing_an_alert_of_another_summary_is_located(state, capsys):
+    state, ids = state
+    summaries = {p: json.loads(p.read_text()) for p in (state / "summaries").glob("*.json")}
+    first = next(iter(summaries))
+    stranger = next(a for p, s in summaries.items() if p != first for a in s["alerts"])
+    owner = json.loads((state / "alerts" / f"{stranger}.json").read_text())["summary"]
+    edit(first, lambda d: d["alerts"].append(stranger))
+    assert check(state, "-q") == 1
+    at = len(summaries[first]["alerts"])
+    assert capsys.readouterr().out == (
+        f"{first}: /alerts/{at}: alert {stranger} belongs to summary {owner!r}, not this one\n"
+    )

@@ -2,6 +2,7 @@
 write), the alert record stays small, and files that fail are set aside, never overwritten."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -227,3 +228,179 @@ def test_the_quick_check_of_plot_arrays_finds_what_the_schema_finds(
     assert quick == schema.validate("plot", data, "f")
     where = f"/{field}" if index is None else f"/{field}/{index}"
     assert {p.pointer for p in quick} == (set() if valid else {where})
+
+
+# -- what Python's JSON parser accepts but no record holds: located, set aside, never a crash --
+def _huge_int(text: str) -> str:
+    return text.replace('"score": ', '"score": ' + "9" * 5000 + ', "_was": ', 1)
+
+
+@pytest.mark.parametrize(
+    "damage,where",
+    [
+        (_huge_int, ": an integer of more than 4300 digits"),
+        (lambda text: '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", ":1: nested deeper than"),
+        (lambda text: '{"x": ' + "[" * 40 + "]" * 40 + "}", ":1: nested deeper than"),
+        (
+            lambda text: text.replace('"score": ', '"score": NaN, "_was": ', 1),
+            ": /score: NaN is not a finite number",
+        ),
+        (
+            lambda text: text.replace('"median": ', '"median": -Infinity, "_was": ', 1),
+            "/median: -Infinity is not a finite number",
+        ),
+        (
+            lambda text: text.replace('"score": ', '"score": 1e400, "_was": ', 1),
+            ": /score: Infinity is not a finite number",
+        ),
+        (
+            lambda text: text.replace('"score": ', '"score": ' + "9" * 400 + ', "_was": ', 1),
+            ": /score: an integer this long is not a finite number",
+        ),
+    ],
+    ids=[
+        "5000-digit integer",
+        "100000 levels",
+        "40 levels",
+        "NaN",
+        "-Infinity",
+        "1e400",
+        "400 digits",
+    ],
+)
+def test_json_no_record_holds_is_located_and_set_aside(tmp_path, damage, where):
+    alerts = write_state(tmp_path)
+    path = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    damaged = damage(path.read_text())
+    path.write_text(damaged)
+    store = StateStore(tmp_path)
+    loaded = store.alerts()
+    assert sorted(loaded) == sorted(a.id for a in alerts[1:])
+    assert [e for e in store.errors if where in e and str(path) in e], store.errors
+    (moved,) = store.quarantine_failed()
+    assert (tmp_path / moved.file).read_text() == damaged
+    assert [q.alert_id for q in StateStore(tmp_path).quarantined()] == [alerts[0].id]
+
+
+def test_a_long_integer_is_located_at_its_line(tmp_path):
+    alerts = write_state(tmp_path)
+    path = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    text = path.read_text()
+    path.write_text(_huge_int(text))
+    line = text[: text.index('"score": ')].count("\n") + 1
+    store = StateStore(tmp_path)
+    store.alerts()
+    assert f"{path}:{line}: an integer of more than 4300 digits" in store.errors
+
+
+# -- what cannot be read as a record file: a symbolic link, a folder, a folder that is a link --
+def test_a_symbolic_link_among_the_alerts_is_set_aside_and_the_rest_read(tmp_path):
+    alerts = write_state(tmp_path)
+    target = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    before = target.read_text()
+    link = tmp_path / "alerts" / "0123456789abcdef.json"
+    link.symlink_to(target.name)
+    store = StateStore(tmp_path)
+    assert sorted(store.alerts()) == sorted(a.id for a in alerts)
+    assert any(f"{link}: refused state file" in e and "symbolic link" in e for e in store.errors)
+    (moved,) = store.quarantine_failed()
+    kept = tmp_path / moved.file
+    assert kept.is_symlink() and os.readlink(kept) == target.name  # the link itself, moved
+    assert not os.path.lexists(link) and target.read_text() == before
+    again = StateStore(tmp_path)
+    assert [q.alert_id for q in again.quarantined()] == ["0123456789abcdef"]
+    assert again.quarantined()[0].change is None  # never read through the link
+    assert sorted(again.alerts()) == sorted(a.id for a in alerts) and again.errors == []
+
+
+def test_a_dangling_link_set_aside_stays_listed(tmp_path):
+    alerts = write_state(tmp_path)
+    link = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    link.unlink()
+    link.symlink_to("/nonexistent/record.json")
+    store = StateStore(tmp_path)
+    assert alerts[0].id not in store.alerts()
+    store.quarantine_failed()
+    assert [q.alert_id for q in StateStore(tmp_path).quarantined()] == [alerts[0].id]
+
+
+def test_a_symbolic_link_as_a_plot_costs_the_alert_its_plot_only(tmp_path):
+    alerts = write_state(tmp_path)
+    plot = tmp_path / "plots" / f"{alerts[0].id}.json"
+    plot.unlink()
+    plot.symlink_to(tmp_path / "plots" / f"{alerts[1].id}.json")
+    store = StateStore(tmp_path)
+    assert store.alerts()[alerts[0].id].plot == Plot()
+    (moved,) = store.quarantine_failed()
+    assert moved.original == f"plots/{alerts[0].id}.json" and not os.path.lexists(plot)
+
+
+def test_a_folder_named_like_a_record_is_left_in_place_and_its_alert_held(tmp_path):
+    alerts = write_state(tmp_path)
+    path = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    path.unlink()
+    path.mkdir()
+    (path / "inside.txt").write_text("kept")
+    for dry_run in (True, False):
+        store = StateStore(tmp_path, dry_run=dry_run)
+        assert alerts[0].id not in store.alerts()
+        assert f"{path}: is a folder, not a file" in store.errors
+        assert store.quarantine_failed() == []  # nothing moved ...
+        (held,) = store.quarantined()  # ... but its alert is held all the same
+        assert held.in_place and held.alert_id == alerts[0].id
+        assert str(held).startswith(f"alerts/{alerts[0].id}.json (left in place): ")
+        assert (path / "inside.txt").read_text() == "kept"
+        assert not (tmp_path / "quarantine").exists()
+
+
+def test_a_record_that_failed_and_cannot_be_moved_is_never_written_over(tmp_path):
+    alerts = write_state(tmp_path)
+    path = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    path.unlink()
+    path.mkdir()
+    store = StateStore(tmp_path)
+    store.alerts()
+    with pytest.raises(OSError):
+        store.save_alert(alerts[0])
+    assert path.is_dir() and list(path.iterdir()) == []
+
+
+@pytest.mark.parametrize("folder", ["alerts", "summaries", "plots", "quarantine"])
+@pytest.mark.parametrize("how", ["a file", "a symbolic link"])
+def test_a_records_folder_that_is_no_plain_folder_stops_the_reader(tmp_path, folder, how):
+    """Nothing could be kept there: reading on would create and deliver the same alerts again
+    on every run."""
+    from alerting.alerts.store import StateFolderError
+
+    write_state(tmp_path / "state")
+    away = tmp_path / "away"
+    (tmp_path / "state" / folder).mkdir(exist_ok=True)
+    shutil.move(tmp_path / "state" / folder, away)
+    if how == "a file":
+        (tmp_path / "state" / folder).write_text("{}")
+    else:
+        (tmp_path / "state" / folder).symlink_to(away, target_is_directory=True)
+    store = StateStore(tmp_path / "state")
+    with pytest.raises(StateFolderError, match=f"state/{folder}/ can be neither read nor kept"):
+        store.alerts()
+        store.summaries()
+
+
+def test_a_failed_file_that_cannot_be_set_aside_is_never_written_over(tmp_path):
+    alerts = write_state(tmp_path)
+    first_seen = tmp_path / "probes" / "a.b.json"
+    first_seen.parent.mkdir()
+    first_seen.write_text('{"probe": 3}')
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "quarantine").mkdir()
+    (tmp_path / "quarantine" / "probes").symlink_to(tmp_path / "elsewhere")
+    store = StateStore(tmp_path)
+    assert store.first_seen("a.b") is None
+    with pytest.raises(FileExistsError, match="could not be set aside"):
+        store.save_first_seen(FirstSeen("a.b", {}))
+    assert (
+        first_seen.read_text() == '{"probe": 3}' and list((tmp_path / "elsewhere").iterdir()) == []
+    )
+    (held,) = store.quarantined()
+    assert held.in_place and "symbolic link" in str(held)
+    assert sorted(store.alerts()) == sorted(a.id for a in alerts)  # quarantine/alerts is fine

@@ -5,6 +5,11 @@ References checked: a summary's alerts exist and name it back; an alert has its 
 plot its alert; a bug draft belongs to a bug alert and a drafted bug alert has its draft; every
 draft an alert's history names exists. Files in `state/quarantine/` await a person and are
 listed, not checked.
+
+What the readers refuse is reported too, so a pull request cannot bring it in unnoticed: a
+symbolic link (to a file or a folder), a folder where a record belongs or a file where a folder
+of records belongs, and JSON that Python reads but no record holds (`NaN`, `Infinity`, numbers
+too large for a float, nesting past `schema.MAX_DEPTH`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,13 @@ from alerting.alerts.schema import LAYOUT, Problem
 from alerting.alerts.store import StatePathError, state_path
 
 EMAIL_DRAFTS = "outbox/emails/*/*.eml"  # digest drafts: mail text, no record inside
+# Folders records live in (a file by one of these names is in their way).
+FOLDERS = {
+    *(str(PurePosixPath(p).parent) for p in LAYOUT.values()),
+    "outbox",
+    "outbox/emails",
+    quarantine.FOLDER,
+}
 DOCUMENTATION = {"README.md"}
 
 
@@ -69,15 +81,20 @@ def check_state(root: Path) -> CheckResult:
     """Problems of every file under `root` (a state directory), in file order."""
     result = CheckResult(quarantined=quarantine.listing(root))
     records = Records()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(root.rglob("*")):  # never descends into a symbolic link
         relative = path.relative_to(root).as_posix()
-        if _skipped(relative) or _is_email_draft(relative):
+        problem = _not_plain(root, path, relative)
+        if problem is not None:
+            result.checked += 1
+            result.problems.append(problem)
+            continue
+        if path.is_dir() or _skipped(relative) or _is_email_draft(relative):
             continue
         result.checked += 1
         kind, file = kind_of(relative), str(path)
         try:
             state_path(root, relative)
-        except StatePathError as error:  # a symbolic link, or a name no writer would use
+        except StatePathError as error:  # a name no writer would use
             result.problems.append(Problem(file, str(error)))
             continue
         if kind is None:
@@ -102,6 +119,42 @@ def check_state(root: Path) -> CheckResult:
     return result
 
 
+def _not_plain(root: Path, path: Path, relative: str) -> Problem | None:
+    """What the readers refuse, or cannot keep, at `path`: a symbolic link (to a file or a
+    folder: the readers never follow one), a folder where a record belongs, a file where a
+    folder of records belongs, or something that is neither file nor folder."""
+    file, parts = str(path), PurePosixPath(relative).parts
+    in_quarantine = parts[0] == quarantine.FOLDER
+    if path.is_symlink():
+        # a record set aside in quarantine/ may be a link (moved, never followed)
+        if in_quarantine and kind_of(relative.partition("/")[2]):
+            return None
+        if _skipped(relative) and not in_quarantine:
+            return None
+        if path.is_dir():
+            return Problem(
+                file,
+                "a symbolic link to a folder; state/ holds plain files and folders only, and "
+                "the daily run reads and writes nothing through a link",
+            )
+        return Problem(
+            file,
+            f"refused state file {relative!r}: {path} is a symbolic link; "
+            "state/ holds plain files and folders only",
+        )
+    if _skipped(relative) and not in_quarantine:
+        return None
+    if path.is_dir():
+        if not in_quarantine and (kind_of(relative) or _is_email_draft(relative)):
+            return Problem(file, "a folder where a record file belongs: move or delete it")
+        return None
+    if not path.is_file():
+        return Problem(file, "neither a file nor a folder: move or delete it")
+    if relative in FOLDERS:
+        return Problem(file, f"a file where the folder {relative}/ of records belongs")
+    return None
+
+
 def _skipped(relative: str) -> bool:
     parts = PurePosixPath(relative).parts
     hidden = any(part.startswith(".") for part in parts)  # locks, interrupted writes
@@ -116,6 +169,10 @@ def cross_references(root: Path, records: Records) -> list[Problem]:
         for i, alert_id in enumerate(summary["alerts"]):
             if not records.exists("alert", alert_id):
                 problems.append(Problem(file, f"no alert {alert_id}", pointer=f"/alerts/{i}"))
+            elif alert_id in alerts and alerts[alert_id]["summary"] != sid:
+                owner = alerts[alert_id]["summary"]
+                message = f"alert {alert_id} belongs to summary {owner!r}, not this one"
+                problems.append(Problem(file, message, pointer=f"/alerts/{i}"))
     for aid, alert in alerts.items():
         problems += _alert_references(root, records, aid, alert)
     for aid in records.of("plot"):

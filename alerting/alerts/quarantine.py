@@ -35,6 +35,9 @@ class Quarantined:
     # What identifies the alert's change, when the file still says (probe, platform, label,
     # channel, date): the run skips the same change even if its date moved by a day or two.
     change: tuple[str, str, str, str, str] | None = None
+    # Not moved (a folder named like a record, or a file under a symbolic link): it stays at
+    # `original`, reported on every run until a person moves or deletes it.
+    in_place: bool = False
 
     @property
     def alert_id(self) -> str | None:
@@ -43,6 +46,8 @@ class Quarantined:
 
     def __str__(self) -> str:
         why = "; ".join(self.problems) or "see the .problems note"
+        if self.in_place:
+            return f"{self.original} (left in place): {why}"
         return f"{self.file} (was {self.original}): {why}"
 
 
@@ -50,14 +55,15 @@ def _target(root: Path, original: str) -> Path:
     """A free name under quarantine/: an earlier quarantined copy is never replaced."""
     target = root / FOLDER / original
     stem, suffix, n = target.stem, target.suffix, 2
-    while target.exists() or target.with_name(target.name + NOTE).exists():
+    while os.path.lexists(target) or os.path.lexists(target.with_name(target.name + NOTE)):
         target = target.with_name(f"{stem}~{n}{suffix}")
         n += 1
     return target
 
 
 def move_aside(root: Path, original: str, problems: list[str]) -> Quarantined:
-    """Move `root/original` under `root/quarantine/`, with a note of its problems."""
+    """Move `root/original` under `root/quarantine/`, with a note of its problems (a symbolic
+    link is moved itself: renaming never follows it)."""
     target = _target(root, original)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(root / original, target)
@@ -69,10 +75,13 @@ def move_aside(root: Path, original: str, problems: list[str]) -> Quarantined:
 def listing(root: Path) -> list[Quarantined]:
     """Every file awaiting a person, in path order."""
     base = root / FOLDER
-    if not base.is_dir():
+    if base.is_symlink() or not base.is_dir():  # a link could lead anywhere: never listed
         return []
     found = []
-    for path in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.endswith(NOTE)):
+    # A symbolic link set aside in place of a record is listed too (never followed: rglob
+    # does not descend into one, and its content is not read), so its alert stays set aside.
+    kept = (p for p in base.rglob("*") if _record_link(p) or (p.is_file() and not p.is_symlink()))
+    for path in sorted(p for p in kept if not p.name.endswith(NOTE)):
         inside = path.relative_to(base)
         original = inside.with_name(original_name(inside.name)).as_posix()
         note = path.with_name(path.name + NOTE)
@@ -81,12 +90,18 @@ def listing(root: Path) -> list[Quarantined]:
     return found
 
 
+def _record_link(path: Path) -> bool:
+    return path.is_symlink() and path.suffix == ".json"  # every record file is *.json
+
+
 def original_name(name: str) -> str:
     """`<stem>~2.json` -> `<stem>.json` (the numbered copies `_target` makes)."""
     return COPY.sub(r"\1\2", name)
 
 
 def _problems(note: Path) -> tuple[str, ...]:
+    if note.is_symlink() or not note.is_file():
+        return ()
     try:
         lines = note.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -95,9 +110,11 @@ def _problems(note: Path) -> tuple[str, ...]:
 
 
 def _change(path: Path) -> tuple[str, str, str, str, str] | None:
+    if path.is_symlink():  # never read through a link
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # ValueError: JSON or a too long integer
         return None
     keys = ("probe", "platform", "label", "channel", "date")
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in keys):

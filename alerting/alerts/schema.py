@@ -8,7 +8,10 @@ a person fixing a hand edit knows where to look. The JSON Schemas live beside th
 from __future__ import annotations
 
 import json
+import math
 import re
+import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -204,18 +207,112 @@ def _message(error) -> str:
     return error.message
 
 
+MAX_DEPTH = 32  # records nest a few levels; anything deeper is no record of ours
+_DIGITS_AS_0 = bytes.maketrans(b"123456789E", b"000000000e")
+_STRING = r'"(?:[^"\\]|\\.)*"'  # a JSON string, matched to skip what it holds
+_STRING_OR_BRACKET = re.compile(_STRING + r"|[\[\]{}]")
+
+
 def parse(path: Path, file: str) -> tuple[object, list[Problem]]:
-    """The JSON in `path`, or a problem at the line where it breaks."""
+    """The JSON in `path`, or a problem at the line where it breaks.
+
+    Python's parser accepts more than JSON, and a hand edit or a hostile pull request can
+    hold any of it: `NaN` and `Infinity` (not JSON; no reader can use them), an integer too
+    long to convert, nesting deep enough to exhaust the recursion limit. Each is a located
+    problem of this file, never an error of the command reading it.
+    """
     try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):  # reading a FIFO would never end
+            what = "a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file"
+            return None, [Problem(file, f"is {what}")]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         return None, [Problem(file, f"not UTF-8 text ({error.reason} at byte {error.start})")]
     except OSError as error:
         return None, [Problem(file, f"cannot be read: {error.strerror or error}")]
     try:
-        return json.loads(text), []
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         return None, [Problem(file, f"broken JSON: {error.msg}", line=error.lineno)]
+    except RecursionError:
+        return None, [_too_deep(file, text)]
+    except ValueError:  # an integer of more digits than Python converts
+        message = f"an integer of more than {sys.get_int_max_str_digits()} digits"
+        return None, [Problem(file, message, line=_line_of_long_number(text))]
+    if text.count("[") + text.count("{") > MAX_DEPTH or _may_not_be_finite(text):
+        problems = _shape_problems(data, file, text)
+        if problems:
+            return None, problems
+    return data, []
+
+
+def _may_not_be_finite(text: str) -> bool:
+    """Whether `text` may hold a number that is not finite: NaN, Infinity, or one too large
+    for a float (an exponent of three digits, or 300 digits in a row). Only such a file is
+    searched for them; with every digit made 0, plain substring searches find the candidates
+    several times faster than a regular expression."""
+    if "NaN" in text or "Infinity" in text:
+        return True
+    zeros = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_0)
+    return b"e000" in zeros or b"e+000" in zeros or b"0" * 300 in zeros
+
+
+def _too_deep(file: str, text: str) -> Problem:
+    return Problem(file, f"nested deeper than {MAX_DEPTH} levels", line=_line_too_deep(text))
+
+
+def _line_too_deep(text: str) -> int:
+    """The line of the first bracket past `MAX_DEPTH` levels (1 when there is none)."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        found = match.group()
+        if found in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, match.start()) + 1
+        elif found in "]}":
+            depth -= 1
+    return 1
+
+
+def _line_of_long_number(text: str) -> int:
+    """The line of the first integer Python refuses to convert (1 when none is found)."""
+    digits = max(sys.get_int_max_str_digits(), 1) + 1
+    for match in re.finditer(_STRING + f"|[0-9]{{{digits},}}", text):
+        if not match.group().startswith('"'):
+            return text.count("\n", 0, match.start()) + 1
+    return 1
+
+
+def _shape_problems(data: object, file: str, text: str) -> list[Problem]:
+    """Nesting deeper than `MAX_DEPTH` and numbers that are not finite (NaN, Infinity, or an
+    integer no float holds), each at its JSON pointer."""
+    problems = []
+    stack: list[tuple[object, tuple, int]] = [(data, (), 0)]
+    while stack:
+        value, at, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                return [_too_deep(file, text)]
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack += [(item, (*at, key), depth + 1) for key, item in items]
+        elif not _finite(value):
+            shown = json.dumps(value) if isinstance(value, float) else "an integer this long"
+            message = f"{shown} is not a finite number (JSON has no NaN or Infinity)"
+            problems.append(Problem(file, message, pointer=pointer(at)))
+    return sorted(problems, key=lambda p: p.pointer or "")
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return False
+    return True
 
 
 def load(kind: str, path: Path, file: str | None = None) -> Loaded:

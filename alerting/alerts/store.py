@@ -4,14 +4,19 @@ Deterministic means sorted keys, two-space indentation and one trailing newline,
 that changes nothing leaves every byte (and so `git status`) unchanged. Every record is read
 through `alerting.alerts.schema` (upgraded to the current version and validated); a file that
 fails is reported and listed in `StateStore.failed`, and `quarantine_failed()` sets it aside
-in `state/quarantine/` (see `alerting.alerts.quarantine`) so nothing overwrites it.
+in `state/quarantine/` (see `alerting.alerts.quarantine`) so nothing overwrites it; what
+cannot be moved there (a folder named like a record) is left in place and listed all the same,
+so its alert is neither re-created nor delivered again. A folder records live in that is a
+symbolic link or no folder stops the reader (`StateFolderError`): nothing there can be kept.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from alerting.alerts import quarantine, schema
 from alerting.alerts.model import Alert, FirstSeen, Plot, Summary
 from alerting.alerts.quarantine import Quarantined
 from alerting.alerts.schema import Problem
+from alerting.errors import UserError
 
 NAME_BYTES = 255  # the longest file name common file systems accept
 WIDTH = 120  # a list or object of plain values fitting in this many columns takes one line
@@ -97,15 +103,9 @@ class StatePathError(ValueError):
     broken probe or alert name): that one record is refused, the run goes on."""
 
 
-def state_path(root: Path, relative: str) -> Path:
-    """`root / relative`, refused unless it names a file inside `root` with plain names and
-    no symbolic link on the way.
-
-    Every path of the store is built here, so no name from a YAML file, a data row or a
-    record can reach a file outside `state/`.
-    """
-    parts = relative.split("/")
-    for part in parts:
+def plain_names(relative: str) -> None:
+    """Refuse (StatePathError) a path with a part that is no plain file name."""
+    for part in relative.split("/"):
         if part in ("", ".", "..") or "\\" in part or not part.isprintable():
             raise StatePathError(f"refused state file name {relative!r}: not a plain file name")
         try:
@@ -116,6 +116,22 @@ def state_path(root: Path, relative: str) -> Path:
             raise StatePathError(
                 f"refused state file name {relative[:80]!r}…: longer than {NAME_BYTES} bytes"
             )
+
+
+class StateFolderError(UserError):
+    """A folder records live in is a symbolic link or not a folder at all: none of its records
+    can be read or kept, so nothing that depends on them is created or delivered."""
+
+
+def state_path(root: Path, relative: str) -> Path:
+    """`root / relative`, refused unless it names a file inside `root` with plain names and
+    no symbolic link on the way.
+
+    Every path of the store is built here, so no name from a YAML file, a data row or a
+    record can reach a file outside `state/`.
+    """
+    plain_names(relative)
+    parts = relative.split("/")
     path = root
     for part in parts:
         path = path / part
@@ -125,6 +141,21 @@ def state_path(root: Path, relative: str) -> Path:
                 "plain files and folders only"
             )
     return path
+
+
+def folder_problem(root: Path, folder: str) -> str | None:
+    """Why `root/folder` cannot hold records (a symbolic link, or something other than a
+    folder, on the way); None when it is a plain folder or not there yet."""
+    path = root
+    for part in folder.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return f"{path} is a symbolic link; state/ holds plain files and folders only"
+        if not path.exists():
+            return None
+        if not path.is_dir():
+            return f"{path} is not a folder"
+    return None
 
 
 class StateStore:
@@ -141,6 +172,7 @@ class StateStore:
         self.errors: list[str] = []  # every problem met while reading, "FILE...: what"
         self.failed: dict[str, list[Problem]] = {}  # unusable file (relative) -> its problems
         self.set_aside: list[Quarantined] = []  # moved to quarantine/ (dry run: would be)
+        self.held: list[Quarantined] = []  # unusable, but could not be moved: left in place
 
     # -- generic ---------------------------------------------------------------------------
     def path(self, relative: str) -> Path:
@@ -151,12 +183,20 @@ class StateStore:
 
     def write_text(self, relative: str, text: str) -> bool:
         """Write one file; a file that failed to read is set aside first, never overwritten."""
-        path = self.path(relative)
         if self.dry_run:
+            if relative in self.failed:
+                return True  # would be set aside and written anew
+            path = self.path(relative)
             return not (path.is_file() and path.read_bytes() == encoded(text))
         if relative in self.failed:
-            self._move_aside(relative)
-        return write_text_atomic(path, text)
+            self._move_aside(relative)  # before `path`: it may be a symbolic link, set aside
+        if any(h.original == relative for h in self.held):  # unusable, and not moved aside
+            raise FileExistsError(
+                errno.EEXIST,
+                "kept for a person: it could not be set aside",
+                str(self.root / relative),
+            )
+        return write_text_atomic(self.path(relative), text)
 
     def _report(self, relative: str, problems: list[Problem]) -> None:
         if problems:
@@ -164,14 +204,40 @@ class StateStore:
             self.errors += [str(p) for p in problems]
 
     def _read(self, kind: str, relative: str) -> schema.Loaded:
-        path = self.path(relative)
-        loaded = schema.load(kind, path, str(path))
+        """One record; a file that cannot be used (a symbolic link too) is reported and listed
+        in `failed`."""
+        try:
+            path = self.path(relative)
+        except StatePathError as error:
+            loaded = schema.Loaded(problems=[Problem(str(self.root / relative), str(error))])
+        else:
+            loaded = schema.load(kind, path, str(path))
         self._report(relative, loaded.problems)
         return loaded
+
+    def require_folders(
+        self, *folders: str, refused: str = "no alert is read, created or delivered"
+    ) -> None:
+        """Refuse (StateFolderError, saying what is `refused`) when `state/` or one of its
+        `folders` is a symbolic link or not a folder: the records there can be neither read
+        nor kept, and a run that went on would create and deliver again, on every run, what
+        it cannot remember."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StateFolderError(f"{self.root} is not a folder: no state can be kept there")
+        for folder in folders:
+            problem = folder_problem(self.root, folder)
+            if problem is not None:
+                raise StateFolderError(
+                    f"{problem}: the records under state/{folder}/ can be neither read nor "
+                    f"kept, so {refused}. Make it a plain folder (move "
+                    f"it away, then `git checkout -- {self.root / folder}`); "
+                    "`alerting state check` lists what else is wrong"
+                )
 
     def _each(self, kind: str) -> list[tuple[str, dict, dict]]:
         """(relative path, current record, split-off records) of every usable `kind` file."""
         folder, pattern = schema.LAYOUT[kind].split("/", 1)
+        self.require_folders(folder)
         directory = self.root / folder
         if not directory.is_dir():
             return []
@@ -187,6 +253,9 @@ class StateStore:
     def alerts(self) -> dict[str, Alert]:
         """Every usable alert, its plot attached (from its plot file, or from an older record
         that still held it, which the next `save_alert` moves to its own file)."""
+        # Where an alert's plot and its record, once set aside, are kept: without them an
+        # alert could be created and delivered again on every run.
+        self.require_folders("plots", quarantine.FOLDER, f"{quarantine.FOLDER}/alerts")
         found = {}
         for _, data, split in self._each("alert"):
             plot = Plot.from_json(split["plot"]) if "plot" in split else self.plot(data["id"])
@@ -196,8 +265,9 @@ class StateStore:
     def plot(self, alert_id: str) -> Plot:
         """The alert's plot; empty (and reported) when its file is missing or unusable."""
         relative = f"plots/{alert_id}.json"
-        if not (self.path(relative)).is_file():
-            self.errors.append(f"{self.path(relative)}: missing: alert {alert_id} has no plot")
+        path = self.root / relative
+        if not (path.is_symlink() or path.exists()):
+            self.errors.append(f"{path}: missing: alert {alert_id} has no plot")
             return Plot()
         data = self._read("plot", relative).data
         return Plot.from_json(data) if data is not None else Plot()
@@ -221,7 +291,10 @@ class StateStore:
     def first_seen(self, probe: str) -> FirstSeen | None:
         """When the probe's series were first monitored; None when never (or unusable)."""
         relative = f"probes/{probe}.json"
-        if not (self.path(relative)).is_file():
+        self.require_folders("probes", refused="no probe is checked for new changes")
+        plain_names(relative)  # a hostile probe name is refused before anything is read
+        path = self.root / relative
+        if not (path.is_symlink() or path.exists()):
             return None
         data = self._read("first_seen", relative).data
         return FirstSeen.from_json(data) if data is not None else None
@@ -232,22 +305,59 @@ class StateStore:
     # -- quarantine ----------------------------------------------------------------------------
     def quarantine_failed(self) -> list[Quarantined]:
         """Move every file that failed while reading to `state/quarantine/` (kept for a person,
-        never deleted); returns what was (in a dry run: would be) moved."""
-        return [m for m in map(self._move_aside, sorted(self.failed)) if m is not None]
+        never deleted); returns what was (in a dry run: would be) moved. What cannot be moved
+        (a folder where a record belongs, a file under a symbolic link) is left in place and
+        listed in `held`: its alert is not re-created either."""
+        moved = [self._move_aside(relative) for relative in sorted(self.failed)]
+        return [m for m in moved if m is not None and not m.in_place]
 
     def _move_aside(self, relative: str) -> Quarantined | None:
         problems = [str(p) for p in self.failed.pop(relative, [])]
+        path = self.root / relative
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            return self._hold(relative, problems, f"cannot be looked at: {error.strerror}")
+        why = self._unmovable(relative, mode)
+        if why is not None:
+            return self._hold(relative, problems, why)
         if self.dry_run:
             moved = Quarantined(f"{quarantine.FOLDER}/{relative}", relative, tuple(problems))
-        elif (self.path(relative)).is_file():
-            moved = quarantine.move_aside(self.root, relative, problems)
         else:
-            return None
+            try:
+                moved = quarantine.move_aside(self.root, relative, problems)
+            except OSError as error:
+                why = f"could not be moved to {quarantine.FOLDER}/: {error.strerror or error}"
+                return self._hold(relative, problems, why)
         self.set_aside.append(moved)
         return moved
 
+    def _unmovable(self, relative: str, mode: int) -> str | None:
+        """Why `relative` is not moved to `quarantine/`; None when renaming it is safe (a file,
+        or a symbolic link itself, which renaming never follows)."""
+        if stat.S_ISDIR(mode):
+            return "a folder is never moved aside: move or delete it"
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            return "only files are moved aside: move or delete it"
+        folder = relative.rpartition("/")[0]
+        target = f"{quarantine.FOLDER}/{folder}" if folder else quarantine.FOLDER
+        try:
+            for inside in (folder, target) if folder else (target,):
+                state_path(self.root, inside)  # from and to plain folders only
+        except StatePathError as error:
+            return f"not moved through a symbolic link ({error})"
+        return None
+
+    def _hold(self, relative: str, problems: list[str], why: str) -> Quarantined:
+        held = Quarantined(relative, relative, (*problems, why), in_place=True)
+        if all(h.file != relative for h in self.held):
+            self.held.append(held)
+        return held
+
     def quarantined(self) -> list[Quarantined]:
         """Files awaiting a person in `state/quarantine/` (in a dry run, also those that would
-        have been moved there)."""
+        have been moved there), and those left in place because they could not be moved."""
         pending = self.set_aside if self.dry_run else []
-        return quarantine.listing(self.root) + pending
+        return quarantine.listing(self.root) + pending + self.held

@@ -82,6 +82,35 @@ def test_an_unwritable_alert_file_is_reported_and_later_steps_run(
     assert set(state_files(root)) == set(state_files(reference))
 
 
+def test_an_emailed_alert_whose_file_cannot_be_written_is_mailed_once_when_it_can(
+    reference, tmp_path, monkeypatch
+):
+    # An alert not recorded is not delivered: the next run creates it again, and a digest
+    # sent for it now would then be sent a second time.
+    blocked = "b216c07b298c075e"  # emailed to two owners
+    assert json.loads((reference / f"state/alerts/{blocked}.json").read_text())["delivery"] == (
+        "email"
+    )
+    root = fresh(tmp_path)
+    target = root / "state/alerts" / f"{blocked}.json"
+    real_replace = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if Path(dst) == target:
+            raise PermissionError(13, "Permission denied", str(src), None, str(dst))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr("alerting.alerts.store.os.replace", replace)
+    assert main(["run", "-q", "--root", str(root)]) == 1
+    summaries = [json.loads(p.read_text()) for p in (root / "state/summaries").glob("*.json")]
+    assert not any(blocked in s["alerts"] for s in summaries)  # no summary names it either
+
+    monkeypatch.setattr("alerting.alerts.store.os.replace", real_replace)
+    assert main(["run", "-q", "--root", str(root), "--date", "2026-11-02"]) == 0
+    mails = [p.read_text() for p in (root / "state/outbox/emails").rglob("*.eml")]
+    assert sum(f"alerts/{blocked}.html" in m for m in mails) == 2  # one digest per owner
+
+
 def test_a_folder_where_an_alert_file_goes_holds_that_alert_and_later_steps_run(
     reference, tmp_path, capsys
 ):

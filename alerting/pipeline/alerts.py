@@ -58,12 +58,18 @@ def create_alerts(ctx: Context, found: list[Candidate], step: StepLog) -> list[A
     changed = assign_summaries(ordered, ctx.summaries, {**ctx.alerts, **new})
     save_alert = ctx.guarded(step, ctx.store.save_alert)
     save_summary = ctx.guarded(step, ctx.store.save_summary)
+    # An alert whose record could not be written is neither kept nor delivered: the next run
+    # creates it again, and what went out for it now would go out a second time.
+    unsaved = {alert.id for alert in ordered if save_alert(alert) is None}
+    ordered = [alert for alert in ordered if alert.id not in unsaved]
     for alert in ordered:
         ctx.alerts[alert.id] = alert
-        save_alert(alert)
     for summary in changed:
-        ctx.summaries[summary.id] = summary
-        save_summary(summary)
+        summary.alerts = [a for a in summary.alerts if a not in unsaved]
+        if summary.alerts:
+            ctx.summaries[summary.id] = summary
+            save_summary(summary)
+    changed = [summary for summary in changed if summary.alerts]
     step.add("new alerts", len(ordered))
     step.add("summaries touched", len(changed))
     return ordered

@@ -15,12 +15,6 @@ from tests.delivery_helpers import client_for
 from tests.doubles.bugzilla import API_KEY, FIXTURES, BugzillaDouble
 
 
-@pytest.fixture
-def bugzilla():
-    with BugzillaDouble() as double:
-        yield double
-
-
 def request_for(alert_id: str, product: str = "Core", component: str = "Networking: HTTP"):
     return {
         "product": product,

@@ -11,7 +11,6 @@ import email.policy
 import pytest
 
 from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT
-from alerting.alerts.store import StateStore
 from alerting.delivery import digests as digesting
 from alerting.delivery.email import (
     Digest,
@@ -29,11 +28,6 @@ from tests.doubles.smtp import PASSWORD, USER, SmtpDouble
 
 SENDER = "telemetry-alerts@mozilla.com"
 RUN = "2025-01-10"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return StateStore(tmp_path / "state")
 
 
 @pytest.fixture

@@ -10,23 +10,10 @@ import pytest
 
 from alerting.alerts.model import FILED, PENDING, STATUS_NEW, STATUS_RESOLVED, PushRange, Summary
 from alerting.alerts.render import bug_request
-from alerting.alerts.store import StateStore
 from alerting.delivery import filing, lifecycle
 from alerting.steplog import StepLog
 from tests.delivery_helpers import Crash, client_for, fake_png, make_alert, settings_for
-from tests.doubles.bugzilla import BugzillaDouble
 from tests.report_fixtures import TIMING_BUCKETS_MS, make_plot
-
-
-@pytest.fixture
-def bugzilla():
-    with BugzillaDouble() as double:
-        yield double
-
-
-@pytest.fixture
-def store(tmp_path):
-    return StateStore(tmp_path / "state")
 
 
 def file_all(store, bugzilla, save=None, png=fake_png, run_date="2025-01-10"):

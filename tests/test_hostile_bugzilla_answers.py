@@ -16,27 +16,15 @@ from alerting.alerts.model import (
     PushRange,
 )
 from alerting.alerts.render import bug_request
-from alerting.alerts.store import StateStore
 from alerting.delivery.bugzilla import BugzillaError, file_bug, whiteboard_marker
 from alerting.delivery.comments import comment_once, post_comments
 from alerting.steplog import StepLog
 from tests.delivery_helpers import client_for, make_alert
-from tests.doubles.bugzilla import API_KEY, BugzillaDouble
+from tests.doubles.bugzilla import API_KEY
 from tests.test_delivery_bugzilla import request_for
 from tests.test_delivery_steps import file_all
 
 FIRST_BUG = 1_900_001  # the double numbers bugs from here
-
-
-@pytest.fixture
-def bugzilla():
-    with BugzillaDouble() as double:
-        yield double
-
-
-@pytest.fixture
-def store(tmp_path):
-    return StateStore(tmp_path / "state")
 
 
 @pytest.mark.parametrize("fault", ["empty-object", "without:whiteboard"])

@@ -283,6 +283,23 @@ def test_an_expected_change_needs_its_bug():
     ) == ["silences.yaml:2: expected fog.*: bug: missing; the bug number, e.g. 1234567"]
 
 
+def test_a_bug_number_too_large_for_bugzilla_is_no_bug_number():
+    # It would be written into the alert's record, which the next run could not read back.
+    huge = "9" * 30
+    assert problems(
+        f"""\
+        expected:
+          - probes: "fog.*"
+            from: 2026-10-01
+            to: 2026-10-05
+            bug: {huge}
+            reason: r
+        """
+    ) == [
+        f"silences.yaml:5: expected fog.*: bug: {huge} is not a bug number; write it as e.g. 1234567"
+    ]
+
+
 def test_an_expected_window_is_at_most_90_days_and_ends_at_most_90_days_ahead():
     def entry(start: str, end: str) -> str:
         return f"""\

@@ -8,6 +8,9 @@ import hashlib
 # A technique may place one change a little differently as data arrives (or a rerun uses a
 # slightly different history window); detections of one series this close are one change.
 SAME_CHANGE_DAYS = 3
+# Largest bug number: Bugzilla's ids are signed 64-bit integers, and a record must hold only
+# numbers every JSON reader (and the state check) takes as they are.
+MAX_BUG_ID = (1 << 63) - 1
 
 
 def alert_id(probe: str, platform: str, label: str, channel: str, change_date: str) -> str:

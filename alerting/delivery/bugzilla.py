@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from alerting.alerts.ids import whiteboard_marker
+from alerting.alerts.ids import MAX_BUG_ID, whiteboard_marker
 from alerting.errors import UserError
 from alerting.http import REQUEST_DEADLINE, TIMEOUT, DeadlineExceeded, make_session
 from alerting.settings import redact
@@ -304,7 +304,7 @@ def answer_id(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise BugzillaError(f"{what}: the answer has no id (got {_brief(value)})")
     text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_BUG_ID:
         raise BugzillaError(f"{what}: the answer's id is not a bug number: {_brief(value)}")
     return int(text)
 

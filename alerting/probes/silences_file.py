@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alerting.alerts.ids import MAX_BUG_ID
 from alerting.data.model import CHANNELS
 from alerting.errors import Problem
 from alerting.probes.model import ALL_PLATFORMS, DESKTOP_PLATFORMS, MOBILE_PLATFORMS
@@ -119,7 +120,7 @@ class _Entry:
         value = self.required("bug", "the bug number, e.g. 1234567")
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_BUG_ID:
             self.problem("bug", f"{_shown(value)} is not a bug number; write it as e.g. 1234567")
             return None
         return value

@@ -255,7 +255,7 @@ def _huge_int(text: str) -> str:
         ),
         (
             lambda text: text.replace('"score": ', '"score": ' + "9" * 400 + ', "_was": ', 1),
-            ": /score: an integer this long is not a finite number",
+            ": /score: an integer of 400 digits is too large for any number",
         ),
     ],
     ids=[

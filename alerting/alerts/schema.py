@@ -298,8 +298,12 @@ def _shape_problems(data: object, file: str, text: str) -> list[Problem]:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             stack += [(item, (*at, key), depth + 1) for key, item in items]
         elif not _finite(value):
-            shown = json.dumps(value) if isinstance(value, float) else "an integer this long"
-            message = f"{shown} is not a finite number (JSON has no NaN or Infinity)"
+            if isinstance(value, float):
+                message = (
+                    f"{json.dumps(value)} is not a finite number (JSON has no NaN or Infinity)"
+                )
+            else:
+                message = f"an integer of {len(str(value))} digits is too large for any number"
             problems.append(Problem(file, message, pointer=pointer(at)))
     return sorted(problems, key=lambda p: p.pointer or "")
 

@@ -103,6 +103,21 @@ def test_a_retry_after_of_thousands_of_digits_is_a_malformed_header():
         pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
 
 
+def test_malformed_nightly_entries_are_left_out_and_named(caplog):
+    # A buildid that is no build time must never become the build a push range starts from.
+    good = build("a", "20261001101010")
+    bad = [
+        build("b", "2026"),
+        build("c", "20260230101010"),  # 30 February
+        build("d", "２０２６１００１１０１０１０"),  # full-width digits
+        {**build("e", "20261001090909"), "node": "e" * 39},
+    ]
+    with HgDouble({"builds": [*bad, good]}) as hg:
+        builds = pushes.fetch_nightly_builds(hg.url)
+    assert [b.buildid for b in builds] == ["20261001101010"]
+    assert "4 nightly entries left out" in caplog.text and hg.url in caplog.text
+
+
 def test_sample_builds_are_deterministic_and_marked():
     ids = ["2026102009", "2026101909", "2026102109"]
     first, again = pushes.sample_builds(ids), pushes.sample_builds(reversed(ids))

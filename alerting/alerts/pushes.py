@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -18,9 +20,13 @@ from urllib.parse import quote, urlencode
 import requests
 
 from alerting.alerts.model import PushRange
+from alerting.data import buildids
 from alerting.errors import UserError
 from alerting.http import TIMEOUT, make_session
 
+log = logging.getLogger(__name__)
+
+_REVISION = re.compile("[0-9a-f]{40}")  # a mozilla-central changeset, as hg writes it
 HG_PLATFORMS = {"Windows": "win64", "Linux": "linux64", "Darwin": "mac"}
 TREEHERDER = "https://treeherder.mozilla.org/jobs"
 GLAM = "https://glam.telemetry.mozilla.org"
@@ -37,20 +43,34 @@ class Build:
 def parse_firefoxreleases(payload: object) -> list[Build]:
     """Nightly builds from a `json-firefoxreleases` body (other channels are skipped); a
     ValueError saying what is wrong with a body of another shape."""
+    return _nightlies(payload)[0]
+
+
+def _nightlies(payload: object) -> tuple[list[Build], list[str]]:
+    """The nightly builds of a body, and what is wrong with each nightly entry left out (a
+    node that is no revision, a buildid that is no build time): one such entry must not
+    become the build a push range starts from."""
     if not isinstance(payload, dict):
         raise ValueError(f"the answer is {_kind(payload)}, not an object with `builds`")
     if "builds" not in payload:
         raise ValueError("the answer has no `builds`")
     if not isinstance(payload["builds"], list):
         raise ValueError(f"`builds` is {_kind(payload['builds'])}, not a list of builds")
-    builds = []
-    for entry in payload["builds"]:
-        if not isinstance(entry, dict) or entry.get("channel", "nightly") != "nightly":
-            continue
-        node, buildid = str(entry.get("node", "")), str(entry.get("buildid", ""))
-        if len(node) == 40 and buildid.isdigit():
+    entries = [
+        entry
+        for entry in payload["builds"]
+        if isinstance(entry, dict) and entry.get("channel", "nightly") == "nightly"
+    ]
+    ids = [str(entry.get("buildid", "")) for entry in entries]
+    _, _, real = buildids.build_times([b if b.isascii() and b.isdigit() else "" for b in ids])
+    builds, left_out = [], []
+    for entry, buildid, ok in zip(entries, ids, real.tolist(), strict=True):
+        node = str(entry.get("node", ""))
+        if _REVISION.fullmatch(node) and ok and len(buildid) in (10, 14):
             builds.append(Build(node=node, buildid=buildid, platform=str(entry.get("platform"))))
-    return builds
+        else:
+            left_out.append(f"node {node[:40]!r}, buildid {buildid[:20]!r}")
+    return builds, left_out
 
 
 def fetch_nightly_builds(base_url: str, session: requests.Session | None = None) -> list[Build]:
@@ -62,7 +82,7 @@ def fetch_nightly_builds(base_url: str, session: requests.Session | None = None)
     except (requests.RequestException, ValueError) as error:
         raise UserError(f"could not read nightly builds from {url}: {error}") from None
     try:
-        return parse_firefoxreleases(json.loads(response.content))
+        builds, left_out = _nightlies(json.loads(response.content))
     except RecursionError:
         problem = "the answer is JSON nested too deeply to read"
     except UnicodeDecodeError:
@@ -71,6 +91,16 @@ def fetch_nightly_builds(base_url: str, session: requests.Session | None = None)
         problem = f"the answer is not JSON ({error})"
     except ValueError as error:
         problem = str(error)
+    else:
+        if left_out:
+            log.warning(
+                "%s: %d nightly entries left out, their node is no 40-hex revision or their "
+                "buildid no build time (first: %s)",
+                url,
+                len(left_out),
+                left_out[0],
+            )
+        return builds
     raise UserError(f"could not read nightly builds from {url}: {problem}")
 
 

@@ -155,6 +155,15 @@ def test_a_csv_header_naming_a_column_twice_is_one_problem_of_the_header(tmp_pat
     )
 
 
+def test_a_csv_header_repeating_a_column_never_read_is_fine(tmp_path):
+    path = tmp_path / "rows.csv"
+    frame = pd.DataFrame([glam_row("2025010103"), glam_row("2025010203")])
+    frame["notes"], frame["notes "] = "a", "b"
+    frame.to_csv(path, index=False, header=[*frame.columns[:-1], "notes"])
+    series, problems = read_series([path])
+    assert problems == [] and next(iter(series.values())).n_days == 2
+
+
 def test_a_leading_byte_order_mark_is_not_part_of_the_first_row_or_column(tmp_path):
     rows = [glam_row("2025010103"), glam_row("2025010203")]
     bom = "\ufeff"

@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from alerting.data.parquet_rows import parquet_rows
-from alerting.data.row_batch import PROBLEM, WHERE
+from alerting.data.row_batch import PROBLEM, ROW_COLUMNS, WHERE
 from alerting.errors import UserError
 
 JSON_LINES = "jsonl"
@@ -323,11 +323,12 @@ def _csv_rows(path: Path) -> Iterator[dict]:
 
 
 def _check_header(path: Path, header: list[str], line: int) -> None:
-    """Refuse a header naming a column twice: each row would keep only the last column's
-    cell, so every row would look wrong while the mistake is in the header."""
+    """Refuse a header naming a column rows are read by twice: each row would keep only the
+    last column's cell, so every row would look wrong while the mistake is in the header.
+    Other columns are never read, and may repeat."""
     first: dict[str, int] = {}
     for number, name in enumerate(header, start=1):
-        if name and name in first:
+        if name in ROW_COLUMNS and name in first:
             raise UserError(
                 f"{path}:{line}: the header names column {name!r} twice (columns "
                 f"{first[name]} and {number}); give each column its own name"

@@ -146,6 +146,24 @@ def test_credentials_a_server_quotes_back_are_never_shown(store, mechanism):
     assert store.alerts()["e0-0"].delivery_state == PENDING
 
 
+def test_credentials_that_are_not_ascii_are_named_without_their_characters(store):
+    """Was: smtplib's encoding error went into the summary, quoting the password's character
+    and its position, for every digest."""
+    password = "s3cr\u00e9t-pw"
+    env = {"BUGZILLA_API_KEY": "k", "ALERTING_SMTP_USER": USER, "ALERTING_SMTP_PASSWORD": password}
+    settings = settings_for()
+    settings.email.backend, settings.smtp.host = "smtp", "smtp.example.org"
+    with pytest.raises(UserError, match="must be ASCII text") as refused:
+        check_live_credentials(settings, environ=env)
+    assert "\u00e9" not in str(refused.value)
+    email_alerts(store, ["a@example.com"])
+    with SmtpDouble() as server:
+        step = send_run(store, smtp_backend(server, user=USER, password=password))
+    shown = "\n".join(step.errors)
+    assert "must be ASCII text" in shown and "\u00e9" not in shown and "position" not in shown
+    assert store.alerts()["e0-0"].delivery_state == PENDING
+
+
 def plain_text(message) -> str:
     return message.get_body(("plain",)).get_content()
 

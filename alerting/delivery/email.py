@@ -129,6 +129,12 @@ class UnconfirmedSend(Exception):
     delivered. Sent again with the same Message-ID, mail systems can drop the copy."""
 
 
+NOT_ASCII = (
+    "ALERTING_SMTP_USER and ALERTING_SMTP_PASSWORD must be ASCII text: SMTP AUTH sends them "
+    "as ASCII; use credentials without other characters"
+)
+
+
 @dataclass
 class SmtpBackend:
     """Send through an SMTP server; STARTTLS before any credential when configured.
@@ -168,6 +174,9 @@ class SmtpBackend:
                 smtp.starttls(context=self.tls_context or ssl.create_default_context())
                 watch(smtp.sock)  # the TLS socket replaces the plain one
             if self.user:
+                if not (self.user.isascii() and self.password.isascii()):
+                    # SMTP AUTH sends them as ASCII; the error would quote the character.
+                    raise SmtpError(NOT_ASCII)
                 smtp.login(self.user, self.password)
             try:
                 smtp.send_message(message)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from alerting.delivery.bugzilla import LOOPBACK, BugzillaClient, check_url
 from alerting.delivery.email import (
+    NOT_ASCII,
     NotifyBackend,
     SmtpBackend,
     checked_address,
@@ -40,6 +41,8 @@ def check_live_credentials(settings: Settings, environ: dict[str, str] | None = 
                 "ALERTING_SMTP_USER and ALERTING_SMTP_PASSWORD (needed by the smtp email "
                 "backend unless the server is on this machine)"
             )
+        if not (user.isascii() and password.isascii()):
+            raise UserError(NOT_ASCII)
         if user and not settings.smtp.starttls and not local:
             raise UserError(
                 "refusing to send SMTP credentials without STARTTLS to "

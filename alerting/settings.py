@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import tomllib
@@ -242,6 +243,11 @@ def _coerce(current, value, where: str, text: bool):
     elif isinstance(value, str):
         return value
     kind = _KINDS.get(type(current), type(current).__name__)
+    if isinstance(current, str) and isinstance(value, dt.date | dt.time):
+        shown = value.isoformat()  # TOML reads an unquoted date or time as one, not as text
+        raise UserError(f'{where}: expected a {kind}; write it in quotes: "{shown}"')
+    if isinstance(current, list) and isinstance(value, str):
+        raise UserError(f"{where}: expected a {kind}; write it as a list: [{json.dumps(value)}]")
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
     raise UserError(f"{where}: expected a {kind}, got {shown}")
 

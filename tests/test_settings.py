@@ -94,6 +94,8 @@ def test_mistakes_name_the_setting(tmp_path, text, environ, message):
         ("[data]\nchannels = []\n", "[data] channels: no channel; list some of nightly"),
         ("[bugzilla]\nreminder_days = 0\n", "[bugzilla] reminder_days: 0 is out of range"),
         ("[data]\nhistory_days = " + "1" * 5000 + "\n", "a number has thousands of digits"),
+        ("[data]\nsample_end = 2026-11-01\n", 'write it in quotes: "2026-11-01"'),
+        ('[data]\npaths = "rows.jsonl"\n', 'write it as a list: ["rows.jsonl"]'),
     ],
 )
 def test_values_out_of_range_or_form_name_file_section_and_key(tmp_path, text, says):

@@ -150,14 +150,18 @@ class _DeadlineRetry(Retry):
         return super().increment(method, url, *args, **kwargs)
 
     def parse_retry_after(self, retry_after: str) -> float:
-        """A Retry-After too long to be a number of seconds or a date is as malformed as any
-        other bad value (a number of thousands of digits cannot even be converted)."""
-        if len(retry_after.strip()) > MAX_RETRY_AFTER:
+        """A Retry-After too long to be a number of seconds or a date, or a date no calendar
+        holds (year 99999), is as malformed as any other bad value (a number of thousands of
+        digits cannot even be converted)."""
+        text = retry_after.strip()
+        if len(text) > MAX_RETRY_AFTER:
             raise InvalidHeader(
-                f"Invalid Retry-After header: {retry_after.strip()[:20]}... "
-                f"({len(retry_after.strip())} characters)"
+                f"Invalid Retry-After header: {text[:20]}... ({len(text)} characters)"
             )
-        return super().parse_retry_after(retry_after)
+        try:
+            return super().parse_retry_after(retry_after)
+        except (ValueError, OverflowError):
+            raise InvalidHeader(f"Invalid Retry-After header: {text}") from None
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         watch = _WATCH.get()

@@ -103,6 +103,15 @@ def test_a_retry_after_of_thousands_of_digits_is_a_malformed_header():
         pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
 
 
+def test_a_retry_after_date_no_calendar_holds_is_a_malformed_header():
+    late = "Mon, 01 Jan 99999 00:00:00 GMT"
+    with (
+        HgDouble({"builds": []}, failures=1, retry_after=late) as hg,
+        pytest.raises(UserError, match=f"Invalid Retry-After header: {late}"),
+    ):
+        pushes.fetch_nightly_builds(hg.url, make_session(retries=1, backoff=0))
+
+
 def test_malformed_nightly_entries_are_left_out_and_named(caplog):
     # A buildid that is no build time must never become the build a push range starts from.
     good = build("a", "20261001101010")

@@ -268,3 +268,26 @@ def test_bidi_overrides_and_invisible_characters_are_shown_not_obeyed():
     page = _environment().from_string("<td>{{ label }}</td>").render(label=label)
     assert page == "<td>h2\\u202e3pmuj_ton\\u200b</td>"
     assert one_line(label) == "h2\\u202e3pmuj_ton\\u200b"  # the emails' text and HTML
+
+
+def test_an_alert_listed_by_another_summary_is_shown_on_its_own_page_only(store, tmp_path):
+    """Was: a summary listing an alert that belongs to another summary (a hand edit) showed
+    it on both pages; the page of the summary that lists it names it as a problem."""
+    from alerting.alerts.model import Summary
+    from tests.alert_factory import make_alert
+
+    own = make_alert(id="a1", summary="s1")
+    other = make_alert(id="b1", platform="Darwin", summary="s2")
+    for alert in (own, other):
+        store.save_alert(alert)
+    store.save_summary(Summary("s1", own.date, ["a1", "b1"], own.push_range))
+    store.save_summary(Summary("s2", other.date, ["b1"], other.push_range))
+    build_site(tmp_path / "state", tmp_path / "site")
+    pages = _pages(tmp_path / "site")
+    first, second = pages["summaries/s1.html"], pages["summaries/s2.html"]
+    assert first.count("<tr data-status=") == 1 and "alerts/a1.html" in first
+    assert "alerts/b1.html" not in first and "1 alert whose" in first
+    assert "Listed here but recorded in summary <code>s2</code>: <code>b1</code>" in first
+    assert second.count("<tr data-status=") == 1 and "alerts/b1.html" in second
+    assert "Listed here" not in second
+    assert "s1</a> (1 alert)" in pages["index.html"]

@@ -169,6 +169,7 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
     summaries = sorted(records.summaries, key=lambda s: (s.date, s.id), reverse=True)
     summary_ids = {s.id for s in summaries}
     by_id = {a.id: a for a in alerts}
+    owned = {s.id: _members(s, by_id) for s in summaries}
     by_probe: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_probe.setdefault(alert.probe, []).append(alert)
@@ -194,7 +195,7 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             {
                 "id": s.id,
                 "date": s.date,
-                "count": len(s.alerts),
+                "count": _count(s, owned[s.id][1]),
                 "href": f"summaries/{page_name(s.id)}.html",
             }
             for s in summaries
@@ -225,14 +226,16 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             score=format_value(alert.score),
         )
     for summary in summaries:
-        members = [by_id[i] for i in summary.alerts if i in by_id]
+        members, elsewhere = owned[summary.id]
         render(
             f"summaries/{page_name(summary.id)}.html",
             "summary.html.j2",
             "../",
             summary=summary,
+            count=_count(summary, elsewhere),
             ranges=_ranges(summary, members, summary_ids),
             missing=[i for i in summary.alerts if i not in by_id],
+            elsewhere=sorted(elsewhere.items()),
         )
     for probe, history in sorted(by_probe.items()):
         render(
@@ -244,6 +247,25 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             glam=_glam_links(history),
         )
     return result
+
+
+def _members(summary: Summary, by_id: dict[str, Alert]) -> tuple[list[Alert], dict[str, list[str]]]:
+    """The listed alerts whose own record names this summary, and the other summary ids
+    named by the rest (a hand edit): an alert is shown on the page of its own summary only,
+    so it never appears twice."""
+    members: list[Alert] = []
+    elsewhere: dict[str, list[str]] = {}
+    for alert in (by_id[i] for i in summary.alerts if i in by_id):
+        if alert.summary == summary.id:
+            members.append(alert)
+        else:
+            elsewhere.setdefault(alert.summary, []).append(alert.id)
+    return members, elsewhere
+
+
+def _count(summary: Summary, elsewhere: dict[str, list[str]]) -> int:
+    """The alerts a summary lists, less those recorded in another one."""
+    return len(summary.alerts) - sum(len(ids) for ids in elsewhere.values())
 
 
 def _ranges(summary: Summary, members: list[Alert], summary_ids: set[str]) -> list[dict]:

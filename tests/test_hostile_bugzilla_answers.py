@@ -14,12 +14,15 @@ from alerting.alerts.model import (
     PENDING,
     STATUS_EXPECTED,
     PushRange,
+    Summary,
 )
 from alerting.alerts.render import bug_request
 from alerting.delivery.bugzilla import BugzillaError, file_bug, whiteboard_marker
 from alerting.delivery.comments import comment_once, post_comments
+from alerting.delivery.filing import link_summaries
+from alerting.delivery.lifecycle import sync_bugs
 from alerting.steplog import StepLog
-from tests.delivery_helpers import client_for, make_alert
+from tests.delivery_helpers import client_for, make_alert, settings_for
 from tests.doubles.bugzilla import API_KEY
 from tests.test_delivery_bugzilla import request_for
 from tests.test_delivery_steps import file_all
@@ -125,6 +128,78 @@ def test_a_rate_limited_comment_names_the_alerts_not_tried(bugzilla):
     assert [a.delivery_state for a in alerts] == [PENDING, PENDING]
     assert "not tried" in step.notes[0] and "e2" in step.notes[0]
     assert COMMENTED not in {a.delivery_state for a in alerts}
+
+
+def test_a_rate_limited_plot_names_the_alerts_not_tried(bugzilla, store):
+    for alert_id in ("q1", "q2", "q3"):
+        store.save_alert(make_alert(alert_id))
+    bugzilla.fail("GET", f"/rest/bug/{FIRST_BUG}/attachment", "429", times=10)
+    step = file_all(store, bugzilla)
+    assert step.counts == {"filed": 3} and len(step.errors) == 1
+    assert step.errors[0].startswith("alert q1: plot") and "rate limited" in step.errors[0]
+    assert step.notes == [
+        "not tried after the error that stopped this step: q2, q3; retried on the next run"
+    ]
+    assert bugzilla.attachments == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "added", "untried"),
+    [("GET", 0, "m0, m1"), ("PUT", 2, "l2, m0, m1")],  # reading s-A's bugs, linking l1's
+)
+def test_a_rate_limited_link_names_the_alerts_not_tried(bugzilla, store, method, added, untried):
+    for alert_id, summary in (("l0", "s-A"), ("l1", "s-A"), ("l2", "s-A"), ("m0", "s-B")):
+        store.save_alert(make_alert(alert_id, summary=summary))
+    store.save_alert(make_alert("m1", summary="s-B"))
+    file_all(store, bugzilla)
+    alerts = store.alerts()
+    path = "/rest/bug" if method == "GET" else f"/rest/bug/{alerts['l1'].bug}"
+    bugzilla.fail(method, path, "429")
+    summaries = [
+        Summary("s-A", "2025-01-01", ["l0", "l1", "l2"]),
+        Summary("s-B", "2025-01-01", ["m0", "m1"]),
+    ]
+    step = StepLog("link bugs")
+    link_summaries(
+        summaries,
+        alerts,
+        client_for(bugzilla.url, retries=0),
+        "2025-01-10",
+        settings_for(bugzilla.url),
+        store.save_alert,
+        step,
+    )
+    assert len(step.errors) == 1 and "rate limited" in step.errors[0]
+    assert step.notes == [
+        f"not tried after the error that stopped this step: {untried}; retried on the next run"
+    ]
+    assert step.counts == ({"see-also links added": added} if added else {})
+
+
+def test_a_rate_limited_reminder_names_the_alerts_not_reminded(bugzilla, store):
+    for alert_id in ("n1", "n2", "n3", "n4"):
+        store.save_alert(make_alert(alert_id))
+    bugzilla.now = "2025-01-01T09:00:00Z"
+    file_all(store, bugzilla, run_date="2025-01-01")
+    bug = {k: a.bug for k, a in store.alerts().items()}
+    bugzilla.set_state(bug["n4"], "FIXED")
+    bugzilla.now = "2025-01-20T06:00:00Z"
+    bugzilla.fail("PUT", f"/rest/bug/{bug['n1']}", "429")
+    step = StepLog("sync bugs")
+    sync_bugs(
+        store.alerts().values(),
+        client_for(bugzilla.url),
+        "2025-01-20",
+        settings_for(bugzilla.url),
+        store.save_alert,
+        step,
+    )
+    assert len(step.errors) == 1 and step.errors[0].startswith("alert n1: reminder")
+    assert step.notes == [
+        "not tried after the error that stopped this step: n2, n3; retried on the next run"
+    ]
+    assert step.counts == {"checked": 4, "resolved": 1}  # a resolution is recorded all the same
+    assert {k: len(v) for k, v in bugzilla.comments.items()} == {b: 1 for b in bug.values()}
 
 
 def lose_the_create(store, bugzilla, alert) -> None:

@@ -54,7 +54,7 @@ def not_tried(step: StepLog, alerts: list[Alert]) -> None:
     """Name the alerts a step stopped before (every request would have failed alike), so
     none is left out of the run summary: a note, the error that stopped it is reported."""
     if alerts:
-        ids = ", ".join(a.id for a in alerts)
+        ids = ", ".join(dict.fromkeys(a.id for a in alerts))  # each once
         step.notes.append(
             f"not tried after the error that stopped this step: {ids}; retried on the next run"
         )

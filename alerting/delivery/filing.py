@@ -140,7 +140,7 @@ def _attach_plots(
         return
     if png is None:
         from alerting.report.plots import change_png as png
-    for alert in waiting:
+    for index, alert in enumerate(waiting):
         name = f"telemetry-alert-{alert.id}.png"
         try:
             existing = [a["id"] for a in client.attachments(alert.bug) if a["file_name"] == name]
@@ -148,6 +148,7 @@ def _attach_plots(
         except BugzillaError as error:
             step.errors.append(f"alert {alert.id}: plot for bug {alert.bug}: {error}")
             if error.stops_step:
+                not_tried(step, waiting[index + 1 :])
                 return
             continue
         except Exception as error:  # drawing failed: the bug stands, the plot waits
@@ -183,35 +184,59 @@ def link_summaries(
     step: StepLog,
 ) -> None:
     """Give the bugs of one summary each other in `see_also`; adds only what is missing."""
+    linkable = []
     for summary in sorted(summaries, key=lambda s: s.id):
         members = [alerts[i] for i in summary.alerts if i in alerts and alerts[i].own_bug]
-        ids = sorted({a.bug for a in members if a.bug})
-        if len(ids) < 2:
-            continue
+        if len({a.bug for a in members if a.bug}) >= 2:
+            linkable.append((summary, members))
+    for index, (summary, members) in enumerate(linkable):
+        later = [a for _, rest in linkable[index + 1 :] for a in rest]
+        if not _link_summary(summary, members, later, client, run_date, save, step):
+            return
+
+
+def _link_summary(
+    summary: Summary,
+    members: list[Alert],
+    later: list[Alert],
+    client: BugzillaClient,
+    run_date: str,
+    save: Save,
+    step: StepLog,
+) -> bool:
+    """Link the bugs of one summary; False when an error stopped the step (the alerts not
+    tried, its own and `later`, are named so none goes unreported)."""
+    ids = sorted({a.bug for a in members if a.bug})
+    try:
+        current = {int(b["id"]): b for b in client.get_bugs(ids, fields=("see_also",))}
+    except BugzillaError as error:
+        step.errors.append(f"summary {summary.id}: {error}")
+        if error.stops_step:
+            not_tried(step, later)
+        return not error.stops_step
+    owed = []
+    for alert in sorted(members, key=lambda a: a.id):
+        linked = _linked_ids(current.get(alert.bug, {}).get("see_also") or [], client.url)
+        missing = [i for i in ids if i != alert.bug and i not in linked]
+        if missing:
+            owed.append((alert, missing))
+    for index, (alert, missing) in enumerate(owed):
         try:
-            current = {int(b["id"]): b for b in client.get_bugs(ids, fields=("see_also",))}
+            _add_see_also(client, alert.bug, missing)
         except BugzillaError as error:
-            step.errors.append(f"summary {summary.id}: {error}")
+            step.errors.append(f"summary {summary.id}: bug {alert.bug}: {error}")
             if error.stops_step:
-                break
+                not_tried(step, [a for a, _ in owed[index + 1 :]] + later)
+                return False
             continue
-        for alert in sorted(members, key=lambda a: a.id):
-            linked = _linked_ids(current.get(alert.bug, {}).get("see_also") or [], client.url)
-            missing = [i for i in ids if i != alert.bug and i not in linked]
-            if not missing:
-                continue
-            try:
-                client.update_bug(
-                    alert.bug, {"see_also": {"add": list(map(client.bug_url, missing))}}
-                )
-            except BugzillaError as error:
-                step.errors.append(f"summary {summary.id}: bug {alert.bug}: {error}")
-                if error.stops_step:
-                    return
-                continue
-            alert.record(run_date, "linked", "see also " + ", ".join(f"bug {i}" for i in missing))
-            save(alert)
-            step.add("see-also links added", len(missing))
+        alert.record(run_date, "linked", "see also " + ", ".join(f"bug {i}" for i in missing))
+        save(alert)
+        step.add("see-also links added", len(missing))
+    return True
+
+
+def _add_see_also(client: BugzillaClient, bug_id: int, missing: list[int]) -> None:
+    client.update_bug(bug_id, {"see_also": {"add": list(map(client.bug_url, missing))}})
 
 
 def _linked_ids(see_also: list[str], base_url: str) -> set[int]:

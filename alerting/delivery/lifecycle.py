@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 from alerting.alerts.model import STATUS_NEW, STATUS_RESOLVED, Alert
 from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, answer_id
+from alerting.delivery.comments import not_tried
 from alerting.settings import Settings
 from alerting.steplog import StepLog
 
@@ -44,6 +45,8 @@ def sync_bugs(
         return
     own = {a.bug for a in tracked}
     step.errors.extend(str(error) for bug_id, error in malformed.items() if bug_id not in own)
+    days = settings.bugzilla.reminder_days
+    due: list[tuple[Alert, dict]] = []
     for alert in sorted(tracked, key=lambda a: a.id):
         if alert.bug in malformed:
             step.errors.append(f"alert {alert.id}: {malformed[alert.bug]}")
@@ -57,16 +60,33 @@ def sync_bugs(
         if changed:
             step.add(changed)
             save(alert)
-        if alert.status != STATUS_NEW or bug.get("resolution"):
-            continue
+        quiet = alert.status == STATUS_NEW and not bug.get("resolution")
+        if quiet and _quiet_since(alert, bug, run_date, days):
+            due.append((alert, bug))
+    _remind_all(due, client, run_date, days, save, step)
+
+
+def _remind_all(
+    due: list[tuple[Alert, dict]],
+    client: BugzillaClient,
+    run_date: str,
+    days: int,
+    save: Save,
+    step: StepLog,
+) -> None:
+    """Remind the owners of the quiet bugs `due`; an error that stops the step names the
+    alerts not reminded, so none goes unreported."""
+    for index, (alert, bug) in enumerate(due):
         try:
-            if _remind(alert, bug, client, run_date, settings.bugzilla.reminder_days):
-                step.add("reminded")
-                save(alert)
+            _remind(alert, bug, client, run_date, days)
         except BugzillaError as error:
             step.errors.append(f"alert {alert.id}: reminder on bug {alert.bug}: {error}")
             if error.stops_step:
-                break
+                not_tried(step, [a for a, _ in due[index + 1 :]])
+                return
+            continue
+        step.add("reminded")
+        save(alert)
 
 
 def _with_duplicate_targets(
@@ -160,18 +180,25 @@ def _apply_state(alert: Alert, bug: dict, bugs: dict[int, dict], run_date: str) 
     return event
 
 
-def _remind(alert: Alert, bug: dict, client: BugzillaClient, run_date: str, days: int) -> bool:
-    """One comment and a needinfo on the owner once a bug was quiet for `days` days.
+def _quiet_since(alert: Alert, bug: dict, run_date: str, days: int) -> dt.date | None:
+    """The bug's last change when it and the alert's last reminder are `days` days old or
+    more (a reminder is due), else None."""
+    today = dt.date.fromisoformat(run_date)
+    last_change = dt.date.fromisoformat(str(bug.get("last_change_time", ""))[:10] or run_date)
+    if (today - last_change).days < days:
+        return None
+    if alert.last_reminder and (today - dt.date.fromisoformat(alert.last_reminder)).days < days:
+        return None
+    return last_change
+
+
+def _remind(alert: Alert, bug: dict, client: BugzillaClient, run_date: str, days: int) -> None:
+    """One comment and a needinfo on the owner of a bug quiet for `days` days.
 
     The reminder itself is activity, so even if the run dies before saving `last_reminder`
     the next run sees a recent change and does not nudge again.
     """
-    today = dt.date.fromisoformat(run_date)
-    last_change = dt.date.fromisoformat(str(bug.get("last_change_time", ""))[:10] or run_date)
-    if (today - last_change).days < days:
-        return False
-    if alert.last_reminder and (today - dt.date.fromisoformat(alert.last_reminder)).days < days:
-        return False
+    last_change = _quiet_since(alert, bug, run_date, days)
     changes: dict = {"comment": {"body": REMINDER.format(days=days), "is_markdown": True}}
     owner = alert.recipients[0] if alert.recipients else ""
     if owner and not _needinfo_open(bug, owner):
@@ -179,7 +206,6 @@ def _remind(alert: Alert, bug: dict, client: BugzillaClient, run_date: str, days
     client.update_bug(alert.bug, changes)
     alert.last_reminder = run_date
     alert.record(run_date, "reminded", f"bug {alert.bug} inactive since {last_change}")
-    return True
 
 
 def _needinfo_open(bug: dict, owner: str) -> bool:

@@ -202,6 +202,26 @@ def test_a_rate_limited_reminder_names_the_alerts_not_reminded(bugzilla, store):
     assert {k: len(v) for k, v in bugzilla.comments.items()} == {b: 1 for b in bug.values()}
 
 
+def test_a_reminder_whose_answer_is_lost_says_it_may_have_been_posted(bugzilla, store):
+    store.save_alert(make_alert("u1"))
+    bugzilla.now = "2025-01-01T09:00:00Z"
+    file_all(store, bugzilla, run_date="2025-01-01")
+    bug_id = store.alerts()["u1"].bug
+    bugzilla.now = "2025-01-20T06:00:00Z"
+    bugzilla.fail("PUT", f"/rest/bug/{bug_id}", "500-after-create")
+    step = StepLog("sync bugs")
+    client, settings = client_for(bugzilla.url), settings_for(bugzilla.url)
+    sync_bugs(store.alerts().values(), client, "2025-01-20", settings, store.save_alert, step)
+    assert len(step.errors) == 1 and step.errors[0].startswith(
+        f"alert u1: reminder on bug {bug_id}"
+    )
+    assert "the reminder may have been posted" in step.errors[0]
+    assert "before trying again on the next run" in step.errors[0]
+    step = StepLog("sync bugs")  # the reminder went through: the bug is active, no second one
+    sync_bugs(store.alerts().values(), client, "2025-01-21", settings, store.save_alert, step)
+    assert step.errors == [] and len(bugzilla.comments[bug_id]) == 2
+
+
 def lose_the_create(store, bugzilla, alert) -> None:
     """The bug is created, its answer lost: the alert stays pending."""
     store.save_alert(alert)

@@ -236,7 +236,11 @@ def _link_summary(
 
 
 def _add_see_also(client: BugzillaClient, bug_id: int, missing: list[int]) -> None:
-    client.update_bug(bug_id, {"see_also": {"add": list(map(client.bug_url, missing))}})
+    """One attempt; adding a link twice changes nothing, so an unclear one is only said."""
+    try:
+        client.update_bug(bug_id, {"see_also": {"add": list(map(client.bug_url, missing))}})
+    except BugzillaError as error:
+        raise unclear_write(error, "the links may have been added; see_also is read") from None
 
 
 def _linked_ids(see_also: list[str], base_url: str) -> set[int]:

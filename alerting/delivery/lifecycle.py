@@ -10,7 +10,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from alerting.alerts.model import STATUS_NEW, STATUS_RESOLVED, Alert
-from alerting.delivery.bugzilla import BugzillaClient, BugzillaError, answer_id
+from alerting.delivery.bugzilla import (
+    BugzillaClient,
+    BugzillaError,
+    answer_id,
+    unclear_write,
+)
 from alerting.delivery.comments import not_tried
 from alerting.settings import Settings
 from alerting.steplog import StepLog
@@ -203,7 +208,12 @@ def _remind(alert: Alert, bug: dict, client: BugzillaClient, run_date: str, days
     owner = alert.recipients[0] if alert.recipients else ""
     if owner and not _needinfo_open(bug, owner):
         changes["flags"] = [{"name": "needinfo", "status": "?", "requestee": owner}]
-    client.update_bug(alert.bug, changes)
+    try:
+        client.update_bug(alert.bug, changes)
+    except BugzillaError as error:
+        # A reminder that was posted made the bug active: the next run does not nudge again.
+        outcome = "the reminder may have been posted; the bug's last change is read"
+        raise unclear_write(error, outcome) from None
     alert.last_reminder = run_date
     alert.record(run_date, "reminded", f"bug {alert.bug} inactive since {last_change}")
 

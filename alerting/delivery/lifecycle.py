@@ -51,7 +51,7 @@ def sync_bugs(
     own = {a.bug for a in tracked}
     step.errors.extend(str(error) for bug_id, error in malformed.items() if bug_id not in own)
     days = settings.bugzilla.reminder_days
-    due: list[tuple[Alert, dict]] = []
+    due: list[tuple[Alert, dict, dt.date]] = []
     for alert in sorted(tracked, key=lambda a: a.id):
         if alert.bug in malformed:
             step.errors.append(f"alert {alert.id}: {malformed[alert.bug]}")
@@ -66,28 +66,29 @@ def sync_bugs(
             step.add(changed)
             save(alert)
         quiet = alert.status == STATUS_NEW and not bug.get("resolution")
-        if quiet and _quiet_since(alert, bug, run_date, days):
-            due.append((alert, bug))
+        since = _quiet_since(alert, bug, run_date, days) if quiet else None
+        if since is not None:
+            due.append((alert, bug, since))
     _remind_all(due, client, run_date, days, save, step)
 
 
 def _remind_all(
-    due: list[tuple[Alert, dict]],
+    due: list[tuple[Alert, dict, dt.date]],
     client: BugzillaClient,
     run_date: str,
     days: int,
     save: Save,
     step: StepLog,
 ) -> None:
-    """Remind the owners of the quiet bugs `due`; an error that stops the step names the
-    alerts not reminded, so none goes unreported."""
-    for index, (alert, bug) in enumerate(due):
+    """Remind the owners of the quiet bugs `due` (each with its last change); an error that
+    stops the step names the alerts not reminded, so none goes unreported."""
+    for index, (alert, bug, since) in enumerate(due):
         try:
-            _remind(alert, bug, client, run_date, days)
+            _remind(alert, bug, since, client, run_date, days)
         except BugzillaError as error:
             step.errors.append(f"alert {alert.id}: reminder on bug {alert.bug}: {error}")
             if error.stops_step:
-                not_tried(step, [a for a, _ in due[index + 1 :]])
+                not_tried(step, [a for a, _, _ in due[index + 1 :]])
                 return
             continue
         step.add("reminded")
@@ -197,13 +198,15 @@ def _quiet_since(alert: Alert, bug: dict, run_date: str, days: int) -> dt.date |
     return last_change
 
 
-def _remind(alert: Alert, bug: dict, client: BugzillaClient, run_date: str, days: int) -> None:
-    """One comment and a needinfo on the owner of a bug quiet for `days` days.
+def _remind(
+    alert: Alert, bug: dict, last_change: dt.date, client: BugzillaClient, run_date: str, days: int
+) -> None:
+    """One comment and a needinfo on the owner of a bug quiet for `days` days (since
+    `last_change`).
 
     The reminder itself is activity, so even if the run dies before saving `last_reminder`
     the next run sees a recent change and does not nudge again.
     """
-    last_change = _quiet_since(alert, bug, run_date, days)
     changes: dict = {"comment": {"body": REMINDER.format(days=days), "is_markdown": True}}
     owner = alert.recipients[0] if alert.recipients else ""
     if owner and not _needinfo_open(bug, owner):

@@ -10,7 +10,7 @@ from scipy.special import stdtrit
 from alerting.data.generator import generate
 from alerting.data.series import series_from_rows
 from alerting.detect.confirmation import cuts, tail_for
-from alerting.detect.days import _median7, far_off_days, nanmedian_last, usable_days
+from alerting.detect.days import _median3, _median7, far_off_days, nanmedian_last, usable_days
 from alerting.detect.registry import get_technique
 from alerting.detect.window_scores import Features, windows
 from tests.detect_series import ar_level, build, day
@@ -105,6 +105,15 @@ def test_the_median_of_seven_days_by_network_is_the_median_ignoring_missing_days
     stacked[rng.random(stacked.shape) < 0.1] = np.nan
     stacked[:2] = np.nan
     by_network = _median7([stacked[..., i].copy() for i in range(7)])
+    np.testing.assert_array_equal(by_network, nanmedian_last(stacked))
+
+
+def test_the_median_of_three_days_is_the_median_ignoring_missing_days():
+    rng = np.random.default_rng(3)
+    stacked = rng.normal(size=(300, 5, 3))
+    stacked[rng.random(stacked.shape) < 0.3] = np.nan
+    stacked[:2] = np.nan
+    by_network = _median3(*(stacked[..., i].copy() for i in range(3)))
     np.testing.assert_array_equal(by_network, nanmedian_last(stacked))
 
 

@@ -124,11 +124,14 @@ def _sorted_median(ordered: np.ndarray, finite: np.ndarray) -> np.ndarray:
 
 def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Element-wise median of three arrays ignoring NaN, as nanmedian_last of them stacked:
-    a min/max network where all three are there, the general way elsewhere."""
+    a min/max network where all three are there, else the mean of the smallest and largest
+    there (of two values their mean, of one that value, of none NaN)."""
     median = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
-    missing = np.isnan(a) | np.isnan(b) | np.isnan(c)
+    missing = np.isnan(median)  # NaN goes through the network wherever one of the three is
     if missing.any():
-        median[missing] = nanmedian_last(np.stack([a[missing], b[missing], c[missing]], axis=-1))
+        lo = np.fmin(np.fmin(a, b), c)
+        hi = np.fmax(np.fmax(a, b), c)
+        median[missing] = (lo[missing] + hi[missing]) / 2
     return median
 
 

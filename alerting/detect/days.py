@@ -33,6 +33,10 @@ FLAG_DELAY = 3
 # before it and the same weekday before it is far off; FAR_OFF_LOOKBACK days are "just before".
 FAR_OFF_WIDTHS = 6.0
 FAR_OFF_LOOKBACK = 7  # (the median of these days is taken by a network for seven values)
+# The weekly pattern is read anew every WEEKDAY_STEP days from the WEEKDAY_SPAN days before
+# (a whole number of steps).
+WEEKDAY_STEP = 7
+WEEKDAY_SPAN = 56
 
 
 @dataclass(frozen=True)
@@ -263,28 +267,31 @@ def far_off_days(
     return far
 
 
-def weekday_adjusted(
-    values: np.ndarray, weekday: np.ndarray, skip: np.ndarray, span: int = 56, step: int = 7
-) -> np.ndarray:
+def weekday_adjusted(values: np.ndarray, weekday: np.ndarray, skip: np.ndarray) -> np.ndarray:
     """Values with the weekly pattern taken out (weekend users differ from weekday users).
 
-    Each block of `step` days subtracts, per weekday, how far that weekday's mean sat from the
-    overall mean over the `span` days before the block (leaving out spike days and the last
-    three days, whose spike flags are not known yet), so the adjustment uses only the past.
+    Each block of WEEKDAY_STEP days subtracts, per weekday, how far that weekday's mean sat
+    from the overall mean over the WEEKDAY_SPAN days before the block (leaving out spike days
+    and the last FLAG_DELAY days, whose spike flags are not known yet), so the adjustment uses
+    only the past.
     """
     n, f = values.shape
     if n == 0:
         return values
-    use = (~skip).astype(float)
-    onehot = np.zeros((n, 7))
-    onehot[np.arange(n), weekday] = use
-    sums = np.concatenate(
-        [np.zeros((1, 7, f)), np.cumsum(onehot[:, :, None] * values[:, None, :], 0)]
-    )
-    counts = np.concatenate([np.zeros((1, 7)), np.cumsum(onehot, 0)])
-    starts = np.arange(0, n, step)
-    hi = np.maximum(starts - FLAG_DELAY, 0)
-    lo = np.maximum(hi - span, 0)
+    # Every block's window starts and ends where a group of WEEKDAY_STEP rows does (groups
+    # begin FLAG_DELAY rows before a block), so sums per group and weekday are enough.
+    group = (np.arange(n) + FLAG_DELAY) // WEEKDAY_STEP
+    groups = int(group[-1]) + 1
+    use = ~skip
+    key = group[use] * 7 + weekday[use]
+    per_group = np.zeros((groups * 7, f))
+    np.add.at(per_group, key, values[use])
+    sums = np.zeros((groups + 1, 7, f))
+    np.cumsum(per_group.reshape(groups, 7, f), axis=0, out=sums[1:])
+    counts = np.zeros((groups + 1, 7))
+    np.cumsum(np.bincount(key, minlength=groups * 7).reshape(groups, 7), axis=0, out=counts[1:])
+    hi = np.arange(0, n, WEEKDAY_STEP) // WEEKDAY_STEP  # block b: the groups before b
+    lo = np.maximum(hi - WEEKDAY_SPAN // WEEKDAY_STEP, 0)
     s = sums[hi] - sums[lo]  # (blocks, 7, f)
     c = counts[hi] - counts[lo]  # (blocks, 7)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -292,7 +299,7 @@ def weekday_adjusted(
         effect = s / c[:, :, None] - overall[:, None, :]
     # Weekdays seen fewer than three times in the window are not adjusted.
     effect = np.where((c >= 3)[:, :, None] & np.isfinite(effect), effect, 0.0)
-    block = np.arange(n) // step
+    block = np.arange(n) // WEEKDAY_STEP
     return values - effect[block, weekday]
 
 

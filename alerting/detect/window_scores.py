@@ -311,50 +311,40 @@ def _score_rows(
 ) -> None:
     """Baseline and scores of the consecutive candidate rows `t` against their `base_start`
     (in place), the baseline of the non-spike days or, with `quiet`, of the quiet days only.
-    One pass per number of days after, on shifted slices of the running sums."""
+    Every number of days after at once, from the running sums (NaN past the series' end)."""
     n = w.score.shape[0]
     b0 = w.base_start[t]
     sums, count = (w.quiet_sums, w.quiet) if quiet else (w.sums, w.good)
     nb = count[t] - count[b0]
     with np.errstate(invalid="ignore", divide="ignore"):
         base = (sums[t] - sums[b0]) / nb[:, None]
-    inv = 1.0 / w.scale[t]
     seen_before = w.seen[b0]
-    # A feature is compared where it was informative in the baseline or the days after; when
-    # every feature was already informative by the first day after, it is in every window.
-    every_feature = bool(np.all(w.seen[t + 1] > seen_before))
-    if w.feature_phi is None:  # "rms": one correlation for all features
-        phi = w.phi[t]
-        factor = np.sqrt(
-            ar_variance(AFTER_DAYS[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None]
-        )
-    else:  # "max": each feature's shift in its own correlated noise
-        own = w.feature_phi[t]
-        own_base = ar_variance(nb[:, None], own)
-    score = np.full((t.size, AFTER_DAYS.size), np.nan)
-    first = int(t[0]) if t.size else 0
+    # Row t + k of the running sums for every candidate t and k days after; past the end of
+    # the series the index points at a row of NaN, so those windows are not scored.
+    end = np.minimum(t[:, None] + AFTER_DAYS[None, :], n + 1)  # (T, K)
+    every = np.concatenate([w.every, np.full((1, w.every.shape[1]), np.nan)])
     with np.errstate(invalid="ignore", divide="ignore"):
-        for j, k in enumerate(AFTER_DAYS.tolist()):
-            m = min(t.size, n - k + 1 - first)  # rows whose k days after lie in the series
-            if m <= 0:
-                break
-            # Standardized shift of every feature: (mean of the k days - baseline) / spread.
-            dz = w.every[first + k : first + k + m] - w.every[first : first + m]
-            dz /= k
-            dz -= base[:m]
-            dz *= inv[:m]
-            if every_feature:
-                used = dz.shape[1]
-            else:
-                mask = w.seen[first + k : first + k + m] > seen_before[:m]
-                used = mask.sum(axis=1)
-                dz *= mask
-            if w.feature_phi is None:
-                combined = np.sqrt(np.einsum("tf,tf->t", dz, dz) / used) / factor[:m, j]
-            else:
-                dz /= np.sqrt(ar_variance(k, own[:m]) + own_base[:m])
-                combined = np.max(np.abs(dz, out=dz), axis=1)
-            score[:m, j] = np.where(np.asarray(used) > 0, combined, np.nan)
+        # Standardized shift of every feature: (mean of the k days - baseline) / spread.
+        dz = every[end] - w.every[t][:, None, :]  # (T, K, F)
+        dz /= AFTER_DAYS[None, :, None]
+        dz -= base[:, None, :]
+        dz /= w.scale[t][:, None, :]
+        # A feature is compared where it was informative in the baseline or the days after.
+        mask = w.seen[np.minimum(end, n)] > seen_before[:, None, :]
+        dz *= mask
+        used = mask.sum(axis=2)
+        if w.feature_phi is None:  # "rms": one correlation for all features
+            phi = w.phi[t]
+            factor = np.sqrt(
+                ar_variance(AFTER_DAYS[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None]
+            )
+            combined = np.sqrt(np.einsum("tkf,tkf->tk", dz, dz) / used) / factor
+        else:  # "max": each feature's shift in its own correlated noise
+            own = w.feature_phi[t][:, None, :]
+            own_base = ar_variance(nb[:, None, None], own)
+            dz /= np.sqrt(ar_variance(AFTER_DAYS[None, :, None], own) + own_base)
+            combined = np.max(np.abs(dz), axis=2)
+        score = np.where(used > 0, combined, np.nan)
     ok = (ready & (nb >= min_base))[:, None]
     w.base[t] = base
     w.base_rows[t] = nb

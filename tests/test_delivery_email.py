@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import socket
 
 import pytest
 
@@ -16,6 +17,7 @@ from alerting.delivery.email import (
     Digest,
     NotifyBackend,
     SmtpBackend,
+    SmtpError,
     build_message,
     header_text,
 )
@@ -162,6 +164,20 @@ def test_credentials_that_are_not_ascii_are_named_without_their_characters(store
     shown = "\n".join(step.errors)
     assert "must be ASCII text" in shown and "\u00e9" not in shown and "position" not in shown
     assert store.alerts()["e0-0"].delivery_state == PENDING
+
+
+def test_credentials_that_are_not_ascii_open_no_connection():
+    """A listening socket that never answers: connecting would wait for its greeting."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        backend = SmtpBackend(
+            "127.0.0.1", port, SENDER, user=USER, password="s3cr\u00e9t-pw", timeout=0.5
+        )
+        with pytest.raises(SmtpError, match="must be ASCII text"):
+            backend(Digest("a@example.com", "subject", "body", "<p>body</p>", "body", ["a"], "d1"))
+        with pytest.raises(BlockingIOError):  # nothing waits to be accepted
+            listener.accept()
 
 
 def plain_text(message) -> str:

@@ -143,6 +143,30 @@ def test_a_rate_limited_plot_names_the_alerts_not_tried(bugzilla, store):
     assert bugzilla.attachments == {}
 
 
+def test_a_rate_limited_push_range_comment_names_the_alerts_not_tried(bugzilla, store):
+    known = {}
+    for alert_id in ("t1", "t2", "t3"):
+        alert = make_alert(alert_id)
+        known[alert_id] = alert.push_range, dict(alert.links)
+        alert.push_range = PushRange(build=alert.build_id)
+        alert.links = {"glam": alert.links["glam"]}
+        store.save_alert(alert)
+    file_all(store, bugzilla)
+    for alert in store.alerts().values():  # a later run finds every push range
+        alert.push_range, links = known[alert.id]
+        alert.links.update(links)
+        alert.record("2025-01-11", "push range", "aaaaaaaaaaaa..bbbbbbbbbbbb")
+        store.save_alert(alert)
+    bugzilla.fail("GET", f"/rest/bug/{FIRST_BUG}/comment", "429", times=10)
+    step = file_all(store, bugzilla, run_date="2025-01-11")
+    assert step.counts == {} and len(step.errors) == 1
+    assert step.errors[0].startswith("alert t1: push range") and "rate limited" in step.errors[0]
+    assert step.notes == [
+        "not tried after the error that stopped this step: t2, t3; retried on the next run"
+    ]
+    assert all(len(comments) == 1 for comments in bugzilla.comments.values())
+
+
 @pytest.mark.parametrize(
     ("method", "added", "untried"),
     [("GET", 0, "m0, m1"), ("PUT", 2, "l2, m0, m1")],  # reading s-A's bugs, linking l1's

@@ -123,11 +123,10 @@ def comment_push_ranges(
 ) -> None:
     """Add the push range to the bugs alerts were reported on before it was known: their
     own bugs, and the landings' bugs of expected changes (retried on later runs)."""
-    for alert in alerts:
-        if not alert.bug or (alert.delivery_state == FILED and not alert.own_bug):
-            continue
-        if not range_untold(alert):
-            continue
+    owed = [
+        a for a in alerts if a.bug and (a.delivery_state != FILED or a.own_bug) and range_untold(a)
+    ]
+    for index, alert in enumerate(owed):
         own = alert.delivery_state == FILED
         marker = push_range_marker(alert.id)
         text = push_range_comment(alert, on_own_bug=own)
@@ -144,6 +143,7 @@ def comment_push_ranges(
                 "retried on the next run"
             )
             if error.stops_step:
+                not_tried(step, owed[index + 1 :])
                 return
             continue
         alert.record(run_date, RANGE_COMMENTED, f"comment {comment} on bug {alert.bug}")

@@ -153,6 +153,10 @@ class SmtpBackend:
     tls_context: ssl.SSLContext | None = field(default=None, repr=False)
 
     def __call__(self, digest: Digest) -> None:
+        if self.user and not (self.user.isascii() and self.password.isascii()):
+            # SMTP AUTH sends them as ASCII, and smtplib's error would quote the character;
+            # refused before connecting, so no server is greeted for a login that cannot go.
+            raise SmtpError(NOT_ASCII)
         message = build_message(digest, self.sender)
         remaining = time_left(self.deadline)
         with sockets_deadline(remaining) as watch:
@@ -174,9 +178,6 @@ class SmtpBackend:
                 smtp.starttls(context=self.tls_context or ssl.create_default_context())
                 watch(smtp.sock)  # the TLS socket replaces the plain one
             if self.user:
-                if not (self.user.isascii() and self.password.isascii()):
-                    # SMTP AUTH sends them as ASCII; the error would quote the character.
-                    raise SmtpError(NOT_ASCII)
                 smtp.login(self.user, self.password)
             try:
                 smtp.send_message(message)

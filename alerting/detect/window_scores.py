@@ -311,40 +311,51 @@ def _score_rows(
 ) -> None:
     """Baseline and scores of the consecutive candidate rows `t` against their `base_start`
     (in place), the baseline of the non-spike days or, with `quiet`, of the quiet days only.
-    Every number of days after at once, from the running sums (NaN past the series' end)."""
+    The window sums of every number of days after are gathered from shifted slices of the
+    running sums (NaN past the series' end), then scored all at once."""
     n = w.score.shape[0]
     b0 = w.base_start[t]
     sums, count = (w.quiet_sums, w.quiet) if quiet else (w.sums, w.good)
     nb = count[t] - count[b0]
     with np.errstate(invalid="ignore", divide="ignore"):
         base = (sums[t] - sums[b0]) / nb[:, None]
+    first = int(t[0]) if t.size else 0
     seen_before = w.seen[b0]
-    # Row t + k of the running sums for every candidate t and k days after; past the end of
-    # the series the index points at a row of NaN, so those windows are not scored.
-    end = np.minimum(t[:, None] + AFTER_DAYS[None, :], n + 1)  # (T, K)
-    every = np.concatenate([w.every, np.full((1, w.every.shape[1]), np.nan)])
+    # dz[j, i]: sum of the AFTER_DAYS[j] days from row t[i], then their standardized shift.
+    dz = np.full((AFTER_DAYS.size, t.size, w.every.shape[1]), np.nan)
+    # A feature is compared where it was informative in the baseline or the days after; when
+    # every feature was already informative by the first day after, it is in every window.
+    every_feature = bool(np.all(w.seen[t + 1] > seen_before))
+    mask = None if every_feature else np.zeros(dz.shape, dtype=bool)
+    for j, k in enumerate(AFTER_DAYS.tolist()):
+        m = min(t.size, n - k + 1 - first)  # rows whose k days after lie in the series
+        if m <= 0:
+            break
+        np.subtract(w.every[first + k : first + k + m], w.every[first : first + m], out=dz[j, :m])
+        if mask is not None:
+            np.greater(w.seen[first + k : first + k + m], seen_before[:m], out=mask[j, :m])
     with np.errstate(invalid="ignore", divide="ignore"):
-        # Standardized shift of every feature: (mean of the k days - baseline) / spread.
-        dz = every[end] - w.every[t][:, None, :]  # (T, K, F)
-        dz /= AFTER_DAYS[None, :, None]
-        dz -= base[:, None, :]
-        dz /= w.scale[t][:, None, :]
-        # A feature is compared where it was informative in the baseline or the days after.
-        mask = w.seen[np.minimum(end, n)] > seen_before[:, None, :]
-        dz *= mask
-        used = mask.sum(axis=2)
+        # (mean of the k days - baseline) / spread, for every feature.
+        dz /= AFTER_DAYS[:, None, None]
+        dz -= base
+        dz /= w.scale[t]
+        if mask is None:
+            used = np.full(dz.shape[:2], dz.shape[2])
+        else:
+            used = mask.sum(axis=2)
+            dz *= mask
         if w.feature_phi is None:  # "rms": one correlation for all features
             phi = w.phi[t]
             factor = np.sqrt(
-                ar_variance(AFTER_DAYS[None, :], phi[:, None]) + ar_variance(nb, phi)[:, None]
+                ar_variance(AFTER_DAYS[:, None], phi[None, :]) + ar_variance(nb, phi)[None, :]
             )
-            combined = np.sqrt(np.einsum("tkf,tkf->tk", dz, dz) / used) / factor
+            combined = np.sqrt(np.einsum("ktf,ktf->kt", dz, dz) / used) / factor
         else:  # "max": each feature's shift in its own correlated noise
-            own = w.feature_phi[t][:, None, :]
-            own_base = ar_variance(nb[:, None, None], own)
-            dz /= np.sqrt(ar_variance(AFTER_DAYS[None, :, None], own) + own_base)
-            combined = np.max(np.abs(dz), axis=2)
-        score = np.where(used > 0, combined, np.nan)
+            own = w.feature_phi[t]
+            own_base = ar_variance(nb[:, None], own)
+            dz /= np.sqrt(ar_variance(AFTER_DAYS[:, None, None], own) + own_base)
+            combined = np.max(np.abs(dz, out=dz), axis=2)
+        score = np.where(used > 0, combined, np.nan).T
     ok = (ready & (nb >= min_base))[:, None]
     w.base[t] = base
     w.base_rows[t] = nb

@@ -120,8 +120,8 @@ def _sorted_median(ordered: np.ndarray, finite: np.ndarray) -> np.ndarray:
     flat = ordered.reshape(-1, width)
     count = finite.reshape(-1)
     rows = np.arange(flat.shape[0])
-    lo = np.clip((count - 1) // 2, 0, None)
-    hi = np.clip(count // 2, 0, width - 1)
+    lo = np.maximum((count - 1) // 2, 0)
+    hi = np.minimum(count // 2, width - 1)
     median = (flat[rows, lo] + flat[rows, hi]) / 2
     return np.where(count > 0, median, np.nan).reshape(ordered.shape[:-1])
 
@@ -179,11 +179,9 @@ def robust_scale(
     # One row per feature, so each window is a run of adjacent numbers: sorting, medians and
     # sums along it then work on contiguous memory instead of striding across features.
     padded = np.concatenate([np.full((f, span), np.nan), np.abs(values).T], axis=1)
-    starts = np.arange(0, n, step)
     # Block b0 looks at padded columns [b0, b0 + span), i.e. value rows [b0 - span, b0).
-    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=1)[:, starts]
-    windows = windows.transpose(1, 0, 2)  # (blocks, f, span), a C-ordered copy
-    windows.sort(axis=-1)  # NaN sort last
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=1)[:, :n:step]
+    windows = np.sort(windows.transpose(1, 0, 2), axis=-1)  # (blocks, f, span); NaN sort last
     finite = np.isfinite(windows).sum(axis=-1)
     enough = finite >= min_n
     scale = np.where(enough, 1.4826 * _sorted_median(windows, finite), np.nan)

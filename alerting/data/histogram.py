@@ -20,14 +20,22 @@ def quantiles(buckets: np.ndarray, counts: np.ndarray, qs: np.ndarray | list[flo
     lower bound and the next bucket's (the last bucket is treated as a point). Works on one
     histogram (shape (B,) -> (Q,)) or many (shape (N, B) -> (N, Q)); empty rows give NaN.
     """
+    if np.ndim(counts) == 1:
+        return quantiles_of_cdf(buckets, cdf(np.atleast_2d(counts)), qs)[0]
+    return quantiles_of_cdf(buckets, cdf(counts), qs)
+
+
+def quantiles_of_cdf(
+    buckets: np.ndarray, c: np.ndarray, qs: np.ndarray | list[float]
+) -> np.ndarray:
+    """`quantiles` of histograms given by their cumulative shares (N, B), as `cdf` gives them:
+    for callers that need the CDF anyway."""
     buckets = np.asarray(buckets, dtype=float)
     qs = np.atleast_1d(np.asarray(qs, dtype=float))
-    single = np.ndim(counts) == 1
-    c = cdf(np.atleast_2d(counts))  # (N, B)
     n, b = c.shape
     out = np.full((n, qs.size), np.nan)
     if b == 0:
-        return out[0] if single else out
+        return out
     upper = np.append(buckets[1:], buckets[-1])
     prev = np.concatenate([np.zeros((n, 1)), c[:, :-1]], axis=1)
     valid = ~np.isnan(c[:, -1])
@@ -40,4 +48,4 @@ def quantiles(buckets: np.ndarray, counts: np.ndarray, qs: np.ndarray | list[flo
             frac = np.where(width > 0, (q - lo_share) / width, 0.0)
         frac = np.clip(frac, 0.0, 1.0)
         out[:, j] = np.where(valid, buckets[idx] + frac * (upper[idx] - buckets[idx]), np.nan)
-    return out[0] if single else out
+    return out

@@ -69,28 +69,27 @@ def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features
     units, which move in proportion to the level in the tails too (clipped at half a sample of
     the day).
     """
-    cumulative = days.pmf.cumsum(axis=1)
-    cdf, informative = _read(grid_columns(series.buckets), cumulative, days)
+    cdf, informative = _read(grid_columns(series.buckets), days)
     if np.median(informative.sum(axis=1)) < MIN_COLUMNS:
-        cdf, informative = _read(np.arange(series.buckets.size), cumulative, days)
+        cdf, informative = _read(np.arange(series.buckets.size), days)
         clip = (0.5 / np.maximum(days.samples, 1.0))[:, None]
         cdf = ndtri(np.clip(cdf, clip, 1.0 - clip))
     values = weekday_adjusted(cdf, days.weekday, transient)
     return Features(values=values, present=informative, combine="rms")
 
 
-def _read(columns: np.ndarray, cumulative: np.ndarray, days: Days) -> tuple[np.ndarray, np.ndarray]:
+def _read(columns: np.ndarray, days: Days) -> tuple[np.ndarray, np.ndarray]:
     """The CDF at the columns that can move, and the days each says something on.
 
     Columns at or beyond the active range on every day can never be compared (any window's
     mean stays out of range too), so dropping them changes no score, only the work. A column
     says something on a day with samples between it and the column before, and only while its
     level is inside the active range (near 0 or 1 the CDF cannot move)."""
-    cdf = cumulative[:, columns]
+    cdf = days.cumulative[:, columns]
     lo, hi = ACTIVE
     keep = np.any(cdf > lo, axis=0) & np.any(cdf < hi, axis=0)
-    columns, cdf = columns[keep], cdf[:, keep]
-    occupied = np.diff(np.cumsum(days.pmf > 0, axis=1)[:, columns], axis=1, prepend=0) > 0
+    cdf = cdf[:, keep]
+    occupied = np.diff(cdf, axis=1, prepend=0.0) > 0  # the CDF grows only over samples
     return cdf, occupied & (cdf > lo) & (cdf < hi)
 
 

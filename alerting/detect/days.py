@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alerting.data.histogram import quantiles
+from alerting.data.histogram import cdf, quantiles_of_cdf
 from alerting.data.model import DailySeries
 
 # A day with fewer samples than this share of the median of the 14 days before it is too thin
@@ -45,6 +45,7 @@ class Days:
 
     index: np.ndarray  # calendar index (into the series) of each usable day
     pmf: np.ndarray  # (n, buckets) share of the day's samples per bucket
+    cumulative: np.ndarray  # (n, buckets) share of the day's samples up to each bucket
     samples: np.ndarray  # (n,) samples of the day
     summary: np.ndarray  # (n, 3) asinh of the day's p05, p50, p95 (a log scale that allows 0)
     transient: np.ndarray  # (n,) bool: looks like a 1-2 day spike next to its neighbours
@@ -65,8 +66,11 @@ def usable_days(series: DailySeries) -> Days:
     counts = series.counts[index]
     day_samples = samples[index]
     pmf = counts / day_samples[:, None] if index.size else np.zeros((0, series.counts.shape[1]))
+    cumulative = cdf(pmf)
     summary = (
-        log_scale(quantiles(series.buckets, pmf, SUMMARY_QS)) if index.size else np.zeros((0, 3))
+        log_scale(quantiles_of_cdf(series.buckets, cumulative, SUMMARY_QS))
+        if index.size
+        else np.zeros((0, 3))
     )
     weekday = (series.start.weekday() + index) % 7
     # A weekly swing widens the spread a spike is judged in (the differences from the days
@@ -74,7 +78,7 @@ def usable_days(series: DailySeries) -> Days:
     # taken out (its weekday means kept clear of the spikes found at first).
     spikes = transient_days(summary, index)
     flags = transient_days(weekday_adjusted(summary, weekday, spikes), index)
-    return Days(index, pmf, day_samples, summary, flags, weekday)
+    return Days(index, pmf, cumulative, day_samples, summary, flags, weekday)
 
 
 def log_scale(values: np.ndarray) -> np.ndarray:

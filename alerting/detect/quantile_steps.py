@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alerting.data.histogram import quantiles
+from alerting.data.histogram import quantiles_of_cdf
 from alerting.data.model import DailySeries
 from alerting.detect.days import Days, value_scale, weekday_adjusted
 from alerting.detect.step_technique import step_technique
@@ -30,7 +30,9 @@ TESTS_PER_DAY = 9.0
 
 def features(series: DailySeries, days: Days, transient: np.ndarray) -> Features:
     """The six daily quantiles, on a log scale unless the buckets are linear."""
-    values = value_scale(series.buckets, quantiles(series.buckets, days.pmf, QUANTILES))
+    values = value_scale(
+        series.buckets, quantiles_of_cdf(series.buckets, days.cumulative, QUANTILES)
+    )
     return Features(values=weekday_adjusted(values, days.weekday, transient), combine="max")
 
 

@@ -139,13 +139,29 @@ def secret(name: str, environ: dict[str, str] | None = None) -> str:
     return (os.environ if environ is None else environ).get(name, "")
 
 
+REDACTED_ANYWHERE = 4  # a shorter secret (a user name like "ci") is part of ordinary words
+_ALNUM = r"[^\W_]"  # a letter or a digit
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every given secret replaced by `[redacted]`, for server replies shown to
     people: a server may quote what it was sent. Longest first, so no secret is left half
-    shown where it contains another."""
+    shown where it contains another. A secret shorter than `REDACTED_ANYWHERE` is replaced
+    only as a whole token (not inside a longer run of letters and digits), so a short user
+    name does not mangle the words it occurs in."""
     for value in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(value, "[redacted]")
+        if len(value) >= REDACTED_ANYWHERE:
+            text = text.replace(value, "[redacted]")
+        else:
+            text = re.sub(_whole_token(value), "[redacted]", text)
     return text
+
+
+def _whole_token(value: str) -> str:
+    """`value` as a pattern that does not match inside a longer run of letters and digits."""
+    before = f"(?<!{_ALNUM})" if re.match(_ALNUM, value[0]) else ""
+    after = f"(?!{_ALNUM})" if re.match(_ALNUM, value[-1]) else ""
+    return before + re.escape(value) + after
 
 
 def load_settings(root: Path | str = ".", environ: dict[str, str] | None = None) -> Settings:

@@ -148,6 +148,15 @@ def test_credentials_a_server_quotes_back_are_never_shown(store, mechanism):
     assert store.alerts()["e0-0"].delivery_state == PENDING
 
 
+def test_a_one_letter_user_name_is_redacted_without_mangling_the_servers_words(store):
+    email_alerts(store, ["a@example.com"])
+    with SmtpDouble(quote_credentials="LOGIN") as server:
+        step = send_run(store, smtp_backend(server, user="e", password=PASSWORD))
+    shown = "\n".join(step.errors)
+    assert PASSWORD not in shown and " e " not in shown
+    assert "535 5.7.8 refused AUTH LOGIN [redacted] [redacted] for: [redacted] [redacted]" in shown
+
+
 def test_credentials_that_are_not_ascii_are_named_without_their_characters(store):
     """Was: smtplib's encoding error went into the summary, quoting the password's character
     and its position, for every digest."""

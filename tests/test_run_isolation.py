@@ -4,6 +4,7 @@ same checkout, an unexpected error. Real files and real processes throughout."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -109,6 +110,48 @@ def test_an_emailed_alert_whose_file_cannot_be_written_is_mailed_once_when_it_ca
     assert main(["run", "-q", "--root", str(root), "--date", "2026-11-02"]) == 0
     mails = [p.read_text() for p in (root / "state/outbox/emails").rglob("*.eml")]
     assert sum(f"alerts/{blocked}.html" in m for m in mails) == 2  # one digest per owner
+
+
+def test_an_alert_the_reader_would_refuse_is_reported_not_written_and_later_steps_run(
+    reference, tmp_path, capsys, monkeypatch
+):
+    # A detection score of NaN: written, the record would be set aside on the next read.
+    import alerting.pipeline.alerts as creating
+
+    blocked = _blocked(reference)
+    root = fresh(tmp_path)
+    make_alert = creating.make_alert
+
+    def make(ctx, item):
+        alert = make_alert(ctx, item)
+        if alert.id == blocked:
+            alert.score = math.nan
+        return alert
+
+    monkeypatch.setattr(creating, "make_alert", make)
+    capsys.readouterr()
+    assert main(["run", "--root", str(root)]) == 1
+    captured = capsys.readouterr()
+    out = captured.out.replace("\\", "")
+    assert f"{blocked}.json: /score: NaN is not a finite number" in out
+    assert "Traceback" not in captured.out + captured.err
+    written = state_files(root)
+    expected = {k: v for k, v in state_files(reference).items() if blocked not in k}
+    # Neither kept (no record, no plot) nor drafted; everything else was written.
+    assert not [k for k in written if blocked in k]
+    assert [k for k in written if k.startswith("alerts/")] == [
+        k for k in expected if k.startswith("alerts/")
+    ]
+    assert [k for k in written if k.startswith("outbox/emails/")] == [
+        k for k in expected if k.startswith("outbox/emails/")
+    ]
+    summaries = [json.loads(p.read_text()) for p in (root / "state/summaries").glob("*.json")]
+    assert not any(blocked in s["alerts"] for s in summaries)
+
+    # With a score it can keep, the next run raises the alert as the reference did.
+    monkeypatch.setattr(creating, "make_alert", make_alert)
+    assert main(["run", "-q", "--root", str(root)]) == 0
+    assert set(state_files(root)) == set(state_files(reference))
 
 
 def test_a_folder_where_an_alert_file_goes_holds_that_alert_and_later_steps_run(

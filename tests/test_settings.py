@@ -3,7 +3,7 @@
 import pytest
 
 from alerting.errors import UserError
-from alerting.settings import load_settings, secret
+from alerting.settings import load_settings, redact, secret
 
 
 def test_embedded_default_without_file_or_variables(tmp_path):
@@ -123,3 +123,28 @@ def test_secrets_only_from_the_environment(tmp_path):
     assert secret("BUGZILLA_API_KEY", {"BUGZILLA_API_KEY": "k"}) == "k"
     with pytest.raises(KeyError):
         secret("HOME", {})
+
+
+@pytest.mark.parametrize(
+    "user,reply,shown",
+    [
+        (
+            "ci",
+            "535 ci: specific credentials rejected",
+            "535 [redacted]: specific credentials rejected",
+        ),
+        ("a", "535 a: bad auth, try again", "535 [redacted]: bad auth, try again"),
+        ("a", "535 user=a", "535 user=[redacted]"),
+        ("ci", "535 ci2 cia 2ci ci_x", "535 ci2 cia 2ci [redacted]_x"),
+    ],
+)
+def test_a_short_user_name_is_redacted_where_it_stands_alone_not_inside_words(user, reply, shown):
+    assert redact(reply, [user, "s3cret-pw"]) == shown
+
+
+def test_a_long_secret_is_redacted_even_inside_a_word():
+    reply = "535 refused xs3cret-pwy and s3cret-pw for ci"
+    assert (
+        redact(reply, ["ci", "s3cret-pw"])
+        == "535 refused x[redacted]y and [redacted] for [redacted]"
+    )

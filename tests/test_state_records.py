@@ -2,6 +2,7 @@
 write), the alert record stays small, and files that fail are set aside, never overwritten."""
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 
 from alerting.alerts.migrate import CURRENT, MigrationError, upgrade
 from alerting.alerts.model import ALERT_SCHEMA, Alert, FirstSeen, Plot
-from alerting.alerts.store import StateStore, dumps
+from alerting.alerts.schema import MAX_DEPTH, parse
+from alerting.alerts.store import StateStore, StateValueError, dumps
 from tests.report_fixtures import sample_alerts, write_state
 
 VERSIONS = Path(__file__).parent / "fixtures" / "state_versions"
@@ -291,6 +293,102 @@ def test_a_long_integer_is_located_at_its_line(tmp_path):
     store = StateStore(tmp_path)
     store.alerts()
     assert f"{path}:{line}: an integer of more than 4300 digits" in store.errors
+
+
+# -- what the reader refuses is never written: the file keeps what it held -----------------------
+def _nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value,literal",
+    [
+        (math.nan, "NaN"),
+        (math.inf, "Infinity"),
+        (-math.inf, "-Infinity"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (10**308, "1" + "0" * 308),
+        (10**309, "1" + "0" * 309),
+        (-(10**400), "-1" + "0" * 400),
+        (10**5000 - 1, "9" * 5000),
+        (_nested(MAX_DEPTH - 1), json.dumps(_nested(MAX_DEPTH - 1))),
+        (_nested(MAX_DEPTH), json.dumps(_nested(MAX_DEPTH))),
+    ],
+    ids=[
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "largest float",
+        "309 digits",
+        "310 digits",
+        "401 digits",
+        "5000 digits",
+        "as deep as read",
+        "one level deeper",
+    ],
+)
+def test_the_writer_refuses_exactly_what_the_reader_refuses(tmp_path, value, literal):
+    path = tmp_path / "record.json"
+    path.write_text('{"x": ' + literal + "}\n")
+    _, problems = parse(path, str(path))
+    try:
+        text = dumps({"x": value})
+    except StateValueError as error:
+        assert problems, f"refused what the reader reads: {error}"
+    else:
+        assert not problems, f"wrote what the reader refuses: {problems}"
+        path.write_text(text)
+        assert parse(path, str(path)) == ({"x": value}, [])
+
+
+@pytest.mark.parametrize(
+    "damage,where",
+    [
+        (lambda a: setattr(a, "score", math.nan), "/score: NaN is not a finite number"),
+        (lambda a: setattr(a.after, "p95", math.inf), "/after/p95: Infinity is not a finite"),
+        (
+            lambda a: setattr(a.before, "samples", 10**5000),
+            "/before/samples: an integer of more than 4300 digits is too large",
+        ),
+        (
+            lambda a: a.links.update(deep=_nested(MAX_DEPTH)),
+            f"/links/deep{'/0' * (MAX_DEPTH - 2)}: nested deeper than {MAX_DEPTH} levels",
+        ),
+    ],
+    ids=["NaN", "Infinity", "huge integer", "too deep"],
+)
+def test_a_record_the_reader_would_refuse_is_not_written_and_the_file_keeps_what_it_held(
+    tmp_path, damage, where
+):
+    alerts = write_state(tmp_path)
+    path = tmp_path / "alerts" / f"{alerts[0].id}.json"
+    before = path.read_bytes()
+    store = StateStore(tmp_path)
+    alert = store.alerts()[alerts[0].id]
+    damage(alert)
+    with pytest.raises(StateValueError) as refused:
+        store.save_alert(alert)
+    assert str(refused.value).startswith(f"{path}: {where}")
+    assert path.read_bytes() == before
+    again = StateStore(tmp_path)
+    assert again.alerts()[alert.id] == alerts[0] and again.errors == []
+
+
+def test_a_refused_new_alert_leaves_no_file_and_names_every_field(tmp_path):
+    alert = sample_alerts()[0]
+    alert.score = math.nan
+    alert.before.median = alert.before.p05 = alert.before.p95 = -math.inf
+    alert.after.median = alert.after.p05 = math.inf
+    store = StateStore(tmp_path)
+    with pytest.raises(StateValueError) as refused:
+        store.save_alert(alert)
+    assert not list(tmp_path.rglob("*.json"))  # its plot is not written without it either
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'alerts' / alert.id}.json: /after/median: ")
+    assert message.count("is not a finite number") == 5 and message.endswith("; 1 more")
 
 
 # -- what cannot be read as a record file: a symbolic link, a folder, a folder that is a link --

@@ -241,7 +241,7 @@ def parse(path: Path, file: str) -> tuple[object, list[Problem]]:
         message = f"an integer of more than {sys.get_int_max_str_digits()} digits"
         return None, [Problem(file, message, line=_line_of_long_number(text))]
     if text.count("[") + text.count("{") > MAX_DEPTH or _may_not_be_finite(text):
-        problems = _shape_problems(data, file, text)
+        problems = shape_problems(data, file, text)
         if problems:
             return None, problems
     return data, []
@@ -258,8 +258,12 @@ def _may_not_be_finite(text: str) -> bool:
     return b"e000" in zeros or b"e+000" in zeros or b"0" * 300 in zeros
 
 
-def _too_deep(file: str, text: str) -> Problem:
-    return Problem(file, f"nested deeper than {MAX_DEPTH} levels", line=_line_too_deep(text))
+def _too_deep(file: str, text: str | None, at: tuple = ()) -> Problem:
+    """At the line of `text` where the nesting goes too deep; without `text`, at `at`."""
+    message = f"nested deeper than {MAX_DEPTH} levels"
+    if text is None:
+        return Problem(file, message, pointer=pointer(at))
+    return Problem(file, message, line=_line_too_deep(text))
 
 
 def _line_too_deep(text: str) -> int:
@@ -285,16 +289,19 @@ def _line_of_long_number(text: str) -> int:
     return 1
 
 
-def _shape_problems(data: object, file: str, text: str) -> list[Problem]:
+def shape_problems(data: object, file: str, text: str | None = None) -> list[Problem]:
     """Nesting deeper than `MAX_DEPTH` and numbers that are not finite (NaN, Infinity, or an
-    integer no float holds), each at its JSON pointer."""
+    integer no float holds), each at its JSON pointer: what `parse` refuses of what Python's
+    parser reads, and so what the writer (`alerting.alerts.store.dumps`) refuses to write.
+    Nesting too deep is one problem, at the line of `text` where it starts (without `text`,
+    at the pointer of the first container too deep)."""
     problems = []
     stack: list[tuple[object, tuple, int]] = [(data, (), 0)]
     while stack:
         value, at, depth = stack.pop()
         if isinstance(value, dict | list):
             if depth >= MAX_DEPTH:
-                return [_too_deep(file, text)]
+                return [_too_deep(file, text, at)]
             items = value.items() if isinstance(value, dict) else enumerate(value)
             stack += [(item, (*at, key), depth + 1) for key, item in items]
         elif not _finite(value):
@@ -303,7 +310,7 @@ def _shape_problems(data: object, file: str, text: str) -> list[Problem]:
                     f"{json.dumps(value)} is not a finite number (JSON has no NaN or Infinity)"
                 )
             else:
-                message = f"an integer of {len(str(value))} digits is too large for any number"
+                message = f"an integer of {_digits(value)} digits is too large for any number"
             problems.append(Problem(file, message, pointer=pointer(at)))
     return sorted(problems, key=lambda p: p.pointer or "")
 
@@ -317,6 +324,14 @@ def _finite(value: object) -> bool:
         except OverflowError:
             return False
     return True
+
+
+def _digits(value: int) -> str:
+    """How many digits `value` has, also past the length Python converts to text."""
+    try:
+        return str(len(str(value)))
+    except ValueError:
+        return f"more than {sys.get_int_max_str_digits()}"
 
 
 def load(kind: str, path: Path, file: str | None = None) -> Loaded:

@@ -8,6 +8,7 @@ in `state/quarantine/` (see `alerting.alerts.quarantine`) so nothing overwrites 
 cannot be moved there (a folder named like a record) is left in place and listed all the same,
 so its alert is neither re-created nor delivered again. A folder records live in that is a
 symbolic link or no folder stops the reader (`StateFolderError`): nothing there can be kept.
+A record holding what the reader refuses is never written (`StateValueError`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,23 @@ from alerting.errors import UserError
 
 NAME_BYTES = 255  # the longest file name common file systems accept
 WIDTH = 120  # a list or object of plain values fitting in this many columns takes one line
+LISTED = 5  # fields named in a refused record's error; the rest are counted
 
 
-def dumps(data: object, width: int | None = WIDTH) -> str:
+class StateValueError(ValueError):
+    """A record holds what the reader refuses (see `schema.shape_problems`): it is not
+    written, so its file keeps what it held instead of being set aside on the next read."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        named = [f"{p.pointer or '/'}: {p.message}" for p in problems[:LISTED]]
+        if len(problems) > LISTED:
+            named.append(f"{len(problems) - LISTED} more")
+        super().__init__(f"{file}: {'; '.join(named)}")
+        self.file = file
+        self.problems = problems
+
+
+def dumps(data: object, width: int | None = WIDTH, file: str = "record") -> str:
     """Indented JSON in which every list or object of plain values that fits in `width`
     columns (any width with None) stays on one line: a history event or a before/after
     summary reads as one line of a diff, and a plot series is one line, not hundreds.
@@ -38,7 +53,13 @@ def dumps(data: object, width: int | None = WIDTH) -> str:
     Written here rather than by a formatting library because these bytes are what git
     compares: a formatter's new release must never rewrite every record. A lone surrogate (a
     `\\ud800` escape in a GLAM row or a hand-edited record) is written as that JSON escape,
-    which reads back the same and, unlike the character itself, can be stored as UTF-8."""
+    which reads back the same and, unlike the character itself, can be stored as UTF-8.
+
+    What the reader refuses (NaN, Infinity, an integer no float holds, nesting past
+    `schema.MAX_DEPTH`) is refused here too: StateValueError, naming `file` and each field."""
+    problems = schema.shape_problems(data, file)
+    if problems:
+        raise StateValueError(file, problems)
     text = _format(data, 0, 0, width) + "\n"
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
@@ -179,7 +200,11 @@ class StateStore:
         return state_path(self.root, relative)
 
     def write_json(self, relative: str, data: object, width: int | None = WIDTH) -> bool:
-        return self.write_text(relative, dumps(data, width))
+        """Write one record; one the reader would refuse is not written (StateValueError)."""
+        return self.write_text(relative, self._dumps(relative, data, width))
+
+    def _dumps(self, relative: str, data: object, width: int | None = WIDTH) -> str:
+        return dumps(data, width, file=str(self.root / relative))
 
     def write_text(self, relative: str, text: str) -> bool:
         """Write one file; a file that failed to read is set aside first, never overwritten."""
@@ -276,10 +301,11 @@ class StateStore:
         """Write the alert record, and its plot file if there is none yet (a plot is written
         once: it shows the change as first reported)."""
         wrote_plot = False
-        plot_file = f"plots/{alert.id}.json"
+        plot_file, alert_file = f"plots/{alert.id}.json", f"alerts/{alert.id}.json"
+        record = self._dumps(alert_file, alert.to_json())  # refused: no plot file is left either
         if not alert.plot.is_empty() and not self.path(plot_file).exists():
             wrote_plot = self.write_json(plot_file, alert.plot.to_json(alert.id), width=None)
-        return self.write_json(f"alerts/{alert.id}.json", alert.to_json()) or wrote_plot
+        return self.write_text(alert_file, record) or wrote_plot
 
     # -- summaries and first-seen dates ------------------------------------------------------
     def summaries(self) -> dict[str, Summary]:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from alerting.alerts.model import Alert, Summary
 from alerting.alerts.quarantine import Quarantined
-from alerting.alerts.store import StatePathError, StateStore
+from alerting.alerts.store import StatePathError, StateStore, StateValueError
 from alerting.pipeline.findings import Outcome
 from alerting.probes.model import MonitorConfig
 from alerting.probes.silences import Silences
@@ -49,15 +49,19 @@ class Context:
         return next((c.description for c in self.configs if c.probe == probe), "")
 
     def guarded(self, step: StepLog, write: Writer) -> Writer:
-        """`write` (a store writer) reporting a file it cannot write as an error of `step`
-        instead of ending the run, and then returning None (not written) instead of whether
-        the file changed; the record stays owed and the next run writes it again."""
+        """`write` (a store writer) reporting a file it cannot write, or a record it refuses
+        to write, as an error of `step` instead of ending the run, and then returning None (not
+        written) instead of whether the file changed; the record stays owed and the next run
+        writes it again."""
 
         def call(*args: object) -> bool | None:
             try:
                 return write(*args)
             except StatePathError as error:  # a name that would leave state/
                 step.errors.append(f"{error}; not written")
+                return None
+            except StateValueError as error:  # what the next run could not read back
+                step.errors.append(f"{error}; not written, the file is left as it was")
                 return None
             except OSError as error:
                 where = error.filename2 or error.filename or self.store.root  # rename: the target

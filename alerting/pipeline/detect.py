@@ -17,7 +17,7 @@ from pathlib import Path
 
 from alerting.alerts.ids import alert_id, is_same_change, series_id
 from alerting.alerts.model import FirstSeen
-from alerting.alerts.store import StatePathError
+from alerting.alerts.store import StatePathError, StateValueError
 from alerting.data.buildids import FIRST_BUILD_DAY
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.row_index import indexable
@@ -130,7 +130,7 @@ def new_detections(ctx: Context, step: StepLog) -> list[Candidate]:
         for probe, monitored in sorted(outcome.monitored.items()):
             try:
                 since[probe] = first_seen(ctx, probe, [series_id(probe, *m) for m in monitored])
-            except (StatePathError, OSError) as error:  # this probe only; the others go on
+            except (StatePathError, StateValueError, OSError) as error:  # this probe only
                 step.errors.append(f"{probe}: first-monitored dates not kept, skipped: {error}")
         step.add("series", sum(len(m) for p, m in outcome.monitored.items() if p in since))
         for item in outcome.candidates:

@@ -55,10 +55,11 @@ def live(tmp_path, monkeypatch):
         yield tmp_path, bugzilla, smtp
 
 
-def run_on(root, bugzilla, day: int):
+def run_on(root, bugzilla, day: int, today: dt.date | None = None):
+    """The run of data day `day`, happening that day unless `today` says otherwise."""
     date = START + dt.timedelta(days=day)
     bugzilla.now = f"{date.isoformat()}T07:00:00Z"
-    return run(load_settings(root), root=root, as_of=date)
+    return run(load_settings(root), root=root, as_of=date, today=today or date)
 
 
 def by_probe(root):

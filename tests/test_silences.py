@@ -215,10 +215,24 @@ def test_until_more_than_90_days_ahead_is_an_error():
         """
     assert problems(text) == [
         "silences.yaml:3: silence fog.*: until: 2027-02-28 is more than 90 days ahead; silence "
-        "until 2027-02-27 at the latest and renew it in a later change if still needed"
+        "until 2027-02-27 at the latest and renew it in a later change if still needed (until "
+        "then the daily run applies the entry as written and reports this error)"
     ]
     assert problems(text, TODAY + dt.timedelta(days=1)) == []  # exactly 90 days: fine
-    assert check(text).silences.silences == ()  # a bad entry is dropped
+    # Still applied: the owner asked for quiet, and dropping the entry would notify instead.
+    [silence] = check(text).silences.silences
+    assert silence.until == dt.date(2027, 2, 28)
+
+
+def test_an_entry_too_far_ahead_with_another_error_is_dropped():
+    text = """        silences:
+          - probes: "fog.*"
+            platforms: [Mac]
+            until: 2027-02-28
+            reason: r
+        """
+    assert len(problems(text)) == 2
+    assert check(text).silences.silences == ()  # which series it meant is unknown
 
 
 def test_until_already_past_is_a_warning_naming_the_entry_and_the_entry_stays():
@@ -317,9 +331,12 @@ def test_an_expected_window_is_at_most_90_days_and_ends_at_most_90_days_ahead():
     ]
     assert problems(entry("2027-02-20", "2027-03-01")) == [
         "silences.yaml:4: expected *: to: 2027-03-01 is more than 90 days ahead; add the entry"
-        " when the landing is near"
+        " when the landing is near (until then the daily run applies the entry as written and"
+        " reports this error)"
     ]
     assert check(entry("1970-01-01", "9999-12-31")).silences.expected == ()
+    [ahead] = check(entry("2027-02-20", "2027-03-01")).silences.expected  # applied, as above
+    assert (ahead.start, ahead.end) == (dt.date(2027, 2, 20), dt.date(2027, 3, 1))
     assert problems(entry("2026-09-01", "2026-11-30")) == []  # 90 days, ended: fine
 
 

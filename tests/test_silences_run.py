@@ -13,7 +13,9 @@ import pytest
 from alerting.alerts.model import COMMENTED, DELIVERY_COMMENT, DRAFTED
 from alerting.alerts.render import run_summary
 from alerting.alerts.store import StateStore
+from alerting.cli import main
 from alerting.delivery.comments import post_comments
+from alerting.probes.silences import MAX_SILENCE_DAYS
 from alerting.steplog import StepLog
 from tests.delivery_helpers import Crash, client_for
 from tests.test_delivery_live_run import (  # noqa: F401  (fixtures: live, test_technique)
@@ -235,3 +237,52 @@ def test_the_run_summary_lists_silences_ending_within_a_week(quiet, monkeypatch)
     later = run_on(root, bugzilla, RUN_DAY)
     assert later.expiring == []
     assert "Silences ending" not in run_summary(later)
+
+
+def silence_until(root, until: dt.date) -> None:
+    (root / "probes" / "silences.yaml").write_text(silences_yaml(until))
+
+
+def test_a_silence_validate_accepts_holds_in_a_run_whose_data_lags_the_calendar(quiet, capsys):
+    # The run happens 40 days after its data's last day (late data, or a back-dated rerun);
+    # validate and the run both judge the file on the day they run, so they agree.
+    root, bugzilla, smtp = quiet
+    today = START + dt.timedelta(days=RUN_DAY + 40)
+    silence_until(root, today + dt.timedelta(days=MAX_SILENCE_DAYS))
+    assert main(["probes", "validate", str(root / "probes"), "--date", str(today)]) == 0
+    assert "no problems" in capsys.readouterr().out
+    result = run_on(root, bugzilla, RUN_DAY, today=today)
+    assert result.errors == []
+    dns = by_probe(root)[("dns_time", "Windows")]
+    assert (dns.status, dns.delivery_state, dns.bug) == ("silenced", "silenced", None)
+    assert bugzilla.created == 1  # page_load_time on Windows only
+
+
+def test_by_default_the_run_and_validate_both_judge_the_file_on_the_calendar_date(
+    quiet, monkeypatch, capsys
+):
+    root, bugzilla, smtp = quiet
+    monkeypatch.chdir(root)
+    silence_until(root, dt.date.today() + dt.timedelta(days=MAX_SILENCE_DAYS))
+    assert main(["probes", "validate"]) == 0
+    run_day = START + dt.timedelta(days=RUN_DAY)  # months before the calendar date
+    bugzilla.now = f"{run_day}T07:00:00Z"
+    assert main(["run", "--root", str(root), "--date", str(run_day)]) == 0
+    assert "more than 90 days ahead" not in capsys.readouterr().out
+    assert by_probe(root)[("dns_time", "Windows")].status == "silenced"
+    assert bugzilla.created == 1
+
+
+def test_a_silence_too_far_ahead_is_reported_and_still_applied(quiet):
+    # Validate refuses it, but if it reaches the run anyway (validated on another day, in
+    # another time zone, or not at all), notifying the series it silences is the worse outcome.
+    root, bugzilla, smtp = quiet
+    today = START + dt.timedelta(days=RUN_DAY)
+    silence_until(root, today + dt.timedelta(days=MAX_SILENCE_DAYS + 30))
+    result = run_on(root, bugzilla, RUN_DAY, today=today)
+    dns = by_probe(root)[("dns_time", "Windows")]
+    assert (dns.status, dns.delivery_state, dns.bug) == ("silenced", "silenced", None)
+    assert bugzilla.created == 1 and smtp.received == []
+    [error] = result.errors
+    assert "until: 2027-02-27 is more than 90 days ahead" in error
+    assert "the daily run applies the entry as written" in error

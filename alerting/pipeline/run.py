@@ -58,14 +58,20 @@ def run(
     dry_run: bool = False,
     progress: Progress = no_progress,
     lock_wait: float = LOCK_WAIT,
+    today: dt.date | None = None,
 ) -> RunResult:
-    """Run the whole pipeline once; see the module docstring."""
+    """Run the whole pipeline once; see the module docstring.
+
+    `today` is the day the run happens (default: the calendar date), which
+    `probes/silences.yaml` is checked against as `alerting probes validate` checks it; `as_of`
+    (the data's day) only decides which alerts the entries cover.
+    """
     root = Path(root)
     if settings.delivery.mode == "live" and not dry_run:
         check_live_credentials(settings)  # before anything, even the lock, is written
     state_dir = root / settings.state_dir
     with nullcontext() if dry_run else state_lock(state_dir, lock_wait):
-        return _run(settings, root, as_of, probe_glob, dry_run, progress)
+        return _run(settings, root, as_of, probe_glob, dry_run, progress, today)
 
 
 def _run(
@@ -75,6 +81,7 @@ def _run(
     probe_glob: str | None,
     dry_run: bool,
     progress: Progress,
+    today: dt.date | None,
 ) -> RunResult:
     configs, problems = collect_for(settings, [root / settings.probes_dir])
     known = [c.probe for c in configs]
@@ -83,7 +90,12 @@ def _run(
     as_of, outcomes = detection_outcomes(settings, configs, as_of)
     alerts, summaries = store.alerts(), store.summaries()
     store.quarantine_failed()  # unusable records: kept for a person, never re-created
-    silences = read_silences(root / settings.probes_dir / SILENCES_FILE, known, as_of)
+    # Judged on the day the run happens, as `probes validate` judges it, never on the data's
+    # day (a day or more earlier, months on a back-dated rerun): an entry validate accepted
+    # must not turn into an error, and an entry dropped for an error notifies the series it
+    # names. The entries apply to alerts by the alerts' own dates.
+    today = today or dt.date.today()
+    silences = read_silences(root / settings.probes_dir / SILENCES_FILE, known, today)
     ctx = Context(
         settings=settings,
         store=store,
@@ -100,7 +112,7 @@ def _run(
     result = RunResult(date=ctx.run_date, mode=settings.delivery.mode, dry_run=dry_run)
     result.config_errors = [str(p) for p in [*problems, *silences.problems]]
     result.expiring = [
-        f"{describe(s)}: {s.reason} ({s.file}:{s.line})" for s in silences.silences.expiring(as_of)
+        f"{describe(s)}: {s.reason} ({s.file}:{s.line})" for s in silences.silences.expiring(today)
     ]
 
     _guard(result.step(STEPS[0]), lambda step: deliver.sync_bugs(ctx, step))

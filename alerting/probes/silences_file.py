@@ -2,8 +2,11 @@
 file: loaded with the safe loader, every mistake reported as FILE:LINE, a bad entry dropped on
 its own while the good ones still apply.
 
-`until` is checked against `today` (the validation's or the run's date): more than
-`MAX_SILENCE_DAYS` ahead is an error, already past is a warning so the file gets cleaned up.
+`until` is checked against `today`, the day the command runs (`probes validate` and the daily
+run both take the calendar date, never the data's last day, so both judge the file alike): more
+than `MAX_SILENCE_DAYS` ahead is an error, already past is a warning so the file gets cleaned
+up. An entry too far ahead is still applied, with its error: the owner's intent to silence is
+plain, and dropping the entry would notify about the very series it names.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ SILENCE_KEYS = frozenset({*SCOPE_KEYS, "channels", "until", "reason", "bug"})
 EXPECTED_KEYS = frozenset({*SCOPE_KEYS, "from", "to", "direction", "bug", "reason"})
 GLOB = re.compile(r"[a-z0-9_.*?\[\]!-]+")
 EXAMPLE_DATE = "a date written YYYY-MM-DD, e.g. 2026-12-31"
+STILL_APPLIED = " (until then the daily run applies the entry as written and reports this error)"
 
 
 @dataclass
@@ -61,14 +65,16 @@ class _Entry:
         glob = data.get("probes")
         self.name = f"{kind} {glob}" if isinstance(glob, str) else kind
 
-    def problem(self, key: str, message: str, warning: bool = False) -> None:
+    def problem(self, key: str, message: str, warning: bool = False, applied: bool = False) -> None:
+        """Record a problem; an error drops the entry unless `applied` (an error the entry is
+        still applied with: it says what to fix, but the entry means what it says)."""
         where = line_of(self.data, key, self.line) if key in self.data else self.line
         found = Problem(self.file, where, self.name, key, message)
         if warning:
             self.check.warnings.append(found)
         else:
             self.check.problems.append(found)
-            self.ok = False
+            self.ok = self.ok and applied
 
     def required(self, key: str, hint: str) -> object:
         if key not in self.data or self.data[key] in (None, ""):
@@ -190,7 +196,8 @@ def _silence(entry: _Entry, known: list[str], today: dt.date) -> Silence | None:
             entry.problem(
                 "until",
                 f"{until} is more than {MAX_SILENCE_DAYS} days ahead; silence until {last} at "
-                "the latest and renew it in a later change if still needed",
+                f"the latest and renew it in a later change if still needed{STILL_APPLIED}",
+                applied=True,
             )
         elif until < today:
             entry.problem(
@@ -220,7 +227,8 @@ def _expected(entry: _Entry, known: list[str], today: dt.date) -> Expected | Non
         entry.problem(
             "to",
             f"{end} is more than {MAX_SILENCE_DAYS} days ahead; add the entry when the landing "
-            "is near",
+            f"is near{STILL_APPLIED}",
+            applied=True,
         )
     direction = entry.data.get("direction")
     if direction is not None and direction not in DIRECTIONS:

@@ -21,6 +21,9 @@ class Problem:
     probe: str
     field: str
     message: str
+    # A warning: shown with the problems, but nothing is refused for it (the probe is still
+    # monitored). `collect` hands warnings back apart from the problems.
+    warning: bool = False
 
     def __post_init__(self) -> None:
         # A message quotes what it found; an aliased value can unfold to megabytes of text.

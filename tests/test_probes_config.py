@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
+from alerting.cli import main
 from alerting.detect import registry
 from alerting.errors import Problem, UserError
 from alerting.probes.config import app_of, collect, probe_files
@@ -267,6 +270,129 @@ def test_product_component_default_when_no_tag_names_one(tmp_path):
     assert (config.bugzilla_product, config.bugzilla_component) == ("Toolkit", "Telemetry")
     (config,), _ = collect([path], default_product="Firefox", default_component="General")
     assert (config.bugzilla_product, config.bugzilla_component) == ("Firefox", "General")
+
+
+REAL = Path(__file__).parent / "fixtures" / "probes" / "real_metrics"
+
+
+def real_tags() -> list[str]:
+    """Every tag of mozilla-central's Glean tags.yaml (280 'Product :: Component') and of
+    Fenix's (free-form names such as Privacy&Security)."""
+    tags: list[str] = []
+    for name in ("toolkit__components__glean__tags.yaml", "fenix__app__tags.yaml"):
+        document = yaml.safe_load((REAL / name).read_text())
+        tags += [str(tag) for tag in document if not str(tag).startswith("$")]
+    return tags
+
+
+def tagged(tmp_path: Path, tags: list[str], header: str = HEADER):
+    """One monitored metric per tag, each tag as the metric's only metadata tag."""
+    body = "".join(
+        metric_yaml(f"tags: [{json.dumps(tag)}]\nmonitor: True\n", name=f"m{index}")
+        for index, tag in enumerate(tags)
+    )
+    path = write(tmp_path, body, header=header)
+    warnings: list[Problem] = []
+    configs, problems = collect([path], warnings=warnings)
+    return path, configs, problems, warnings
+
+
+def test_every_real_tag_is_read_without_a_problem_or_warning(tmp_path):
+    tags = real_tags()
+    assert len(tags) > 300 and "Core :: Networking: HTTP" in tags and "Privacy&Security" in tags
+    _, configs, problems, warnings = tagged(tmp_path, tags)
+    assert problems == [] and warnings == []
+    for config, tag in zip(configs, tags, strict=True):
+        product, _, component = tag.partition(" :: ")
+        expected = (product, component) if component else ("Core", "Networking")  # $tags
+        assert (config.bugzilla_product, config.bugzilla_component) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "fix"),
+    [
+        ("Core:Networking", "write it 'Core :: Networking'"),
+        ("Core : Networking: HTTP", "e.g. 'Core :: Networking: HTTP'"),  # which colon is meant?
+        ("Core ::", "write it 'Product :: Component'"),
+    ],
+)
+def test_a_tag_like_a_component_without_its_double_colon_is_a_warning(tmp_path, tag, fix):
+    header = HEADER.replace("Core :: Networking", "Sync")
+    path, (config,), problems, [warning] = tagged(tmp_path, [tag], header)
+    assert problems == []  # still monitored, its bugs in the default component
+    assert (config.bugzilla_product, config.bugzilla_component) == ("Toolkit", "Telemetry")
+    assert (warning.line, warning.probe, warning.field) == (
+        line_no(path, "      tags:"),
+        "networking.m0",
+        "tags",
+    )
+    assert warning.message.startswith(
+        f"{tag!r} is not read as a Bugzilla product and component, so this probe's bugs go "
+        "to Toolkit :: Telemetry; "
+    )
+    assert fix in warning.message
+
+
+def test_a_file_tag_like_a_component_is_warned_at_its_line(tmp_path):
+    header = HEADER.replace("'Core :: Networking'", "Sync\n  - 'Core: DOM'")
+    path, (config,), problems, [warning] = tagged(tmp_path, ["Perf"], header)
+    assert problems == [] and config.bugzilla_component == "Telemetry"
+    assert (warning.line, warning.field) == (line_no(path, "Core: DOM"), "$tags")
+    assert "write it 'Core :: DOM'" in warning.message
+
+
+def test_a_plain_tag_or_a_lookalike_after_the_component_used_is_not_warned(tmp_path):
+    _, (first, second), problems, warnings = tagged(tmp_path, ["Sync", "Core :: DOM"])
+    assert problems == [] and warnings == []
+    path = write(tmp_path, metric_yaml("tags: ['Core :: DOM', 'Core:Networking']\nmonitor: True\n"))
+    found: list[Problem] = []
+    (config,), problems = collect([path], warnings=found)
+    assert config.bugzilla_component == "DOM" and problems == [] and found == []
+
+
+@pytest.mark.parametrize(
+    ("tag", "why"),
+    [
+        (
+            "Core :: <script>alert(1)</script> **bold** [x](https://evil.example)",
+            "the component has characters no Bugzilla name has ('*' '<' '>' '[' ']')",
+        ),
+        ("Core :: a\x07b", "the component has characters no Bugzilla name has ('\\x07')"),
+        ("Co`re` :: DOM", "the product has characters no Bugzilla name has ('`')"),
+        ("Core :: " + "x" * 65, "the component is 65 characters long"),
+        ("Core ::: DOM", "the component does not start with a letter or digit"),
+        ("Core :: DOM :: Events", "the component has a second ' :: '"),
+    ],
+)
+def test_a_tag_naming_a_component_bugzilla_cannot_have_is_an_error(tmp_path, tag, why):
+    path, configs, [problem], warnings = tagged(tmp_path, [tag])
+    assert configs == [] and warnings == []  # never filed where Bugzilla refuses every bug
+    assert (problem.line, problem.field) == (line_no(path, "      tags:"), "tags")
+    assert why in problem.message
+    assert problem.message.endswith("as Bugzilla spells them, e.g. 'Core :: Networking: HTTP'")
+
+
+def test_a_file_tag_naming_an_impossible_component_is_an_error_of_its_probes(tmp_path):
+    header = HEADER.replace("'Core :: Networking'", "'Core :: **Networking**'")
+    path, configs, problems, _ = tagged(tmp_path, ["Sync", "Perf"], header)
+    assert configs == []
+    assert [(p.probe, p.line, p.field) for p in problems] == [
+        ("networking.m0", 3, "$tags"),
+        ("networking.m1", 3, "$tags"),
+    ]
+
+
+def test_validate_prints_a_tag_warning_and_exits_0(tmp_path, capsys):
+    path = write(tmp_path, metric_yaml("tags: ['Core:Networking']\nmonitor: True\n"))
+    assert main(["probes", "validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    line = line_no(path, "      tags:")
+    assert (
+        f"{path}:{line}: networking.page_load: tags: 'Core:Networking' is not read as a "
+        "Bugzilla product and component, so this probe's bugs go to Core :: Networking; write "
+        "it 'Core :: Networking' (' :: ' between the two) (warning)"
+    ) in out
+    assert "ok: 1 monitored probe(s) in 1 file, no problems" in out
 
 
 def test_units_labels_and_expiry(tmp_path):

@@ -21,7 +21,7 @@ from typing import TypeVar
 from alerting.alerts.model import STATUS_NEW
 from alerting.alerts.store import StateStore, dumps
 from alerting.delivery.live import check_live_credentials
-from alerting.errors import UserError
+from alerting.errors import Problem, UserError
 from alerting.http import step_deadline
 from alerting.pipeline import deliver
 from alerting.pipeline.alerts import create_alerts
@@ -83,7 +83,8 @@ def _run(
     progress: Progress,
     today: dt.date | None,
 ) -> RunResult:
-    configs, problems = collect_for(settings, [root / settings.probes_dir])
+    warnings: list[Problem] = []  # metrics files: shown, refusing nothing
+    configs, problems = collect_for(settings, [root / settings.probes_dir], warnings)
     known = [c.probe for c in configs]
     configs = select_configs(configs, probe_glob)
     store = StateStore(root / settings.state_dir, dry_run=dry_run)
@@ -123,6 +124,7 @@ def _run(
     result.created = _guard(creating, lambda step: create_alerts(ctx, found, step)) or []
     result.new_alerts = [a.id for a in result.created]
     filing = result.step(STEPS[4])
+    filing.notes += [str(w) for w in warnings]  # e.g. a tag not read as a Bugzilla component
     _guard(filing, lambda step: deliver.file_bugs(ctx, step))
     _guard(filing, lambda step: deliver.comment_expected(ctx, step))
     _guard(result.step(STEPS[5]), lambda step: deliver.link_bugs(ctx, step))

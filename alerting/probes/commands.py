@@ -122,10 +122,11 @@ def _collect(args: argparse.Namespace):
         where = ", ".join(map(str, args.paths)) if args.paths else "probes/"
         raise UserError(f"no metrics.yaml files in {where}: no probe to check or list")
     # The paths as given, not the files: collect reads each folder as a probes root.
+    warnings: list = []
     configs, problems = collect_for(
-        dataclasses.replace(settings, bugzilla=bugzilla), args.paths or None
+        dataclasses.replace(settings, bugzilla=bugzilla), args.paths or None, warnings
     )
-    return files, configs, problems
+    return files, configs, problems, warnings
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -135,9 +136,8 @@ def _validate(args: argparse.Namespace) -> int:
     from alerting.probes.config import silences_files
     from alerting.probes.silences_file import read_silences
 
-    files, configs, problems = _collect(args)
+    files, configs, problems, warnings = _collect(args)
     known = [c.probe for c in configs]
-    warnings = []
     for path in silences_files(args.paths or None):
         check = read_silences(path, known, args.date or dt.date.today())
         problems += check.problems
@@ -173,9 +173,11 @@ def _validate(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from alerting.textable import format_table
 
-    files, configs, problems = _collect(args)
+    files, configs, problems, warnings = _collect(args)
     for problem in problems:
         print(problem, file=sys.stderr)
+    for warning in warnings:
+        print(f"{warning} (warning)", file=sys.stderr)
     if args.json:
         print(json.dumps([config.to_json() for config in configs], indent=2))
     elif not configs:

@@ -49,11 +49,13 @@ def collect(
     paths: Iterable[Path | str] | None = None,
     default_product: str = DEFAULT_PRODUCT,
     default_component: str = DEFAULT_COMPONENT,
+    warnings: list[Problem] | None = None,
 ) -> tuple[list[MonitorConfig], list[Problem]]:
     """Every valid monitored probe under `paths` (default `probes/`) and every problem.
 
     A probe defined in two places is a problem at the second place and none of its
     definitions is in the configs; raises `UserError` only when a path does not exist.
+    Warnings (found, but refusing nothing) are added to `warnings` when it is given.
     """
     configs: list[MonitorConfig] = []
     problems: list[Problem] = []
@@ -85,17 +87,23 @@ def collect(
             else:
                 defined[probe] = (str(path), line)
         configs += file_configs
+    if warnings is not None:
+        warnings += sorted(p for p in problems if p.warning)
     # Which definition the owner meant is unknown, so neither is monitored until one is removed.
-    return [c for c in configs if c.probe not in twice], sorted(problems)
+    return [c for c in configs if c.probe not in twice], sorted(
+        p for p in problems if not p.warning
+    )
 
 
 def collect_for(
-    settings: Settings, paths: Iterable[Path | str] | None = None
+    settings: Settings,
+    paths: Iterable[Path | str] | None = None,
+    warnings: list[Problem] | None = None,
 ) -> tuple[list[MonitorConfig], list[Problem]]:
     """`collect` with the deployment's Bugzilla product and component for untagged probes,
     so the run, the listings and the reviews all agree on where a probe's bugs go."""
     bugzilla = settings.bugzilla
-    return collect(paths, bugzilla.default_product, bugzilla.default_component)
+    return collect(paths, bugzilla.default_product, bugzilla.default_component, warnings)
 
 
 def probe_files(paths: Iterable[Path | str] | None = None) -> list[Path]:
@@ -254,7 +262,11 @@ def _collect_file(
             )
         )
         tags = []
-    ctx = FileContext(file, app, tuple(tags), default_product, default_component)
+    tag_lines = tuple(
+        line_of(document.get("$tags"), index, line_of(document, "$tags"))
+        for index in range(len(tags))
+    )
+    ctx = FileContext(file, app, tuple(tags), default_product, default_component, tag_lines)
 
     configs: list[MonitorConfig] = []
     definitions: list[tuple[str, int]] = []

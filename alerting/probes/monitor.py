@@ -60,6 +60,16 @@ _PLATFORM_HINTS = {
 # `monitoring` and `montior` are, a key of another tool such as `monitoring_notes` is not.
 _MONITOR_CUTOFF = 0.75
 _TAG = re.compile(r"^\s*(?P<product>[^:]+?)\s*::\s*(?P<component>.+?)\s*$")
+# What Bugzilla product and component names are made of (every one of the 280 in
+# mozilla-central's Glean tags.yaml: "Core :: Networking: HTTP", "Firefox :: New Tab Page",
+# "DevTools :: about:debugging", "mozilla.org :: Licensing"); Bugzilla allows 64 characters.
+# Anything else (markup, Markdown, control characters) is no component Bugzilla has, so a
+# bug filed there would be refused on every run.
+BUGZILLA_NAME_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,:/&()'+-"
+)
+BUGZILLA_NAME_MAX = 64
+TAG_EXAMPLE = "'Core :: Networking: HTTP'"
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class FileContext:
     tags: tuple[str, ...]  # the file's `$tags`
     default_product: str
     default_component: str
+    tag_lines: tuple[int, ...] = ()  # the line of each of `tags`
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
@@ -87,7 +98,8 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 def resolve_metric(
     ctx: FileContext, probe: str, metric: LineDict
 ) -> tuple[MonitorConfig | None, list[Problem]]:
-    """The config of a monitored metric, None when it is not monitored, and its problems.
+    """The config of a monitored metric, None when it is not monitored or has a problem, and
+    its problems (warnings among them: `Problem.warning`, which leave the config as it is).
 
     A value YAML could not build (an impossible date, monitored or not) is a problem of this
     metric only: the loader's words on it replace any rule's on the same field and line.
@@ -111,6 +123,9 @@ def _check_metric(
 
     def report(line: int, field: str, message: str) -> None:
         problems.append(Problem(ctx.file, line, probe, field, message))
+
+    def warn(line: int, field: str, message: str) -> None:
+        problems.append(Problem(ctx.file, line, probe, field, message, warning=True))
 
     # Checked on every metric: a second `metadata:` may be what hides the monitor block.
     metadata = metric.get("metadata")
@@ -192,9 +207,9 @@ def _check_metric(
     technique, args = _technique(block, at, report)
     time_unit = _unit(metric, "time_unit", TIME_UNITS, DEFAULT_TIME_UNIT.get(mtype), report)
     memory_unit = _unit(metric, "memory_unit", MEMORY_UNITS, DEFAULT_MEMORY_UNIT.get(mtype), report)
-    product, component = _product_component(ctx, metadata, report)
+    product, component = _product_component(ctx, metadata, report, warn)
 
-    if problems:
+    if any(not problem.warning for problem in problems):
         return None, problems
     return (
         MonitorConfig(
@@ -220,7 +235,7 @@ def _check_metric(
             app=ctx.app,
             expires=_expires(metric.get("expires")),
         ),
-        [],
+        problems,  # warnings only
     )
 
 
@@ -427,23 +442,89 @@ def _example(technique: registry.Technique) -> str:
     return f"{technique.args[0].name}={technique.args[0].default}" if technique.args else ""
 
 
-def _product_component(ctx: FileContext, metadata: dict, report) -> tuple[str, str]:
+def _product_component(ctx: FileContext, metadata: dict, report, warn) -> tuple[str, str]:
+    """The Bugzilla product and component of the first tag written `Product :: Component`
+    (the metric's tags, then the file's `$tags`), else the defaults.
+
+    Other tags are Glean's free-form tags (`Sync`, `Privacy&Security`) and are passed over,
+    but one with a colon looks like a component missing its ` :: ` and is warned about. The
+    tag used must name a product and a component Bugzilla can have: an error otherwise.
+    """
     tags = metadata.get("tags")
-    candidates: list[str] = []
+    candidates: list[tuple[str, str, int]] = []  # (tag, field, line)
     if isinstance(tags, list):
-        candidates += [t for t in tags if isinstance(t, str)]
+        at = line_of(metadata, "tags")
+        candidates += [
+            (tag, "tags", line_of(tags, index, at))
+            for index, tag in enumerate(tags)
+            if isinstance(tag, str)
+        ]
     elif tags is not None:
         report(
             line_of(metadata, "tags"),
             "tags",
             "metadata.tags must be a list of tag names, e.g. ['Core :: Networking']",
         )
-    candidates += ctx.tags
-    for tag in candidates:
+    candidates += [
+        (tag, "$tags", ctx.tag_lines[index] if index < len(ctx.tag_lines) else 1)
+        for index, tag in enumerate(ctx.tags)
+    ]
+    chosen = (ctx.default_product, ctx.default_component)
+    lookalikes: list[tuple[str, str, int]] = []
+    for tag, field, line in candidates:
         match = _TAG.match(tag)
-        if match:
-            return match["product"], match["component"]
-    return ctx.default_product, ctx.default_component
+        if match is None:
+            if ":" in tag:
+                lookalikes.append((tag, field, line))
+            continue
+        chosen = (match["product"], match["component"])
+        for part, name in zip(("product", "component"), chosen, strict=True):
+            why = bugzilla_name_problem(name)
+            if why:
+                report(
+                    line,
+                    field,
+                    f"{_shown_tag(tag)} cannot be a Bugzilla product and component: the {part} "
+                    f"{why}; a name is at most {BUGZILLA_NAME_MAX} characters: letters, digits, "
+                    "spaces and - . , : / & ( ) ' +. Write the product and component as "
+                    f"Bugzilla spells them, e.g. {TAG_EXAMPLE}",
+                )
+        break
+    for tag, field, line in lookalikes:
+        warn(
+            line,
+            field,
+            f"{_shown_tag(tag)} is not read as a Bugzilla product and component, so this "
+            f"probe's bugs go to {chosen[0]} :: {chosen[1]}; {_tag_fix(tag)}",
+        )
+    return chosen
+
+
+def bugzilla_name_problem(name: str) -> str:
+    """What makes `name` no Bugzilla product or component name, or ''."""
+    if len(name) > BUGZILLA_NAME_MAX:
+        return f"is {len(name)} characters long"
+    bad = sorted({char for char in name if char not in BUGZILLA_NAME_CHARACTERS})
+    if bad:
+        shown = " ".join(repr(char) for char in bad[:8]) + (" ..." if len(bad) > 8 else "")
+        return f"has characters no Bugzilla name has ({shown})"
+    if not name[:1].isalnum():
+        return "does not start with a letter or digit"
+    if "::" in name:
+        return "has a second ' :: ' (a tag names one product and one component)"
+    return ""
+
+
+def _shown_tag(tag: str, limit: int = 80) -> str:
+    return repr(tag if len(tag) <= limit else tag[: limit - 1] + "…")
+
+
+def _tag_fix(tag: str) -> str:
+    """How to write the tag: as the two names its colons split it into, when they are."""
+    parts = [part.strip() for part in re.split(r"\s*:+\s*", tag.strip())]
+    if len(parts) == 2 and all(parts) and not any(bugzilla_name_problem(p) for p in parts):
+        return f"write it {parts[0] + ' :: ' + parts[1]!r} (' :: ' between the two)"
+    return f"write it 'Product :: Component' (' :: ' between the two), e.g. {TAG_EXAMPLE}"
 
 
 def _unit(

@@ -732,12 +732,51 @@ def test_notification_emails_checked(tmp_path):
     assert problem.message.startswith("'not-an-address' is not an email address")
 
 
-@pytest.mark.parametrize("value", ['"yes"', "null", "1", "[alert]"])
+@pytest.mark.parametrize("value", ['"yes"', "1", "[alert]"])
 def test_monitor_value_must_be_bool_or_mapping(tmp_path, value):
     path, problem = only_problem(tmp_path, f"monitor: {value}\n")
     assert problem.field == "monitor"
     assert problem.message.startswith("must be True, False or a mapping of settings (alert, ")
     assert problem.line == line_no(path, "monitor:")
+
+
+@pytest.mark.parametrize("value", ["", "null", "~"])
+def test_an_empty_monitor_block_says_what_it_means_and_how_to_write_one(tmp_path, value):
+    path, problem = only_problem(tmp_path, f"monitor: {value}\n")
+    assert (problem.line, problem.field) == (line_no(path, "monitor:"), "monitor")
+    assert "None" not in problem.message
+    assert problem.message.startswith(
+        "is empty (nothing after `monitor:` or indented under it), which says neither whether "
+        "nor how to monitor this probe; write `monitor: True` to be emailed about its changes"
+    )
+    assert "indent settings under it (alert, platforms, " in problem.message
+    assert "`alert: True` with `bugzilla_notification_emails: [you@mozilla.com]`" in (
+        problem.message
+    )
+    # What the message offers is accepted.
+    assert one(tmp_path, "monitor: True\n")[2] == []
+    assert (
+        one(
+            tmp_path, "monitor:\n  alert: True\n  bugzilla_notification_emails: [you@mozilla.com]\n"
+        )[2]
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("monitor", "message"),
+    [
+        ("monitor:\n  alert:\n", "alert: must be True or False, but it is empty"),
+        (
+            "monitor:\n  change_detection_technique:\n",
+            "change_detection_technique: must be a technique name, e.g. cdf_squared, but it is "
+            "empty",
+        ),
+    ],
+)
+def test_an_empty_setting_is_called_empty_not_none(tmp_path, monitor, message):
+    _, problem = only_problem(tmp_path, monitor)
+    assert f"{problem.field}: {problem.message}" == message
 
 
 @pytest.mark.parametrize(

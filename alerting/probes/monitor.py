@@ -56,6 +56,15 @@ _PLATFORM_HINTS = {
     "fenix": "Android",
 }
 
+# `monitor:` with nothing after it or under it: YAML reads no value, not an empty block.
+EMPTY_MONITOR = (
+    "is empty (nothing after `monitor:` or indented under it), which says neither whether nor "
+    "how to monitor this probe; write `monitor: True` to be emailed about its changes with "
+    f"every default, or indent settings under it ({', '.join(MONITOR_KEYS)}), e.g. "
+    "`alert: True` with `bugzilla_notification_emails: [you@mozilla.com]` for bugs; "
+    "`monitor: False` turns monitoring off"
+)
+
 # How close a metadata key must be to `monitor` to be taken for a misspelling of it:
 # `monitoring` and `montior` are, a key of another tool such as `monitoring_notes` is not.
 _MONITOR_CUTOFF = 0.75
@@ -143,6 +152,9 @@ def _check_metric(
         block: dict = {}
     elif isinstance(monitor, dict):
         block = monitor
+    elif monitor is None:
+        report(monitor_line, "monitor", EMPTY_MONITOR)
+        return None, problems
     else:
         report(
             monitor_line,
@@ -277,6 +289,11 @@ def _unquote_hint(value: object) -> str:
     return ""
 
 
+def _not(value: object) -> str:
+    """'not <value>' for what was written; an empty value is not shown as Python's None."""
+    return "but it is empty" if value is None else f"not {value!r}"
+
+
 def _boolean(block: dict, key: str, default, at, report):
     if key not in block or (default is None and block[key] is None):
         return default
@@ -284,7 +301,7 @@ def _boolean(block: dict, key: str, default, at, report):
     if isinstance(value, bool):
         return value
     allowed = "True or False" if default is not None else "True, False, or left out"
-    report(at(key), key, f"must be {allowed}, not {value!r}{_unquote_hint(value)}")
+    report(at(key), key, f"must be {allowed}, {_not(value)}{_unquote_hint(value)}")
     return default
 
 
@@ -367,7 +384,7 @@ def _technique(block: dict, at, report) -> tuple[str, dict]:
         report(
             at("change_detection_technique"),
             "change_detection_technique",
-            f"must be a technique name, e.g. {registry.DEFAULT_TECHNIQUE}, not {name!r}",
+            f"must be a technique name, e.g. {registry.DEFAULT_TECHNIQUE}, {_not(name)}",
         )
         return registry.DEFAULT_TECHNIQUE, {}
     technique = registry.get_technique(name.strip())

@@ -1,6 +1,7 @@
 """`alerting run` and `alerting alerts` from the command line, on the embedded default."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,26 @@ def test_readme_run_produces_alerts_drafts_and_is_idempotent(demo, tmp_path, mon
     # Was: a table of dashes and "No new alerts." with no word that alerts exist.
     assert f"{len(alerts)} alerts (" in printed
     assert "open) in state/. Next: `alerting alerts list`" in printed
+
+
+def test_alerts_list_takes_the_open_alerts_the_run_counts_and_every_resolution(demo, capsys):
+    assert main(["run", "--root", str(demo)]) == 0
+    counted = re.search(r"(\d+) alerts \((\d+) open\)", capsys.readouterr().out)
+    assert counted and int(counted[2]) > 0
+    root = ["--json", "--root", str(demo)]
+    assert main(["alerts", "list", "--status", "open", *root]) == 0
+    opened = json.loads(capsys.readouterr().out)
+    assert len(opened) == int(counted[2]) and {a["status"] for a in opened} == {"new"}
+    assert main(["alerts", "list", "--status", "Open", *root]) == 0  # any case, as resolutions
+    assert json.loads(capsys.readouterr().out) == opened
+    for resolution in ("inactive", "INACTIVE", "incomplete", "moved"):
+        assert main(["alerts", "list", "--status", resolution, *root]) == 0
+        assert json.loads(capsys.readouterr().out) == []
+    with pytest.raises(SystemExit):
+        main(["alerts", "list", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "only alerts with this status: open, expected, new, resolved, silenced" in shown
+    assert "incomplete, inactive, moved" in shown
 
 
 def test_alerts_list_and_show(demo, capsys):
@@ -122,7 +143,8 @@ def test_clear_errors_for_the_usual_mistakes(demo, tmp_path, capsys, monkeypatch
         assert "is not an alerting repository" in capsys.readouterr().err
     assert main(["alerts", "list", "--status", "bogus", "--root", str(demo)]) == 1
     assert (
-        "unknown status 'bogus'; use one of expected, new, resolved, silenced"
+        "unknown status 'bogus'; use one of open, expected, new, resolved, silenced or a "
+        "resolution (fixed, wontfix, invalid, worksforme, duplicate, incomplete, inactive, moved)"
         in capsys.readouterr().err
     )
     assert main(["run", "--dry-run", "--date", "2030-01-01", "--root", str(demo)]) == 1

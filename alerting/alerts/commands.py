@@ -15,7 +15,10 @@ def register(subparsers) -> None:
     listing = add_command(alerts, "list", "list alerts, newest first", list_command)
     listing.add_argument(
         "--status",
-        help="only alerts with this status or resolution (new, resolved, silenced, expected, fixed, ...)",
+        metavar="STATUS",
+        help=f"only alerts with this status: {', '.join(status_choices())} (open: still new, "
+        "as the run counts them), or resolved with this Bugzilla resolution: "
+        f"{', '.join(RESOLUTIONS)} (any case)",
     )
     listing.add_argument("--json", action="store_true", help="JSON array instead of a table")
     add_root(listing)
@@ -61,7 +64,20 @@ def _load(args: argparse.Namespace):
     return alerts
 
 
-RESOLUTIONS = ("fixed", "wontfix", "invalid", "worksforme", "duplicate", "incomplete", "moved")
+# Bugzilla's resolutions (a resolved alert carries the bug's).
+RESOLUTIONS = (
+    "fixed",
+    "wontfix",
+    "invalid",
+    "worksforme",
+    "duplicate",
+    "incomplete",
+    "inactive",
+    "moved",
+)
+# Words the product prints for a set of statuses: the run ends with "N alerts (M open)",
+# counting the alerts still `new` (not resolved, silenced or expected).
+STATUS_ALIASES = {"open": "new"}
 
 
 def known_statuses() -> list[str]:
@@ -71,7 +87,13 @@ def known_statuses() -> list[str]:
     return sorted({v for k, v in vars(model).items() if k.startswith("STATUS_")})
 
 
+def status_choices() -> list[str]:
+    """What `--status` takes besides resolutions: the aliases, then the statuses."""
+    return [*STATUS_ALIASES, *known_statuses()]
+
+
 def _matches_status(alert, wanted: str) -> bool:
+    wanted = STATUS_ALIASES.get(wanted, wanted)
     return wanted in (alert.status, alert.resolution.lower())
 
 
@@ -86,9 +108,9 @@ def list_command(args: argparse.Namespace) -> int:
     if args.status:
         wanted = args.status.lower()
         resolutions = {a.resolution.lower() for a in alerts if a.resolution}
-        if wanted not in {*known_statuses(), *RESOLUTIONS, *resolutions}:
+        if wanted not in {*status_choices(), *RESOLUTIONS, *resolutions}:
             raise UserError(
-                f"unknown status {args.status!r}; use one of {', '.join(known_statuses())} "
+                f"unknown status {args.status!r}; use one of {', '.join(status_choices())} "
                 f"or a resolution ({', '.join(RESOLUTIONS)})"
             )
         alerts = [a for a in alerts if _matches_status(a, wanted)]

@@ -38,7 +38,7 @@ class DataSettings:
     sample_end: str = ""  # last day of the embedded sample data (ISO); "" = a fixed default
     bigquery_project: str = ""
     maximum_bytes_billed: int = MAXIMUM_BYTES_BILLED  # per query (one per app and channel)
-    cache_dir: str = ""  # source = files: keep findings (run) and series (backtest) here
+    cache_dir: str = ""  # source = files: findings (run), series (backtest, probes diff)
 
 
 @dataclass

@@ -1,4 +1,6 @@
 import argparse
+import re
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +39,37 @@ def test_every_day_and_directory_option_shows_its_format():
         if option in shown and action.help != argparse.SUPPRESS and action.metavar != shown[option]
     ]
     assert wrong == []
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _named_commands(text: str) -> list[str]:
+    """The commands README names: every `alerting ...` span, and the commands the comment of
+    the `cache_dir` setting says keep data in the cache."""
+    named = re.findall(r"`alerting ([^`]+)`", text)
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("cache_dir ="))
+    comment = [lines[start].partition("#")[2]]
+    for line in lines[start + 1 :]:
+        if not line.lstrip().startswith("#"):
+            break
+        comment.append(line.lstrip()[1:])
+    return named + re.findall(r"`([^`]+)`", " ".join(comment))
+
+
+def test_the_readme_names_only_commands_that_exist():
+    tree = {words for words, _ in _commands(build_parser())}
+    named = _named_commands(README.read_text())
+    assert "backtest" in named and "run --estimate" in named
+    missing = []
+    for span in named:
+        path: tuple[str, ...] = ()
+        for token in span.split():
+            choices = token.split("|")  # `probes validate|list|diff|sync`
+            if not all((*path, choice) in tree for choice in choices):
+                break
+            path += (choices[0],)
+        if not path:
+            missing.append(span)
+    assert missing == []

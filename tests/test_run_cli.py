@@ -180,3 +180,52 @@ def test_one_name_per_option_and_old_spellings_still_work(demo, capsys):
 def test_progress_bar_is_silent_when_not_a_terminal(demo, capsys):
     assert main(["run", "--dry-run", "--root", str(demo)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _files(state: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(state)): p.read_bytes()
+        for p in sorted(state.rglob("*"))
+        if p.is_file() and p.name != "README.md"
+    }
+
+
+def test_the_committed_state_is_what_the_embedded_default_writes(demo):
+    """`state/` is the README's sample: a run of the embedded default on a fresh clone
+    writes it byte for byte (regenerate it with the README's two commands)."""
+    assert _files(REPO / "state") == _files(demo / "state")
+
+
+def _readme_example(intro: str) -> str:
+    """The indented block that follows the README line starting with `intro`."""
+    lines = (REPO / "README.md").read_text("utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(intro)) + 1
+    while not lines[start].strip() or not lines[start].startswith("    "):
+        start += 1
+    block = []
+    for line in lines[start:]:
+        if line.strip() and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    return "\n".join(block).strip("\n")
+
+
+def test_the_readme_examples_are_the_embedded_defaults_drafts(demo):
+    """The example bug and digest in the README are the drafts the embedded default writes."""
+    import email
+    from email import policy
+
+    bug = _readme_example("A bug draft (")
+    alert = bug.rsplit("Alert id: ", 1)[1].strip()
+    draft = json.loads((demo / f"state/outbox/bugs/{alert}.json").read_text("utf-8"))
+    assert bug == draft["description"].strip("\n")
+
+    digest = _readme_example("A digest, one file per digest")
+    subject, body = digest.split("\n\n", 1)
+    texts = {}
+    for path in sorted((demo / "state/outbox/emails").rglob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        plain = message.get_body(("plain",)).get_content()
+        texts[f"Subject: {message['Subject']}"] = plain.replace("\r\n", "\n").strip("\n")
+    assert subject in texts
+    assert body == texts[subject]

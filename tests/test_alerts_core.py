@@ -10,7 +10,7 @@ from alerting.alerts.digest import digest_markdown, digest_subject, digest_text
 from alerting.alerts.grouping import assign_summaries
 from alerting.alerts.ids import alert_id, is_same_change, whiteboard_marker
 from alerting.alerts.markdown import escape_markdown, link
-from alerting.alerts.model import Summary, Values
+from alerting.alerts.model import PushRange, Summary, Values
 from alerting.alerts.render import bug_request, run_summary
 from alerting.settings import Settings
 from tests.alert_factory import make_alert
@@ -251,3 +251,29 @@ def test_the_run_summary_escapes_markdown_for_github_and_not_for_a_terminal():
     assert "crash\\_metrics.crash\\_count" in markdown and "a\\|b c" in markdown
     assert "| crash_metrics.crash_count | a|b c\\x1b[31m |" in plain
     assert "\x1b" not in plain
+
+
+def test_a_bug_without_push_range_says_why_and_does_not_promise_one_that_never_comes():
+    """Was: "not known yet (no previous nightly found …); a later run adds it" whatever the
+    cause, though a build hg lists without a nightly before it is never looked up again."""
+    first = make_alert(
+        push_range=PushRange(build="20261020094512", to_rev="b" * 40),
+        links={"treeherder": "https://treeherder.mozilla.org/jobs?revision=" + "b" * 40},
+    )
+    description = bug_request(first)["description"]
+    assert (
+        "- Push range: unknown (hg's list of nightly builds has no nightly before this build)."
+        in description
+    )
+    assert "a later run" not in description and "follows in a comment" not in description
+    assert "Without a push range, look at the pushes before build 20261020094512" in description
+    assert "most likely in this range" not in description
+    unlisted = make_alert(push_range=PushRange(build="2026102009"), links={})
+    unlisted.record(
+        "2026-10-25", "push range unknown", "hg's list of nightly builds did not have it"
+    )
+    description = bug_request(unlisted)["description"]
+    assert (
+        "Push range: not known yet (hg's list of nightly builds did not have it when this alert "
+        "was made); a later run looks for it again" in description
+    )

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from alerting.alerts import pushes
+from alerting.alerts.model import PushRange
+from alerting.alerts.pushes import Build
 from alerting.errors import UserError
 from alerting.http import make_session
 from tests.doubles.hg_server import HgDouble
@@ -137,3 +139,13 @@ def test_sample_builds_are_deterministic_and_marked():
         found, "https://hg.mozilla.org/mozilla-central", "fenix", "m", "All", "a b"
     )
     assert labeled["glam"].endswith("os=%2A&aggKey=a+b")
+
+
+def test_without_a_previous_nightly_the_pushlog_covers_the_days_before_the_build():
+    """Was: the build's own day only (a nightly of 03:00 holds the pushes before it)."""
+    first = pushes.push_range([Build("a" * 40, "20261020030000", "win64")], "2026102003", "Windows")
+    assert first.to_rev == "a" * 40 and first.previous_build == ""
+    for push in (first, PushRange(build="2026102003")):  # found alone, or not found
+        link = pushes.links(push, "https://hg.example.org/m-c", "fog", "m", "Windows", "")
+        assert link["pushlog"].endswith("startdate=2026-10-18&enddate=2026-10-21")
+    assert "treeherder_range" not in link

@@ -435,7 +435,9 @@ def test_digest_is_plain_text_and_html_with_every_part_of_an_entry():
     assert "Pushlog: https://hg.mozilla.org/mozilla-central/pushloghtml?" in text
     assert "Dashboard: https://dash.example.org/alerts/x1.html" in text
     assert "Next: look through the pushes" in text
-    assert "Push range: not known yet." in text  # the alert without a push range
+    # the alert without a push range: why, and the pushes of the days before its build
+    assert "Push range: not known yet (no nightly matching this build was found when" in text
+    assert "Next: look through the pushes before build 2025010109 for the patch" in text
     assert "build 2025010109, known to the hour only" in text
     assert "Warning" not in text  # samples per day moved 1 %
     dropped = make_alert("x3", delivery=DELIVERY_EMAIL, recipients=("a@example.com",))

@@ -67,7 +67,8 @@ def test_a_push_range_found_after_filing_is_commented_on_the_bug_once(bugzilla, 
     file_all(store, bugzilla)
     alert = store.alerts()["r0"]
     description = bugzilla.comments[alert.bug][0]["text"]
-    assert "Push range: not known yet" in description and "a later run adds it" in description
+    assert "Push range: not known yet" in description
+    assert "a later run looks for it again and adds it to this bug as a comment" in description
     # a later run's step 3 finds the nightly before the build
     alert.push_range = known_range
     alert.links.update(known_links)

@@ -340,6 +340,38 @@ def test_push_ranges_unknown_on_the_first_run_are_filled_in_later(repo, monkeypa
     assert alert.links["treeherder_range"] in draft["description"]
 
 
+def test_a_bug_without_push_range_says_why_and_where_to_look_instead(repo, monkeypatch):
+    """Was: "no previous nightly found" when hg could not be reached, a pushlog of the
+    build's own day called "pushes between the nightlies", and "the culprit is most likely in
+    this range" with no range to look through."""
+    write_rows(repo / "rows.jsonl", 60, {("networking_page_load_time", "Windows"): 50})
+    _hg_unreachable(repo, monkeypatch)
+    run_in(repo, START + dt.timedelta(days=59))
+    alert = next(iter(StateStore(repo / "state").alerts().values()))
+    assert alert.history[1].event == "push range unknown"
+    description = json.loads((repo / f"state/outbox/bugs/{alert.id}.json").read_text())[
+        "description"
+    ]
+    assert (
+        "Push range: not known yet (the list of nightly builds could not be read from "
+        "127.0.0.1:1 when this alert was made); a later run looks for it again and adds it to "
+        "this bug as a comment." in description
+    )
+    assert "no previous nightly" not in description
+    assert "between the nightlies" not in description
+    assert "most likely in this range" not in description
+    assert "look through the push range" not in description
+    # A nightly built in the small hours holds the pushes of the days before it.
+    day = dt.date.fromisoformat(f"{alert.build_id[:4]}-{alert.build_id[4:6]}-{alert.build_id[6:8]}")
+    span = f"startdate={day - dt.timedelta(days=2)}&enddate={day + dt.timedelta(days=1)}"
+    assert span in alert.links["pushlog"]
+    assert f"[pushes of the days before build {alert.build_id}](" in description
+    assert f"look at the pushes before build {alert.build_id} (the pushlog above)" in description
+    assert "look through the pushes before the build (the push range follows in a comment)" in (
+        description
+    )
+
+
 def test_a_digest_goes_out_for_an_alert_without_push_range(repo, monkeypatch):
     """Was: step 7 crashed on every run when hg was unreachable (no push range, no digest)."""
     write_rows(repo / "rows.jsonl", 60, {("networking_dns_time", "Windows"): 50})
@@ -347,7 +379,7 @@ def test_a_digest_goes_out_for_an_alert_without_push_range(repo, monkeypatch):
     result = run_in(repo, START + dt.timedelta(days=59))
     assert [e for e in result.errors if "nightly builds unavailable" not in e] == []
     drafts = sorted((repo / "state/outbox/emails/2026-10-30").glob("*.eml"))
-    assert len(drafts) == 2 and "Push range: not known yet." in drafts[0].read_text()
+    assert len(drafts) == 2 and "Push range: not known yet (" in drafts[0].read_text()
 
 
 def test_an_untagged_probe_files_where_the_settings_say(repo):

@@ -16,9 +16,11 @@ from alerting.alerts.model import (
     DRAFTED,
     FILED,
     PENDING,
+    PUSH_RANGE_UNKNOWN,
     SENT,
     SILENCED,
     Alert,
+    PushRange,
 )
 
 
@@ -44,6 +46,30 @@ def build_text(alert: Alert) -> str:
     if len(build) == 10 and build.isdigit():
         return f"{build}, known to the hour only"
     return build or "unknown"
+
+
+def range_follows(push: PushRange) -> bool:
+    """Whether later runs look for the push range again: its build was not found (or hg not
+    read); a build found without a nightly before it, or a sample build, stays as it is."""
+    return not push.to_rev and not push.sample
+
+
+def no_range(alert: Alert) -> str:
+    """Why the alert has no push range, in words ("" when it has one): the reason recorded
+    when it was created, or that hg lists no nightly before its build."""
+    push = alert.push_range
+    if push.from_rev and push.to_rev:
+        return ""
+    if not range_follows(push):
+        return "hg's list of nightly builds has no nightly before this build"
+    recorded = [e.detail for e in alert.history if e.event == PUSH_RANGE_UNKNOWN and e.detail]
+    return recorded[-1] if recorded else "no nightly matching this build was found"
+
+
+def range_build(alert: Alert) -> str:
+    """The build the pushes before it are to be looked through: the nightly's id when known,
+    else the data's (perhaps only its hour)."""
+    return alert.push_range.build or alert.build_id
 
 
 def delivery_text(alert: Alert) -> str:

@@ -12,7 +12,16 @@ from functools import cache
 import jinja2
 import markupsafe
 
-from alerting.alerts.describe import alert_page, build_text, explanation, http_url, where
+from alerting.alerts.describe import (
+    alert_page,
+    build_text,
+    explanation,
+    http_url,
+    no_range,
+    range_build,
+    range_follows,
+    where,
+)
 from alerting.alerts.markdown import render as render_markdown
 from alerting.alerts.model import Alert
 from alerting.settings import Settings
@@ -65,11 +74,20 @@ def _entry(alert: Alert, settings: Settings) -> dict:
             "look through the pushes of this range for the patch that explains the change "
             "(the culprit may also sit a day before or after the range)"
         )
+        unknown = pushlog_text = ""
     else:
         next_step = (
-            "the push range is not known yet (a later run adds it); start from the pushes "
-            f"of the nightlies around {alert.date}"
+            f"look through the pushes before build {range_build(alert)} for the patch that "
+            "explains the change (the culprit may also sit a day earlier or later)"
         )
+        if range_follows(push):
+            unknown = (
+                f"not known yet ({no_range(alert)} when this alert was made); its dashboard "
+                "page shows it once a later run finds it"
+            )
+        else:
+            unknown = f"unknown ({no_range(alert)})"
+        pushlog_text = f"the days before build {range_build(alert)}"
     return {
         "title": where(alert),
         "kind": explained.kind,
@@ -80,6 +98,8 @@ def _entry(alert: Alert, settings: Settings) -> dict:
         "range": f"{push.from_rev[:12]}…{push.to_rev[:12]}" if treeherder else "",
         "treeherder": treeherder,
         "pushlog": pushlog,
+        "pushlog_text": pushlog_text if not push.previous_build else "",
+        "unknown": unknown,
         "dashboard": http_url(alert_page(settings.report.url, alert.id)),
         "glam": http_url(alert.links.get("glam")),
         "next": next_step,

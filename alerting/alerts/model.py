@@ -37,6 +37,10 @@ SENT = "sent"  # digest email sent
 SILENCED = "silenced"  # never delivered: a silence covered it
 COMMENTED = "commented"  # comment posted (or found) on the expected change's bug
 
+# History event of an alert created without a push range; its detail says why (the bug
+# quotes it). A later run that finds the range records `push range`.
+PUSH_RANGE_UNKNOWN = "push range unknown"
+
 
 @dataclass
 class Values:

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -30,6 +30,18 @@ _REVISION = re.compile("[0-9a-f]{40}")  # a mozilla-central changeset, as hg wri
 HG_PLATFORMS = {"Windows": "win64", "Linux": "linux64", "Darwin": "mac"}
 TREEHERDER = "https://treeherder.mozilla.org/jobs"
 GLAM = "https://glam.telemetry.mozilla.org"
+# Without a previous nightly the pushlog shows the days before the build: a nightly built in
+# the small hours holds the pushes of the day(s) before it.
+DAYS_BEFORE_BUILD = 2
+# Why a new alert has no push range (the detail of its `push range unknown` history event,
+# which the bug quotes): both are looked for again on later runs.
+NOT_LISTED = "hg's list of nightly builds did not have this build"
+
+
+def unreachable(hg_url: str) -> str:
+    """The reason for an unknown push range when hg's list of nightlies could not be read."""
+    host = urlsplit(hg_url).netloc or hg_url
+    return f"the list of nightly builds could not be read from {host}"
 
 
 @dataclass(frozen=True)
@@ -157,7 +169,9 @@ def push_range(builds: list[Build], build_id: str, platform: str) -> PushRange:
 def links(
     push: PushRange, hg_url: str, app: str, metric: str, platform: str, label: str
 ) -> dict[str, str]:
-    """Treeherder (push and range), pushlog and GLAM links for one alert."""
+    """Treeherder (push and range), pushlog and GLAM links for one alert. The pushlog spans
+    the pushes between the nightlies, or without a previous nightly the days before the build
+    up to its own day."""
     found: dict[str, str] = {}
     if push.to_rev:
         found["treeherder"] = _url(TREEHERDER, repo="mozilla-central", revision=push.to_rev)
@@ -166,7 +180,10 @@ def links(
             TREEHERDER, repo="mozilla-central", fromchange=push.from_rev, tochange=push.to_rev
         )
     if push.build:
-        start = _date(push.previous_build or push.build)
+        if push.previous_build:
+            start = _date(push.previous_build)
+        else:
+            start = _date(push.build) - dt.timedelta(days=DAYS_BEFORE_BUILD)
         end = _date(push.build) + dt.timedelta(days=1)  # the pushlog's end date is exclusive
         found["pushlog"] = _url(
             f"{hg_url.rstrip('/')}/pushloghtml",

@@ -11,6 +11,9 @@ from alerting.alerts.describe import (
     build_text,
     delivery_text,
     explanation,
+    no_range,
+    range_build,
+    range_follows,
     summary_page,
     where,
 )
@@ -77,7 +80,7 @@ def bug_description(
         table=values_table(alert),
         description=description,
         score=format_value(alert.score),
-        range_text=_range_text(alert),
+        **_range_words(alert),
         dashboard=alert_page(base, alert.id),
         summary_url=summary_page(base, alert.summary) if alert.summary else "",
         others=[
@@ -117,14 +120,21 @@ def push_range_comment(alert: Alert, on_own_bug: bool = True) -> str:
         alert=alert,
         on_own_bug=on_own_bug,
         build=build_text(alert),
-        range_text=_range_text(alert),
+        **_range_words(alert),
         marker=Trusted(f"`{push_range_marker(alert.id)}`"),
     )
 
 
-def _range_text(alert: Alert) -> str:
+def _range_words(alert: Alert) -> dict:
+    """What `push_range.md.j2` says: the range, or why there is none and whether a later
+    run adds it."""
     push = alert.push_range
-    return f"{push.from_rev[:12]}…{push.to_rev[:12]}" if push.from_rev else ""
+    return {
+        "range_text": f"{push.from_rev[:12]}…{push.to_rev[:12]}" if push.from_rev else "",
+        "no_range": no_range(alert),
+        "follows": range_follows(push),
+        "before_build": range_build(alert),
+    }
 
 
 def comment_request(alert: Alert, description: str = "", settings: Settings | None = None) -> dict:

@@ -3,7 +3,15 @@ build and delivery words as the bug, the digest and the dashboard; `--json` has 
 
 from __future__ import annotations
 
-from alerting.alerts.describe import alert_page, build_text, delivery_text, explanation, where
+from alerting.alerts.describe import (
+    alert_page,
+    build_text,
+    delivery_text,
+    explanation,
+    no_range,
+    range_follows,
+    where,
+)
 from alerting.alerts.digest import one_line
 from alerting.alerts.model import Alert
 from alerting.alerts.render import values_table
@@ -37,8 +45,10 @@ def alert_text(alert: Alert, settings: Settings) -> str:
             f"push range: {push.from_rev[:12]}…{push.to_rev[:12]} "
             f"(nightly {push.previous_build} to {push.build}{sample})"
         )
+    elif range_follows(push):
+        lines.append(f"push range: not known yet ({no_range(alert)}; a later run looks again)")
     else:
-        lines.append("push range: not known yet")
+        lines.append(f"push range: unknown ({no_range(alert)})")
     status = alert.status + (f" ({alert.resolution})" if alert.resolution else "")
     lines.append(
         f"status: {status} · delivery: {delivery_text(alert)} · summary: {alert.summary or '-'}"

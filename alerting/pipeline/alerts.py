@@ -16,6 +16,7 @@ from alerting.alerts.model import (
     DELIVERY_BUG,
     DELIVERY_COMMENT,
     DELIVERY_EMAIL,
+    PUSH_RANGE_UNKNOWN,
     SILENCED,
     STATUS_EXPECTED,
     STATUS_SILENCED,
@@ -115,6 +116,8 @@ def make_alert(ctx: Context, item: Candidate) -> Alert:
         plot=plot_data(item.series, detection.date, scale),
     )
     alert.record(ctx.run_date, "created", f"{detection.technique} score {alert.score}")
+    if item.push_unknown:
+        alert.record(ctx.run_date, PUSH_RANGE_UNKNOWN, item.push_unknown)
     return alert
 
 

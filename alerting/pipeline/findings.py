@@ -13,7 +13,7 @@ from alerting.probes.model import MonitorConfig
 @dataclass
 class Candidate:
     """A detection on one monitored series; `series` is the data as of the run's date.
-    Step 3 adds the push range of the change."""
+    Step 3 adds the push range of the change, or why it is not known."""
 
     config: MonitorConfig
     platform: str
@@ -22,6 +22,7 @@ class Candidate:
     series: DailySeries
     detection: Detection
     push_range: PushRange | None = None
+    push_unknown: str = ""  # why step 3 found no push range
 
 
 @dataclass

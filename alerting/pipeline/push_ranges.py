@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alerting.alerts import pushes
+from alerting.alerts.describe import range_follows
 from alerting.pipeline.context import Context
 from alerting.pipeline.findings import Candidate
 from alerting.steplog import StepLog
@@ -12,9 +13,7 @@ def map_pushes(ctx: Context, found: list[Candidate], step: StepLog) -> None:
     """Push ranges for new detections, and another try for alerts whose nightly was not
     known (or hg not reachable) on an earlier run."""
     unmapped = [
-        a
-        for a in (ctx.alerts[k] for k in sorted(ctx.alerts))
-        if not a.push_range.to_rev and not a.push_range.sample
+        a for a in (ctx.alerts[k] for k in sorted(ctx.alerts)) if range_follows(a.push_range)
     ]
     if not found and (ctx.sample_builds or not unmapped):
         return
@@ -27,10 +26,14 @@ def map_pushes(ctx: Context, found: list[Candidate], step: StepLog) -> None:
             builds = pushes.fetch_nightly_builds(ctx.settings.hg.url)
         except Exception as error:
             step.errors.append(f"nightly builds unavailable, push ranges left empty: {error}")
+            for item in found:
+                item.push_unknown = pushes.unreachable(ctx.settings.hg.url)
             return
     for item in found:
         item.push_range = pushes.push_range(builds, item.detection.build_id, item.platform)
         step.add("mapped" if item.push_range.to_rev else "no nightly found")
+        if not item.push_range.to_rev:
+            item.push_unknown = pushes.NOT_LISTED
     if ctx.sample_builds:
         return
     for alert in unmapped:

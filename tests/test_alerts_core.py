@@ -277,3 +277,27 @@ def test_a_bug_without_push_range_says_why_and_does_not_promise_one_that_never_c
         "Push range: not known yet (hg's list of nightly builds did not have it when this alert "
         "was made); a later run looks for it again" in description
     )
+
+
+def test_the_all_os_aggregate_reads_all_platforms_to_owners():
+    """Was: "on All nightly" in the bug, the digest and `alerts show`, "(All)" in the bug's
+    summary. The stored value and the id keep `All`."""
+    from alerting.alerts.show import alert_text
+
+    alert = make_alert(platform="All", label="h2", delivery="email", summary="s1")
+    request = bug_request(alert)
+    assert request["summary"].endswith("on 2026-10-20 (all platforms, h2)")
+    assert "(label h2) on nightly (all platforms), starting 2026-10-20" in request["description"]
+    other = make_alert(id="a2", platform="All", summary="s1")
+    assert (
+        "on nightly (all platforms)](" in bug_request(make_alert(), others=[other])["description"]
+    )
+    digest = digest_text([alert], "2026-10-25", Settings())
+    assert (
+        "networking.http_channel_page_open_to_first_sent [h2] on nightly (all platforms)" in digest
+    )
+    shown = alert_text(alert, Settings())
+    assert shown.startswith("networking.http_channel_page_open_to_first_sent [h2] on nightly (all")
+    for text in (request["description"], digest, shown):
+        assert "All nightly" not in text and "(All" not in text
+    assert alert.platform == "All" and alert.to_json()["platform"] == "All"

@@ -291,3 +291,19 @@ def test_an_alert_listed_by_another_summary_is_shown_on_its_own_page_only(store,
     assert second.count("<tr data-status=") == 1 and "alerts/b1.html" in second
     assert "Listed here" not in second
     assert "s1</a> (1 alert)" in pages["index.html"]
+
+
+def test_the_all_os_aggregate_reads_all_platforms_on_the_dashboard(tmp_path):
+    """Was: "All" in the table, the page title and the filter; the filter's value stays `All`."""
+    from alerting.alerts.store import StateStore
+    from tests.alert_factory import make_alert
+
+    StateStore(tmp_path / "state").save_alert(make_alert(id="all1", platform="All"))
+    build_site(tmp_path / "state", tmp_path / "site")
+    index = (tmp_path / "site/index.html").read_text()
+    page = (tmp_path / "site/alerts/all1.html").read_text()
+    assert '<option value="All">all platforms</option>' in index
+    assert 'data-platform="All"' in index and "<td>all platforms</td>" in index
+    assert "<td>All</td>" not in index
+    assert "first_sent · all platforms · nightly" in page
+    assert '<p class="subtitle">all platforms · nightly' in page

@@ -22,6 +22,7 @@ from alerting.alerts.model import (
     Alert,
     PushRange,
 )
+from alerting.probes.model import ALL_PLATFORMS
 
 
 def explanation(alert: Alert) -> Explanation:
@@ -115,10 +116,23 @@ def summary_page(base_url: str, summary_id: str) -> str:
     return f"{base_url.rstrip('/')}/summaries/{page_name(summary_id)}.html"
 
 
+def platform_text(platform: str) -> str:
+    """A platform as owners read it: GLAM's all-OS aggregate (stored as `All`) is `all
+    platforms`."""
+    return "all platforms" if platform == ALL_PLATFORMS else platform
+
+
+def series_text(platform: str, channel: str) -> str:
+    """`Windows nightly`, `nightly (all platforms)`."""
+    if platform == ALL_PLATFORMS:
+        return f"{channel} ({platform_text(platform)})"
+    return f"{platform} {channel}"
+
+
 def where(alert: Alert) -> str:
-    """`networking.x [label] on Windows nightly`."""
+    """`networking.x [label] on Windows nightly`, `... on nightly (all platforms)`."""
     label = f" [{alert.label}]" if alert.label else ""
-    return f"{alert.probe}{label} on {alert.platform} {alert.channel}"
+    return f"{alert.probe}{label} on {series_text(alert.platform, alert.channel)}"
 
 
 def http_url(url: object) -> str | None:

@@ -12,8 +12,10 @@ from alerting.alerts.describe import (
     delivery_text,
     explanation,
     no_range,
+    platform_text,
     range_build,
     range_follows,
+    series_text,
     summary_page,
     where,
 )
@@ -53,7 +55,7 @@ def same_range(a: Alert, b: Alert) -> bool:
 def bug_summary(alert: Alert) -> str:
     """One line of plain text: a label from the data cannot break or colour it, and a long
     probe name or label is cut (Bugzilla refuses summaries over 255 characters)."""
-    where_text = alert.platform + (f", {alert.label}" if alert.label else "")
+    where_text = platform_text(alert.platform) + (f", {alert.label}" if alert.label else "")
     text = printable(
         " ".join(f"Telemetry Alert for {alert.probe} on {alert.date} ({where_text})".split())
     )
@@ -77,6 +79,7 @@ def bug_description(
         alert=alert,
         explained=explanation(alert),
         build=build_text(alert),
+        series=series_text(alert.platform, alert.channel),
         table=values_table(alert),
         description=description,
         score=format_value(alert.score),

@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from alerting.alerts.describe import explanation  # noqa: E402
+from alerting.alerts.describe import explanation, platform_text  # noqa: E402
 from alerting.alerts.model import Alert, Plot  # noqa: E402
 from alerting.numbers import format_change, format_value  # noqa: E402
 
@@ -68,7 +68,7 @@ def drawn(alert: Alert) -> Drawn:
 def title(alert: Alert) -> str:
     """One line naming the series and the change, shared by the figures and the pages."""
     label = f" [{alert.label}]" if alert.label else ""
-    return f"{alert.probe}{label} · {alert.platform} · {alert.channel}"
+    return f"{alert.probe}{label} · {platform_text(alert.platform)} · {alert.channel}"
 
 
 def change_line(alert: Alert) -> str:

@@ -22,6 +22,8 @@ from alerting.alerts.describe import (
     explanation,
     http_url,
     page_name,
+    platform_text,
+    series_text,
 )
 from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert, Summary
 from alerting.alerts.render import same_range, values_table
@@ -74,7 +76,8 @@ def _row(alert: Alert, root: str, summaries: set[str]) -> dict:
         "date": alert.date,
         "probe": alert.probe,
         "label": alert.label,
-        "platform": alert.platform,
+        "platform": alert.platform,  # the filter's value
+        "platform_text": platform_text(alert.platform),
         "channel": alert.channel,
         "classification": explanation(alert).kind,
         "status": alert.status,
@@ -132,11 +135,13 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _filters(alerts: list[Alert]) -> dict[str, list[str]]:
+def _filters(alerts: list[Alert]) -> dict[str, list[tuple[str, str]]]:
+    """Each filter's (value, text) options; the value is what the rows carry."""
+    platforms = sorted({a.platform for a in alerts})
     return {
-        "status": sorted({a.status for a in alerts}),
-        "platform": sorted({a.platform for a in alerts}),
-        "classification": sorted({explanation(a).kind for a in alerts}),
+        "status": [(s, s) for s in sorted({a.status for a in alerts})],
+        "platform": [(p, platform_text(p)) for p in platforms],
+        "classification": [(k, k) for k in sorted({explanation(a).kind for a in alerts})],
     }
 
 
@@ -293,7 +298,8 @@ def _glam_links(history: list[Alert]) -> list[dict]:
     seen: dict[str, str] = {}
     for alert in history:
         url = http_url(alert.links.get("glam"))
-        series = f"{alert.platform} {alert.channel}" + (f" [{alert.label}]" if alert.label else "")
+        series = series_text(alert.platform, alert.channel)
+        series += f" [{alert.label}]" if alert.label else ""
         if url and series not in seen:
             seen[series] = url
     return [{"name": name, "url": url} for name, url in sorted(seen.items())]

@@ -1,5 +1,9 @@
 """Numbers as people read them, the same in bugs, digests, the dashboard and the terminal:
-three significant digits, thousands separators, signed percentages, `n/a` when unknown."""
+three significant digits, thousands separators, signed percentages, `n/a` when unknown.
+
+Times and sizes are shown in the unit that reads best: 19,319,200 ns is 19.3 ms and
+4,378,000 B is 4.18 MiB. Sizes are binary (1 KiB = 1,024 B), as the probes' memory units are.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,40 @@ import math
 
 MISSING = "n/a"
 
+# Units a value moves along, smallest first, with their size in the first: a value is shown
+# in the smallest of them that needs fewer than 1,000 of it (three digits), the largest when
+# none does. Other units (mbps, counts, minutes) are shown as they are.
+_LADDERS = (
+    (("ns", 1.0), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)),
+    (("B", 1.0), ("KiB", 2.0**10), ("MiB", 2.0**20), ("GiB", 2.0**30), ("TiB", 2.0**40)),
+)
+_RUNGS = {unit: (ladder, size) for ladder in _LADDERS for unit, size in ladder}
+
 
 def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def readable(value: float, unit: str) -> tuple[float, str]:
+    """`value` in the unit of its ladder that reads best (`19,319,200 ns` -> `19.3 ms`,
+    `0.5 ms` -> `500 µs`, `4,378,000 B` -> `4.18 MiB`); other units unchanged."""
+    if unit not in _RUNGS or not _known(value) or value == 0:
+        return value, unit
+    ladder, size = _RUNGS[unit]
+    for name, step in ladder:
+        shown = value * size / step
+        if abs(float(f"{shown:.3g}")) < 1000:  # as shown: 999.96 µs is 1.00 ms
+            return shown, name
+    name, step = ladder[-1]
+    return value * size / step, name
+
+
 def format_value(value: float | None, unit: str = "") -> str:
-    """`61.2 ms`, `22.0 ms`, `1,234 ms`, `0.00412 ms`, `3.10e-05`; `n/a` when missing."""
+    """`61.2 ms`, `22.0 ms`, `1.23 s`, `4.12 µs`, `4.18 MiB`, `1,234 mbps`, `3.10e-05`;
+    `n/a` when missing. Times and sizes are moved to the unit that reads best."""
     if not _known(value):
         return MISSING
+    value, unit = readable(value, unit)
     magnitude = abs(value)
     if magnitude == 0:
         text = "0"

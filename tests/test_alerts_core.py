@@ -58,7 +58,7 @@ def test_a_median_that_did_not_move_is_never_the_reason():
     """Was: "590 → 590 (+0.0%)" called a regression from the detector's direction alone."""
     explained = explain(Values(590, 100, 2000, 100), Values(590, 100, 1700, 100), True, "ms")
     assert explained.kind == IMPROVEMENT
-    assert explained.what == "p95 fell 15.0% (2,000 ms → 1,700 ms)"
+    assert explained.what == "p95 fell 15.0% (2.00 s → 1.70 s)"
     assert explained.sentence.endswith("lower is better, so an improvement.")
     unknown = explain(Values(590, 100, 2000, 100), Values(590, 100, 1700, 100), None, "ms")
     assert unknown.kind == CHANGE and "(lower_is_better), so a change" in unknown.why
@@ -301,3 +301,18 @@ def test_the_all_os_aggregate_reads_all_platforms_to_owners():
     for text in (request["description"], digest, shown):
         assert "All nightly" not in text and "(All" not in text
     assert alert.platform == "All" and alert.to_json()["platform"] == "All"
+
+
+def test_bug_and_digest_show_large_times_and_sizes_in_a_readable_unit():
+    """Was: `| p95 | 19,319,200 ns | 26,926,400 ns |` and `4,378,000 B` in bugs and digests."""
+    timing = make_alert(
+        unit="ns",
+        before=Values(4378000.0, 993337.0, 19319200.0, 1000),
+        after=Values(6127220.0, 1396120.0, 26926400.0, 1000),
+    )
+    description = bug_request(timing)["description"]
+    assert "| p95 | 19.3 ms | 26.9 ms | +39.4% |" in description
+    assert "p05 rose 40.5% (993 µs → 1.40 ms)" in description
+    memory = make_alert(unit="B", delivery="email", before=Values(4378000.0, 1e6, 8e6, 10))
+    digest = digest_text([memory], "2026-10-25", Settings())
+    assert "4.18 MiB" in digest and "4,378,000" not in digest

@@ -8,7 +8,7 @@ from alerting.report.plots import axis_label
 
 def test_values_have_three_significant_digits_and_their_unit():
     assert format_value(61.234, "ms") == "61.2 ms"
-    assert format_value(1234.5, "ms") == "1,234 ms"
+    assert format_value(1234.5, "mbps") == "1,234 mbps"
     assert format_value(999.96) == "1,000"  # rounding up never gives "1e+03"
     # Rounding up into the next decade keeps three digits, not four.
     assert [format_value(v) for v in (9.996, 99.96, 0.9996)] == ["10.0", "100", "1.00"]
@@ -19,6 +19,21 @@ def test_values_have_three_significant_digits_and_their_unit():
     assert format_value(3.1e-5) == "3.10e-05"
     assert format_value(None, "ms") == "n/a" and format_value(math.nan) == "n/a"
     assert format_count(56877572.0) == "56,877,572" and format_count(None) == "n/a"
+
+
+def test_times_and_sizes_are_shown_in_the_unit_that_reads_best():
+    """Was: `19,319,200 ns` and `4,378,000 B`."""
+    assert format_value(19319200.0, "ns") == "19.3 ms"
+    assert format_value(4378000.0, "B") == "4.18 MiB"  # binary, as the probes' memory units
+    assert format_value(1234.5, "ms") == "1.23 s" and format_value(0.993, "ms") == "993 µs"
+    assert format_value(2.5e9, "ns") == "2.50 s" and format_value(5000.0, "s") == "5,000 s"
+    assert format_value(3.5, "GiB") == "3.50 GiB" and format_value(0.25, "MiB") == "256 KiB"
+    assert format_value(1000.0, "KiB") == "0.977 MiB"  # never four digits of a unit
+    assert format_value(999.96, "µs") == "1.00 ms"  # what rounding shows decides
+    assert format_value(0.5, "ns") == "0.500 ns" and format_value(0, "B") == "0 B"
+    assert format_value(-4378000.0, "B") == "-4.18 MiB" and format_value(None, "ns") == "n/a"
+    assert format_value(90.0, "min") == "90.0 min"  # other units as they are
+    assert format_change(4378000.0, 6127220.0, "ns") == "4.38 ms → 6.13 ms (+40.0%)"
 
 
 def test_changes_show_direction_and_small_changes_are_not_rounded_away():

@@ -35,6 +35,33 @@ def test_series_axes_are_in_the_probe_unit_with_the_change_marked():
     assert {"median", "p05", "p95", f"change {alert.date}"} <= set(labels)
 
 
+def test_figures_of_large_times_are_drawn_in_the_unit_the_table_uses():
+    """Was: axes of `value (ns)` up to 30,000,000 while the table said 19.3 ms."""
+    alert = _alert()
+    in_ns = dataclasses.replace(
+        alert,
+        unit="ns",
+        before=dataclasses.replace(alert.before, median=alert.before.median * 1e6),
+        after=dataclasses.replace(alert.after, median=alert.after.median * 1e6),
+        plot=dataclasses.replace(
+            alert.plot,
+            median=[None if v is None else v * 1e6 for v in alert.plot.median],
+            p05=[None if v is None else v * 1e6 for v in alert.plot.p05],
+            p95=[None if v is None else v * 1e6 for v in alert.plot.p95],
+            buckets=[v * 1e6 for v in alert.plot.buckets],
+        ),
+    )
+    shown = plots.drawn(in_ns)
+    assert shown.unit == "ms" and shown.before_median == alert.before.median
+    assert np.allclose(shown.plot.buckets, alert.plot.buckets)
+    assert np.allclose(
+        np.array(shown.plot.median, float), np.array(alert.plot.median, float), equal_nan=True
+    )
+    assert shown.plot.cdf_before == alert.plot.cdf_before
+    assert plots.cdf_figure(shown).axes[0].get_xlabel().startswith("value (ms")
+    assert plots.drawn(alert) == plots.drawn(alert) and plots.drawn(alert).unit == "ms"
+
+
 def test_series_svg_carries_labels_and_change_as_text():
     svg = plots.to_svg(plots.series_figure(plots.drawn(_alert())))
     assert svg.startswith("<?xml") and "<svg" in svg

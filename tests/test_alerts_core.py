@@ -316,3 +316,45 @@ def test_bug_and_digest_show_large_times_and_sizes_in_a_readable_unit():
     memory = make_alert(unit="B", delivery="email", before=Values(4378000.0, 1e6, 8e6, 10))
     digest = digest_text([memory], "2026-10-25", Settings())
     assert "4.18 MiB" in digest and "4,378,000" not in digest
+
+
+def test_other_alerts_of_the_push_range_say_how_each_is_reported():
+    """Was: "Other alerts of this summary … their bugs are linked under See Also" listing
+    silenced and email-only alerts, which have no bug to link."""
+    from alerting.alerts.model import Event
+
+    filed = make_alert(id="a2", platform="Darwin", summary="s1", bug=1912345)
+    drafted = make_alert(id="a3", platform="Linux", summary="s1")
+    emailed = make_alert(id="a4", probe="x.emailed", delivery="email", summary="s1")
+    silenced = make_alert(
+        id="a5",
+        probe="x.silenced",
+        summary="s1",
+        status="silenced",
+        delivery_state="silenced",
+        reason="noisy",
+        history=[Event("2026-10-25", "silenced", "until 2026-12-31: noisy")],
+    )
+    expected = make_alert(
+        id="a6", probe="x.expected", summary="s1", status="expected", delivery="comment", bug=77
+    )
+    others = [filed, drafted, emailed, silenced, expected]
+    text = bug_request(make_alert(summary="s1"), others=others)["description"]
+    assert "summary" not in text.replace("**About the probe:**", "")
+    assert "**Other alerts in or near this push range** ([all of them on the push range's" in text
+    lines = {line.split("](", 1)[0]: line for line in text.splitlines() if line.startswith("- [")}
+    assert lines["- [x.emailed on Windows nightly"].endswith(
+        "; reported by email to the probe's owners, no bug"
+    )
+    assert lines["- [x.silenced on Windows nightly"].endswith(
+        "; silenced until 2026-12-31 (probes/silences.yaml), no bug"
+    )
+    assert lines["- [x.expected on Windows nightly"].endswith(
+        "; an expected change, reported on bug 77"
+    )
+    page_load = "- [networking.http\\_channel\\_page\\_open\\_to\\_first\\_sent on "
+    assert lines[page_load + "Darwin nightly"].endswith(
+        "; its own bug 1912345, linked under See Also"
+    )
+    assert lines[page_load + "Linux nightly"].endswith("; its own bug, linked under See Also")
+    assert text.count("See Also") == 2

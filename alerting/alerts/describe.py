@@ -13,12 +13,15 @@ from alerting.alerts.model import (
     COMMENTED,
     DELIVERY_BUG,
     DELIVERY_COMMENT,
+    DELIVERY_EMAIL,
     DRAFTED,
     FILED,
     PENDING,
     PUSH_RANGE_UNKNOWN,
     SENT,
     SILENCED,
+    STATUS_EXPECTED,
+    STATUS_SILENCED,
     Alert,
     PushRange,
 )
@@ -96,6 +99,30 @@ def delivery_text(alert: Alert) -> str:
     if alert.notified:
         return f"email sent to {len(alert.notified)} of {len(alert.recipients)}"
     return f"email {alert.delivery_state}"
+
+
+_UNTIL = re.compile(r"until ([0-9]{4}-[0-9]{2}-[0-9]{2})")
+
+
+def silenced_until(alert: Alert) -> str:
+    """The last day of the silence that covered the alert, as its history recorded it."""
+    found = [_UNTIL.match(e.detail) for e in alert.history if e.event == "silenced"]
+    return next((m[1] for m in reversed(found) if m), "")
+
+
+def reported_as(alert: Alert) -> str:
+    """How an alert reaches people, said where another alert's bug lists it: only an alert
+    with a bug of its own gets linked under See Also."""
+    if alert.status == STATUS_SILENCED:
+        until = silenced_until(alert)
+        return f"silenced{f' until {until}' if until else ''} (probes/silences.yaml), no bug"
+    if alert.status == STATUS_EXPECTED or alert.delivery == DELIVERY_COMMENT:
+        return f"an expected change, reported on bug {alert.bug}" if alert.bug else "expected"
+    if alert.delivery == DELIVERY_EMAIL:
+        return "reported by email to the probe's owners, no bug"
+    if alert.bug:
+        return f"its own bug {alert.bug}, linked under See Also"
+    return "its own bug, linked under See Also"
 
 
 def page_name(key: str) -> str:

@@ -15,6 +15,7 @@ from alerting.alerts.describe import (
     platform_text,
     range_build,
     range_follows,
+    reported_as,
     series_text,
     summary_page,
     where,
@@ -92,6 +93,7 @@ def bug_description(
                 "url": alert_page(base, o.id),
                 "kind": explanation(o).kind,
                 "same": same_range(alert, o),
+                "reported": reported_as(o),
             }
             for o in sorted(others, key=lambda o: (o.probe, o.platform, o.label, o.id))
             if o.id != alert.id

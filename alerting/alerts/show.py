@@ -10,6 +10,7 @@ from alerting.alerts.describe import (
     explanation,
     no_range,
     range_follows,
+    summary_page,
     where,
 )
 from alerting.alerts.digest import one_line
@@ -50,12 +51,13 @@ def alert_text(alert: Alert, settings: Settings) -> str:
     else:
         lines.append(f"push range: unknown ({no_range(alert)})")
     status = alert.status + (f" ({alert.resolution})" if alert.resolution else "")
-    lines.append(
-        f"status: {status} · delivery: {delivery_text(alert)} · summary: {alert.summary or '-'}"
-    )
+    lines.append(f"status: {status} · delivery: {delivery_text(alert)}")
     lines.append(f"detected by {alert.technique}, score {format_value(alert.score)}")
     lines.append("")
     lines.append(f"dashboard: {alert_page(settings.report.url, alert.id)}")
+    if alert.summary:
+        near = summary_page(settings.report.url, alert.summary)
+        lines.append(f"alerts in or near this push range: {near}")
     lines += [f"{title}: {one_line(alert.links[k])}" for k, title in LINKS if alert.links.get(k)]
     lines.append("")
     lines.append("history:")

@@ -358,3 +358,40 @@ def test_other_alerts_of_the_push_range_say_how_each_is_reported():
     )
     assert lines[page_load + "Linux nightly"].endswith("; its own bug, linked under See Also")
     assert text.count("See Also") == 2
+
+
+def test_how_sure_is_said_in_owners_words_with_what_the_threshold_means():
+    """Was: "Detected by cdf_squared with score 4.69 (root mean square over buckets of the CDF
+    shift, in the series' own day-to-day noise widths)" in bugs, and nothing in digests."""
+    alert = make_alert(technique="cdf_squared", score=4.6867, delivery="email")
+    description = bug_request(alert, threshold=0.85)["description"]
+    assert (
+        "**How sure:** the distribution moved 4.69 times its usual day-to-day noise; at this "
+        "probe's threshold (0.85), a series without any change alerts by chance about once in "
+        "6.2 years (detected by cdf\\_squared)." in description
+    )
+    assert "noise widths" not in description and "root mean square" not in description
+    unknown = bug_request(alert)["description"]  # the probe's setting not at hand: say so
+    assert (
+        "at the default threshold (0.97; the probe's own setting is not known here), a series "
+        "without any change alerts by chance about once in 33 years" in unknown
+    )
+    probe = alert.probe
+    digest = digest_text([alert], "2026-10-25", Settings(), {probe: 0.99})
+    assert (
+        "   How sure: the distribution moved 4.69 times its usual day-to-day noise; at this "
+        "probe's threshold (0.99), a series without any change alerts by chance about once in "
+        "99 years.\n" in digest
+    )
+    markdown = digest_markdown([alert], "2026-10-25", Settings(), {probe: 0.99})
+    assert "How sure: the distribution moved 4.69 times" in markdown
+
+
+def test_chance_alerts_follow_the_thresholds_budget():
+    from alerting.alerts.describe import chance_alerts
+
+    assert chance_alerts(0.97) == "about once in 33 years"  # -1/ln(0.97) = 32.8
+    assert chance_alerts(0.9) == "about once in 9.5 years"
+    assert chance_alerts(0.37) == "about once a year"
+    assert chance_alerts(0.1) == "about 2.3 times a year"
+    assert chance_alerts(1.0) == "never"

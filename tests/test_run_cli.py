@@ -229,3 +229,15 @@ def test_the_readme_examples_are_the_embedded_defaults_drafts(demo):
         texts[f"Subject: {message['Subject']}"] = plain.replace("\r\n", "\n").strip("\n")
     assert subject in texts
     assert body == texts[subject]
+
+
+def test_texts_say_how_sure_at_the_probes_own_threshold(demo):
+    """The digest and the expected change's comment quote the threshold of the probe's monitor
+    block (networking.trr_fetch_duration: threshold=0.9), not the default."""
+    [necko] = (demo / "state/outbox/emails").rglob("necko@mozilla.com-*.eml")
+    assert (
+        "at this probe's threshold (0.9), a series without any change alerts by chance about "
+        "once in 9.5 years" in necko.read_text("utf-8")
+    )
+    comment = json.loads(next((demo / "state/outbox/comments").glob("*.json")).read_text())
+    assert "at this probe's threshold (0.9)" in comment["comment"]

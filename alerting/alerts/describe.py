@@ -5,6 +5,7 @@ they never disagree."""
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -25,7 +26,15 @@ from alerting.alerts.model import (
     Alert,
     PushRange,
 )
+from alerting.detect.model import DEFAULT_THRESHOLD
+from alerting.numbers import format_value
 from alerting.probes.model import ALL_PLATFORMS
+
+# What the built-in techniques' scores measure, in owners' words.
+_MOVED = {
+    "cdf_squared": "the distribution moved {score} times its usual day-to-day noise",
+    "quantile_steps": "a percentile (p05 to p99) moved {score} times its usual day-to-day noise",
+}
 
 
 def explanation(alert: Alert) -> Explanation:
@@ -35,6 +44,45 @@ def explanation(alert: Alert) -> Explanation:
     if goal is None and alert.classification in (REGRESSION, IMPROVEMENT):
         goal = (alert.direction == "up") == (alert.classification == REGRESSION)
     return explain(alert.before, alert.after, goal, alert.unit)
+
+
+def chance_alerts(threshold: float) -> str:
+    """How often a series without any change alerts by chance at `threshold`, the chance it
+    stays silent for a year: `about once in 33 years` (0.97), `about 2.3 times a year` (0.1).
+    Chance alerts come at about -ln(threshold) a year (the detector's budget)."""
+    if threshold >= 1.0:
+        return "never"
+    per_year = -math.log(max(threshold, 1e-12))
+    years = 1.0 / per_year
+    if years >= 9.5:
+        return f"about once in {years:,.0f} years"
+    if years >= 1.05:
+        return f"about once in {years:.2g} years"
+    if per_year < 1.05:
+        return "about once a year"
+    return f"about {per_year:.2g} times a year"
+
+
+def how_sure(alert: Alert, threshold: float | None = None) -> str:
+    """How far the change is beyond the series' usual noise, and what the probe's threshold
+    (`None`: not known where the text is made, so the default's) means in false alerts."""
+    moved = _MOVED.get(alert.technique)
+    score = format_value(alert.score)
+    if moved:
+        moved = moved.format(score=score)
+    else:
+        moved = f"{alert.technique} scored {score} ({alert.score_meaning})"
+    if threshold is None:
+        setting = (
+            f"at the default threshold ({DEFAULT_THRESHOLD:g}; the probe's own setting is not "
+            "known here)"
+        )
+    else:
+        setting = f"at this probe's threshold ({threshold:g})"
+    return (
+        f"{moved}; {setting}, a series without any change alerts by chance "
+        f"{chance_alerts(DEFAULT_THRESHOLD if threshold is None else threshold)}"
+    )
 
 
 def build_text(alert: Alert) -> str:

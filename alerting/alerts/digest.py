@@ -7,6 +7,7 @@ without control characters, the HTML autoescaped, the Markdown backslash-escaped
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 
 import jinja2
@@ -16,6 +17,7 @@ from alerting.alerts.describe import (
     alert_page,
     build_text,
     explanation,
+    how_sure,
     http_url,
     no_range,
     range_build,
@@ -65,7 +67,7 @@ def digest_subject(alerts: list[Alert], run_date: str) -> str:
     return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 1] + "…"
 
 
-def _entry(alert: Alert, settings: Settings) -> dict:
+def _entry(alert: Alert, settings: Settings, threshold: float | None) -> dict:
     explained, push = explanation(alert), alert.push_range
     treeherder = http_url(alert.links.get("treeherder_range"))
     pushlog = http_url(alert.links.get("pushlog"))
@@ -95,6 +97,7 @@ def _entry(alert: Alert, settings: Settings) -> dict:
         "build": build_text(alert),
         "sentence": explained.sentence,
         "volume": explained.volume,
+        "sure": how_sure(alert, threshold),
         "range": f"{push.from_rev[:12]}…{push.to_rev[:12]}" if treeherder else "",
         "treeherder": treeherder,
         "pushlog": pushlog,
@@ -107,31 +110,43 @@ def _entry(alert: Alert, settings: Settings) -> dict:
     }
 
 
-def _context(alerts: list[Alert], run_date: str, settings: Settings) -> dict:
+Thresholds = Mapping[str, float] | None  # probe -> its `threshold`
+
+
+def _context(
+    alerts: list[Alert], run_date: str, settings: Settings, thresholds: Thresholds
+) -> dict:
     ordered = sorted(alerts, key=lambda a: (a.probe, a.platform, a.label, a.date, a.id))
+    known = thresholds or {}
     return {
-        "entries": [_entry(a, settings) for a in ordered],
+        "entries": [_entry(a, settings, known.get(a.probe)) for a in ordered],
         "run_date": run_date,
         "docs": http_url(settings.help.docs),
         "contact": settings.help.contact,
     }
 
 
-def digest_text(alerts: list[Alert], run_date: str, settings: Settings) -> str:
+def digest_text(
+    alerts: list[Alert], run_date: str, settings: Settings, thresholds: Thresholds = None
+) -> str:
     return (
         _environment(False)
         .get_template("digest.txt.j2")
-        .render(**_context(alerts, run_date, settings))
+        .render(**_context(alerts, run_date, settings, thresholds))
     )
 
 
-def digest_html(alerts: list[Alert], run_date: str, settings: Settings) -> str:
+def digest_html(
+    alerts: list[Alert], run_date: str, settings: Settings, thresholds: Thresholds = None
+) -> str:
     return (
         _environment(True)
         .get_template("digest.html.j2")
-        .render(**_context(alerts, run_date, settings))
+        .render(**_context(alerts, run_date, settings, thresholds))
     )
 
 
-def digest_markdown(alerts: list[Alert], run_date: str, settings: Settings) -> str:
-    return render_markdown("digest.md.j2", **_context(alerts, run_date, settings))
+def digest_markdown(
+    alerts: list[Alert], run_date: str, settings: Settings, thresholds: Thresholds = None
+) -> str:
+    return render_markdown("digest.md.j2", **_context(alerts, run_date, settings, thresholds))

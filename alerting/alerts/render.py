@@ -11,6 +11,7 @@ from alerting.alerts.describe import (
     build_text,
     delivery_text,
     explanation,
+    how_sure,
     no_range,
     platform_text,
     range_build,
@@ -69,10 +70,12 @@ def bug_description(
     settings: Settings | None = None,
     others: Iterable[Alert] = (),
     expected: bool = False,
+    threshold: float | None = None,
 ) -> str:
-    """The bug's first comment: what changed and why it is called what it is, where to look,
-    the other alerts of the same summary, what to do and whom to ask. `expected`: as a
-    comment on the bug that expected the change."""
+    """The bug's first comment: what changed and why it is called what it is, how sure it
+    is (at the probe's `threshold`, the default's when None), where to look, the other alerts
+    in or near its push range, what to do and whom to ask. `expected`: as a comment on the bug
+    that expected the change."""
     settings = settings or Settings()
     base = settings.report.url
     return render(
@@ -83,7 +86,7 @@ def bug_description(
         series=series_text(alert.platform, alert.channel),
         table=values_table(alert),
         description=description,
-        score=format_value(alert.score),
+        sure=how_sure(alert, threshold),
         **_range_words(alert),
         dashboard=alert_page(base, alert.id),
         summary_url=summary_page(base, alert.summary) if alert.summary else "",
@@ -104,14 +107,20 @@ def bug_description(
     )
 
 
-def expected_comment(alert: Alert, description: str = "", settings: Settings | None = None) -> str:
+def expected_comment(
+    alert: Alert,
+    description: str = "",
+    settings: Settings | None = None,
+    threshold: float | None = None,
+) -> str:
     """The comment reporting an expected change on the landing's bug: what a new bug would
     have said, ending with the alert's marker so it is posted once."""
+    body = bug_description(alert, description, settings, expected=True, threshold=threshold)
     return render(
         "expected_comment.md.j2",
         alert=alert,
         summary=bug_summary(alert),
-        body=Trusted(bug_description(alert, description, settings, expected=True)),
+        body=Trusted(body),
         marker=Trusted(f"`{whiteboard_marker(alert.id)}`"),
     )
 
@@ -142,9 +151,14 @@ def _range_words(alert: Alert) -> dict:
     }
 
 
-def comment_request(alert: Alert, description: str = "", settings: Settings | None = None) -> dict:
+def comment_request(
+    alert: Alert,
+    description: str = "",
+    settings: Settings | None = None,
+    threshold: float | None = None,
+) -> dict:
     """The body of `POST /rest/bug/{alert.bug}/comment`, and the bug it goes to."""
-    comment = expected_comment(alert, description, settings)
+    comment = expected_comment(alert, description, settings, threshold)
     return {"bug": alert.bug, "comment": comment, "is_markdown": True}
 
 
@@ -153,8 +167,10 @@ def bug_request(
     description: str = "",
     settings: Settings | None = None,
     others: Iterable[Alert] = (),
+    threshold: float | None = None,
 ) -> dict:
-    """The body of `POST /rest/bug` for one alert (needinfo the first owner, CC the rest)."""
+    """The body of `POST /rest/bug` for one alert (needinfo the first owner, CC the rest);
+    `threshold`: the probe's, for how sure the change is (None: the default's)."""
     keywords = ["telemetry-alert"]
     if explanation(alert).kind == REGRESSION:
         keywords.append("regression")
@@ -169,7 +185,7 @@ def bug_request(
         "keywords": keywords,
         "whiteboard": whiteboard_marker(alert.id),
         "cc": cc,
-        "description": bug_description(alert, description, settings, others),
+        "description": bug_description(alert, description, settings, others, threshold=threshold),
     }
     if owner:
         request["flags"] = [{"name": "needinfo", "status": "?", "requestee": owner}]

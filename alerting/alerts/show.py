@@ -8,6 +8,7 @@ from alerting.alerts.describe import (
     build_text,
     delivery_text,
     explanation,
+    how_sure,
     no_range,
     range_follows,
     summary_page,
@@ -52,6 +53,7 @@ def alert_text(alert: Alert, settings: Settings) -> str:
         lines.append(f"push range: unknown ({no_range(alert)})")
     status = alert.status + (f" ({alert.resolution})" if alert.resolution else "")
     lines.append(f"status: {status} · delivery: {delivery_text(alert)}")
+    lines.append(f"how sure: {how_sure(alert)}")
     lines.append(f"detected by {alert.technique}, score {format_value(alert.score)}")
     lines.append("")
     lines.append(f"dashboard: {alert_page(settings.report.url, alert.id)}")

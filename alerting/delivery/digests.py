@@ -11,7 +11,7 @@ text), so mail systems can drop the copy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from alerting.alerts.digest import digest_html, digest_markdown, digest_subject, digest_text
 from alerting.alerts.model import DELIVERY_EMAIL, DRAFTED, PENDING, SENT, Alert
@@ -47,8 +47,14 @@ def unconfirmed_date(recipient: str, alerts: list[Alert]) -> str | None:
     return None
 
 
-def digests_for(owed: dict[str, list[Alert]], run_date: str, settings: Settings) -> list[Digest]:
-    """One digest per recipient, carrying every email alert still owed to them."""
+def digests_for(
+    owed: dict[str, list[Alert]],
+    run_date: str,
+    settings: Settings,
+    thresholds: Mapping[str, float] | None = None,
+) -> list[Digest]:
+    """One digest per recipient, carrying every email alert still owed to them (`thresholds`:
+    each probe's, for how sure a change is; a probe not in it is said to use the default)."""
     digests = []
     for recipient, alerts in sorted(owed.items()):
         if not alerts:
@@ -58,9 +64,9 @@ def digests_for(owed: dict[str, list[Alert]], run_date: str, settings: Settings)
             Digest(
                 recipient=recipient,
                 subject=digest_subject(alerts, date),
-                text=digest_text(alerts, date, settings),
-                html=digest_html(alerts, date, settings),
-                markdown=digest_markdown(alerts, date, settings),
+                text=digest_text(alerts, date, settings, thresholds),
+                html=digest_html(alerts, date, settings, thresholds),
+                markdown=digest_markdown(alerts, date, settings, thresholds),
                 alert_ids=[a.id for a in alerts],
                 digest_id=digest_id(date, recipient, [a.id for a in alerts]),
             )

@@ -5,6 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
+# The step techniques' defaults for `threshold` (the chance that a series without any change
+# stays silent for a year) and `min_effect` (the smallest relative shift of p05, median or p95
+# worth an alert), declared with their arguments in `step_technique.STEP_ARGS`; here, without
+# the detectors' imports, for the texts that explain them to owners.
+DEFAULT_THRESHOLD = 0.97
+DEFAULT_MIN_EFFECT = 0.02
+
 
 @dataclass(frozen=True)
 class Snapshot:

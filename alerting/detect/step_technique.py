@@ -16,7 +16,7 @@ from alerting.data.model import DailySeries
 from alerting.detect.confirmation import SPIKE_DAYS, TESTS_PER_DAY, confirm, rules_from
 from alerting.detect.days import Days, too_short, usable_days
 from alerting.detect.detections import to_detections
-from alerting.detect.model import Detection
+from alerting.detect.model import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLD, Detection
 from alerting.detect.technique import ArgSpec, Technique
 from alerting.detect.window_scores import BEFORE_DAYS, Features, windows
 
@@ -29,7 +29,7 @@ STEP_ARGS = (
     ArgSpec(
         "threshold",
         float,
-        0.97,
+        DEFAULT_THRESHOLD,
         "how sure a change must be: the chance (0..1) that a series without any change"
         " stays silent for a whole year (0.97: about one false alert in 33 series-years)",
         0.0,
@@ -45,7 +45,7 @@ STEP_ARGS = (
     ArgSpec(
         "min_effect",
         float,
-        0.02,
+        DEFAULT_MIN_EFFECT,
         "smallest relative shift of the median, p05 or p95 worth an alert (0.02 = 2 %)",
         0.0,
         10.0,

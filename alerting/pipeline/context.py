@@ -48,6 +48,15 @@ class Context:
     def description_of(self, probe: str) -> str:
         return next((c.description for c in self.configs if c.probe == probe), "")
 
+    def thresholds(self) -> dict[str, float]:
+        """Each monitored probe's `threshold` (its technique's default filled in), for the
+        texts that say how sure a change is."""
+        return {
+            c.probe: float(c.args["threshold"])
+            for c in self.configs
+            if isinstance(c.args.get("threshold"), int | float)
+        }
+
     def guarded(self, step: StepLog, write: Writer) -> Writer:
         """`write` (a store writer) reporting a file it cannot write, or a record it refuses
         to write, as an error of `step` instead of ending the run, and then returning None (not

@@ -124,8 +124,15 @@ def summary_members(ctx: Context, alert: Alert) -> list[Alert]:
 
 def file_bugs(ctx: Context, step: StepLog) -> None:
     """Live: file in Bugzilla (exactly once). Outbox: the create request as a draft."""
+    thresholds = ctx.thresholds()
     requests = {
-        a.id: bug_request(a, ctx.description_of(a.probe), ctx.settings, summary_members(ctx, a))
+        a.id: bug_request(
+            a,
+            ctx.description_of(a.probe),
+            ctx.settings,
+            summary_members(ctx, a),
+            thresholds.get(a.probe),
+        )
         for a in owed(ctx, DELIVERY_BUG)
     }
     alerts = [a for a in ctx.alerts.values() if a.delivery == DELIVERY_BUG]
@@ -149,8 +156,10 @@ def comment_expected(ctx: Context, step: StepLog) -> None:
     ]
     if not comments and not untold:
         return
+    thresholds = ctx.thresholds()
     requests = {
-        a.id: comment_request(a, ctx.description_of(a.probe), ctx.settings) for a in comments
+        a.id: comment_request(a, ctx.description_of(a.probe), ctx.settings, thresholds.get(a.probe))
+        for a in comments
     }
     texts = {key: request["comment"] for key, request in requests.items()}
 
@@ -217,7 +226,7 @@ def pending_emails(ctx: Context) -> dict[str, list[Alert]]:
 
 def email_owners(ctx: Context, step: StepLog) -> None:
     """Live with a mail backend: send within the cap. Otherwise: draft to the outbox."""
-    digests = digests_for(pending_emails(ctx), ctx.run_date, ctx.settings)
+    digests = digests_for(pending_emails(ctx), ctx.run_date, ctx.settings, ctx.thresholds())
     if not digests:
         return
     settings, save = ctx.settings, _save(ctx, step)

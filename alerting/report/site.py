@@ -20,6 +20,7 @@ from alerting.alerts.describe import (
     build_text,
     delivery_text,
     explanation,
+    how_sure,
     http_url,
     page_name,
     platform_text,
@@ -229,6 +230,7 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
             series_svg=f"../{FOLDER}/{series_file}",
             cdf_svg=f"../{FOLDER}/{cdf_file}",
             score=format_value(alert.score),
+            sure=how_sure(alert),
         )
     for summary in summaries:
         members, elsewhere = owned[summary.id]

@@ -395,3 +395,53 @@ def test_chance_alerts_follow_the_thresholds_budget():
     assert chance_alerts(0.37) == "about once a year"
     assert chance_alerts(0.1) == "about 2.3 times a year"
     assert chance_alerts(1.0) == "never"
+
+
+def test_bugs_and_digests_say_how_to_mark_expected_silence_or_tune():
+    """Was: nothing beyond resolving the bug; probes/README.md showed `threshold=0.85` without
+    saying what it means and sent owners to a Python module."""
+    from pathlib import Path
+
+    from alerting.alerts.digest import digest_html
+    from alerting.alerts.render import comment_request
+
+    description = bug_request(make_alert())["description"]
+    assert (
+        "**If this is expected, or to silence or tune:** in probes/silences.yaml, " in description
+    )
+    for words in (
+        'an "expected:" entry (probes, from, to, bug, reason) reports a planned change as a '
+        "comment on its landing's bug instead of a new bug",
+        'a "silences:" entry (probes, until at most 90 days ahead, reason) keeps a noisy series',
+        "set change_detection_args in its monitor block",
+        "threshold is the chance that a series without any change stays silent for a year "
+        "(default 0.97, a chance alert about once in 33 years per series; 0.99: once in 99 years)",
+        "min_effect the smallest shift of the median, p05 or p95 worth an alert (default 0.02 = 2%)",
+    ):
+        assert words in description
+    comment = comment_request(make_alert(status="expected", delivery="comment", bug=9))
+    assert "to silence or tune" not in comment["comment"]  # it is the expected change
+    email = make_alert(delivery="email")
+    text = digest_text([email], "2026-10-25", Settings())
+    assert (
+        'If a change is expected, or to silence or tune: in probes/silences.yaml, an "expected:"'
+        in text
+    )
+    assert "stays silent for a year (default 0.97, a chance alert about once in 33 years" in text
+    markdown = digest_markdown([email], "2026-10-25", Settings())
+    assert (
+        "**If a change is expected, or to silence or tune:** in probes/silences.yaml, " in markdown
+    )
+    html = digest_html([email], "2026-10-25", Settings())
+    assert "in <code>probes/silences.yaml</code>" in html and "<code>min_effect</code>" in html
+
+    readme = (Path(__file__).parents[1] / "probes/README.md").read_text("utf-8")
+    assert "threshold=0.85" not in readme and "alerting.detect.registry" not in readme
+    from alerting.alerts.describe import chance_alerts
+
+    assert f"at 0.97 such a series alerts by chance {chance_alerts(0.97)}" in " ".join(
+        readme.split()
+    )
+    for threshold, years in ((0.99, "99"), (0.9, "9.5"), (0.85, "6.2")):
+        assert chance_alerts(threshold) == f"about once in {years} years"
+        assert f"at {threshold:g} once in {years}" in " ".join(readme.split())

@@ -26,9 +26,12 @@ from alerting.alerts.model import (
     Alert,
     PushRange,
 )
-from alerting.detect.model import DEFAULT_THRESHOLD
+from alerting.detect.model import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLD
 from alerting.numbers import format_value
 from alerting.probes.model import ALL_PLATFORMS
+from alerting.probes.silences import MAX_SILENCE_DAYS
+
+STRICTER_THRESHOLD = 0.99  # the example of a less sensitive setting owners are given
 
 # What the built-in techniques' scores measure, in owners' words.
 _MOVED = {
@@ -83,6 +86,20 @@ def how_sure(alert: Alert, threshold: float | None = None) -> str:
         f"{moved}; {setting}, a series without any change alerts by chance "
         f"{chance_alerts(DEFAULT_THRESHOLD if threshold is None else threshold)}"
     )
+
+
+def tuning() -> dict[str, str]:
+    """What the "to silence or tune" paragraphs of bugs and digests quote, from the
+    detectors' and `probes/silences.yaml`'s own limits."""
+    return {
+        "threshold": f"{DEFAULT_THRESHOLD:g}",
+        "chance": chance_alerts(DEFAULT_THRESHOLD),
+        "stricter": f"{STRICTER_THRESHOLD:g}",
+        "stricter_chance": chance_alerts(STRICTER_THRESHOLD).removeprefix("about "),
+        "min_effect": f"{DEFAULT_MIN_EFFECT:g}",
+        "min_effect_percent": f"{DEFAULT_MIN_EFFECT:.0%}",
+        "silence_days": str(MAX_SILENCE_DAYS),
+    }
 
 
 def build_text(alert: Alert) -> str:

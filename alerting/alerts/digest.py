@@ -22,6 +22,7 @@ from alerting.alerts.describe import (
     no_range,
     range_build,
     range_follows,
+    tuning,
     where,
 )
 from alerting.alerts.markdown import render as render_markdown
@@ -122,6 +123,7 @@ def _context(
         "entries": [_entry(a, settings, known.get(a.probe)) for a in ordered],
         "run_date": run_date,
         "docs": http_url(settings.help.docs),
+        "tune": tuning(),
         "contact": settings.help.contact,
     }
 

@@ -19,6 +19,7 @@ from alerting.alerts.describe import (
     reported_as,
     series_text,
     summary_page,
+    tuning,
     where,
 )
 from alerting.alerts.ids import push_range_marker, whiteboard_marker
@@ -104,6 +105,7 @@ def bug_description(
         docs=settings.help.docs,
         contact=settings.help.contact,
         expected=expected,
+        tune=tuning(),
     )
 
 

@@ -9,7 +9,8 @@ entry is kept: the next day's data replaces it.
 An entry is used only if it is exactly what was written: `save_arrays` stores the sha256 of
 every array with them and `load_arrays` checks it, and the decoded series are checked for
 their types, shapes and dates. Anything else (a cut, edited or foreign file) is a cache miss:
-the data is read again, with a warning naming the entry.
+the data is read again, with a warning naming the entry. The findings cache of `alerting run`
+(`pipeline/detect_files.py`) keeps its files the same way.
 """
 
 from __future__ import annotations

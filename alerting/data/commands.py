@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alerting.cliargs import add_command, at_least, iso_date
 from alerting.data.families import FAMILIES
-from alerting.errors import UserError
+from alerting.errors import UserError, writing_to
 
 
 def register(subparsers) -> None:
@@ -83,14 +83,12 @@ def sample_data(args: argparse.Namespace) -> int:
         family=args.family,
         sampling_seed=args.sampling_seed,
     )
-    try:
+    with writing_to(args.out):
         args.out.mkdir(parents=True, exist_ok=True)
         with open(args.out / "rows.jsonl", "wb") as out:
             for row in data.rows:
                 out.write(orjson.dumps(row))
                 out.write(b"\n")
         (args.out / "truth.json").write_text(json.dumps(data.truth, indent=1) + "\n")
-    except OSError as error:
-        raise UserError(f"cannot write to {args.out}: {error.strerror}") from None
     print(f"wrote {len(data.rows)} rows of {len(data.truth)} series to {args.out}")
     return 0

@@ -125,3 +125,22 @@ def test_an_input_without_rows_says_so(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert json.loads(out) == []
         assert "the input holds no GLAM rows; nothing to detect" in err
+
+
+def test_a_label_with_newlines_cannot_forge_table_lines(tmp_path, capsys):
+    """Every control character of a cell is shown escaped: a newline or carriage return in a
+    label once started a line of its own, which read as a detection that is not there."""
+    forged = "nightly  fake_metric  Linux  x  2026-01-01  2026010100  up  cdf_squared  99.0"
+    data = generate(seed=3, n_series=6, days=150, end=END)
+    for row in data.rows:
+        row["metric_key"] = f"\x1b[31mFAKE\x1b[0m\n{forged}\r{forged}\t\x85x"
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in data.rows))
+    assert main(["detect", str(path), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found
+    assert main(["detect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 2 + len(found) and "\r" not in out and "\t" not in out
+    assert all(not line.startswith("nightly  fake_metric") for line in out.splitlines())
+    assert "\\x1b[31mFAKE\\x1b[0m\\nnightly  fake_metric" in out and "\\r" in out

@@ -144,3 +144,12 @@ def test_a_label_with_newlines_cannot_forge_table_lines(tmp_path, capsys):
     assert len(out.splitlines()) == 2 + len(found) and "\r" not in out and "\t" not in out
     assert all(not line.startswith("nightly  fake_metric") for line in out.splitlines())
     assert "\\x1b[31mFAKE\\x1b[0m\\nnightly  fake_metric" in out and "\\r" in out
+
+
+def test_a_date_outside_the_data_is_the_run_s_clear_error(tmp_path, capsys):
+    """Once an empty table and exit 0: as `alerting run`, a day the data does not reach."""
+    path, _ = write_rows(tmp_path)
+    assert main(["detect", str(path), "--date", "1900-01-01"]) == 1
+    err = capsys.readouterr().err
+    assert "--date 1900-01-01 is outside the data" in err and str(END) in err
+    assert main(["detect", str(path), "--date", str(END + dt.timedelta(days=7))]) == 0  # late

@@ -153,3 +153,12 @@ def test_a_date_outside_the_data_is_the_run_s_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--date 1900-01-01 is outside the data" in err and str(END) in err
     assert main(["detect", str(path), "--date", str(END + dt.timedelta(days=7))]) == 0  # late
+
+
+def test_a_technique_argument_given_twice_is_a_usage_error_naming_it(tmp_path, capsys):
+    """Once silently the last value."""
+    path, _ = write_rows(tmp_path)
+    arguments = ["--arg", "threshold=0.9", "--arg", " threshold =0.8"]
+    assert main(["detect", str(path), "--technique", "quantile-steps", *arguments]) == 2
+    err = capsys.readouterr().err
+    assert "--arg  threshold =0.8: threshold is given twice (also --arg threshold=0.9)" in err

@@ -56,6 +56,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     parsed = parse_args(technique, args.arg)
+    given: dict[str, str] = {}
+    for text in args.arg:  # a repeated name would silently count only its last value
+        name, sep, _ = text.partition("=")
+        name = name.strip()
+        if sep and name in given:
+            parsed.errors.append(
+                (text, f"{name} is given twice (also --arg {given[name]}); keep one")
+            )
+        given.setdefault(name, text)
     if parsed.errors:
         for text, message in parsed.errors:
             print(f"alerting detect: error: --arg {text}: {message}", file=sys.stderr)

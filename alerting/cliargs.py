@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 from pathlib import Path
 
 from alerting.errors import UserError
@@ -103,3 +104,15 @@ def at_least(minimum: int):
         return value
 
     return whole_number
+
+
+def seconds(text: str) -> float:
+    """argparse type for a duration: a finite number of seconds, 0 or more (`nan` would never
+    time out, `inf` wait for ever; a usage error either way)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, 0 or more: {text!r}")
+    return value

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class UserError(Exception):
     """A mistake in input or invocation; the CLI prints the message and exits 1."""
+
+
+@contextlib.contextmanager
+def writing_to(folder: Path | str) -> Iterator[None]:
+    """What the block fails to write under `folder` (a folder that cannot be made, a file
+    where a folder should be, no permission, a full disk) as a UserError naming it."""
+    try:
+        yield
+    except OSError as error:
+        where = ""
+        if error.filename is not None and Path(error.filename) != Path(folder):
+            where = f" ({error.filename})"
+        raise UserError(
+            f"cannot write to {folder}{where}: {error.strerror or error}; "
+            "choose a folder you can write to"
+        ) from None
 
 
 MAX_MESSAGE = 500  # characters of a problem's message that are shown

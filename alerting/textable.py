@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alerting.terminal import printable
+
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns sized to their widest cell; `None` shows as `-`."""
-    cells = [[("-" if v is None else str(v)) for v in row] for row in rows]
+    """Left-aligned columns sized to their widest cell; `None` shows as `-`. A cell is one
+    line: every control character in it, newlines and tabs included, is shown as an escape
+    (`\\n`), so a label cannot break a row or forge one."""
+    headers = [_cell(h) for h in headers]
+    cells = [[("-" if v is None else _cell(v)) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
@@ -18,3 +23,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
         "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
     ]
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return printable(str(value), keep="")

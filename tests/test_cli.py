@@ -73,3 +73,12 @@ def test_the_readme_names_only_commands_that_exist():
         if not path:
             missing.append(span)
     assert missing == []
+
+
+def test_a_table_cell_is_one_line_whatever_it_holds():
+    from alerting.textable import format_table
+
+    text = format_table(["a\nb", "c"], [["x\ny\rz\tw\x1b[2J\x85\u202e", None], ["ok", 1]])
+    lines = text.splitlines()
+    assert len(lines) == 4 and "\r" not in text and "\t" not in text and "\x1b" not in text
+    assert lines[0].startswith("a\\nb") and lines[2].startswith("x\\ny\\rz\\tw\\x1b[2J\\x85\\u202e")

@@ -273,6 +273,47 @@ def test_sample_data_command_draws_a_family_and_samples_again(tmp_path):
     assert {r["metric_type"] for r in rows} == {"custom_distribution"}
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--end", "9999-12-31"],  # every row after tomorrow
+        ["--end", "0001-01-01"],  # OverflowError
+        ["--end", "2010-01-05", "--days", "6"],  # a day before 2010
+        ["--days", "7000"],
+        ["--days", "1000000000"],
+        ["--seed", "-1"],  # ValueError of numpy
+        ["--sampling-seed", "-5"],
+    ],
+)
+def test_sample_data_refuses_what_detect_would_refuse_with_a_clear_error(
+    tmp_path, capsys, arguments
+):
+    """Only rows `alerting detect` reads: days from 2010-01-01 to tomorrow, seeds numpy takes."""
+    out = tmp_path / "out"
+    try:
+        status = main(["sample-data", "--out", str(out), "--series", "1", *arguments])
+    except SystemExit as usage:  # an argument argparse refuses
+        status = usage.code
+    assert status in (1, 2)
+    error = capsys.readouterr().err
+    assert "error:" in error and arguments[0] in error and "unexpected" not in error
+    assert not out.exists()
+
+
+def test_sample_data_up_to_tomorrow_and_back_to_2010_is_read_whole(tmp_path):
+    from alerting.data.buildids import FIRST_BUILD_DAY, latest_build_day
+
+    out = tmp_path / "out"
+    tomorrow = latest_build_day()
+    days = (tomorrow - FIRST_BUILD_DAY).days + 1
+    assert main(["sample-data", "--out", str(out), "--series", "1", "--days", str(days),
+                 "--end", tomorrow.isoformat()]) == 0  # fmt: skip
+    series, problems = read_series([out / "rows.jsonl"])
+    assert problems == []
+    (only,) = series.values()
+    assert only.start >= FIRST_BUILD_DAY and only.end <= tomorrow
+
+
 def read_at_once_and_in_three_parts(path: Path, monkeypatch):
     """(series, problems) of `path` read in one go, then read in three parallel parts."""
     from alerting.data import rows as rows_module

@@ -125,3 +125,40 @@ def test_an_input_without_rows_says_so(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert json.loads(out) == []
         assert "the input holds no GLAM rows; nothing to detect" in err
+
+
+def test_a_label_with_newlines_cannot_forge_table_lines(tmp_path, capsys):
+    """Every control character of a cell is shown escaped: a newline or carriage return in a
+    label once started a line of its own, which read as a detection that is not there."""
+    forged = "nightly  fake_metric  Linux  x  2026-01-01  2026010100  up  cdf_squared  99.0"
+    data = generate(seed=3, n_series=6, days=150, end=END)
+    for row in data.rows:
+        row["metric_key"] = f"\x1b[31mFAKE\x1b[0m\n{forged}\r{forged}\t\x85x"
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in data.rows))
+    assert main(["detect", str(path), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found
+    assert main(["detect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 2 + len(found) and "\r" not in out and "\t" not in out
+    assert all(not line.startswith("nightly  fake_metric") for line in out.splitlines())
+    assert "\\x1b[31mFAKE\\x1b[0m\\nnightly  fake_metric" in out and "\\r" in out
+
+
+def test_a_date_outside_the_data_is_the_run_s_clear_error(tmp_path, capsys):
+    """Once an empty table and exit 0: as `alerting run`, a day the data does not reach."""
+    path, _ = write_rows(tmp_path)
+    assert main(["detect", str(path), "--date", "1900-01-01"]) == 1
+    err = capsys.readouterr().err
+    assert "--date 1900-01-01 is outside the data" in err and str(END) in err
+    assert main(["detect", str(path), "--date", str(END + dt.timedelta(days=7))]) == 0  # late
+
+
+def test_a_technique_argument_given_twice_is_a_usage_error_naming_it(tmp_path, capsys):
+    """Once silently the last value."""
+    path, _ = write_rows(tmp_path)
+    arguments = ["--arg", "threshold=0.9", "--arg", " threshold =0.8"]
+    assert main(["detect", str(path), "--technique", "quantile-steps", *arguments]) == 2
+    err = capsys.readouterr().err
+    assert "--arg  threshold =0.8: threshold is given twice (also --arg threshold=0.9)" in err

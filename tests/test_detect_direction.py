@@ -43,3 +43,15 @@ def test_direction_on_exponential_buckets_is_read_on_a_log_scale(before, after, 
     at = BUCKETS.astype(float)
     log_at = np.log(np.maximum(at, 1e-300))
     assert direction(at, histogram(log_at, before), histogram(log_at, after)) == expected
+
+
+@pytest.mark.parametrize(("centre", "expected"), [(10.1, "up"), (9.9, "down")])
+def test_a_huge_empty_bucket_does_not_decide_the_direction(centre, expected):
+    """A bucket key near the float limit (1e300) once overflowed the bucket middles to inf,
+    inf x 0 made the sum NaN and every change read `down`."""
+    at = np.append(BUCKETS.astype(float), 1e300)
+    log_at = np.log(at)
+    before = histogram(log_at, [(1.0, 10.0, 0.8)])
+    after = histogram(log_at, [(1.0, centre, 0.8)])
+    assert before[-1] == after[-1] == 0.0
+    assert direction(at, before, after) == expected

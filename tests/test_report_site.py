@@ -181,6 +181,21 @@ def test_only_unreadable_alerts_is_a_clear_error_without_traceback(tmp_path, cap
     assert "no such state directory" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("where", ["a_file/sub", "/proc/forbidden"])
+def test_an_out_folder_that_cannot_be_made_is_a_clear_error_naming_it(tmp_path, capsys, where):
+    """A file where the folder should be, or a place no folder can be made (NotADirectoryError,
+    FileNotFoundError: once an "unexpected error", exit 3)."""
+    if where.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    (tmp_path / "a_file").write_text("mine")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    write_state(tmp_path / "state")
+    assert main(["report", "--state", str(tmp_path / "state"), "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write to {out}" in err and "unexpected" not in err
+    assert (tmp_path / "a_file").read_text() == "mine"
+
+
 def test_refuses_to_overwrite_a_directory_that_is_not_a_report(tmp_path):
     write_state(tmp_path / "state")
     (tmp_path / "src").mkdir()

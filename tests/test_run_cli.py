@@ -93,6 +93,15 @@ def test_bad_date_is_a_usage_error(demo):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("wait", ["nan", "inf", "-inf", "-5", "soon"])
+def test_a_lock_wait_that_is_no_finite_duration_is_a_usage_error(demo, capsys, wait):
+    """`nan` never timed out (a busy loop on sleep(0)), `inf` waited for ever, `-5` passed."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--lock-wait", wait, "--root", str(demo)])
+    assert exit_info.value.code == 2
+    assert "--lock-wait" in capsys.readouterr().err
+
+
 def test_batches_in_worker_processes_give_the_same_state(demo, tmp_path, monkeypatch):
     """Detection split into batches run by worker processes changes nothing in the result."""
     import alerting.pipeline.detect

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from alerting.data import regroup
@@ -179,3 +181,89 @@ def test_a_rerun_on_the_same_input_reuses_the_kept_findings_and_anything_new_det
     (root / "rows.parquet").touch()
     run_logged(root, caplog)
     assert calls and len(list((root / "cache").glob("findings-*"))) == 1
+
+
+def _npz(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as stored:
+        return {name: stored[name] for name in stored.files if name != "sha256"}
+
+
+def _with_meta(arrays: dict, meta: object) -> dict:
+    return {**arrays, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+
+
+def _edit_batch(change):
+    def edit(arrays: dict) -> dict:
+        meta = json.loads(arrays["meta"].tobytes())
+        change(meta)
+        return _with_meta(arrays, meta)
+
+    return edit
+
+
+FINDINGS_DAMAGE = {  # the reviewer's edits of kept findings, each still a readable .npz
+    "batch_meta_list": ("batch", lambda arrays: _with_meta(arrays, [1])),
+    "batch_candidates_bad": (
+        "batch",
+        _edit_batch(lambda m: m["candidates"][0].__setitem__(0, 999)),
+    ),
+    "batch_detection_extra": (
+        "batch",
+        _edit_batch(lambda m: m["candidates"][0][5].update(bogus=1)),
+    ),
+    "batch_counts_removed": (
+        "batch",
+        lambda arrays: {k: v for k, v in arrays.items() if k != "counts0"},
+    ),
+    "batch_detection_date": (
+        "batch",
+        _edit_batch(lambda m: m["candidates"][0][5].update(date="2059-09-09")),
+    ),
+    "manifest_items_int": ("manifest", lambda arrays: _with_meta(arrays, [1])),
+    "manifest_empty": ("manifest", lambda arrays: _with_meta(arrays, [])),
+    "manifest_bad_day": (
+        "manifest",
+        _edit_batch(lambda m: m[0].__setitem__("days", ["2026-99-99", "2026-11-01"])),
+    ),
+    "manifest_missing_days": ("manifest", _edit_batch(lambda m: m[0].pop("days"))),
+}
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["edited", "edited-with-digest"])
+def test_damaged_kept_findings_are_detected_again_never_an_error_of_the_run(
+    tmp_path, monkeypatch, caplog, signed
+):
+    """A kept file that is not exactly what the run wrote is not used: the run reads and
+    detects again, as on a first run, with a warning naming the file."""
+    from alerting.data.cache import load_arrays, save_arrays
+
+    root = tmp_path / "repo"
+    write_repo(root, 4, "jsonl")
+    settings_text = (root / "alerting.toml").read_text()
+    (root / "alerting.toml").write_text(
+        settings_text.replace("history_days = 180\n", 'history_days = 180\ncache_dir = "cache"\n')
+    )
+    calls = []
+    real = detect_files._read_and_detect
+    monkeypatch.setattr(
+        detect_files, "_read_and_detect", lambda *task: calls.append(1) or real(*task)
+    )
+    first, _ = run_logged(root, caplog)
+    made = snapshot(root / "state")
+    (kept,) = (root / "cache").glob("findings-*")
+    good = snapshot(kept)
+    assert first.new_alerts and {"batch-00000.npz", "manifest.npz"} <= good.keys()
+    for mode, (which, damage) in FINDINGS_DAMAGE.items():
+        for name, data in good.items():
+            (kept / name).write_bytes(data)
+        path = kept / ("manifest.npz" if which == "manifest" else "batch-00000.npz")
+        if signed:
+            save_arrays(path, damage(load_arrays(path)))
+        else:
+            np.savez(path.with_suffix(""), **damage(_npz(path)))
+        shutil.rmtree(root / "state")
+        calls.clear()
+        again, warnings = run_logged(root, caplog)
+        assert again.errors == [] and calls, mode
+        assert snapshot(root / "state") == made, mode
+        assert any(w.startswith(f"{path}: unusable cache entry") for w in warnings), mode

@@ -44,7 +44,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from alerting.data.rows import read_series
-    from alerting.detect.fleet import detect_all
+    from alerting.detect.fleet import check_date, detect_all
     from alerting.detect.registry import get_technique, parse_args, techniques
 
     technique = get_technique(args.technique)
@@ -56,6 +56,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     parsed = parse_args(technique, args.arg)
+    given: dict[str, str] = {}
+    for text in args.arg:  # a repeated name would silently count only its last value
+        name, sep, _ = text.partition("=")
+        name = name.strip()
+        if sep and name in given:
+            parsed.errors.append(
+                (text, f"{name} is given twice (also --arg {given[name]}); keep one")
+            )
+        given.setdefault(name, text)
     if parsed.errors:
         for text, message in parsed.errors:
             print(f"alerting detect: error: --arg {text}: {message}", file=sys.stderr)
@@ -66,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"alerting detect: {problem}", file=sys.stderr)
     if not series:  # an empty file, or an API response with no rows: say so, not just nothing
         print("alerting detect: the input holds no GLAM rows; nothing to detect", file=sys.stderr)
+    held = [s for s in series.values() if s.n_days]
+    if args.date is not None and held:  # as the daily run: a day outside the data is a mistake
+        check_date(args.date, min(s.start for s in held), max(s.end for s in held))
     found = detect_all(series, technique, parsed.values, as_of=args.date)
 
     if args.format == "json":

@@ -23,13 +23,23 @@ from alerting.detect.model import Detection, Snapshot
 def _middles(buckets: np.ndarray) -> np.ndarray:
     """Each bucket's value in the space of the buckets: the middle of its bounds for linear
     buckets, the log of their geometric middle for exponential ones (the last bucket is a
-    point at its bound)."""
+    point at its bound). Computed so that no finite bound overflows: a product or sum of two
+    huge bounds (a bucket key of 1e300) is taken apart, the middle of finite values being
+    finite, so an empty huge bucket weighs nothing instead of making the sum NaN."""
     upper = np.append(buckets[1:], buckets[-1])
-    if linear_buckets(buckets):
-        return (buckets + upper) / 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        half_sum = (buckets + upper) / 2
+        half_sum = np.where(np.isfinite(half_sum), half_sum, buckets / 2 + upper / 2)
+        if linear_buckets(buckets):
+            return half_sum
+        product = buckets * upper
+        geometric = np.where(
+            np.isfinite(product),
+            np.sqrt(np.abs(product)),
+            np.sqrt(np.abs(buckets)) * np.sqrt(np.abs(upper)),
+        )
     positive = (buckets > 0) & (upper > 0)
-    middle = np.where(positive, np.sqrt(np.abs(buckets * upper)), (buckets + upper) / 2)
-    return log_scale(middle)
+    return log_scale(np.where(positive, geometric, half_sum))
 
 
 def to_detections(

@@ -15,8 +15,23 @@ from dataclasses import dataclass
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.detect.model import Detection
 from alerting.detect.registry import Technique
+from alerting.errors import UserError
 
 log = logging.getLogger(__name__)
+
+LATE_DATA = dt.timedelta(days=7)  # how far past the data's last day a run date may lie
+
+
+def check_date(as_of: dt.date, first: dt.date, last: dt.date) -> dt.date:
+    """The day detection is run as of (the daily run's, or `detect --date`), or a clear error
+    when it lies outside the data. A day up to LATE_DATA days after the last day is the normal
+    case of data that arrives late: it sees no new day."""
+    if not first <= as_of <= last + LATE_DATA:
+        raise UserError(
+            f"--date {as_of} is outside the data, which covers {first} to {last}; "
+            "pick a day in that range or leave --date out (the latest day with data)"
+        )
+    return as_of
 
 
 @dataclass(frozen=True)

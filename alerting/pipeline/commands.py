@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from alerting.cliargs import add_command, add_date, add_root
+from alerting.cliargs import add_command, add_date, add_root, seconds
 from alerting.statelock import LOCK_WAIT
 
 
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     )
     run.add_argument(
         "--lock-wait",
-        type=float,
+        type=seconds,
         default=LOCK_WAIT,
         metavar="SECONDS",
         help="how long to wait for another run or publish using the same state/ "

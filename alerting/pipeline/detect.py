@@ -22,6 +22,7 @@ from alerting.data.buildids import FIRST_BUILD_DAY
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.row_index import indexable
 from alerting.data.source import default_as_of, load_series
+from alerting.detect.fleet import check_date
 from alerting.errors import UserError
 from alerting.pipeline.batch import detect_batch
 from alerting.pipeline.context import Context
@@ -34,7 +35,6 @@ from alerting.steplog import StepLog
 log = logging.getLogger(__name__)
 
 BATCH = 40  # probes whose data is held in memory at once (and the unit of parallel work)
-LATE_DATA = dt.timedelta(days=7)  # how far past the data's last day a run date may lie
 
 
 def detection_outcomes(
@@ -69,17 +69,6 @@ def detection_outcomes(
         first = FIRST_BUILD_DAY  # how far back the tables reach is only known by reading
     as_of = check_date(as_of or last, first, last)
     return as_of, _parallel(settings, chunks, as_of)
-
-
-def check_date(as_of: dt.date, first: dt.date, last: dt.date) -> dt.date:
-    """The run's date, or a clear error when it lies outside the data. A run up to LATE_DATA
-    days after the last day is the normal case of data that arrives late: it sees no new day."""
-    if not first <= as_of <= last + LATE_DATA:
-        raise UserError(
-            f"--date {as_of} is outside the data, which covers {first} to {last}; "
-            "pick a day in that range or leave --date out (the latest day with data)"
-        )
-    return as_of
 
 
 def _parallel(

@@ -9,7 +9,8 @@ towards the data's last day, as when the files are read whole.
 
 With `[data] cache_dir`, the findings are kept there: a rerun on the same input (the same
 files, unchanged; the same configs, channels and date; the same code) reuses them instead of
-reading and detecting again. Anything different detects again.
+reading and detecting again. Anything different detects again, and so does a kept file that is
+not exactly what was written (checked by its digest and its contents, as the data cache does).
 """
 
 from __future__ import annotations
@@ -23,16 +24,23 @@ import os
 import re
 import shutil
 import tempfile
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from alerting.data import rows
-from alerting.data.cache import files_identity
+from alerting.data.cache import (
+    DAMAGED,
+    expect,
+    files_identity,
+    is_list_of,
+    json_array,
+    json_of,
+    kept_day,
+    load_arrays,
+    save_arrays,
+)
 from alerting.data.ping_types import LeftOut, log_notes
 from alerting.data.regroup import slices_per_unit
 from alerting.data.row_index import NO_METRIC, Slice, index_files, read_slices
@@ -44,8 +52,8 @@ from alerting.probes.model import MonitorConfig
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when findings are kept differently, so older ones are not used
-MANIFEST = "manifest.json"
+FORMAT = 2  # bump when findings are kept differently, so older ones are not used
+MANIFEST = "manifest.npz"
 # Metrics no probe monitors are read this many at a time (for their problems and days).
 OTHER_METRICS = 120
 
@@ -82,7 +90,7 @@ def files_findings(
     else:
         temporary = tempfile.TemporaryDirectory(prefix="alerting-findings-")
         folder = Path(temporary.name)
-    done = _kept(folder, len(chunks))
+    done = _kept(folder, chunks)
     if done is None:
         done = _detect_all(folder, paths, chunks, channels, as_of)
         if cache_dir:
@@ -143,9 +151,7 @@ def _detect_all(
                 done = list(pool.map(_read_and_detect, *zip(*tasks, strict=True)))
     finally:
         shutil.rmtree(regrouped, ignore_errors=True)
-    manifest = folder / MANIFEST
-    manifest.with_suffix(".tmp").write_text(json.dumps(done), "utf-8")
-    os.replace(manifest.with_suffix(".tmp"), manifest)
+    save_arrays(folder / MANIFEST, {"meta": json_array(done)})
     return done
 
 
@@ -183,25 +189,42 @@ def _outcomes(
             temporary.cleanup()
 
 
-def _kept(folder: Path, batches: int) -> list[dict] | None:
-    """What a run on the same input kept in `folder`, if it is all there."""
-    try:
-        done = json.loads((folder / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
+def _kept(folder: Path, chunks: list[list[MonitorConfig]]) -> list[dict] | None:
+    """What a run on the same input kept in `folder`, if it is all there and each file is
+    what was written; None (detect again, with a warning naming the file) otherwise."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
         return None
-    if not isinstance(done, list) or not all(_readable(folder / _name(i)) for i in range(batches)):
+    path = manifest
+    try:
+        done = json_of(load_arrays(manifest))
+        _check_manifest(done, len(chunks))
+        for i, chunk in enumerate(chunks):  # each batch loads, whole (one at a time)
+            path = folder / _name(i)
+            load_outcome(path, chunk)
+    except DAMAGED as error:
+        log.warning("%s: unusable cache entry (%s); reading the data files", path, error)
         return None
     return done
 
 
-def _readable(path: Path) -> bool:
-    """Whether a kept batch's findings can be loaded (a damaged file: detect again)."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            json.loads(stored["meta"].tobytes())
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return False
-    return True
+def _check_manifest(done: object, batches: int) -> None:
+    """DamagedEntry unless `done` is what `_detect_all` returns for `batches` batches of
+    probes (and those of unmonitored metrics after them)."""
+    expect(isinstance(done, list) and len(done) >= batches, "not one entry per batch")
+    for d in done:
+        expect(isinstance(d, dict), "a batch is not an object")
+        expect(d.keys() == {"days", "problems", "left_out", "series"}, "a batch's fields")
+        expect(d["days"] is None or is_list_of(d["days"], str, 2), "a batch's days")
+        if d["days"] is not None:
+            expect(kept_day(d["days"][0]) <= kept_day(d["days"][1]), "a batch's days")
+        expect(is_list_of(d["problems"], str), "a batch's problems")
+        expect(type(d["series"]) is int and d["series"] >= 0, "a batch's number of series")
+        expect(isinstance(d["left_out"], list), "a batch's rows left out")
+        for left in d["left_out"]:
+            expect(isinstance(left, list) and len(left) == 4, "a batch's rows left out")
+            expect(all(type(v) is str for v in left[:3]), "a batch's rows left out")
+            expect(type(left[3]) is int and left[3] > 0, "a batch's rows left out")
 
 
 def _keep_only(folder: Path) -> None:

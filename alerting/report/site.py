@@ -28,7 +28,7 @@ from alerting.alerts.describe import (
 )
 from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert, Summary
 from alerting.alerts.render import same_range, values_table
-from alerting.errors import UserError
+from alerting.errors import UserError, writing_to
 from alerting.numbers import format_change, format_value
 from alerting.report import plots
 from alerting.report.figures import FOLDER, update_figures
@@ -181,78 +181,79 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
         by_probe.setdefault(alert.probe, []).append(alert)
     result = SiteResult(alerts=len(alerts), skipped=list(records.problems))
 
-    _prepare(out_dir, state_dir)
-    static = resources.files("alerting.report") / "static"
-    for name in STATIC_FILES:
-        (out_dir / name).write_bytes((static / name).read_bytes())
+    with writing_to(out_dir):  # a folder that cannot be written: a clear error
+        _prepare(out_dir, state_dir)
+        static = resources.files("alerting.report") / "static"
+        for name in STATIC_FILES:
+            (out_dir / name).write_bytes((static / name).read_bytes())
 
-    def render(path: str, template: str, root: str, **context) -> None:
-        html = env.get_template(template).render(root=root, **context)
-        _write(out_dir / path, html)
-        result.pages += 1
+        def render(path: str, template: str, root: str, **context) -> None:
+            html = env.get_template(template).render(root=root, **context)
+            _write(out_dir / path, html)
+            result.pages += 1
 
-    render(
-        "index.html",
-        "index.html.j2",
-        "",
-        rows=[_row(a, "", summary_ids) for a in alerts],
-        filters=_filters(alerts),
-        summaries=[
-            {
-                "id": s.id,
-                "date": s.date,
-                "count": _count(s, owned[s.id][1]),
-                "href": f"summaries/{page_name(s.id)}.html",
-            }
-            for s in summaries
-        ],
-        probes=[
-            {"name": p, "count": len(a), "href": f"probes/{page_name(p)}.html"}
-            for p, a in sorted(by_probe.items())
-        ],
-        skipped=result.skipped,
-    )
-    figures = update_figures(out_dir, [plots.drawn(a) for a in alerts])
-    result.drawn, result.reused = figures.drawn, figures.reused
-    for alert, (series_file, cdf_file) in zip(alerts, figures.names, strict=True):
-        name = page_name(alert.id)
         render(
-            f"alerts/{name}.html",
-            "alert.html.j2",
-            "../",
-            alert=alert,
-            row=_row(alert, "../", summary_ids),
-            title=plots.title(alert),
-            explained=explanation(alert),
-            build=build_text(alert),
-            values=values_table(alert),
-            links=_links(alert.links),
-            series_svg=f"../{FOLDER}/{series_file}",
-            cdf_svg=f"../{FOLDER}/{cdf_file}",
-            score=format_value(alert.score),
-            sure=how_sure(alert),
+            "index.html",
+            "index.html.j2",
+            "",
+            rows=[_row(a, "", summary_ids) for a in alerts],
+            filters=_filters(alerts),
+            summaries=[
+                {
+                    "id": s.id,
+                    "date": s.date,
+                    "count": _count(s, owned[s.id][1]),
+                    "href": f"summaries/{page_name(s.id)}.html",
+                }
+                for s in summaries
+            ],
+            probes=[
+                {"name": p, "count": len(a), "href": f"probes/{page_name(p)}.html"}
+                for p, a in sorted(by_probe.items())
+            ],
+            skipped=result.skipped,
         )
-    for summary in summaries:
-        members, elsewhere = owned[summary.id]
-        render(
-            f"summaries/{page_name(summary.id)}.html",
-            "summary.html.j2",
-            "../",
-            summary=summary,
-            count=_count(summary, elsewhere),
-            ranges=_ranges(summary, members, summary_ids),
-            missing=[i for i in summary.alerts if i not in by_id],
-            elsewhere=sorted(elsewhere.items()),
-        )
-    for probe, history in sorted(by_probe.items()):
-        render(
-            f"probes/{page_name(probe)}.html",
-            "probe.html.j2",
-            "../",
-            probe=probe,
-            rows=[_row(a, "../", summary_ids) for a in history],
-            glam=_glam_links(history),
-        )
+        figures = update_figures(out_dir, [plots.drawn(a) for a in alerts])
+        result.drawn, result.reused = figures.drawn, figures.reused
+        for alert, (series_file, cdf_file) in zip(alerts, figures.names, strict=True):
+            name = page_name(alert.id)
+            render(
+                f"alerts/{name}.html",
+                "alert.html.j2",
+                "../",
+                alert=alert,
+                row=_row(alert, "../", summary_ids),
+                title=plots.title(alert),
+                explained=explanation(alert),
+                build=build_text(alert),
+                values=values_table(alert),
+                links=_links(alert.links),
+                series_svg=f"../{FOLDER}/{series_file}",
+                cdf_svg=f"../{FOLDER}/{cdf_file}",
+                score=format_value(alert.score),
+                sure=how_sure(alert),
+            )
+        for summary in summaries:
+            members, elsewhere = owned[summary.id]
+            render(
+                f"summaries/{page_name(summary.id)}.html",
+                "summary.html.j2",
+                "../",
+                summary=summary,
+                count=_count(summary, elsewhere),
+                ranges=_ranges(summary, members, summary_ids),
+                missing=[i for i in summary.alerts if i not in by_id],
+                elsewhere=sorted(elsewhere.items()),
+            )
+        for probe, history in sorted(by_probe.items()):
+            render(
+                f"probes/{page_name(probe)}.html",
+                "probe.html.j2",
+                "../",
+                probe=probe,
+                rows=[_row(a, "../", summary_ids) for a in history],
+                glam=_glam_links(history),
+            )
     return result
 
 

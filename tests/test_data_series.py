@@ -189,3 +189,56 @@ def test_a_label_given_as_a_number_names_the_series_its_text_names():
     series = series_from_rows(rows, problems)
     assert problems == [] and list(series) == [SeriesKey("m", "Windows", "1")]
     np.testing.assert_array_equal(only(series).counts, [[10.0], [20.0]])
+
+
+def _own_bucket_rows(n_series: int, n_keys: int) -> list[dict]:
+    """A row per series, each with `n_keys` bucket keys no other row uses."""
+    keys = iter(range(1, n_series * n_keys + 1))
+    return [
+        row("2025010103", {str(next(keys)): 1 for _ in range(n_keys)}, metric=f"m{i}")
+        for i in range(n_series)
+    ]
+
+
+def test_memory_grows_with_the_entries_not_series_times_distinct_buckets():
+    # 200 series of 200 buckets each, none shared: 40,000 entries. A table of every series
+    # by every bucket of the chunk would be 8,000,000 cells (over 70 MB with its running
+    # sums); the series need 40,000 cells.
+    import tracemalloc
+
+    rows = _own_bucket_rows(200, 200)
+    tracemalloc.start()
+    try:
+        series = series_from_rows(rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(series) == 200
+    assert all(s.counts.shape == (1, 200) for s in series.values())
+    assert peak < 40 << 20
+
+
+def test_series_of_their_own_buckets_are_the_same_whichever_way_buckets_are_found(monkeypatch):
+    from alerting.data import series as series_module
+
+    rows = _own_bucket_rows(30, 20)
+    rows += [
+        row("2025010109", {"1": 5, "2": 7, "300": 1}, metric="m3"),
+        row("2025010215", {"2": 1, "9": 4, "61": 1}, metric="m3"),
+        row("2025010203", {"10": 1, "9": 2}, os="Linux"),
+        row("2025010403", {"100": 3, "2": 4}, os="Linux"),
+    ]
+    table = series_from_rows(rows)
+    monkeypatch.setattr(series_module, "_CELLS_PER_ENTRY", 0)
+    monkeypatch.setattr(series_module, "_SMALL_TABLE", 0)
+    sorted_ = series_from_rows(rows)
+    assert list(sorted_) == list(table)
+    for key, s in table.items():
+        other = sorted_[key]
+        assert other.buckets.tolist() == s.buckets.tolist()
+        assert other.counts.tolist() == s.counts.tolist()
+        assert (other.start, other.build_ids) == (s.start, s.build_ids)
+        assert other.present.tolist() == s.present.tolist()
+    m3 = table[SeriesKey("m3", "Windows")]  # its own keys 61-80 and those of its other rows
+    assert m3.buckets.tolist() == [1, 2, 9, *range(61, 81), 300]
+    assert m3.counts[:, [0, 1, 2, 3, -1]].tolist() == [[5, 7, 0, 1, 1], [0, 1, 4, 1, 0]]

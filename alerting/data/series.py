@@ -126,15 +126,7 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str, object]]) -> dict[Vers
     n_days = np.where(has_rows, last_day - first_day + 1, 0)
 
     # Each series' own buckets: the union of the keys its rows use, ascending.
-    n_buckets_all = max(len(flat.buckets), 1)
-    # Entry -> (series, bucket) as one flat index into a series x all-buckets table.
-    series_bucket = (s_row * n_buckets_all)[flat.entry_row]
-    series_bucket += flat.entry_bucket
-    used = np.zeros(n_series * n_buckets_all, dtype=bool)
-    used[series_bucket] = True
-    used = used.reshape(n_series, n_buckets_all)
-    local = (np.cumsum(used, axis=1, dtype=np.int64) - 1).reshape(-1)
-    n_buckets = used.sum(axis=1)
+    cell, n_buckets, buckets_of = _series_buckets(flat, n_series)
     for code in np.flatnonzero(has_rows):
         refused = too_big(flat.keys[code], int(n_days[code]), int(n_buckets[code]))
         if refused:
@@ -150,8 +142,6 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str, object]]) -> dict[Vers
     sizes = n_days * n_buckets
     block = np.concatenate([[0], np.cumsum(sizes)])
     row_start = block[s_row] + (flat.day - first_day[s_row]) * n_buckets[s_row]
-    cell = local[series_bucket]
-    del series_bucket
     cell += row_start[flat.entry_row]
     totals = np.bincount(cell, weights=flat.entry_count, minlength=int(block[-1]))
     del cell
@@ -177,9 +167,51 @@ def _aggregate(flat: Flat, problems: list[tuple[int, str, object]]) -> dict[Vers
             key=flat.keys[code],
             metric_type=flat.metric_types[code],
             start=EPOCH + dt.timedelta(days=int(first_day[code])),
-            buckets=flat.buckets[used[code, : len(flat.buckets)]],
+            buckets=buckets_of(code),
             counts=counts,
             present=present[d0:d1],
             build_ids=tuple(day_build[d0:d1]),
         )
     return result
+
+
+# A series x all-buckets table of a chunk is used when it has at most this many cells per
+# bucket entry (or at most `_SMALL_TABLE` cells): the usual chunk, a few series sharing one
+# bucketing, takes far less. Chunks whose series each use buckets of their own (every
+# series a new table's worth of columns) are sorted instead, in memory proportional to
+# their entries.
+_CELLS_PER_ENTRY = 4
+_SMALL_TABLE = 1 << 16
+
+
+def _series_buckets(flat: Flat, n_series: int):
+    """Per entry, its bucket's place among its series' buckets (the union of the keys the
+    series' rows use, ascending); per series, how many buckets it has; and a function giving
+    a series' buckets (by code)."""
+    n_buckets_all = max(len(flat.buckets), 1)
+    # Entry -> (series, bucket) as one flat index into a series x all-buckets table.
+    series_bucket = (flat.series * n_buckets_all)[flat.entry_row]
+    series_bucket += flat.entry_bucket
+    cells = n_series * n_buckets_all
+    if cells <= max(_CELLS_PER_ENTRY * len(series_bucket), _SMALL_TABLE):
+        used = np.zeros(cells, dtype=bool)
+        used[series_bucket] = True
+        used = used.reshape(n_series, n_buckets_all)
+        local = (np.cumsum(used, axis=1, dtype=np.int64) - 1).reshape(-1)
+        n_buckets = used.sum(axis=1)
+        cell = local[series_bucket]
+        del local
+        return cell, n_buckets, lambda code: flat.buckets[used[code, : len(flat.buckets)]]
+    # The (series, bucket) pairs the entries use, sorted: by series, then by bucket.
+    pairs, pair_of_entry = np.unique(series_bucket, return_inverse=True)
+    del series_bucket
+    n_buckets = np.bincount(pairs // n_buckets_all, minlength=n_series)
+    first_pair = np.concatenate([[0], np.cumsum(n_buckets)])
+    cell = pair_of_entry.reshape(-1).astype(np.int64)
+    cell -= first_pair[flat.series][flat.entry_row]
+    series_buckets = flat.buckets[pairs % n_buckets_all]
+    return (
+        cell,
+        n_buckets,
+        lambda code: series_buckets[first_pair[code] : first_pair[code + 1]],
+    )

@@ -177,3 +177,30 @@ def test_an_overlong_line_is_skipped_without_being_held(tmp_path, monkeypatch):
     csv_series, csv_problems = read_series([csv_path])
     assert csv_problems == [f"{csv_path}:2: line over 1,000 bytes; skipped"]
     assert len(csv_series) == 1
+
+
+def test_values_nested_as_deep_as_the_json_parser_reads_are_problems_of_their_row(tmp_path):
+    # orjson reads up to 1,024 levels; json (used to find a repeated bucket key) and repr
+    # give up sooner. Each such row is a problem of its own; the good row is used.
+    deep_text = '{"1":' * 1000 + "1" + "}" * 1000
+    deep_list = "[" * 1000 + "]" * 1000
+    good = row("2025010103")
+    lines = [json.dumps(good)]
+    lines.append(json.dumps(row("2025010203", hist={}) | {"non_norm_histogram": deep_text}))
+    for column in ("build_id", "metric_type", "ping_type"):  # a value nested 1,000 deep
+        rest = json.dumps({k: v for k, v in row("2025010303").items() if k != column})
+        lines.append(f'{rest[:-1]}, "{column}": {deep_list}}}')
+    plain = {k: v for k, v in row("2025010403").items() if k != "non_norm_histogram"}
+    deep_count = '{"1":' + deep_list + "}"  # a histogram object whose count is nested deep
+    lines.append(f'{json.dumps(plain)[:-1]}, "non_norm_histogram": {deep_count}}}')
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    series, problems = read_series([path])
+    (found,) = series.values()
+    assert found.present.sum() == 2  # the good row, and that of a metric_type nested deep
+    assert found.metric_type == "timing_distribution"
+    assert problems == [
+        f"{path}:2: histogram nested too deep; expected one object of bucket counts",
+        f"{path}:3: build_id [[[[...]]]] is not YYYYMMDDHH or YYYYMMDDhhmmss digits",
+        f"{path}:6: count [[[[...]]]] for bucket '1' is not a number",
+    ]

@@ -6,6 +6,8 @@ import datetime as dt
 
 import numpy as np
 
+from alerting.data.values import shown
+
 # Build ids are accepted from this day to tomorrow (UTC): Glean nightlies exist since 2019,
 # GLAM's legacy ones since the 2010s; a date outside is a broken or hostile row, and one such
 # row must neither set the run's date nor stretch a series over centuries.
@@ -57,4 +59,4 @@ def build_id_problem(build_id: object) -> str:
         text = str(build_id)
         if len(text) in (10, 14):
             return ""
-    return f"build_id {build_id!r} is not YYYYMMDDHH or YYYYMMDDhhmmss digits"
+    return f"build_id {shown(build_id)} is not YYYYMMDDHH or YYYYMMDDhhmmss digits"

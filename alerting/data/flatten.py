@@ -26,6 +26,7 @@ from alerting.data.model import SeriesKey
 from alerting.data.ping_types import LeftOut, Tag, count_left_out, row_ranks
 from alerting.data.plain_histograms import PARSED, parsed_column
 from alerting.data.row_batch import HISTOGRAM_TEXTS, RowBatch
+from alerting.data.values import shown
 
 # `build_id = '*'` rows aggregate a whole version, not a build.
 VERSION_AGGREGATE = "*"
@@ -207,7 +208,12 @@ def flatten(
                 reason = f"{size:,} buckets; at most {MAX_ROW_BUCKETS:,} a row"
                 problems.append((first + i, f"{where_of[i]}: {reason}"))
                 continue
-            repeated = _repeated_key(text, size) if text is not None else None
+            try:
+                repeated = _repeated_key(text, size) if text is not None else None
+            except RecursionError:  # (orjson reads up to 1,024 levels, json fewer)
+                reason = "histogram nested too deep; expected one object of bucket counts"
+                problems.append((first + i, f"{where_of[i]}: {reason}"))
+                continue
             if repeated is not None:
                 reason = (
                     f"bucket key {repeated!r} appears twice; give each bucket once, "
@@ -233,7 +239,8 @@ def flatten(
         code = codes.get(key)
         if code is None:
             code = codes[key] = len(codes)
-            metric_types.append(_text(columns["metric_type"][i]))
+            metric_type = columns["metric_type"][i]  # not text: unknown (it only names units)
+            metric_types.append(_text(metric_type) if type(metric_type) in text_types else "")
             code_ranks.append(rank)
         row_series.append(code)
         row_ids.append(build_id)
@@ -348,11 +355,12 @@ def _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad) ->
         value = raw_counts(e)
         what = "not a number" if math.isnan(plain_number(value)) else "not finite"
         key_name = key_names[key_codes[e]]
-        bad.setdefault(int(entry_row[e]), f"count {value!r} for bucket {key_name!r} is {what}")
+        reason = f"count {shown(value)} for bucket {key_name!r} is {what}"
+        bad.setdefault(int(entry_row[e]), reason)
     for e in _first_entry_per_row(negative, entry_row):
         key_name = key_names[key_codes[e]]
         bad.setdefault(
-            int(entry_row[e]), f"count {raw_counts(e)!r} for bucket {key_name!r} is negative"
+            int(entry_row[e]), f"count {shown(raw_counts(e))} for bucket {key_name!r} is negative"
         )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.values import shown
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def count_left_out(
 
 
 def _label(value: object) -> str:
-    return value if type(value) is str else repr(value)
+    return value if type(value) is str else shown(value)
 
 
 def chosen(

@@ -267,3 +267,47 @@ def test_damaged_kept_findings_are_detected_again_never_an_error_of_the_run(
         assert again.errors == [] and calls, mode
         assert snapshot(root / "state") == made, mode
         assert any(w.startswith(f"{path}: unusable cache entry") for w in warnings), mode
+
+
+def test_a_file_that_cannot_be_read_is_a_problem_of_its_own_and_the_run_goes_on(
+    tmp_path, monkeypatch, caplog
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_repo(tmp_path / "alone", 4, "jsonl")
+    root = tmp_path / "repo"
+    write_repo(root, 4, "jsonl")
+    (root / "garbage.jsonl").write_text("hello world\nfoo\n")
+    (root / "garbage.parquet").write_bytes(b"PAR1 not a Parquet file")
+    # Rows of metrics nobody monitors, every one in every row group (copied per batch), the
+    # pages after the first row groups damaged.
+    rows = [{**r, "metric": f"other_{r['metric']}"} for r in fleet_rows(2)]
+    rows.sort(key=lambda row: row["build_id"])
+    pq.write_table(pa.Table.from_pylist(rows), root / "damaged.parquet", row_group_size=300)
+    raw = bytearray((root / "damaged.parquet").read_bytes())
+    raw[len(raw) // 2 : len(raw) // 2 + 3000] = bytes(3000)
+    (root / "damaged.parquet").write_bytes(bytes(raw))
+    bad = ["garbage.jsonl", "garbage.parquet", "damaged.parquet"]
+    paths = ", ".join(f'"{name}"' for name in ["rows.jsonl", *bad])
+    settings = (root / "alerting.toml").read_text()
+    (root / "alerting.toml").write_text(settings.replace('["rows.jsonl"]', f"[{paths}]"))
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1)  # worker processes
+    monkeypatch.setattr(detect_files, "OTHER_METRICS", 1)
+    regrouped = []
+    real_regroup = regroup.regroup
+    monkeypatch.setattr(regroup, "regroup", lambda *a: regrouped.append(1) or real_regroup(*a))
+
+    alone, alone_problems = run_logged(tmp_path / "alone", caplog)
+    result, problems = run_logged(root, caplog)
+    assert regrouped  # (the damage found then, the file is read by parts)
+    assert result.new_alerts and result.new_alerts == alone.new_alerts
+    assert snapshot(root / "state") == snapshot(tmp_path / "alone" / "state")
+    files = [p for p in problems if not p.startswith(f"{root / 'rows.jsonl'}:")]
+    assert [p.split(": ", 1)[0] for p in files] == [str(root / name) for name in bad]
+    assert all(p.endswith("; the rest of this file is not used") for p in files)
+    # What `alerting detect` says of the same files.
+    monkeypatch.setattr(rows_module, "PARALLEL_BYTES", 1 << 40)
+    _, whole = rows_module.read_series([root / name for name in ["rows.jsonl", *bad]])
+    assert files[:2] == [p for p in whole if "garbage" in p]
+    assert len(problems) - len(files) == len(alone_problems)

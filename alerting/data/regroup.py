@@ -157,9 +157,13 @@ def slices_per_unit(
     `workers` processes)."""
     per_unit: list[list[Slice]] = [[] for _ in units]
     for n, index in enumerate(indexes):
+        parts = None
         if spread(index, units):  # a folder per file: two files may have the same name
-            parts = regroup(index, units, folder / f"file-{n:04d}", workers)
-        else:
+            try:
+                parts = regroup(index, units, folder / f"file-{n:04d}", workers)
+            except UserError:  # damaged: read by parts, which report it as the file's problem
+                parts = None
+        if parts is None:
             parts = [slices_for([index], metrics) for metrics in units]
         for unit, part in zip(per_unit, parts, strict=True):
             unit.extend(part)

@@ -148,6 +148,11 @@ def iter_rows(path: Path, columns: Collection[str] | None = None) -> Iterator[di
         }
 
 
+def unused_file(error: UserError) -> str:
+    """The problem of a file that cannot be read (on): the rows read before are used."""
+    return f"{error}; the rest of this file is not used"
+
+
 def existing_files(paths: Iterable[str | Path]) -> list[Path]:
     """The paths, after checking they all exist (so a typo fails before any reading)."""
     paths = [Path(p) for p in paths]

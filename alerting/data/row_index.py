@@ -3,12 +3,13 @@
 A fleet's rows do not fit in memory as series at once. One pass over the files records, per
 metric, the runs of lines (JSON lines) or the row groups (Parquet) holding its rows; a batch
 of probes then reads only those and builds only its own series. Rows without a usable metric
-are gathered under `NO_METRIC`, so they are still read once and reported.
+are gathered under `NO_METRIC`, so they are still read once and reported. A file that cannot
+be read (on) is a problem of that file only, reported by the batch that reads those rows, as
+when the files are read whole; the other files are still used.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -32,9 +33,11 @@ from alerting.data.row_files import (
     existing_files,
     file_kind,
     json_line_rows,
+    unused_file,
 )
 from alerting.data.rows import PARALLEL_BYTES, line_starts
 from alerting.data.series import series_from_batches
+from alerting.errors import UserError
 
 # Rows whose metric is missing, empty or not text: read by one batch of their own, which
 # reports them ("missing metric", "not valid JSON", ...) and builds nothing from them.
@@ -56,6 +59,8 @@ class FileIndex:
     path: Path
     kind: str
     places: dict[str, list[Span]]
+    # Why the file, or its part after the places found, cannot be read ("": it can).
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,25 +74,47 @@ class Slice:
     # A file holding only these metrics' rows, copied from `source` with each row's number
     # there (see `regroup`): its rows are all read, and named after `source`.
     source: Path | None = None
+    problem: str = ""  # the file's problem (`FileIndex.problem`), reported by this slice
 
 
 def indexable(paths: Iterable[Path]) -> bool:
-    """Whether every file can be read by parts: plain (not gzipped) JSON lines or Parquet.
-    A missing file is a `UserError`."""
-    return all(
-        p.suffix.lower() != ".gz" and file_kind(p) in (JSON_LINES, PARQUET)
-        for p in existing_files(paths)
-    )
+    """Whether every file can be read by parts: plain (not gzipped) JSON lines or Parquet (a
+    file that cannot be read at all is: indexing it says why). A missing file is a
+    `UserError`."""
+    return all(p.suffix.lower() != ".gz" and _kind(p) in (JSON_LINES, PARQUET) for p in paths)
+
+
+def _kind(path: Path) -> str:
+    if not path.is_file():
+        existing_files([path])  # the error of a missing file
+    try:
+        return file_kind(path)
+    except UserError:
+        return JSON_LINES
 
 
 def index_files(paths: Iterable[Path]) -> list[FileIndex]:
-    """One pass over each file: where each metric's rows are. A file that cannot be read at
-    all is a `UserError`, as when reading it whole."""
+    """One pass over each file: where each metric's rows are. A file that cannot be read (not
+    GLAM rows at all, a damaged Parquet file) is indexed with its `problem` (and the places
+    found before the damage): the batch that reads the rows without a metric reports it, as
+    reading the files whole does, and the other files are still used."""
     indexes = []
     for path in paths:
-        kind = file_kind(path)
-        places = _parquet_places(path) if kind == PARQUET else _json_line_places(path)
-        indexes.append(FileIndex(path, kind, places))
+        kind, problem = JSON_LINES, ""
+        try:
+            kind = file_kind(path)
+            if kind == PARQUET:
+                places, problem = _parquet_places(path)
+            else:
+                places = _json_line_places(path)
+        except UserError as error:
+            places, problem = {}, unused_file(error)
+        except OSError as error:  # a disk error
+            places = {}
+            problem = unused_file(UserError(f"{path}: cannot read: {error.strerror or error}"))
+        if problem:
+            places.setdefault(NO_METRIC, [])
+        indexes.append(FileIndex(path, kind, places, problem))
     return indexes
 
 
@@ -97,8 +124,9 @@ def slices_for(indexes: list[FileIndex], metrics: Collection[str]) -> list[Slice
     slices = []
     for index in indexes:
         spans = sorted({s for m in wanted for s in index.places.get(m, ())})
-        if spans:
-            slices.append(Slice(index.path, index.kind, tuple(spans), wanted))
+        problem = index.problem if NO_METRIC in wanted else ""
+        if spans or problem:
+            slices.append(Slice(index.path, index.kind, tuple(spans), wanted, problem=problem))
     return slices
 
 
@@ -108,19 +136,29 @@ def read_slices(
     """The series of the selected rows, and one "FILE:LINE: reason" per skipped row; the
     rows left out for their ping type or aggregation are counted in `left_out`."""
     problems: list[str] = []
-    return series_from_batches(_slice_batches(slices), problems, None, left_out), problems
+    batches = _slice_batches(slices, problems)
+    return series_from_batches(batches, problems, None, left_out), problems
 
 
-def _slice_batches(slices: list[Slice]) -> Iterator[RowBatch]:
-    """The selected rows as batches, numbered on in reading order (as a whole input is)."""
+def _slice_batches(slices: list[Slice], problems: list[str]) -> Iterator[RowBatch]:
+    """The selected rows as batches, numbered on in reading order (as a whole input is). A
+    file that cannot be read (on) is one of `problems`; the other slices go on."""
     first = 1
-    for batch in itertools.chain.from_iterable(map(_batches, slices)):
-        batch.first = first
-        first += len(batch)
-        yield batch
+    for part in slices:
+        if part.problem:
+            problems.append(part.problem)
+        try:
+            for batch in _batches(part):
+                batch.first = first
+                first += len(batch)
+                yield batch
+        except UserError as error:
+            problems.append(unused_file(error))
 
 
 def _batches(part: Slice) -> Iterator[RowBatch]:
+    if not part.spans and part.source is None:  # only a problem to report
+        return
     if part.source is not None:
         yield from parquet_batches(part.path, name=part.source, numbered=True)
         return
@@ -209,15 +247,15 @@ def _metric_of(path: Path, line: bytes, number: int) -> str:
     return value if type(value) is str and value else NO_METRIC
 
 
-def _parquet_places(path: Path) -> dict[str, list[Span]]:
-    """The row groups holding each metric's rows (read from the `metric` column alone)."""
+def _parquet_places(path: Path) -> tuple[dict[str, list[Span]], str]:
+    """The row groups holding each metric's rows (read from the `metric` column alone), and
+    why the row groups after those cannot be read ("" when all can). A file that cannot be
+    opened is a `UserError`."""
     import pyarrow as pa
 
-    from alerting.errors import UserError
-
     places: dict[str, list[Span]] = {}
+    parquet = parquet_file(path)
     try:
-        parquet = parquet_file(path)
         has_metric = "metric" in parquet.schema_arrow.names
         first = 1
         for group in range(parquet.metadata.num_row_groups):
@@ -232,8 +270,9 @@ def _parquet_places(path: Path) -> dict[str, list[Span]]:
                     spans.append((group, first, 0))
             first += parquet.metadata.row_group(group).num_rows
     except (pa.ArrowException, ValueError, OSError) as error:  # OSError: damaged pages
-        raise UserError(f"{path}: not a readable Parquet file: {error}") from None
-    return places
+        problem = UserError(f"{path}: not a readable Parquet file: {error}")
+        return places, unused_file(problem)
+    return places, ""
 
 
 def _selector(metrics: frozenset[str]):

@@ -34,6 +34,7 @@ from alerting.data.row_files import (
     file_kind,
     iter_rows,
     json_line_rows,
+    unused_file,
 )
 from alerting.data.series import series_from_batches, versions_from_batches
 from alerting.data.series_transfer import SentSeries, discard, receive, send
@@ -113,7 +114,7 @@ def _all_batches(paths: list[Path], problems: list[str]) -> Iterator[RowBatch]:
                 first += len(batch)
                 yield batch
         except UserError as error:
-            problems.append(f"{error}; the rest of this file is not used")
+            problems.append(unused_file(error))
 
 
 # Big inputs are read by all cores: JSON lines files in ranges of lines, Parquet files in

@@ -248,15 +248,15 @@ def _code_identity() -> str:
 
 
 def _in_file_order(problems: list[str], paths: list[Path]) -> list[str]:
-    """Problems ordered by file and line (those naming no line last, in their order)."""
+    """Problems ordered by file and line (a file's own problems, naming no line, before those
+    of its lines; those naming no file last, in their order)."""
     prefixes = [f"{p}:" for p in paths]
 
     def place(problem: str) -> tuple[int, int]:
         for number, prefix in enumerate(prefixes):
             if problem.startswith(prefix):
                 line = re.match(r"(?:row )?(\d+):", problem[len(prefix) :])
-                if line:
-                    return number, int(line.group(1))
+                return number, int(line.group(1)) if line else 0
         return len(prefixes), 0
 
     return sorted(problems, key=place)

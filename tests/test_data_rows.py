@@ -91,10 +91,10 @@ def test_mixed_good_and_bad_rows_one_message_per_bad_line(tmp_path):
     assert "'2025-01-01'" in problems[6]
     assert "not a JSON object" in problems[7]
     assert set(series) == {
-        SeriesKey("m", "Windows", "", "nightly"),
-        SeriesKey("m", "Linux", "", "nightly"),
+        SeriesKey("m", "Windows", "", "nightly", "nightly"),
+        SeriesKey("m", "Linux", "", "nightly", "nightly"),
     }
-    windows = series[SeriesKey("m", "Windows", "", "nightly")]
+    windows = series[SeriesKey("m", "Windows", "", "nightly", "nightly")]
     assert windows.counts.tolist() == [[1, 2], [1, 2]]
     # Reading marks only what is not a row at all; the rest is for the series step.
     read = list(iter_rows(path))
@@ -227,8 +227,10 @@ def test_an_unreadable_file_is_a_problem_of_its_own_and_the_others_are_read(tmp_
     assert [p.split(": cannot read: ")[0] for p in problems] == [str(tmp_path / n) for n in names]
     assert "rows up to" in problems[0] and "none of its rows are used" in problems[1]
     assert all("check the file is complete" in p for p in problems)
-    assert series[SeriesKey("m", "Windows", app_id="nightly")].build_ids == ("2025010103",)
-    linux = series[SeriesKey("m", "Linux", app_id="nightly")]  # the rows before the cut
+    windows = SeriesKey("m", "Windows", app_id="nightly", channel="nightly")
+    assert series[windows].build_ids == ("2025010103",)
+    # The rows before the cut:
+    linux = series[SeriesKey("m", "Linux", app_id="nightly", channel="nightly")]
     assert 0 < linux.present.sum() < 56
 
     with pytest.raises(UserError, match="no usable GLAM row(.|\n)*plain.jsonl.gz: cannot read"):

@@ -242,3 +242,26 @@ def test_series_of_their_own_buckets_are_the_same_whichever_way_buckets_are_foun
     m3 = table[SeriesKey("m3", "Windows")]  # its own keys 61-80 and those of its other rows
     assert m3.buckets.tolist() == [1, 2, 9, *range(61, 81), 300]
     assert m3.counts[:, [0, 1, 2, 3, -1]].tolist() == [[5, 7, 0, 1, 1], [0, 1, 4, 1, 0]]
+
+
+def test_rows_that_name_no_channel_join_the_series_of_the_channel_their_app_id_names():
+    # GLAM API rows name the channel in app_id only; an export may have both columns. Both
+    # are monitored as that channel, so they are one series, whichever rows name it.
+    rows = [
+        row("2025010103", {"1": 1}, app_id="nightly", channel="nightly", ping_type="*"),
+        row("2025010203", {"1": 2}, app_id="nightly", ping_type="*"),
+        row("2025010303", {"1": 3}, app_id="nightly", channel="", ping_type="*"),
+        row("2025010303", {"1": 4}, app_id="beta", ping_type="*"),
+        row("2025010303", {"1": 5}, app_id="firefox_desktop", ping_type="*"),
+        # A row of a ping type left out, without channel: its problem goes with it.
+        row("2025010403", {"1": -1}, app_id="nightly", ping_type="metrics"),
+    ]
+    problems = []
+    series = series_from_rows(rows, problems)
+    assert problems == []
+    nightly = series.pop(SeriesKey("m", "Windows", "", "nightly", "nightly"))
+    assert nightly.counts[:, 0].tolist() == [1, 2, 3]
+    assert sorted(series) == [
+        SeriesKey("m", "Windows", "", "beta", "beta"),
+        SeriesKey("m", "Windows", "", "firefox_desktop", ""),
+    ]

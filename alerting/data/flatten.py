@@ -22,7 +22,7 @@ import numpy as np
 from alerting.data import buildids
 from alerting.data.buildids import build_id_problem, build_times
 from alerting.data.entries import Entries, plain_number
-from alerting.data.model import SeriesKey
+from alerting.data.model import CHANNELS, SeriesKey
 from alerting.data.ping_types import LeftOut, Tag, count_left_out, row_ranks
 from alerting.data.plain_histograms import PARSED, parsed_column
 from alerting.data.row_batch import HISTOGRAM_TEXTS, RowBatch
@@ -233,6 +233,9 @@ def flatten(
             )
             problems.append((first + i, f"{where_of[i]}: {_not_text(wrong, value)}"))
             continue
+        if (channel is None or channel == "") and app_id in CHANNELS:
+            channel = app_id  # (see `_channel`)
+            key = (metric, os_, metric_key, app_id, channel, rank)
         if not (type(os_) is type(metric_key) is type(app_id) is type(channel) is str):
             # A number or an absent value names the series as its text does (1 and "1").
             key = (metric, _text(os_), _text(metric_key), _text(app_id), _text(channel), rank)
@@ -342,9 +345,19 @@ def _tag(problems: list, start: int, batch: RowBatch, ranks: list[int]) -> None:
         i = position - first
         values = [columns[c][i] for c in ("metric", *KEY_COLUMNS)]
         usable = type(values[0]) is str and values[0] and all(map(_is_text, values[1:]))
+        if usable:
+            values[4] = _channel(values[3], values[4])
         version = (SeriesKey(*map(_text, values)), ranks[i]) if usable else None
         tag = (batch.source, version) if version and i not in batch.problems else None
         problems[n] = (position, message, tag)
+
+
+def _channel(app_id: object, channel: object) -> object:
+    """The channel of a row: its own, or when it names none (GLAM API rows, and exports
+    without the column, name it in `app_id` only) the one its `app_id` names, so that its
+    rows and the rows that name the channel make one series (which the channel is monitored
+    as either way)."""
+    return app_id if (channel is None or channel == "") and app_id in CHANNELS else channel
 
 
 def _count_problems(counts, raw_counts, key_names, key_codes, entry_row, bad) -> None:

@@ -500,3 +500,19 @@ def test_json_lines_named_json_are_read_as_lines_whatever_their_size(tmp_path, m
     assert problems == [] and series.keys() == expected.keys()
     assert row_files.file_kind(export) == row_files.JSON_LINES
     assert row_files.file_kind(lines.rename(tmp_path / "rows")) == row_files.JSON_LINES
+
+
+def test_a_file_given_twice_is_read_once_and_named(tmp_path):
+    data = generate(seed=9, n_series=2, days=20, end=dt.date(2025, 3, 1))
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in data.rows))
+    (tmp_path / "link.jsonl").symlink_to(path)
+    once, none = read_series([path])
+    series, problems = read_series([path, tmp_path / "link.jsonl", path])
+    assert none == [] and problems == [
+        f"{tmp_path / 'link.jsonl'}: the same file as {path}; its rows are read once",
+        f"{path}: given twice; its rows are read once",
+    ]
+    assert series.keys() == once.keys()
+    for key, s in series.items():
+        np.testing.assert_array_equal(s.counts, once[key].counts)

@@ -311,3 +311,19 @@ def test_a_file_that_cannot_be_read_is_a_problem_of_its_own_and_the_run_goes_on(
     _, whole = rows_module.read_series([root / name for name in ["rows.jsonl", *bad]])
     assert files[:2] == [p for p in whole if "garbage" in p]
     assert len(problems) - len(files) == len(alone_problems)
+
+
+def test_a_file_given_twice_is_read_once_and_named(tmp_path, caplog):
+    write_repo(tmp_path / "alone", 4, "jsonl")
+    root = tmp_path / "repo"
+    write_repo(root, 4, "jsonl")
+    settings = (root / "alerting.toml").read_text()
+    paths = '["rows.jsonl", "./rows.jsonl"]'
+    (root / "alerting.toml").write_text(settings.replace('["rows.jsonl"]', paths))
+    alone, alone_problems = run_logged(tmp_path / "alone", caplog)
+    result, problems = run_logged(root, caplog)
+    assert result.new_alerts and result.new_alerts == alone.new_alerts
+    assert snapshot(root / "state") == snapshot(tmp_path / "alone" / "state")
+    repeat = f"{root / 'rows.jsonl'}: given twice; its rows are read once"
+    assert [p for p in problems if p == repeat] == [repeat]
+    assert len(problems) == len(alone_problems) + 1

@@ -162,6 +162,24 @@ def existing_files(paths: Iterable[str | Path]) -> list[Path]:
     return paths
 
 
+def repeated_files(paths: list[Path]) -> dict[int, str]:
+    """The files given more than once (the same path, or another name of the same file):
+    position in `paths` -> the problem naming it. Each file is read once: its rows read twice
+    would count twice."""
+    first: dict[tuple[int, int], Path] = {}
+    repeats = {}
+    for n, path in enumerate(paths):
+        try:
+            stat = path.stat()
+        except OSError:  # reading it says why
+            continue
+        earlier = first.setdefault((stat.st_dev, stat.st_ino), path)
+        if earlier is not path:
+            same = "given twice" if str(earlier) == str(path) else f"the same file as {earlier}"
+            repeats[n] = f"{path}: {same}; its rows are read once"
+    return repeats
+
+
 def file_kind(path: Path) -> str:
     """The format by extension (`.gz` allowed around text formats), else by content. A gzip
     file whose start cannot be decompressed is taken as JSON lines: reading it reports why, as

@@ -33,6 +33,7 @@ from alerting.data.row_files import (
     existing_files,
     file_kind,
     json_line_rows,
+    repeated_files,
     unused_file,
 )
 from alerting.data.rows import PARALLEL_BYTES, line_starts
@@ -97,9 +98,15 @@ def index_files(paths: Iterable[Path]) -> list[FileIndex]:
     """One pass over each file: where each metric's rows are. A file that cannot be read (not
     GLAM rows at all, a damaged Parquet file) is indexed with its `problem` (and the places
     found before the damage): the batch that reads the rows without a metric reports it, as
-    reading the files whole does, and the other files are still used."""
+    reading the files whole does, and the other files are still used. So is a file given
+    more than once, whose rows are read once."""
+    paths = list(paths)
+    repeated = repeated_files(paths)
     indexes = []
-    for path in paths:
+    for n, path in enumerate(paths):
+        if n in repeated:  # read once: only its problem to report
+            indexes.append(FileIndex(path, JSON_LINES, {NO_METRIC: []}, repeated[n]))
+            continue
         kind, problem = JSON_LINES, ""
         try:
             kind = file_kind(path)

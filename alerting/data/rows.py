@@ -34,6 +34,7 @@ from alerting.data.row_files import (
     file_kind,
     iter_rows,
     json_line_rows,
+    repeated_files,
     unused_file,
 )
 from alerting.data.series import series_from_batches, versions_from_batches
@@ -45,13 +46,15 @@ def read_series(paths: Iterable[str | Path]) -> tuple[dict[SeriesKey, DailySerie
     """Daily series from GLAM row files, and one "FILE:LINE: reason" per skipped row.
 
     A file that cannot be read, or holds no GLAM rows, is one problem and the other files
-    are still used. Rows of ping types or aggregations series are not made of (see
+    are still used; so is a file given more than once, whose rows are read once. Rows of ping types or aggregations series are not made of (see
     `ping_types`) are no problems: a note per file in the log says how many were left out.
     Raises `UserError` when a file is missing, or when not one row was usable (so also when
     no file could be read).
     """
     paths = existing_files(paths)
-    problems: list[str] = []
+    repeated = repeated_files(paths)
+    problems: list[str] = list(repeated.values())
+    paths = [path for n, path in enumerate(paths) if n not in repeated]
     left_out: LeftOut = Counter()
     versions = _read_in_parallel(paths)
     if versions is None:

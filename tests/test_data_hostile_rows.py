@@ -204,3 +204,63 @@ def test_values_nested_as_deep_as_the_json_parser_reads_are_problems_of_their_ro
         f"{path}:3: build_id [[[[...]]]] is not YYYYMMDDHH or YYYYMMDDhhmmss digits",
         f"{path}:6: count [[[[...]]]] for bucket '1' is not a number",
     ]
+
+
+def test_at_most_a_hundred_problems_are_listed_per_file_and_the_rest_counted(tmp_path):
+    good = [json.dumps(row(f"202501{d:02d}03")) for d in range(1, 11)]
+    first = tmp_path / "first.jsonl.gz"
+    with gzip.open(first, "wt") as out:
+        out.write("\n".join([*good, *(["{}"] * 250), "{oops"]) + "\n")
+    second = tmp_path / "second.jsonl"
+    second.write_text("\n".join([json.dumps(row("2025011103")), *(["{}"] * 120)]) + "\n")
+    series, problems = read_series([first, second])
+    assert len(series) == 1
+    assert problems[:100] == [f"{first}:{n}: missing build_id" for n in range(11, 111)]
+    assert problems[100:200] == [f"{second}:{n}: missing build_id" for n in range(2, 102)]
+    assert problems[200:] == [
+        f"151 more problems in {first} not listed (only the first 100 of a file are); fix "
+        "those and run again to see the rest",
+        f"20 more problems in {second} not listed (only the first 100 of a file are); fix "
+        "those and run again to see the rest",
+    ]
+
+
+def test_the_memory_of_bad_rows_does_not_grow_with_their_number(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "rows.jsonl.gz"
+    with gzip.open(path, "wt") as out:
+        out.write(json.dumps(row("2025010103")) + "\n" + "{}\n" * 200_000)
+    tracemalloc.start()
+    try:
+        series, problems = read_series([path])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(series) == 1 and len(problems) == 101
+    assert problems[-1].startswith(f"199,900 more problems in {path} not listed")
+    # 200,000 problems held take over 50 MB (here: the rows of a batch, and the lines of a
+    # block read, at most 1 MiB of them)
+    assert peak < 32 << 20
+
+
+def test_problems_past_the_limit_of_a_ping_type_left_out_are_not_counted_as_problems():
+    from collections import Counter
+
+    from alerting.data.row_batch import batches_of_rows
+    from alerting.data.series import series_from_batches
+
+    def bad(n, metric, ping_type):  # a negative count: a bad row of its series
+        return row(f"2025{n // 28 + 1:02d}{n % 28 + 1:02d}03", {"1": -1}, metric=metric) | {
+            "ping_type": ping_type
+        }
+
+    rows = [row("2025010103", metric="x") | {"ping_type": "*"}]
+    rows += [bad(n, "x", "metrics") for n in range(150)]  # left out: x has '*' rows
+    rows += [bad(n, "y", "*") for n in range(130)]
+    problems, left_out = [], Counter()
+    series = series_from_batches(batches_of_rows(rows, 64), problems, None, left_out)
+    assert [key.metric for key in series] == ["x"]
+    assert len(problems) == 101 and all(": count -1.0" in p for p in problems[:100])
+    assert problems[100].startswith("30 more problems in the input not listed")
+    assert left_out == Counter({("", "ping_type", "metrics"): 150})

@@ -327,3 +327,27 @@ def test_a_file_given_twice_is_read_once_and_named(tmp_path, caplog):
     repeat = f"{root / 'rows.jsonl'}: given twice; its rows are read once"
     assert [p for p in problems if p == repeat] == [repeat]
     assert len(problems) == len(alone_problems) + 1
+
+
+def test_at_most_a_hundred_problems_of_a_file_are_listed_however_many_batches_read_it(
+    tmp_path, monkeypatch, caplog
+):
+    root = tmp_path / "repo"
+    write_repo(root, 4, "jsonl")
+    bad = [
+        {"metric": f"fleet_probe_{n % 4}", "os": "Linux", "build_id": f"2025{n:06d}"}
+        for n in range(150)
+    ]
+    (root / "bad.jsonl").write_text("".join(json.dumps(row) + "\n" for row in bad))
+    settings = (root / "alerting.toml").read_text()
+    (root / "alerting.toml").write_text(
+        settings.replace('["rows.jsonl"]', '["rows.jsonl", "bad.jsonl"]')
+    )
+    monkeypatch.setattr(detect, "BATCH", 2)  # each batch reads half the bad rows
+    _, problems = run_logged(root, caplog)
+    listed = [p for p in problems if p.startswith(f"{root / 'bad.jsonl'}:")]
+    assert [int(p.split(":")[1]) for p in listed] == list(range(1, 101))
+    assert problems[-1] == (
+        f"50 more problems in {root / 'bad.jsonl'} not listed (only the first 100 of a file "
+        "are); fix those and run again to see the rest"
+    )

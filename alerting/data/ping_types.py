@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.data.model import DailySeries, SeriesKey
+from alerting.data.problems import LIMIT, more_problems, versions_counted
 from alerting.data.values import shown
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,13 @@ class Versions:
     """What reading rows gave before a ping type is chosen for each series."""
 
     series: dict[Version, DailySeries] = field(default_factory=dict)
-    problems: list[tuple[str, Tag]] = field(default_factory=list)  # in input order
+    # (message, tag, file) in input order; the file None: not one of a file's problems
+    # listed at most `problems.LIMIT` times.
+    problems: list[tuple[str, Tag, str | None]] = field(default_factory=list)
     rows: Counter = field(default_factory=Counter)  # (file, version) -> rows used
     left_out: LeftOut = field(default_factory=Counter)
+    # (file, version or None) -> problems not kept, only counted (`problems.RowProblems`)
+    more: Counter = field(default_factory=Counter)
 
 
 def row_ranks(columns: Mapping[str, Any], size: int) -> list[int]:
@@ -106,10 +111,12 @@ def chosen(
     """Each series made of the highest-ranked ping type the input has for it, whether or not
     its rows were usable (a damaged `*` row is no reason to fall back to `metrics`). The
     problems of the rows of the other ping types are dropped; those rows are counted in
-    `left_out`."""
+    `left_out`. Of the others, at most `problems.LIMIT` per file are listed, then a line
+    counting the rest."""
     best: dict[SeriesKey, int] = {}
     read = [*versions.series, *(version for _, version in versions.rows)]
-    read += [tag[1] for _, tag in versions.problems if tag is not None]
+    read += [tag[1] for _, tag, _ in versions.problems if tag is not None]
+    read += versions_counted(versions.more)
     for key, rank in read:
         best[key] = max(rank, best.get(key, rank))
     series = {key: s for (key, rank), s in versions.series.items() if rank == best[key]}
@@ -118,12 +125,25 @@ def chosen(
         if rank < best.get(key, rank):
             counts[(source, PING_TYPE, NAMES[rank])] += rows
     kept = []
-    for message, tag in versions.problems:
+    listed: Counter = Counter()  # per file
+    more: Counter = Counter()
+    for message, tag, source in versions.problems:
         if tag is not None and tag[1][1] < best[tag[1][0]]:
             if tag[0] is not None:
                 counts[(tag[0], PING_TYPE, NAMES[tag[1][1]])] += 1
+            continue
+        if source is not None:
+            listed[source] += 1
+            if listed[source] > LIMIT:
+                more[source] += 1
+                continue
+        kept.append(message)
+    for (source, version), count in versions.more.items():
+        if version is not None and version[1] < best[version[0]]:
+            counts[(source, PING_TYPE, NAMES[version[1]])] += count
         else:
-            kept.append(message)
+            more[source] += count
+    kept += [more_problems(source, count) for source, count in more.items()]
     if problems is not None:
         problems.extend(kept)
     if left_out is not None:

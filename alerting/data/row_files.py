@@ -296,7 +296,9 @@ def _document_rows(path: Path, document: object) -> Iterator[dict]:
         raise UserError(f"{path}: a GLAM API error response: {'; '.join(document)[:300]}")
     else:
         raise UserError(f'{path}: JSON without GLAM rows (expected {{"response": [...]}})')
-    for index, row in enumerate(items):
+    for index in range(len(items)):
+        # Each row let go once read (`items` holds them all, and each grows by its place).
+        row, items[index] = items[index], None
         where = f"{path}:{label}[{index}]"
         if not isinstance(row, dict):
             yield {WHERE: where, PROBLEM: "row is not a JSON object"}

@@ -23,6 +23,7 @@ from alerting.data.merge import merge_series
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file, parquet_size
 from alerting.data.ping_types import LeftOut, Versions, chosen, log_notes
+from alerting.data.problems import counted
 from alerting.data.row_batch import ROW_COLUMNS, RowBatch, batches_of_rows
 from alerting.data.row_files import (
     JSON_LINES,
@@ -89,16 +90,19 @@ def merge_versions(parts: list[Versions]) -> Versions:
     problems = [problem for part in parts for problem in part.problems]
     merged: list[str] = []
     series = merge_series((part.series for part in parts), merged)
-    problems += [(message, None) for message in merged]
+    problems += [(message, None, None) for message in merged]
     rows: Counter = sum((part.rows for part in parts), Counter())
     left_out: LeftOut = sum((part.left_out for part in parts), Counter())
-    return Versions(series, problems, rows, left_out)
+    more: Counter = sum((part.more for part in parts), Counter())
+    return Versions(series, problems, rows, left_out, more)
 
 
 def no_usable_row(problems: list[str]) -> UserError:
     """The error of an input whose every row was skipped, showing the first reasons."""
-    shown = "\n  ".join(problems[:5])
-    more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+    listed = [problem for problem in problems if not counted(problem)]
+    left = len(listed) - 5 + sum(map(counted, problems))
+    shown = "\n  ".join(listed[:5])
+    more = f"\n  ... and {left:,} more" if left > 0 else ""
     return UserError(f"no usable GLAM row in the input:\n  {shown}{more}")
 
 

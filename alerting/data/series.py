@@ -22,6 +22,7 @@ from alerting.data.flatten import EPOCH, Flat, flatten, without_rows
 from alerting.data.merge import merge_series, too_big
 from alerting.data.model import DailySeries, SeriesKey
 from alerting.data.ping_types import LeftOut, Version, Versions, chosen
+from alerting.data.problems import RowProblems
 from alerting.data.row_batch import PROBLEM, ROW_COLUMNS, WHERE, RowBatch, batches_of_rows
 
 __all__ = ["PROBLEM", "ROW_COLUMNS", "WHERE", "series_from_batches", "series_from_rows"]
@@ -67,7 +68,7 @@ def series_from_batches(
 
 def versions_from_batches(batches: Iterable[RowBatch], seen: dict | None = None) -> Versions:
     """The series of each ping type of the rows given as batches (see `ping_types`)."""
-    found: list[tuple[int, str, object]] = []
+    found = RowProblems()
     parts = []
     rows: Counter = Counter()
     left_out: LeftOut = Counter()
@@ -79,14 +80,15 @@ def versions_from_batches(batches: Iterable[RowBatch], seen: dict | None = None)
             batch = next(batches, None)
             if batch is None:
                 break
-            flat = flatten(batch, found, seen, last_day, left_out)
+            batch_problems: list = []
+            flat = flatten(batch, batch_problems, seen, last_day, left_out)
         _count_rows(flat, batch.source, rows)
-        parts.append(_aggregate(flat, found))
+        parts.append(_aggregate(flat, batch_problems))
+        found.add(batch_problems, batch.source)
     merged: list[str] = []
     series = parts[0] if len(parts) == 1 else merge_series(parts, merged) if parts else {}
-    problems = [(message, tag) for _, message, tag in sorted(found, key=lambda p: p[0])]
-    problems += [(message, None) for message in merged]
-    return Versions(series, problems, rows, left_out)
+    problems = found.in_order() + [(message, None, None) for message in merged]
+    return Versions(series, problems, rows, left_out, found.more)
 
 
 def _count_rows(flat: Flat, source: str, rows: Counter) -> None:

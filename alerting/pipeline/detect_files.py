@@ -42,6 +42,7 @@ from alerting.data.cache import (
     save_arrays,
 )
 from alerting.data.ping_types import LeftOut, log_notes
+from alerting.data.problems import listed
 from alerting.data.regroup import slices_per_unit
 from alerting.data.row_index import NO_METRIC, Slice, index_files, read_slices
 from alerting.errors import UserError
@@ -96,6 +97,7 @@ def files_findings(
         if cache_dir:
             _keep_only(folder)
     problems = _in_file_order(list(dict.fromkeys(p for d in done for p in d["problems"])), paths)
+    problems = listed(problems, paths)  # each batch listed up to LIMIT of a file's problems
     left_out: LeftOut = Counter()
     for d in done:
         left_out.update({(source, column, value): n for source, column, value, n in d["left_out"]})

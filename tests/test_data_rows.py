@@ -516,3 +516,40 @@ def test_a_file_given_twice_is_read_once_and_named(tmp_path):
     assert series.keys() == once.keys()
     for key, s in series.items():
         np.testing.assert_array_equal(s.counts, once[key].counts)
+
+
+def test_a_parquet_column_rows_are_read_by_given_twice_refuses_the_file_naming_it(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from alerting.data.row_index import index_files
+
+    data = generate(seed=9, n_series=2, days=20, end=dt.date(2025, 3, 1))
+    table = pa.Table.from_pylist([dict(r) for r in data.rows])
+    good = tmp_path / "good.parquet"
+    pq.write_table(table, good)
+
+    def twice(name: str):
+        path = tmp_path / f"{name}-twice.parquet"
+        columns, names = [*table.columns, table.column(name)], [*table.column_names, name]
+        pq.write_table(pa.Table.from_arrays(columns, names=names), path)
+        return path
+
+    # A column no row is read by may repeat: the rows are read as without it.
+    alone, none = read_series([good])
+    series, problems = read_series([twice("version")])
+    assert none == problems == [] and series.keys() == alone.keys()
+    for key, s in series.items():
+        np.testing.assert_array_equal(s.counts, alone[key].counts)
+    # One rows are read by: every other column would be taken for its neighbour.
+    refused = twice("os")
+    position = table.column_names.index("os") + 1
+    message = (
+        f"{refused}: the file has two columns named 'os' (columns {position} and "
+        f"{len(table.column_names) + 1}); give each column its own name"
+    )
+    series, problems = read_series([refused, good])
+    assert series.keys() == alone.keys()
+    assert problems == [f"{message}; the rest of this file is not used"]
+    (index,) = index_files([refused])  # the daily run's reading
+    assert index.problem == f"{message}; the rest of this file is not used"

@@ -21,6 +21,27 @@ def parquet_size(path: Path) -> int:
     return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
 
 
+def used_columns(parquet, path: Path, wanted: Collection[str] | None = ROW_COLUMNS) -> list[str]:
+    """The columns of a Parquet file to read, in file order: those in `wanted` (None: all).
+    A file with two columns of one of those names is a `UserError` naming it: read by name,
+    either could be taken for the other (and pyarrow returns both, shifting the others), so
+    every row would look wrong while the mistake is in the file's columns. A column no row is
+    read by may repeat (it is not read)."""
+    names = parquet.schema_arrow.names
+    first: dict[str, int] = {}
+    repeated = set()
+    for number, name in enumerate(names, start=1):
+        if name in first:
+            repeated.add(name)
+            if wanted is None or name in wanted:
+                raise UserError(
+                    f"{path}: the file has two columns named {name!r} (columns "
+                    f"{first[name]} and {number}); give each column its own name"
+                )
+        first.setdefault(name, number)
+    return [n for n in first if n not in repeated and (wanted is None or n in wanted)]
+
+
 def parquet_rows(
     path: Path,
     columns: Collection[str] | None = None,
@@ -34,13 +55,11 @@ def parquet_rows(
 
     try:
         parquet = parquet_file(path)
-        names = parquet.schema_arrow.names
-        if columns is not None:
-            names = [name for name in names if name in columns]
+        names = used_columns(parquet, path, columns)
         groups = None if row_groups is None else list(row_groups)
         number = first - 1
         for batch in group_batches(parquet, names, groups, 8192):
-            values = [batch.column(i).to_pylist() for i in range(len(names))]
+            values = [batch.column(name).to_pylist() for name in names]
             for row_values in zip(*values, strict=True):
                 number += 1
                 row = dict(zip(names, row_values, strict=True))
@@ -70,7 +89,7 @@ def parquet_batches(
 
     try:
         parquet = parquet_file(path)
-        names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
+        names = used_columns(parquet, path)
         groups = None if row_groups is None else list(row_groups)
         if rows is not None:
             groups, first = _groups_of(parquet.metadata, rows)
@@ -97,7 +116,7 @@ def parquet_batches(
                 if not len(numbers):
                     continue
             size = batch.num_rows
-            columns = {name: _values(batch.column(i), name) for i, name in enumerate(names)}
+            columns = {name: _values(batch.column(name), name) for name in names}
             columns.update((name, [None] * size) for name in ROW_COLUMNS - set(names))
             where = [f"{prefix}{n}" for n in numbers]
             yield RowBatch(columns, where, {}, numbers[0], str(name or path))

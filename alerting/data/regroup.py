@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from alerting.data.arrow_arrays import arrow_numbers, arrow_strings, numpy_bools, numpy_numbers
-from alerting.data.parquet_rows import batch_rows, group_batches, parquet_file
-from alerting.data.row_batch import ROW_COLUMNS, ROW_NUMBER
+from alerting.data.parquet_rows import batch_rows, group_batches, parquet_file, used_columns
+from alerting.data.row_batch import ROW_NUMBER
 from alerting.data.row_index import NO_METRIC, PARQUET, FileIndex, Slice, slices_for
 from alerting.errors import UserError
 
@@ -92,7 +92,7 @@ def _one_pass(
     import pyarrow.parquet as pq
 
     parquet = parquet_file(source)
-    names = [name for name in parquet.schema_arrow.names if name in ROW_COLUMNS]
+    names = used_columns(parquet, source)
     writers: dict[int, pq.ParquetWriter] = {}
     paths: dict[int, Path] = {}
     metrics = [metric for metric in unit_of if metric != NO_METRIC]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file
+from alerting.data.parquet_rows import batch_rows, parquet_batches, parquet_file, used_columns
 from alerting.data.ping_types import LeftOut
 from alerting.data.row_batch import PROBLEM, RowBatch, batches_of_rows
 from alerting.data.row_files import (
@@ -262,8 +262,8 @@ def _parquet_places(path: Path) -> tuple[dict[str, list[Span]], str]:
 
     places: dict[str, list[Span]] = {}
     parquet = parquet_file(path)
+    has_metric = "metric" in used_columns(parquet, path)  # (a file refused: a `UserError`)
     try:
-        has_metric = "metric" in parquet.schema_arrow.names
         first = 1
         for group in range(parquet.metadata.num_row_groups):
             values = [None]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.data.model import DailySeries, SeriesKey
-from alerting.data.problems import LIMIT, more_problems, versions_counted
+from alerting.data.problems import Listing, more_problems, versions_counted
 from alerting.data.values import shown
 
 log = logging.getLogger(__name__)
@@ -125,25 +125,20 @@ def chosen(
         if rank < best.get(key, rank):
             counts[(source, PING_TYPE, NAMES[rank])] += rows
     kept = []
-    listed: Counter = Counter()  # per file
-    more: Counter = Counter()
+    listing = Listing()
     for message, tag, source in versions.problems:
         if tag is not None and tag[1][1] < best[tag[1][0]]:
             if tag[0] is not None:
                 counts[(tag[0], PING_TYPE, NAMES[tag[1][1]])] += 1
             continue
-        if source is not None:
-            listed[source] += 1
-            if listed[source] > LIMIT:
-                more[source] += 1
-                continue
-        kept.append(message)
+        if source is None or listing.lists(source):
+            kept.append(message)
     for (source, version), count in versions.more.items():
         if version is not None and version[1] < best[version[0]]:
             counts[(source, PING_TYPE, NAMES[version[1]])] += count
         else:
-            more[source] += count
-    kept += [more_problems(source, count) for source, count in more.items()]
+            listing.more[source] += count
+    kept += [more_problems(source, count) for source, count in listing.more.items()]
     if problems is not None:
         problems.extend(kept)
     if left_out is not None:

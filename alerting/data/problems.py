@@ -53,6 +53,22 @@ class RowProblems:
         return [(m, tag, src) for _, m, tag, src in sorted(self.kept, key=lambda p: p[0])]
 
 
+class Listing:
+    """Problems listed per file up to `LIMIT`; `more` counts the others per file."""
+
+    def __init__(self) -> None:
+        self.shown: Counter = Counter()
+        self.more: Counter = Counter()
+
+    def lists(self, source: str) -> bool:
+        """Whether one more problem of the file `source` is listed (else it is counted)."""
+        self.shown[source] += 1
+        if self.shown[source] <= LIMIT:
+            return True
+        self.more[source] += 1
+        return False
+
+
 def more_problems(source: str, count: int) -> str:
     """The line that stands for the problems of a file not listed."""
     where = source or "the input"
@@ -77,24 +93,19 @@ def listed(problems: Sequence[str], paths: Sequence[object]) -> list[str]:
     `LIMIT` per file (a problem belongs to the file it starts with), the others counted
     with those the reads counted already."""
     prefixes = [(str(path), f"{path}:") for path in paths]
-    shown: Counter = Counter()
-    more: Counter = Counter()
+    listing = Listing()
     out = []
     for problem in problems:
         counted = _MORE.match(problem)
         if counted:
-            more[counted.group(2)] += int(counted.group(1).replace(",", ""))
+            listing.more[counted.group(2)] += int(counted.group(1).replace(",", ""))
             continue
         source = next((path for path, prefix in prefixes if problem.startswith(prefix)), None)
-        if source is not None:
-            shown[source] += 1
-            if shown[source] > LIMIT:
-                more[source] += 1
-                continue
-        out.append(problem)
+        if source is None or listing.lists(source):
+            out.append(problem)
     order = {path: n for n, (path, _) in enumerate(prefixes)}
-    for source in sorted(more, key=lambda s: order.get(s, len(order))):
-        out.append(more_problems(source, more[source]))
+    for source in sorted(listing.more, key=lambda s: order.get(s, len(order))):
+        out.append(more_problems(source, listing.more[source]))
     return out
 
 

@@ -61,7 +61,9 @@ def fleet_rows(probes: int) -> list[dict]:
     return generate_for_probes(configs, end=END, days=180, seed=5).rows
 
 
-def write_repo(root: Path, probes: int, kind: str) -> None:
+def write_repo(root: Path, probes: int, kind: str, cache: bool = False) -> None:
+    """A repository of `probes` monitored probes read from one file of `kind`; with `cache`,
+    the run keeps its findings in `cache/`."""
     rows = fleet_rows(probes)
     # Bad rows: each is reported once and affects only itself.
     rows[7] = {**rows[7], "build_id": "20251399"}
@@ -88,7 +90,8 @@ def write_repo(root: Path, probes: int, kind: str) -> None:
         pq.write_table(pa.Table.from_pylist(rows), root / "rows.parquet", row_group_size=300)
     (root / "alerting.toml").write_text(
         f'[data]\nsource = "files"\npaths = ["rows.{kind.split("-")[0]}"]\nhistory_days = 180\n'
-        '[detect]\nlookback_days = 180\n[hg]\nsource = "sample"\n'
+        + ('cache_dir = "cache"\n' if cache else "")
+        + '[detect]\nlookback_days = 180\n[hg]\nsource = "sample"\n'
     )
 
 
@@ -141,11 +144,7 @@ def test_a_rerun_on_the_same_input_reuses_the_kept_findings_and_anything_new_det
     tmp_path, monkeypatch, caplog
 ):
     root = tmp_path / "repo"
-    write_repo(root, 4, "parquet")
-    settings_text = (root / "alerting.toml").read_text()
-    (root / "alerting.toml").write_text(
-        settings_text.replace("history_days = 180\n", 'history_days = 180\ncache_dir = "cache"\n')
-    )
+    write_repo(root, 4, "parquet", cache=True)
     calls = []
     real = detect_files._read_and_detect
     monkeypatch.setattr(
@@ -238,11 +237,7 @@ def test_damaged_kept_findings_are_detected_again_never_an_error_of_the_run(
     from alerting.data.cache import load_arrays, save_arrays
 
     root = tmp_path / "repo"
-    write_repo(root, 4, "jsonl")
-    settings_text = (root / "alerting.toml").read_text()
-    (root / "alerting.toml").write_text(
-        settings_text.replace("history_days = 180\n", 'history_days = 180\ncache_dir = "cache"\n')
-    )
+    write_repo(root, 4, "jsonl", cache=True)
     calls = []
     real = detect_files._read_and_detect
     monkeypatch.setattr(

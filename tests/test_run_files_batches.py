@@ -95,6 +95,16 @@ def write_repo(root: Path, probes: int, kind: str, cache: bool = False) -> None:
     )
 
 
+def count_detections(monkeypatch) -> list:
+    """A list that grows by one each time the run reads and detects a batch of files."""
+    calls: list = []
+    real = detect_files._read_and_detect
+    monkeypatch.setattr(
+        detect_files, "_read_and_detect", lambda *task: calls.append(1) or real(*task)
+    )
+    return calls
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
@@ -145,11 +155,7 @@ def test_a_rerun_on_the_same_input_reuses_the_kept_findings_and_anything_new_det
 ):
     root = tmp_path / "repo"
     write_repo(root, 4, "parquet", cache=True)
-    calls = []
-    real = detect_files._read_and_detect
-    monkeypatch.setattr(
-        detect_files, "_read_and_detect", lambda *task: calls.append(1) or real(*task)
-    )
+    calls = count_detections(monkeypatch)
     first, first_problems = run_logged(root, caplog)
     made = snapshot(root / "state")
     assert calls and first.new_alerts and len(list((root / "cache").glob("findings-*"))) == 1
@@ -238,11 +244,7 @@ def test_damaged_kept_findings_are_detected_again_never_an_error_of_the_run(
 
     root = tmp_path / "repo"
     write_repo(root, 4, "jsonl", cache=True)
-    calls = []
-    real = detect_files._read_and_detect
-    monkeypatch.setattr(
-        detect_files, "_read_and_detect", lambda *task: calls.append(1) or real(*task)
-    )
+    calls = count_detections(monkeypatch)
     first, _ = run_logged(root, caplog)
     made = snapshot(root / "state")
     (kept,) = (root / "cache").glob("findings-*")

@@ -285,10 +285,14 @@ def real_tags() -> list[str]:
     return tags
 
 
-def tagged(tmp_path: Path, tags: list[str], header: str = HEADER):
-    """One monitored metric per tag, each tag as the metric's only metadata tag."""
+FILES_BUGS = "monitor:\n  alert: True\n  bugzilla_notification_emails: [necko@mozilla.com]\n"
+
+
+def tagged(tmp_path: Path, tags: list[str], header: str = HEADER, monitor: str = FILES_BUGS):
+    """One monitored metric per tag, each tag as the metric's only metadata tag; by default
+    each files bugs (`alert: True`), the probes whose tags say where."""
     body = "".join(
-        metric_yaml(f"tags: [{json.dumps(tag)}]\nmonitor: True\n", name=f"m{index}")
+        metric_yaml(f"tags: [{json.dumps(tag)}]\n{monitor}", name=f"m{index}")
         for index, tag in enumerate(tags)
     )
     path = write(tmp_path, body, header=header)
@@ -344,7 +348,7 @@ def test_a_file_tag_like_a_component_is_warned_at_its_line(tmp_path):
 def test_a_plain_tag_or_a_lookalike_after_the_component_used_is_not_warned(tmp_path):
     _, (first, second), problems, warnings = tagged(tmp_path, ["Sync", "Core :: DOM"])
     assert problems == [] and warnings == []
-    path = write(tmp_path, metric_yaml("tags: ['Core :: DOM', 'Core:Networking']\nmonitor: True\n"))
+    path = write(tmp_path, metric_yaml(f"tags: ['Core :: DOM', 'Core:Networking']\n{FILES_BUGS}"))
     found: list[Problem] = []
     (config,), problems = collect([path], warnings=found)
     assert config.bugzilla_component == "DOM" and problems == [] and found == []
@@ -382,8 +386,23 @@ def test_a_file_tag_naming_an_impossible_component_is_an_error_of_its_probes(tmp
     ]
 
 
+def test_an_email_only_probe_files_no_bug_so_its_tags_are_neither_refused_nor_warned(tmp_path):
+    # A file's `$tags` no Bugzilla component can be, and a lookalike: the probes that only
+    # email are still monitored, and are not told where bugs they never file would go.
+    header = HEADER.replace("'Core :: Networking'", "'Core :: Networking_HTTP'")
+    path, configs, problems, warnings = tagged(
+        tmp_path, ["Core: Networking", "Sync"], header, monitor="monitor: True\n"
+    )
+    assert [c.probe for c in configs] == ["networking.m0", "networking.m1"]
+    assert problems == [] and warnings == []
+    # The same file with probes that file bugs: refused, and the lookalike warned about.
+    path, configs, problems, warnings = tagged(tmp_path, ["Core: Networking", "Sync"], header)
+    assert configs == [] and [p.field for p in problems] == ["$tags", "$tags"]
+    assert [w.field for w in warnings] == ["tags"]
+
+
 def test_validate_prints_a_tag_warning_and_exits_0(tmp_path, capsys):
-    path = write(tmp_path, metric_yaml("tags: ['Core:Networking']\nmonitor: True\n"))
+    path = write(tmp_path, metric_yaml(f"tags: ['Core:Networking']\n{FILES_BUGS}"))
     assert main(["probes", "validate", str(path)]) == 0
     out = capsys.readouterr().out
     line = line_no(path, "      tags:")

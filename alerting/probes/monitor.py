@@ -219,7 +219,7 @@ def _check_metric(
     technique, args = _technique(block, at, report)
     time_unit = _unit(metric, "time_unit", TIME_UNITS, DEFAULT_TIME_UNIT.get(mtype), report)
     memory_unit = _unit(metric, "memory_unit", MEMORY_UNITS, DEFAULT_MEMORY_UNIT.get(mtype), report)
-    product, component = _product_component(ctx, metadata, report, warn)
+    product, component = _product_component(ctx, metadata, report, warn, files_bugs=alert is True)
 
     if any(not problem.warning for problem in problems):
         return None, problems
@@ -459,13 +459,17 @@ def _example(technique: registry.Technique) -> str:
     return f"{technique.args[0].name}={technique.args[0].default}" if technique.args else ""
 
 
-def _product_component(ctx: FileContext, metadata: dict, report, warn) -> tuple[str, str]:
+def _product_component(
+    ctx: FileContext, metadata: dict, report, warn, files_bugs: bool
+) -> tuple[str, str]:
     """The Bugzilla product and component of the first tag written `Product :: Component`
     (the metric's tags, then the file's `$tags`), else the defaults.
 
     Other tags are Glean's free-form tags (`Sync`, `Privacy&Security`) and are passed over,
-    but one with a colon looks like a component missing its ` :: ` and is warned about. The
-    tag used must name a product and a component Bugzilla can have: an error otherwise.
+    but for a probe that files bugs (`files_bugs`: `alert: True`) one with a colon looks like
+    a component missing its ` :: ` and is warned about, and the tag used must name a product
+    and a component Bugzilla can have: an error otherwise. An email-only probe files no bug,
+    so its tags are neither checked nor warned about (a file's `$tags` must not refuse it).
     """
     tags = metadata.get("tags")
     candidates: list[tuple[str, str, int]] = []  # (tag, field, line)
@@ -497,7 +501,7 @@ def _product_component(ctx: FileContext, metadata: dict, report, warn) -> tuple[
         chosen = (match["product"], match["component"])
         for part, name in zip(("product", "component"), chosen, strict=True):
             why = bugzilla_name_problem(name)
-            if why:
+            if why and files_bugs:
                 report(
                     line,
                     field,
@@ -507,7 +511,7 @@ def _product_component(ctx: FileContext, metadata: dict, report, warn) -> tuple[
                     f"Bugzilla spells them, e.g. {TAG_EXAMPLE}",
                 )
         break
-    for tag, field, line in lookalikes:
+    for tag, field, line in lookalikes if files_bugs else ():
         warn(
             line,
             field,

@@ -91,8 +91,9 @@ def state_dir(args: argparse.Namespace) -> Path:
     return args.root / repository(args.root).state_dir
 
 
-def at_least(minimum: int):
-    """argparse type for a whole number of `minimum` or more (a usage error otherwise)."""
+def at_least(minimum: int, at_most: int | None = None):
+    """argparse type for a whole number of `minimum` or more, and `at_most` or less when
+    given (a usage error otherwise)."""
 
     def whole_number(text: str) -> int:
         try:
@@ -101,6 +102,8 @@ def at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        if at_most is not None and value > at_most:
+            raise argparse.ArgumentTypeError(f"must be {at_most:,} or less, not {value:,}")
         return value
 
     return whole_number

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from alerting.cli import main
+from alerting.data.families import FAMILIES, min_days
 from alerting.data.generator import generate
 from alerting.data.model import SeriesKey
 from alerting.data.row_files import iter_rows
@@ -299,6 +300,33 @@ def test_sample_data_refuses_what_detect_would_refuse_with_a_clear_error(
     assert status in (1, 2)
     error = capsys.readouterr().err
     assert "error:" in error and arguments[0] in error and "unexpected" not in error
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sample_data_refuses_fewer_days_than_its_family_needs_and_writes_that_many(
+    tmp_path, capsys, family
+):
+    fewest = min_days(family)
+    needs = {"hard": 31, "holidays": 31, "volume_steps": 31, "spikes": 21, "drift": 11}
+    assert fewest == needs.get(family, 1)
+    out = tmp_path / "out"
+    common = ["sample-data", "--out", str(out), "--family", family, "--series", "3"]
+    if fewest > 1:  # an IndexError (exit 3) before
+        assert main([*common, "--days", str(fewest - 1)]) == 1
+        error = capsys.readouterr().err
+        assert f"too few for --family {family}, whose series need at least {fewest} days" in error
+        assert "unexpected" not in error and not out.exists()
+    for seed in ("0", "1", "2"):
+        assert main([*common, "--days", str(fewest), "--seed", seed]) == 0
+
+
+def test_sample_data_caps_the_number_of_series(tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as usage:  # ran for minutes before
+        main(["sample-data", "--out", str(out), "--series", "100000000"])
+    assert usage.value.code == 2
+    assert "--series: must be 10,000 or less, not 100,000,000" in capsys.readouterr().err
     assert not out.exists()
 
 

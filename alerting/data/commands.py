@@ -11,6 +11,9 @@ from alerting.cliargs import add_command, at_least, iso_date
 from alerting.data.families import FAMILIES
 from alerting.errors import UserError, writing_to
 
+# More series than a demo or an experiment needs (10,000 series of 365 days take minutes).
+MAX_SERIES = 10_000
+
 
 def register(subparsers) -> None:
     parser = add_command(
@@ -22,7 +25,10 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--seed", type=at_least(0), default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--series", type=at_least(1), default=20, help="number of series (default 20)"
+        "--series",
+        type=at_least(1, at_most=MAX_SERIES),
+        default=20,
+        help=f"number of series, at most {MAX_SERIES:,} (default 20)",
     )
     parser.add_argument("--days", type=at_least(1), default=365, help="days of data (default 365)")
     parser.add_argument(
@@ -66,8 +72,15 @@ def sample_data(args: argparse.Namespace) -> int:
     import orjson
 
     from alerting.data.buildids import FIRST_BUILD_DAY
+    from alerting.data.families import min_days
     from alerting.data.generator import generate
 
+    fewest = min_days(args.family)
+    if args.days < fewest:
+        raise UserError(
+            f"--days {args.days} is too few for --family {args.family}, whose series need at "
+            f"least {fewest} days; use --days {fewest} or more"
+        )
     end = args.end or dt.date.today() - dt.timedelta(days=1)
     most = (end - FIRST_BUILD_DAY).days + 1
     if args.days > most:

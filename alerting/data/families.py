@@ -54,6 +54,17 @@ _HARD_SHARES = {
     "spikes": 0.3,
 }
 
+# The first day (0-based) each nuisance may be placed on: a series must have more days than
+# that, else the nuisance would land after its end (see `plan_nuisances`).
+_FIRST_DAY = {"holidays": 30, "drift": 10, "volume_steps": 30, "spikes": 20}
+
+
+def min_days(family: str) -> int:
+    """The fewest days a series of `family` can have: one more than the latest first day of
+    the nuisances it may get (`hard` may get every one of them)."""
+    chosen = set(_HARD_SHARES) if family == "hard" else {family}
+    return max((_FIRST_DAY[name] + 1 for name in chosen & set(_FIRST_DAY)), default=1)
+
 
 @dataclass(frozen=True)
 class Traits:
@@ -120,7 +131,8 @@ def plan_nuisances(
     traits: Traits, rng: np.random.Generator, n_days: int, change_days: list[int]
 ) -> list[dict]:
     """The nuisances a family adds: holidays, a drift, a volume step, spikes (apart from the
-    labelled changes, so the truth stays unambiguous)."""
+    labelled changes, so the truth stays unambiguous); `n_days` is at least the family's
+    `min_days`."""
     out: list[dict] = []
 
     def free_day(lo: int, hi: int, length: int) -> int | None:
@@ -131,7 +143,7 @@ def plan_nuisances(
         return None
 
     for _ in range(traits.holidays):
-        day = free_day(30, n_days - 5, 3)
+        day = free_day(_FIRST_DAY["holidays"], n_days - 5, 3)
         if day is not None:
             length = int(rng.integers(1, 4))
             shift = -float(rng.uniform(0.03, 0.12))
@@ -141,15 +153,17 @@ def plan_nuisances(
             )
     if traits.drift:
         length = int(min(rng.integers(45, 151), max(n_days - 20, 1)))
-        day = int(rng.integers(10, max(11, n_days - length)))
+        first = _FIRST_DAY["drift"]
+        day = int(rng.integers(first, max(first + 1, n_days - length)))
         size = float(rng.uniform(0.04, 0.15)) * (1 if rng.random() < 0.5 else -1)
         out.append({"day": day, "kind": "drift", "days": length, "shift": math.log1p(size)})
     if traits.volume_step:
-        day = int(rng.integers(30, max(31, n_days - 10)))
+        first = _FIRST_DAY["volume_steps"]
+        day = int(rng.integers(first, max(first + 1, n_days - 10)))
         factor = 4.0 if rng.random() < 0.5 else 0.25
         out.append({"day": day, "kind": "volume", "days": n_days - day, "factor": factor})
     for _ in range(traits.spikes):
-        day = free_day(20, n_days - 3, 2)
+        day = free_day(_FIRST_DAY["spikes"], n_days - 3, 2)
         if day is not None:
             length = int(rng.integers(1, 3))
             shift = float(rng.uniform(0.25, 0.8)) * (1 if rng.random() < 0.5 else -0.6)

@@ -8,7 +8,10 @@ in `state/quarantine/` (see `alerting.alerts.quarantine`) so nothing overwrites 
 cannot be moved there (a folder named like a record) is left in place and listed all the same,
 so its alert is neither re-created nor delivered again. A folder records live in that is a
 symbolic link or no folder stops the reader (`StateFolderError`): nothing there can be kept.
-A record holding what the reader refuses is never written (`StateValueError`).
+A record holding a value the reader refuses before any schema check (NaN, Infinity, an
+integer no float holds, nesting past `schema.MAX_DEPTH`) is never written (`StateValueError`);
+the writer does not validate against the JSON Schema, so a record the schema would refuse (a
+missing field, a wrong type) is written, and fails its next read as described above.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ LISTED = 5  # fields named in a refused record's error; the rest are counted
 
 
 class StateValueError(ValueError):
-    """A record holds what the reader refuses (see `schema.shape_problems`): it is not
-    written, so its file keeps what it held instead of being set aside on the next read."""
+    """A record holds a value the reader refuses whatever the schema says (see
+    `schema.shape_problems`: NaN, Infinity, an integer no float holds, nesting too deep): it
+    is not written, so its file keeps what it held instead of being set aside on the next
+    read."""
 
     def __init__(self, file: str, problems: list[Problem]) -> None:
         named = [f"{p.pointer or '/'}: {p.message}" for p in problems[:LISTED]]
@@ -55,8 +60,9 @@ def dumps(data: object, width: int | None = WIDTH, file: str = "record") -> str:
     `\\ud800` escape in a GLAM row or a hand-edited record) is written as that JSON escape,
     which reads back the same and, unlike the character itself, can be stored as UTF-8.
 
-    What the reader refuses (NaN, Infinity, an integer no float holds, nesting past
-    `schema.MAX_DEPTH`) is refused here too: StateValueError, naming `file` and each field."""
+    Only the values the reader refuses before any schema check (NaN, Infinity, an integer
+    no float holds, nesting past `schema.MAX_DEPTH`) are refused here: StateValueError,
+    naming `file` and each field. The JSON Schema is not checked on writing."""
     problems = schema.shape_problems(data, file)
     if problems:
         raise StateValueError(file, problems)

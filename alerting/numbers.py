@@ -25,18 +25,33 @@ def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def in_unit(value: float, unit: str, to: str) -> float:
+    """`value` (in `unit`) in `to`, a unit of the same ladder; unchanged when either is on no
+    ladder or they are on different ones. Multiplies or divides by the ratio of the two sizes,
+    never by a size first, so a value whose result is finite never overflows on the way
+    (`1e300 s` in s is `1e300`, not `1e300 * 1e9 / 1e9`, which is inf)."""
+    if unit == to or unit not in _RUNGS or to not in _RUNGS:
+        return value
+    (ladder, size), (other, step) = _RUNGS[unit], _RUNGS[to]
+    if ladder is not other:
+        return value
+    return value * (size / step) if size >= step else value / (step / size)
+
+
 def readable(value: float, unit: str) -> tuple[float, str]:
     """`value` in the unit of its ladder that reads best (`19,319,200 ns` -> `19.3 ms`,
-    `0.5 ms` -> `500 µs`, `4,378,000 B` -> `4.18 MiB`); other units unchanged."""
+    `0.5 ms` -> `500 µs`, `4,378,000 B` -> `4.18 MiB`); other units unchanged. A unit the
+    value would be too large to hold (not finite) is never chosen."""
     if unit not in _RUNGS or not _known(value) or value == 0:
         return value, unit
-    ladder, size = _RUNGS[unit]
-    for name, step in ladder:
-        shown = value * size / step
-        if abs(float(f"{shown:.3g}")) < 1000:  # as shown: 999.96 µs is 1.00 ms
+    ladder, _ = _RUNGS[unit]
+    for name, _ in ladder:
+        shown = in_unit(value, unit, name)
+        # as shown: 999.96 µs is 1.00 ms
+        if math.isfinite(shown) and abs(float(f"{shown:.3g}")) < 1000:
             return shown, name
-    name, step = ladder[-1]
-    return value * size / step, name
+    name, _ = ladder[-1]
+    return in_unit(value, unit, name), name
 
 
 def format_value(value: float | None, unit: str = "") -> str:

@@ -208,3 +208,18 @@ def test_figures_of_huge_values_are_drawn_in_a_finite_unit():
     shown = plots.drawn(huge)
     assert shown.unit == "s" and (shown.before_median, shown.after_median) == (1e303, 2e303)
     assert np.allclose(shown.plot.buckets, np.array(alert.plot.buckets) / 1e3)
+
+
+def test_the_distribution_legend_gives_both_medians_in_the_axis_unit():
+    """Was: `before (median 0.991 MiB)` beside `after (median 864 KiB)` on a MiB axis."""
+    kib = 2.0**10
+    alert = dataclasses.replace(
+        _alert(),
+        unit="B",
+        before=dataclasses.replace(_alert().before, median=1015 * kib),
+        after=dataclasses.replace(_alert().after, median=864 * kib),
+        plot=dataclasses.replace(_alert().plot, buckets=[v * kib for v in _alert().plot.buckets]),
+    )
+    ax = plots.cdf_figure(plots.drawn(alert)).axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["before (median 0.991 MiB)", "after (median 0.844 MiB)"]

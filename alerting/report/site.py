@@ -25,6 +25,7 @@ from alerting.alerts.describe import (
     page_name,
     platform_text,
     series_text,
+    unit_shown,
 )
 from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert, Summary
 from alerting.alerts.render import same_range, values_table
@@ -227,6 +228,7 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
                 explained=explanation(alert),
                 build=build_text(alert),
                 values=values_table(alert),
+                unit=unit_shown(alert),  # the figures' unit, which their alt texts name
                 links=_links(alert.links),
                 series_svg=f"../{FOLDER}/{series_file}",
                 cdf_svg=f"../{FOLDER}/{cdf_file}",

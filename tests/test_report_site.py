@@ -345,3 +345,18 @@ def test_figure_alt_texts_name_the_unit_the_figures_are_drawn_in(tmp_path):
     page = (tmp_path / "site" / "alerts" / f"{page_name(alert.id)}.html").read_text()
     assert "p05 and p95 in ms," in page and f"before and after {alert.date} in ms" in page
     assert " in ns" not in page
+
+
+def test_a_folder_where_a_figure_goes_is_named_not_the_temporary_file(tmp_path, capsys):
+    """Was: `cannot write to site (site/figures/.<name>-cdf.svg.bsvnc9_b): Is a directory`,
+    naming the atomic writer's temporary file instead of the figure it renames it to."""
+    write_state(tmp_path / "state")
+    out = tmp_path / "site"
+    build_site(tmp_path / "state", out)
+    figure = next((out / figures.FOLDER).glob("*-cdf.svg"))
+    figure.unlink()
+    figure.mkdir()
+    assert main(["report", "--state", str(tmp_path / "state"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write to {out} ({figure}): Is a directory" in err
+    assert not [p for p in (out / figures.FOLDER).iterdir() if p.name.startswith(".")]

@@ -19,9 +19,12 @@ def writing_to(folder: Path | str) -> Iterator[None]:
     try:
         yield
     except OSError as error:
+        # A rename (the atomic writers' last step) names the temporary file first and the
+        # target second: the target is what the user knows and can fix.
+        name = error.filename if error.filename2 is None else error.filename2
         where = ""
-        if error.filename is not None and Path(error.filename) != Path(folder):
-            where = f" ({error.filename})"
+        if name is not None and Path(name) != Path(folder):
+            where = f" ({name})"
         raise UserError(
             f"cannot write to {folder}{where}: {error.strerror or error}; "
             "choose a folder you can write to"

@@ -25,26 +25,61 @@ def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def in_unit(value: float, unit: str, to: str) -> float:
+    """`value` (in `unit`) in `to`, a unit of the same ladder; unchanged when either is on no
+    ladder or they are on different ones. Multiplies or divides by the ratio of the two sizes,
+    never by a size first, so a value whose result is finite never overflows on the way
+    (`1e300 s` in s is `1e300`, not `1e300 * 1e9 / 1e9`, which is inf)."""
+    if unit == to or unit not in _RUNGS or to not in _RUNGS:
+        return value
+    (ladder, size), (other, step) = _RUNGS[unit], _RUNGS[to]
+    if ladder is not other:
+        return value
+    return value * (size / step) if size >= step else value / (step / size)
+
+
 def readable(value: float, unit: str) -> tuple[float, str]:
     """`value` in the unit of its ladder that reads best (`19,319,200 ns` -> `19.3 ms`,
-    `0.5 ms` -> `500 µs`, `4,378,000 B` -> `4.18 MiB`); other units unchanged."""
+    `0.5 ms` -> `500 µs`, `4,378,000 B` -> `4.18 MiB`); other units unchanged. A unit the
+    value would be too large to hold (not finite) is never chosen."""
     if unit not in _RUNGS or not _known(value) or value == 0:
         return value, unit
-    ladder, size = _RUNGS[unit]
-    for name, step in ladder:
-        shown = value * size / step
-        if abs(float(f"{shown:.3g}")) < 1000:  # as shown: 999.96 µs is 1.00 ms
+    ladder, _ = _RUNGS[unit]
+    for name, _ in ladder:
+        shown = in_unit(value, unit, name)
+        # as shown: 999.96 µs is 1.00 ms
+        if math.isfinite(shown) and abs(float(f"{shown:.3g}")) < 1000:
             return shown, name
-    name, step = ladder[-1]
-    return value * size / step, name
+    name, _ = ladder[-1]
+    return in_unit(value, unit, name), name
 
 
-def format_value(value: float | None, unit: str = "") -> str:
+def _moved(value: float, unit: str, to: str) -> float | None:
+    """`value` in `to` when that is its unit or one of its ladder and the value fits in it."""
+    if to != unit and (
+        unit not in _RUNGS or to not in _RUNGS or _RUNGS[unit][0] is not _RUNGS[to][0]
+    ):
+        return None
+    moved = in_unit(value, unit, to)
+    return moved if math.isfinite(moved) else None
+
+
+def shared_unit(unit: str, *values: float | None) -> str:
+    """The one unit values compared with each other are shown in (a change's before and
+    after; an alert's table and figures, by its medians): the unit the largest of them reads
+    best in, so `0.991 MiB → 864 KiB` is `0.991 MiB → 0.844 MiB`."""
+    known = [abs(v) for v in values if _known(v) and v != 0]
+    return readable(max(known), unit)[1] if known else unit
+
+
+def format_value(value: float | None, unit: str = "", shown_in: str | None = None) -> str:
     """`61.2 ms`, `22.0 ms`, `1.23 s`, `4.12 µs`, `4.18 MiB`, `1,234 mbps`, `3.10e-05`;
-    `n/a` when missing. Times and sizes are moved to the unit that reads best."""
+    `n/a` when missing. Times and sizes are moved to the unit that reads best, or to
+    `shown_in` (see `shared_unit`) when given and the value fits in it."""
     if not _known(value):
         return MISSING
-    value, unit = readable(value, unit)
+    moved = None if shown_in is None else _moved(value, unit, shown_in)
+    value, unit = readable(value, unit) if moved is None else (moved, shown_in)
     magnitude = abs(value)
     if magnitude == 0:
         text = "0"
@@ -91,7 +126,9 @@ def percent_change(before: float | None, after: float | None) -> str:
 def format_change(
     before: float | None, after: float | None, unit: str = "", percent: bool = True
 ) -> str:
-    """`42 ms → 61.2 ms (+45.7%)`; without the percentage when `percent` is false."""
-    text = f"{format_value(before, unit)} → {format_value(after, unit)}"
+    """`42 ms → 61.2 ms (+45.7%)`, both in one unit; without the percentage when `percent`
+    is false."""
+    shown = shared_unit(unit, before, after)
+    text = f"{format_value(before, unit, shown)} → {format_value(after, unit, shown)}"
     change = relative_change(before, after)
     return f"{text} ({format_percent(change)})" if percent and change is not None else text

@@ -312,7 +312,7 @@ def test_bug_and_digest_show_large_times_and_sizes_in_a_readable_unit():
     )
     description = bug_request(timing)["description"]
     assert "| p95 | 19.3 ms | 26.9 ms | +39.4% |" in description
-    assert "p05 rose 40.5% (993 µs → 1.40 ms)" in description
+    assert "p05 rose 40.5% (0.993 ms → 1.40 ms)" in description  # one unit
     memory = make_alert(unit="B", delivery="email", before=Values(4378000.0, 1e6, 8e6, 10))
     digest = digest_text([memory], "2026-10-25", Settings())
     assert "4.18 MiB" in digest and "4,378,000" not in digest
@@ -445,3 +445,21 @@ def test_bugs_and_digests_say_how_to_mark_expected_silence_or_tune():
     for threshold, years in ((0.99, "99"), (0.9, "9.5"), (0.85, "6.2")):
         assert chance_alerts(threshold) == f"about once in {years} years"
         assert f"at {threshold:g} once in {years}" in " ".join(readme.split())
+
+
+def test_an_alerts_values_are_shown_in_one_unit_the_figures_use():
+    """Was: the median row `0.991 MiB → 864 KiB` and p05 in KiB beside p95 in MiB; every row
+    is now in the unit the medians read best in, the unit of the figures' axes."""
+    from alerting.alerts.render import values_table
+    from alerting.report import plots
+
+    kib = 2.0**10
+    alert = make_alert(
+        unit="B",
+        before=Values(1015 * kib, 200 * kib, 3000 * kib, 10000),
+        after=Values(864 * kib, 180 * kib, 2500 * kib, 10100),
+    )
+    rows = {r["name"]: (r["before"], r["after"]) for r in values_table(alert)}
+    assert rows["median"] == ("0.991 MiB", "0.844 MiB")
+    assert rows["p05"] == ("0.195 MiB", "0.176 MiB") and rows["p95"] == ("2.93 MiB", "2.44 MiB")
+    assert plots.drawn(alert).unit == "MiB"

@@ -48,3 +48,20 @@ def test_axis_labels_name_the_unit_and_the_scale():
     assert axis_label("ms") == "value (ms)"
     assert axis_label("ms", log=True) == "value (ms, log scale)"
     assert axis_label("") == "value" and axis_label("", log=True) == "value (log scale)"
+
+
+def test_huge_times_and_sizes_are_shown_without_overflowing():
+    """Was: OverflowError from `format_value(1e300, "s")`, each value multiplied by its unit's
+    size before being divided (1e300 * 1e9 is inf), crashing `alerts list|show` and `report`."""
+    for value, unit in ((1e300, "s"), (1e306, "ms"), (1e297, "TiB"), (-1e300, "s")):
+        assert format_value(value, unit).endswith(f" {unit if unit != 'ms' else 's'}")
+    assert format_value(1e300, "ns").endswith(" s") and format_value(1.5e300, "B").endswith("TiB")
+    assert format_change(1e300, 2e300, "s").endswith(" s (+100.0%)")
+
+
+def test_a_change_is_shown_in_one_unit():
+    """Was: `0.991 MiB → 864 KiB (-14.9%)`, before and after each in the unit it read best in;
+    both are now in the unit the larger reads best in."""
+    assert format_change(0.991 * 2**20, 864 * 2**10, "B") == "0.991 MiB → 0.844 MiB (-14.9%)"
+    assert format_change(0.5, 2.0, "ms") == "0.500 ms → 2.00 ms (+300.0%)"  # not 500 µs
+    assert format_change(None, 2.0e6, "ns") == "n/a → 2.00 ms"

@@ -193,3 +193,33 @@ def test_reused_page_figures_are_scaled_to_their_own_data():
         assert (high - low) < 1.5 * (max(values) - min(values))
         xlim = plots.cdf_figure(shown).axes[0].get_xlim()
         assert set(xlim) <= set(shown.plot.buckets)
+
+
+def test_figures_of_huge_values_are_drawn_in_a_finite_unit():
+    """Was: an inf factor (the value moved to its unit through inf), so every value drawn was
+    inf or nan; the medians are now moved by the ratio of the units' sizes."""
+    alert = _alert()
+    huge = dataclasses.replace(
+        alert,
+        unit="ms",
+        before=dataclasses.replace(alert.before, median=1e306),
+        after=dataclasses.replace(alert.after, median=2e306),
+    )
+    shown = plots.drawn(huge)
+    assert shown.unit == "s" and (shown.before_median, shown.after_median) == (1e303, 2e303)
+    assert np.allclose(shown.plot.buckets, np.array(alert.plot.buckets) / 1e3)
+
+
+def test_the_distribution_legend_gives_both_medians_in_the_axis_unit():
+    """Was: `before (median 0.991 MiB)` beside `after (median 864 KiB)` on a MiB axis."""
+    kib = 2.0**10
+    alert = dataclasses.replace(
+        _alert(),
+        unit="B",
+        before=dataclasses.replace(_alert().before, median=1015 * kib),
+        after=dataclasses.replace(_alert().after, median=864 * kib),
+        plot=dataclasses.replace(_alert().plot, buckets=[v * kib for v in _alert().plot.buckets]),
+    )
+    ax = plots.cdf_figure(plots.drawn(alert)).axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["before (median 0.991 MiB)", "after (median 0.844 MiB)"]

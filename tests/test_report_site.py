@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -12,7 +13,13 @@ from alerting.cli import main
 from alerting.errors import UserError
 from alerting.report import figures, plots
 from alerting.report.site import build_site, http_url, page_name
-from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_PROBE, sample_summaries, write_state
+from tests.report_fixtures import (
+    HOSTILE_LABEL,
+    HOSTILE_PROBE,
+    sample_alerts,
+    sample_summaries,
+    write_state,
+)
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +329,34 @@ def test_the_all_os_aggregate_reads_all_platforms_on_the_dashboard(tmp_path):
     assert "<td>All</td>" not in index
     assert "first_sent · all platforms · nightly" in page
     assert '<p class="subtitle">all platforms · nightly' in page
+
+
+def test_figure_alt_texts_name_the_unit_the_figures_are_drawn_in(tmp_path):
+    """Was: `in ns` for axes drawn in ms (the alt texts named the probe's unit)."""
+    alert = sample_alerts()[0]
+    in_ns = dataclasses.replace(
+        alert,
+        unit="ns",
+        before=dataclasses.replace(alert.before, median=alert.before.median * 1e6),
+        after=dataclasses.replace(alert.after, median=alert.after.median * 1e6),
+    )
+    write_state(tmp_path / "state", [in_ns])
+    build_site(tmp_path / "state", tmp_path / "site")
+    page = (tmp_path / "site" / "alerts" / f"{page_name(alert.id)}.html").read_text()
+    assert "p05 and p95 in ms," in page and f"before and after {alert.date} in ms" in page
+    assert " in ns" not in page
+
+
+def test_a_folder_where_a_figure_goes_is_named_not_the_temporary_file(tmp_path, capsys):
+    """Was: `cannot write to site (site/figures/.<name>-cdf.svg.bsvnc9_b): Is a directory`,
+    naming the atomic writer's temporary file instead of the figure it renames it to."""
+    write_state(tmp_path / "state")
+    out = tmp_path / "site"
+    build_site(tmp_path / "state", out)
+    figure = next((out / figures.FOLDER).glob("*-cdf.svg"))
+    figure.unlink()
+    figure.mkdir()
+    assert main(["report", "--state", str(tmp_path / "state"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write to {out} ({figure}): Is a directory" in err
+    assert not [p for p in (out / figures.FOLDER).iterdir() if p.name.startswith(".")]

@@ -250,3 +250,39 @@ def test_texts_say_how_sure_at_the_probes_own_threshold(demo):
     )
     comment = json.loads(next((demo / "state/outbox/comments").glob("*.json")).read_text())
     assert "at this probe's threshold (0.9)" in comment["comment"]
+
+
+def test_show_and_report_say_how_sure_at_the_probes_own_threshold(demo, tmp_path, capsys):
+    """Was: `alerts show` and the dashboard said "at the default threshold (0.97; the probe's
+    own setting is not known here)" for a probe configured with threshold=0.9, which its bug
+    and digest quote. They read the probes' configs as the run does; a probe whose config
+    cannot be read keeps the default's wording."""
+    from alerting.alerts.thresholds import probe_thresholds
+    from alerting.settings import Settings
+
+    own = "at this probe's threshold (0.9)"
+    assert probe_thresholds(Settings(), demo)["networking.trr_fetch_duration"] == 0.9
+    mails = [p.read_text() for p in (demo / "state/outbox").rglob("*.eml")]
+    assert any(own in text for text in mails)  # what the run wrote
+    ids = [
+        p.stem
+        for p in sorted((demo / "state/alerts").glob("*.json"))
+        if json.loads(p.read_text())["probe"] == "networking.trr_fetch_duration"
+    ]
+    assert ids
+    capsys.readouterr()
+    assert main(["alerts", "show", ids[0], "--root", str(demo)]) == 0
+    assert "how sure: the distribution moved" in (shown := capsys.readouterr().out)
+    assert own in shown and "not known here" not in shown
+    assert main(["report", "--root", str(demo), "--out", str(tmp_path / "site")]) == 0
+    page = (tmp_path / "site/alerts" / f"{ids[0]}.html").read_text()
+    assert "at this probe&#39;s threshold (0.9)" in page and "not known here" not in page
+
+    broken = tmp_path / "broken"
+    shutil.copytree(demo, broken)
+    (broken / "probes/netwerk/metrics.yaml").write_text("not: [a config\n")
+    capsys.readouterr()
+    assert main(["alerts", "show", ids[0], "--root", str(broken)]) == 0
+    assert "at the default threshold (0.97; the probe's own setting is not known here)" in (
+        capsys.readouterr().out
+    )

@@ -155,7 +155,11 @@ def show_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(matches[0].to_json(), indent=2, sort_keys=True, ensure_ascii=False))
         return 0
+    from alerting.alerts.thresholds import command_thresholds
     from alerting.settings import load_settings
 
-    print(alert_text(matches[0], load_settings(args.root)))
+    settings = load_settings(args.root)
+    alert = matches[0]
+    threshold = command_thresholds(args, settings).get(alert.probe)
+    print(alert_text(alert, settings, threshold))
     return 0

@@ -27,7 +27,7 @@ from alerting.alerts.model import (
     PushRange,
 )
 from alerting.detect.model import DEFAULT_MIN_EFFECT, DEFAULT_THRESHOLD
-from alerting.numbers import format_value
+from alerting.numbers import format_value, shared_unit
 from alerting.probes.model import ALL_PLATFORMS
 from alerting.probes.silences import MAX_SILENCE_DAYS
 
@@ -47,6 +47,12 @@ def explanation(alert: Alert) -> Explanation:
     if goal is None and alert.classification in (REGRESSION, IMPROVEMENT):
         goal = (alert.direction == "up") == (alert.classification == REGRESSION)
     return explain(alert.before, alert.after, goal, alert.unit)
+
+
+def unit_shown(alert: Alert) -> str:
+    """The one unit an alert's values are shown in, wherever they are (its change, its table
+    of quantiles, its figures' axes): the unit its medians read best in."""
+    return shared_unit(alert.unit, alert.before.median, alert.after.median)
 
 
 def chance_alerts(threshold: float) -> str:

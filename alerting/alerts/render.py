@@ -20,6 +20,7 @@ from alerting.alerts.describe import (
     series_text,
     summary_page,
     tuning,
+    unit_shown,
     where,
 )
 from alerting.alerts.ids import push_range_marker, whiteboard_marker
@@ -34,10 +35,10 @@ SUMMARY_LIMIT = 255  # characters Bugzilla takes in a bug's summary
 
 def values_table(alert: Alert) -> list[dict]:
     """Before, after and change of each quantile and of the samples per day (bug and page)."""
-    rows = []
+    rows, unit = [], unit_shown(alert)  # one unit for every row, as the figures use
     for name in ("median", "p05", "p95", "samples"):
         before, after = getattr(alert.before, name), getattr(alert.after, name)
-        shown = format_count if name == "samples" else lambda v: format_value(v, alert.unit)
+        shown = format_count if name == "samples" else lambda v: format_value(v, alert.unit, unit)
         rows.append(
             {
                 "name": "samples per day" if name == "samples" else name,

@@ -30,7 +30,9 @@ LINKS = (
 )
 
 
-def alert_text(alert: Alert, settings: Settings) -> str:
+def alert_text(alert: Alert, settings: Settings, threshold: float | None = None) -> str:
+    """The alert for a terminal; `threshold`: its probe's, as the bug and the digest say it
+    (None when the probe's config is not known: the default's)."""
     explained, push = explanation(alert), alert.push_range
     lines = [
         one_line(where(alert)),
@@ -53,7 +55,7 @@ def alert_text(alert: Alert, settings: Settings) -> str:
         lines.append(f"push range: unknown ({no_range(alert)})")
     status = alert.status + (f" ({alert.resolution})" if alert.resolution else "")
     lines.append(f"status: {status} · delivery: {delivery_text(alert)}")
-    lines.append(f"how sure: {how_sure(alert)}")
+    lines.append(f"how sure: {how_sure(alert, threshold)}")
     lines.append(f"detected by {alert.technique}, score {format_value(alert.score)}")
     lines.append("")
     lines.append(f"dashboard: {alert_page(settings.report.url, alert.id)}")

@@ -10,6 +10,7 @@ from typing import TypeVar
 from alerting.alerts.model import Alert, Summary
 from alerting.alerts.quarantine import Quarantined
 from alerting.alerts.store import StatePathError, StateStore, StateValueError
+from alerting.alerts.thresholds import thresholds_of
 from alerting.pipeline.findings import Outcome
 from alerting.probes.model import MonitorConfig
 from alerting.probes.silences import Silences
@@ -51,11 +52,7 @@ class Context:
     def thresholds(self) -> dict[str, float]:
         """Each monitored probe's `threshold` (its technique's default filled in), for the
         texts that say how sure a change is."""
-        return {
-            c.probe: float(c.args["threshold"])
-            for c in self.configs
-            if isinstance(c.args.get("threshold"), int | float)
-        }
+        return thresholds_of(self.configs)
 
     def guarded(self, step: StepLog, write: Writer) -> Writer:
         """`write` (a store writer) reporting a file it cannot write, or a record it refuses

@@ -23,9 +23,13 @@ def register(subparsers) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from alerting.alerts.thresholds import command_thresholds
     from alerting.report.site import build_site  # matplotlib/jinja2 only when used
+    from alerting.settings import load_settings
 
-    result = build_site(state_dir(args), args.out)
+    state = state_dir(args)
+    thresholds = command_thresholds(args, load_settings(args.root))
+    result = build_site(state, args.out, thresholds)
     # A broken record is reported and left out; the rest of the site still deploys.
     for problem in result.skipped:
         print(f"alerting: warning: skipped {problem}", file=sys.stderr)

@@ -32,9 +32,9 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from alerting.alerts.describe import explanation, platform_text  # noqa: E402
+from alerting.alerts.describe import explanation, platform_text, unit_shown  # noqa: E402
 from alerting.alerts.model import Alert, Plot  # noqa: E402
-from alerting.numbers import format_change, format_value, readable  # noqa: E402
+from alerting.numbers import format_change, format_value, in_unit  # noqa: E402
 
 # Colour of the "after" data by what the change means for users.
 AFTER_COLOURS = {"regression": "#c62828", "improvement": "#2e7d32", "change": "#ef6c00"}
@@ -59,34 +59,33 @@ class Drawn:
     after_median: float
     plot: Plot
 
+    def medians(self) -> tuple[float, float]:
+        return self.before_median, self.after_median
+
 
 def drawn(alert: Alert) -> Drawn:
     """What an alert's figures show, times and sizes in the unit its medians read best in
     (the axes of a 19,319,200 ns median are in ms, as its table is)."""
     kind = explanation(alert).kind
     before, after = alert.before.median, alert.after.median
-    known = [abs(v) for v in (before, after) if v is not None and np.isfinite(v) and v != 0]
-    shown, unit = readable(max(known), alert.unit) if known else (1.0, alert.unit)
+    unit = unit_shown(alert)
     if unit == alert.unit:
         return Drawn(kind, alert.date, unit, before, after, alert.plot)
-    factor = shown / max(known)
-    return Drawn(
-        kind, alert.date, unit, *_times(factor, before, after), _scaled(alert.plot, factor)
-    )
+
+    def moved(*values: float | None) -> list[float | None]:
+        return [None if v is None else in_unit(v, alert.unit, unit) for v in values]
+
+    return Drawn(kind, alert.date, unit, *moved(before, after), _scaled(alert.plot, moved))
 
 
-def _times(factor: float, *values: float | None) -> list[float | None]:
-    return [None if v is None else v * factor for v in values]
-
-
-def _scaled(plot: Plot, factor: float) -> Plot:
-    """The plot's values (not its shares) times `factor`: another unit."""
+def _scaled(plot: Plot, moved: Callable[..., list[float | None]]) -> Plot:
+    """The plot's values (not its shares) in another unit, each moved by `moved`."""
     return Plot(
         days=plot.days,
-        median=_times(factor, *plot.median),
-        p05=_times(factor, *plot.p05),
-        p95=_times(factor, *plot.p95),
-        buckets=_times(factor, *plot.buckets),
+        median=moved(*plot.median),
+        p05=moved(*plot.p05),
+        p95=moved(*plot.p95),
+        buckets=moved(*plot.buckets),
         cdf_before=plot.cdf_before,
         cdf_after=plot.cdf_after,
     )
@@ -324,9 +323,9 @@ def show_cdfs(panel: CdfPanel, shown: Drawn) -> None:
         ax.relim()
         ax.autoscale_view(scaley=False)
     ax.set_xlabel(axis_label(shown.unit, log), parse_math=False)
-    before_text = f"before (median {format_value(shown.before_median, shown.unit)})"
-    panel.before_label.set_text(before_text)
-    panel.after_label.set_text(f"after (median {format_value(shown.after_median, shown.unit)})")
+    before, after = (format_value(v, shown.unit, shown.unit) for v in shown.medians())
+    panel.before_label.set_text(f"before (median {before})")
+    panel.after_label.set_text(f"after (median {after})")
 
 
 def draw_cdfs(ax: Axes, shown: Drawn) -> None:

@@ -9,6 +9,7 @@ pure function of `state/`, so an unchanged state rebuilds byte-identical files.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,7 @@ from alerting.alerts.describe import (
     page_name,
     platform_text,
     series_text,
+    unit_shown,
 )
 from alerting.alerts.model import QUIET_STATUSES, STATUS_RESOLVED, Alert, Summary
 from alerting.alerts.render import same_range, values_table
@@ -166,8 +168,13 @@ def _prepare(out_dir: Path, state_dir: Path) -> None:
     (out_dir / MARKER).write_text("written by `alerting report`; safe to rebuild\n")
 
 
-def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
-    """Write the whole site to `out_dir`; unreadable records are skipped and listed."""
+def build_site(
+    state_dir: Path | str, out_dir: Path | str, thresholds: Mapping[str, float] | None = None
+) -> SiteResult:
+    """Write the whole site to `out_dir`; unreadable records are skipped and listed. Each
+    probe's `thresholds` (see `alerting.alerts.thresholds`) are what its pages say how sure a
+    change is at; a probe without one is said to be at the default's."""
+    thresholds = thresholds or {}
     state_dir, out_dir = Path(state_dir), Path(out_dir)
     records = load_records(state_dir)
     env = _environment()
@@ -227,11 +234,12 @@ def build_site(state_dir: Path | str, out_dir: Path | str) -> SiteResult:
                 explained=explanation(alert),
                 build=build_text(alert),
                 values=values_table(alert),
+                unit=unit_shown(alert),  # the figures' unit, which their alt texts name
                 links=_links(alert.links),
                 series_svg=f"../{FOLDER}/{series_file}",
                 cdf_svg=f"../{FOLDER}/{cdf_file}",
                 score=format_value(alert.score),
-                sure=how_sure(alert),
+                sure=how_sure(alert, thresholds.get(alert.probe)),
             )
         for summary in summaries:
             members, elsewhere = owned[summary.id]

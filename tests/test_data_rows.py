@@ -188,6 +188,9 @@ def test_a_leading_byte_order_mark_is_not_part_of_the_first_row_or_column(tmp_pa
 def test_unreadable_inputs_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         read_series([tmp_path / "missing.jsonl"])
+    (tmp_path / "folder.jsonl").mkdir()
+    with pytest.raises(UserError, match="folder.jsonl: a folder, not a file; name the files"):
+        read_series([tmp_path / "folder.jsonl"])
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(UserError, match="not a readable Parquet"):
         read_series([tmp_path / "bad.parquet"])

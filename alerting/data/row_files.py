@@ -157,6 +157,8 @@ def existing_files(paths: Iterable[str | Path]) -> list[Path]:
     """The paths, after checking they all exist (so a typo fails before any reading)."""
     paths = [Path(p) for p in paths]
     for path in paths:
+        if path.is_dir():
+            raise UserError(f"{path}: a folder, not a file; name the files in it instead")
         if not path.is_file():
             raise UserError(f"{path}: no such file")
     return paths

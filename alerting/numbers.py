@@ -25,16 +25,18 @@ def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def _same_ladder(unit: str, to: str) -> bool:
+    return unit in _RUNGS and to in _RUNGS and _RUNGS[unit][0] is _RUNGS[to][0]
+
+
 def in_unit(value: float, unit: str, to: str) -> float:
     """`value` (in `unit`) in `to`, a unit of the same ladder; unchanged when either is on no
     ladder or they are on different ones. Multiplies or divides by the ratio of the two sizes,
     never by a size first, so a value whose result is finite never overflows on the way
     (`1e300 s` in s is `1e300`, not `1e300 * 1e9 / 1e9`, which is inf)."""
-    if unit == to or unit not in _RUNGS or to not in _RUNGS:
+    if unit == to or not _same_ladder(unit, to):
         return value
-    (ladder, size), (other, step) = _RUNGS[unit], _RUNGS[to]
-    if ladder is not other:
-        return value
+    size, step = _RUNGS[unit][1], _RUNGS[to][1]
     return value * (size / step) if size >= step else value / (step / size)
 
 
@@ -56,9 +58,7 @@ def readable(value: float, unit: str) -> tuple[float, str]:
 
 def _moved(value: float, unit: str, to: str) -> float | None:
     """`value` in `to` when that is its unit or one of its ladder and the value fits in it."""
-    if to != unit and (
-        unit not in _RUNGS or to not in _RUNGS or _RUNGS[unit][0] is not _RUNGS[to][0]
-    ):
+    if to != unit and not _same_ladder(unit, to):
         return None
     moved = in_unit(value, unit, to)
     return moved if math.isfinite(moved) else None

@@ -177,7 +177,7 @@ _UNTIL = re.compile(r"until ([0-9]{4}-[0-9]{2}-[0-9]{2})")
 
 def silenced_until(alert: Alert) -> str:
     """The last day of the silence that covered the alert, as its history recorded it."""
-    found = [_UNTIL.match(e.detail) for e in alert.history if e.event == "silenced"]
+    found = [_UNTIL.match(e.detail) for e in alert.history if e.event == SILENCED]
     return next((m[1] for m in reversed(found) if m), "")
 
 

@@ -144,7 +144,7 @@ def apply_silences(alert: Alert, silences: Silences, bugzilla_url: str, run_date
         alert.record(run_date, "expected", f"bug {rule.bug}: {rule.reason}")
     else:
         alert.status, alert.delivery_state = STATUS_SILENCED, SILENCED
-        alert.record(run_date, "silenced", f"until {rule.until}: {rule.reason}")
+        alert.record(run_date, SILENCED, f"until {rule.until}: {rule.reason}")
     return True
 
 

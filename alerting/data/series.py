@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import gc
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -186,7 +186,9 @@ _CELLS_PER_ENTRY = 4
 _SMALL_TABLE = 1 << 16
 
 
-def _series_buckets(flat: Flat, n_series: int):
+def _series_buckets(
+    flat: Flat, n_series: int
+) -> tuple[np.ndarray, np.ndarray, Callable[[int], np.ndarray]]:
     """Per entry, its bucket's place among its series' buckets (the union of the keys the
     series' rows use, ascending); per series, how many buckets it has; and a function giving
     a series' buckets (by code)."""
